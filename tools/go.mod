@@ -1,0 +1,3 @@
+module github.com/botfleet/botfleet/tools
+
+go 1.26
