@@ -1,0 +1,306 @@
+package botkit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Defaults for the options of New.
+const (
+	DefaultMaxInFlight    = 16
+	DefaultQueueSize      = 256
+	DefaultCommandTimeout = 5 * time.Minute
+	DefaultGracePeriod    = 25 * time.Second // under Kubernetes' default 30 s
+)
+
+// Bot routes messages to commands. Register commands with Command, then call
+// Run with a transport. Command and Use panic once Run has started; the rest
+// is safe for concurrent use.
+type Bot struct {
+	name           string
+	logger         *slog.Logger
+	registry       prometheus.Registerer
+	maxInFlight    int
+	queueSize      int
+	commandTimeout time.Duration
+	gracePeriod    time.Duration
+	now            func() time.Time
+
+	cmds       []*Command
+	routes     map[string][]route // by first word, most specific first
+	middleware []Middleware
+	onDone     func(Event)
+	started    atomic.Bool
+	metrics    *metrics
+	seen       *dedupe
+}
+
+// Option configures a Bot.
+type Option func(*Bot)
+
+// WithLogger sets the logger; the default discards.
+func WithLogger(l *slog.Logger) Option { return func(b *Bot) { b.logger = l } }
+
+// WithRegistry registers the bot's metrics with reg instead of a private
+// registry.
+func WithRegistry(reg prometheus.Registerer) Option { return func(b *Bot) { b.registry = reg } }
+
+// WithMaxInFlight bounds how many commands run at once (default 16).
+// Events beyond it wait in a queue of WithQueueSize.
+func WithMaxInFlight(n int) Option { return func(b *Bot) { b.maxInFlight = n } }
+
+// WithQueueSize bounds how many commands may wait for a free slot (default
+// 256); past it, the user is told the bot is busy.
+func WithQueueSize(n int) Option { return func(b *Bot) { b.queueSize = n } }
+
+// WithCommandTimeout sets the default timeout of a command (5 minutes).
+func WithCommandTimeout(d time.Duration) Option { return func(b *Bot) { b.commandTimeout = d } }
+
+// WithGracePeriod sets how long Run waits, once its context is cancelled,
+// for running commands to finish before cancelling them (25 seconds).
+func WithGracePeriod(d time.Duration) Option { return func(b *Bot) { b.gracePeriod = d } }
+
+// WithEventDone calls f once the bot is done with an event, whatever became
+// of it (run, ignored, deduplicated, refused as busy): the test kit uses it to
+// know when a command's replies are all posted. f must be safe for
+// concurrent use and quick.
+func WithEventDone(f func(Event)) Option { return func(b *Bot) { b.onDone = f } }
+
+// New returns a bot named name (its Slack handle, used in help and logs).
+func New(name string, opts ...Option) *Bot {
+	b := &Bot{
+		name:           name,
+		logger:         slog.New(slog.DiscardHandler),
+		maxInFlight:    DefaultMaxInFlight,
+		queueSize:      DefaultQueueSize,
+		commandTimeout: DefaultCommandTimeout,
+		gracePeriod:    DefaultGracePeriod,
+		now:            time.Now,
+		routes:         make(map[string][]route),
+	}
+	for _, o := range opts {
+		o(b)
+	}
+	if b.maxInFlight < 1 || b.queueSize < 0 || b.commandTimeout <= 0 || b.gracePeriod < 0 {
+		panic(fmt.Sprintf("botkit: bad options: max in flight %d, queue %d, timeout %v, grace %v",
+			b.maxInFlight, b.queueSize, b.commandTimeout, b.gracePeriod))
+	}
+	if b.registry == nil {
+		b.registry = prometheus.NewRegistry()
+	}
+	b.logger = b.logger.With("bot", name)
+	b.metrics = newMetrics(b.registry, name)
+	b.seen = newDedupe(b.now)
+	return b
+}
+
+// Name returns the bot's name.
+func (b *Bot) Name() string { return b.name }
+
+// Logger returns the bot's logger.
+func (b *Bot) Logger() *slog.Logger { return b.logger }
+
+// Commands returns the registered commands in registration order.
+func (b *Bot) Commands() []*Command { return slices.Clone(b.cmds) }
+
+// Use appends middleware, run around every handler in the order given
+// (the first is outermost). It panics after Run has started.
+func (b *Bot) Use(mw ...Middleware) {
+	b.mustNotBeStarted("Use")
+	b.middleware = append(b.middleware, mw...)
+}
+
+// Command registers h to run for messages matching pattern. It panics when
+// the pattern is malformed, names the reserved command help, or is
+// ambiguous with a pattern already registered (some message would match both
+// with the same precedence), so that a mistake fails at start and in tests,
+// never in Slack.
+func (b *Bot) Command(pat string, h HandlerFunc, opts ...CommandOption) *Command {
+	b.mustNotBeStarted("Command")
+	if h == nil {
+		panic(fmt.Sprintf("botkit: nil handler for %q", pat))
+	}
+	p, err := parsePattern(pat)
+	if err != nil {
+		panic("botkit: " + err.Error())
+	}
+	if p.name() == "help" {
+		panic(fmt.Sprintf("botkit: %q: help is generated and cannot be registered", pat))
+	}
+	c := &Command{pat: p, handler: h}
+	for _, o := range opts {
+		o(c)
+	}
+	name := p.name()
+	routes := slices.Clone(b.routes[name])
+	for _, elems := range p.alternatives() {
+		routes = append(routes, route{cmd: c, elems: elems})
+	}
+	slices.SortStableFunc(routes, compareRoutes)
+	for i := 1; i < len(routes); i++ {
+		if compareRoutes(routes[i-1], routes[i]) == 0 {
+			x, y := routes[i-1].cmd, routes[i].cmd
+			if x == y {
+				panic(fmt.Sprintf("botkit: pattern %q matches the same words two ways", pat))
+			}
+			panic(fmt.Sprintf("botkit: pattern %q is ambiguous with %q: a message can match both", y.pat.src, x.pat.src))
+		}
+	}
+	b.routes[name] = routes
+	b.cmds = append(b.cmds, c)
+	return c
+}
+
+func (b *Bot) mustNotBeStarted(what string) {
+	if b.started.Load() {
+		panic("botkit: " + what + " called after Run started")
+	}
+}
+
+// Match finds the command for text (already stripped of the mention and
+// normalized) and binds its arguments. It is what every event goes through,
+// exposed for benchmarks and tools.
+func (b *Bot) Match(text string) (*Command, []string) {
+	var buf [16]span
+	toks := tokenize(text, buf[:0])
+	if len(toks) == 0 {
+		return nil, nil
+	}
+	first := text[toks[0].start:toks[0].end]
+	routes, ok := b.routes[first]
+	if !ok {
+		routes = b.routes[strings.ToLower(first)]
+	}
+	for _, r := range routes {
+		args := make([]string, len(r.cmd.pat.params))
+		if r.match(text, toks, args) {
+			return r.cmd, args
+		}
+	}
+	return nil, nil
+}
+
+// Run delivers the transport's events to commands until ctx is cancelled or
+// the transport's input ends, then shuts down like http.Server.Shutdown: the
+// transport stops taking events first, commands already running or queued
+// finish (after ctx is cancelled, for at most the grace period, after which
+// their contexts are cancelled), and Run returns. It returns nil on a clean
+// end and the transport's error otherwise.
+func (b *Bot) Run(ctx context.Context, tr Transport) error {
+	if !b.started.CompareAndSwap(false, true) {
+		return errors.New("botkit: Run called twice")
+	}
+	handlerCtx, cancelHandlers := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelHandlers()
+
+	queue := make(chan Event, b.queueSize)
+	var workers, notes sync.WaitGroup
+	for range b.maxInFlight {
+		workers.Go(func() {
+			for ev := range queue {
+				b.metrics.queued.Dec()
+				b.handle(handlerCtx, tr, ev)
+				b.done(ev)
+			}
+		})
+	}
+	// Busy notes are posted off the transport's goroutine and bounded, so a
+	// flood can neither delay acks nor grow goroutines without limit.
+	noteSlots := make(chan struct{}, max(b.queueSize, 16))
+
+	var mu sync.RWMutex
+	closed := false
+	deliver := func(_ context.Context, ev Event) {
+		mu.RLock()
+		defer mu.RUnlock()
+		if closed {
+			b.metrics.events.WithLabelValues(eventDropped).Inc()
+			b.done(ev)
+			return
+		}
+		if ev.BotID != "" || ev.Subtype != "" {
+			b.metrics.events.WithLabelValues(eventIgnored).Inc()
+			b.done(ev)
+			return
+		}
+		if !b.seen.first(ev.ID) {
+			b.metrics.events.WithLabelValues(eventDuplicate).Inc()
+			b.logger.Debug("duplicate event dropped", "event_id", ev.ID)
+			b.done(ev)
+			return
+		}
+		select {
+		case queue <- ev:
+			b.metrics.queued.Inc()
+		default:
+			b.metrics.events.WithLabelValues(eventBusy).Inc()
+			select {
+			case noteSlots <- struct{}{}:
+				notes.Go(func() {
+					defer func() { <-noteSlots }()
+					b.post(handlerCtx, tr, ev, "I'm busy with other commands right now; try again in a moment.")
+					b.done(ev)
+				})
+			default:
+				b.logger.Warn("busy and too many busy notes pending; event dropped", "event_id", ev.ID)
+				b.done(ev)
+			}
+		}
+	}
+
+	b.logger.Info("bot running", "commands", len(b.cmds), "max_in_flight", b.maxInFlight)
+	listenErr := tr.Listen(ctx, deliver)
+
+	mu.Lock()
+	closed = true
+	close(queue)
+	mu.Unlock()
+
+	done := make(chan struct{})
+	go func() { workers.Wait(); notes.Wait(); close(done) }()
+	if ctx.Err() == nil {
+		<-done // input ended: let every command finish; each has its timeout
+	} else {
+		grace := time.NewTimer(b.gracePeriod)
+		defer grace.Stop()
+		select {
+		case <-done:
+		case <-grace.C:
+			b.logger.Warn("grace period over; cancelling running commands", "grace", b.gracePeriod)
+			cancelHandlers()
+			<-done
+		}
+	}
+	b.logger.Info("bot stopped")
+	if listenErr != nil && !errors.Is(listenErr, context.Canceled) {
+		return fmt.Errorf("listening: %w", listenErr)
+	}
+	return nil
+}
+
+func (b *Bot) done(ev Event) {
+	if b.onDone != nil {
+		b.onDone(ev)
+	}
+}
+
+// post sends a plain reply in ev's thread, logging a failure.
+func (b *Bot) post(ctx context.Context, tr Transport, ev Event, text string) {
+	thread := ev.ThreadTS
+	if thread == "" {
+		thread = ev.TS
+	}
+	if _, err := tr.Post(ctx, Message{Channel: ev.Channel, ThreadTS: thread, Text: text}); err != nil {
+		b.metrics.errors.WithLabelValues("post").Inc()
+		b.logger.Error("posting reply", "channel", ev.Channel, "event_id", ev.ID, "err", err)
+	}
+}

@@ -1,0 +1,265 @@
+// Package botkittest is the test kit for bots: an in-memory transport that
+// runs a bot's real commands, middleware and error policy, so a test reads
+//
+//	tr := botkittest.New(t)
+//	setup(ctx, tr.Bot(), cfg, env)
+//	got := tr.Say(t, "deploy api main")
+//
+// and gets back what the bot posted and updated in reply. It also holds the
+// conformance suite every botkit transport passes (see TestTransport).
+package botkittest
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/botfleet/botfleet/pkg/botkit"
+)
+
+// Default identities of test messages.
+const (
+	User    = "U0TEST"
+	Channel = "C0TEST"
+)
+
+// Reply is one message the bot posted, or one update of a message.
+type Reply struct {
+	Channel   string
+	ThreadTS  string
+	TS        string // the message's ts; for an update, the ts of the message updated
+	Text      string
+	Update    bool   // an update of the message TS
+	Ephemeral string // the user an ephemeral message was for
+}
+
+// Transport is an in-memory botkit.Transport driving one bot. It is safe for
+// concurrent use.
+type Transport struct {
+	bot  *botkit.Bot
+	name string
+
+	mu      sync.Mutex
+	replies []Reply
+	done    map[string]chan struct{} // by event id
+	seq     int
+	deliver func(context.Context, botkit.Event)
+	ready   chan struct{}
+
+	startOnce sync.Once
+	cancel    context.CancelFunc
+	stopped   chan struct{}
+	runErr    error
+}
+
+// Option configures New.
+type Option func(*options)
+
+type options struct {
+	name    string
+	botOpts []botkit.Option
+}
+
+// WithName names the bot (default "test"), as help shows it.
+func WithName(name string) Option { return func(o *options) { o.name = name } }
+
+// WithBotOptions passes options to botkit.New.
+func WithBotOptions(opts ...botkit.Option) Option {
+	return func(o *options) { o.botOpts = append(o.botOpts, opts...) }
+}
+
+// New returns a transport with a fresh bot whose logs go to t.Log. The bot
+// starts at the first Say and stops when the test ends.
+func New(t testing.TB, opts ...Option) *Transport {
+	o := options{name: "test"}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	tr := &Transport{name: o.name, done: map[string]chan struct{}{}, ready: make(chan struct{}), stopped: make(chan struct{})}
+	botOpts := append([]botkit.Option{
+		botkit.WithLogger(slog.New(slog.NewTextHandler(tlog{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))),
+		botkit.WithEventDone(tr.eventDone),
+	}, o.botOpts...)
+	tr.bot = botkit.New(o.name, botOpts...)
+	t.Cleanup(tr.Stop)
+	return tr
+}
+
+// Bot returns the bot, for registering commands before the first Say.
+func (tr *Transport) Bot() *botkit.Bot { return tr.bot }
+
+// Start runs the bot; Say calls it. It is idempotent.
+func (tr *Transport) Start() {
+	tr.startOnce.Do(func() {
+		ctx, cancel := context.WithCancel(context.Background())
+		tr.cancel = cancel
+		go func() {
+			defer close(tr.stopped)
+			tr.runErr = tr.bot.Run(ctx, tr)
+		}()
+		<-tr.ready
+	})
+}
+
+// Stop shuts the bot down as SIGTERM would and waits for Run to return.
+func (tr *Transport) Stop() {
+	tr.startOnce.Do(func() { close(tr.stopped) }) // never started
+	if tr.cancel != nil {
+		tr.cancel()
+	}
+	<-tr.stopped
+}
+
+// Err returns what Run returned, once Stop has returned.
+func (tr *Transport) Err() error { return tr.runErr }
+
+// Listen implements botkit.Transport.
+func (tr *Transport) Listen(ctx context.Context, deliver func(context.Context, botkit.Event)) error {
+	tr.mu.Lock()
+	tr.deliver = deliver
+	tr.mu.Unlock()
+	close(tr.ready)
+	<-ctx.Done()
+	tr.mu.Lock()
+	tr.deliver = nil
+	tr.mu.Unlock()
+	return ctx.Err()
+}
+
+// Post implements botkit.Transport.
+func (tr *Transport) Post(_ context.Context, m botkit.Message) (botkit.MessageRef, error) {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	tr.seq++
+	ref := botkit.MessageRef{Channel: m.Channel, TS: fmt.Sprintf("1700000001.%06d", tr.seq)}
+	tr.replies = append(tr.replies, Reply{Channel: m.Channel, ThreadTS: m.ThreadTS, TS: ref.TS, Text: m.Text, Ephemeral: m.EphemeralUser})
+	return ref, nil
+}
+
+// Update implements botkit.Transport.
+func (tr *Transport) Update(_ context.Context, ref botkit.MessageRef, m botkit.Message) error {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	tr.replies = append(tr.replies, Reply{Channel: ref.Channel, ThreadTS: m.ThreadTS, TS: ref.TS, Text: m.Text, Update: true})
+	return nil
+}
+
+func (tr *Transport) eventDone(ev botkit.Event) {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	if c, ok := tr.done[ev.ID]; ok {
+		close(c)
+		delete(tr.done, ev.ID)
+	}
+}
+
+// Say sends text as a mention from User in Channel, waits until the bot is
+// done with it, and returns the replies in its thread, in order. It fails t
+// if the bot takes more than 30 s.
+func (tr *Transport) Say(t testing.TB, text string) []Reply {
+	t.Helper()
+	return tr.Send(t, botkit.Event{User: User, Channel: Channel, Text: "<@UBOT> " + text})
+}
+
+// SayAs is Say from another user.
+func (tr *Transport) SayAs(t testing.TB, user, text string) []Reply {
+	t.Helper()
+	return tr.Send(t, botkit.Event{User: user, Channel: Channel, Text: "<@UBOT> " + text})
+}
+
+// Send delivers ev as the transport would (filling in ID and TS if empty),
+// waits until the bot is done with it, and returns the replies in its thread.
+func (tr *Transport) Send(t testing.TB, ev botkit.Event) []Reply {
+	t.Helper()
+	done := tr.SendAsync(t, ev)
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("botkittest: the bot did not finish %q within 30s", ev.Text)
+	}
+	thread := ev.ThreadTS
+	if thread == "" {
+		thread = ev.TS
+	}
+	return tr.Thread(thread)
+}
+
+// SendAsync delivers ev and returns a channel closed when the bot is done
+// with it, for tests of concurrency. The event's TS is set if empty; read it
+// back from the replies' ThreadTS.
+func (tr *Transport) SendAsync(t testing.TB, ev botkit.Event) <-chan struct{} {
+	t.Helper()
+	tr.Start()
+	tr.mu.Lock()
+	tr.seq++
+	if ev.ID == "" {
+		ev.ID = fmt.Sprintf("Ev%06d", tr.seq)
+	}
+	if ev.TS == "" {
+		ev.TS = fmt.Sprintf("1700000000.%06d", tr.seq)
+	}
+	done := make(chan struct{})
+	if _, dup := tr.done[ev.ID]; dup {
+		// A second delivery of an id still in progress: wait on the first.
+		done = tr.done[ev.ID]
+	} else {
+		tr.done[ev.ID] = done
+	}
+	deliver := tr.deliver
+	tr.mu.Unlock()
+	if deliver == nil {
+		t.Fatalf("botkittest: the bot is stopped")
+	}
+	deliver(context.Background(), ev)
+	return done
+}
+
+// Thread returns the replies posted in the thread ts, in order.
+func (tr *Transport) Thread(ts string) []Reply {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	var out []Reply
+	for _, r := range tr.replies {
+		if r.ThreadTS == ts {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// Replies returns everything the bot posted or updated, in order.
+func (tr *Transport) Replies() []Reply {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	return append([]Reply(nil), tr.replies...)
+}
+
+// Texts returns the texts of replies, for compact assertions.
+func Texts(replies []Reply) []string {
+	out := make([]string, len(replies))
+	for i, r := range replies {
+		out[i] = r.Text
+	}
+	return out
+}
+
+// Last returns the text of the last reply, or "" if there is none.
+func Last(replies []Reply) string {
+	if len(replies) == 0 {
+		return ""
+	}
+	return replies[len(replies)-1].Text
+}
+
+// tlog writes slog output to t.Log, one call per line.
+type tlog struct{ t testing.TB }
+
+func (w tlog) Write(p []byte) (int, error) {
+	w.t.Helper()
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}

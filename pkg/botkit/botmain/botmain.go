@@ -1,0 +1,248 @@
+// Package botmain is the runner every bot's main.go hands off to: flags,
+// logging, config, transport choice from the environment, the health and
+// metrics server, signals and graceful shutdown.
+//
+//	func main() { botmain.Main("hello", setup) }
+//
+// The contract (env vars, paths, ports) is in DESIGN.md.
+package botmain
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/botfleet/botfleet/pkg/botkit"
+	"github.com/botfleet/botfleet/pkg/botkit/console"
+	"github.com/botfleet/botfleet/pkg/config"
+)
+
+// Version is the build's version, set with
+// -ldflags "-X github.com/botfleet/botfleet/pkg/botkit/botmain.Version=...".
+var Version = "dev"
+
+// SetupFunc registers a bot's commands. cfg has been loaded and validated.
+type SetupFunc[C any] func(ctx context.Context, b *botkit.Bot, cfg *C, env botkit.Env) error
+
+// Options are the process's surroundings, injected so Run is testable.
+type Options struct {
+	Args    []string // without the program name
+	Stdin   io.Reader
+	Stdout  io.Writer
+	Stderr  io.Writer
+	Environ []string
+	// StdinIsTerminal shows a prompt in the console transport.
+	StdinIsTerminal bool
+	// StderrIsTerminal makes text the default log format.
+	StderrIsTerminal bool
+	// Signals stop the bot gracefully; default SIGTERM and SIGINT.
+	Signals []os.Signal
+}
+
+// Main runs the bot with the process's own surroundings and exits.
+func Main[C any](name string, setup SetupFunc[C]) {
+	os.Exit(Run(context.Background(), name, setup, Options{
+		Args: os.Args[1:], Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Environ: os.Environ(),
+		StdinIsTerminal: isTerminal(os.Stdin), StderrIsTerminal: isTerminal(os.Stderr),
+	}))
+}
+
+// Exit codes of Run.
+const (
+	ExitOK     = 0
+	ExitFailed = 1 // config, setup or transport error
+	ExitUsage  = 2 // bad flags or runtime environment
+)
+
+// Run runs the bot until a signal, the end of console input or a fatal
+// error, and returns the process's exit code.
+func Run[C any](ctx context.Context, name string, setup SetupFunc[C], o Options) int {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(o.Stderr)
+	showVersion := fs.Bool("version", false, "print the version and exit")
+	checkConfig := fs.Bool("check-config", false, "load and validate the config, then exit")
+	if err := fs.Parse(o.Args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return ExitOK
+		}
+		return ExitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(o.Stderr, "%s: unexpected arguments %q; the bot is configured by environment variables (see its README)\n", name, fs.Args())
+		return ExitUsage
+	}
+	if *showVersion {
+		fmt.Fprintf(o.Stdout, "%s %s (%s)\n", name, Version, runtime.Version())
+		return ExitOK
+	}
+
+	env := newEnviron(o.Environ)
+	rt, err := loadRuntime(name, env, o.StderrIsTerminal)
+	if err != nil {
+		fmt.Fprintf(o.Stderr, "%s: %v\n", name, err)
+		return ExitUsage
+	}
+	logger := rt.logger(o.Stderr)
+
+	var cfg C
+	loaded, err := config.Load(&cfg, config.Options{Path: rt.configPath, Required: rt.configRequired, Environ: o.Environ})
+	if err != nil {
+		if *checkConfig {
+			fmt.Fprintf(o.Stderr, "%v\n", err)
+		} else {
+			logger.Error("loading config", "err", err)
+		}
+		return ExitFailed
+	}
+	if *checkConfig {
+		if loaded.FileFound {
+			fmt.Fprintf(o.Stdout, "config %s: ok\n", rt.configPath)
+		} else {
+			fmt.Fprintf(o.Stdout, "config %s: not found; the bot's defaults are valid\n", rt.configPath)
+		}
+		return ExitOK
+	}
+	if !loaded.FileFound {
+		logger.Warn("no config file; using the bot's defaults", "file", rt.configPath)
+	}
+
+	ctx, stop := signal.NotifyContext(ctx, o.signals()...)
+	defer stop()
+
+	tr, mode, err := chooseTransport(name, env, o)
+	if err != nil {
+		logger.Error("choosing the transport", "err", err)
+		return ExitUsage
+	}
+	reg := botkit.NewRegistry()
+	botOpts := []botkit.Option{botkit.WithLogger(logger), botkit.WithRegistry(reg)}
+	if c, ok := tr.(*console.Transport); ok && !o.StdinIsTerminal {
+		botOpts = append(botOpts, botkit.WithEventDone(c.Done))
+	}
+	b := botkit.New(name, botOpts...)
+	logger = b.Logger()
+	if err := setup(ctx, b, &cfg, botkit.Env{Name: rt.env, Logger: logger}); err != nil {
+		logger.Error("setting up the bot", "err", err)
+		return ExitFailed
+	}
+	logger.Info("starting", "version", Version, "env", rt.env, "transport", mode, "config", rt.configPath)
+
+	srv, err := startHTTP(rt.httpAddr, reg, tr, logger)
+	if err != nil {
+		if mode != modeConsole {
+			logger.Error("starting the HTTP server", "addr", rt.httpAddr, "err", err)
+			return ExitFailed
+		}
+		// Locally the port is a convenience; another bot may hold it.
+		logger.Warn("no HTTP server (health, metrics) in console mode", "addr", rt.httpAddr, "err", err)
+	}
+
+	runErr := b.Run(ctx, tr)
+	if srv != nil {
+		shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdownCtx)
+	}
+	if runErr != nil {
+		logger.Error("bot stopped with an error", "err", runErr)
+		return ExitFailed
+	}
+	return ExitOK
+}
+
+func (o Options) signals() []os.Signal {
+	if len(o.Signals) > 0 {
+		return o.Signals
+	}
+	return []os.Signal{syscall.SIGTERM, os.Interrupt}
+}
+
+// Transport modes, as logged.
+const (
+	modeConsole = "console"
+	modeSocket  = "socket-mode"
+	modeHTTP    = "http-events"
+)
+
+func chooseTransport(name string, env environ, o Options) (botkit.Transport, string, error) {
+	appToken, signing, botToken := env.get("SLACK_APP_TOKEN"), env.get("SLACK_SIGNING_SECRET"), env.get("SLACK_BOT_TOKEN")
+	switch {
+	case appToken != "" || signing != "":
+		if botToken == "" {
+			return nil, "", errors.New("SLACK_BOT_TOKEN is not set; a Slack transport needs it with SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP Events API)")
+		}
+		return nil, "", errors.New("the Slack transports are not part of this build yet; unset SLACK_APP_TOKEN and SLACK_SIGNING_SECRET to use the console")
+	case botToken != "":
+		return nil, "", errors.New("SLACK_BOT_TOKEN is set without SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP Events API); set one of them, or unset it for the console")
+	}
+	opts := []console.Option{console.WithTranscript()}
+	if o.StdinIsTerminal {
+		opts = []console.Option{console.WithPrompt()}
+	}
+	return console.New(name, o.Stdin, o.Stdout, opts...), modeConsole, nil
+}
+
+// startHTTP serves /healthz, /readyz and /metrics on addr and logs the bound
+// address (tests use 127.0.0.1:0).
+func startHTTP(addr string, reg *prometheus.Registry, tr botkit.Transport, logger *slog.Logger) (*http.Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		io.WriteString(w, "ok\n")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if r, ok := tr.(botkit.Readier); ok {
+			if err := r.Ready(); err != nil {
+				http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
+				return
+			}
+		}
+		io.WriteString(w, "ok\n")
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			logger.Error("HTTP server stopped", "err", err)
+		}
+	}()
+	logger.Info("http server listening", "addr", ln.Addr().String())
+	return srv, nil
+}
+
+func isTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// environ looks variables up in an injected environment.
+type environ map[string]string
+
+func newEnviron(kv []string) environ {
+	e := environ{}
+	for _, s := range kv {
+		if k, v, ok := strings.Cut(s, "="); ok {
+			e[k] = v
+		}
+	}
+	return e
+}
+
+func (e environ) get(k string) string { return e[k] }

@@ -1,0 +1,75 @@
+package botmain
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"strings"
+
+	"github.com/botfleet/botfleet/pkg/botkit"
+)
+
+// runtimeConfig is the bot's runtime controls, read from BOT_* variables.
+// They are kept apart from the bot's own config (BOT_CFG_*).
+type runtimeConfig struct {
+	env            string
+	configPath     string
+	configRequired bool
+	httpAddr       string
+	logLevel       slog.Level
+	logJSON        bool
+}
+
+// DefaultHTTPAddr serves health, metrics and the HTTP Events API.
+const DefaultHTTPAddr = ":8080"
+
+// EFSConfigDir is where pods find their bots' config files.
+const EFSConfigDir = "/efs/config"
+
+func loadRuntime(name string, env environ, stderrIsTerminal bool) (runtimeConfig, error) {
+	rt := runtimeConfig{env: botkit.EnvLocal, httpAddr: DefaultHTTPAddr}
+	if v := env.get("BOT_ENV"); v != "" {
+		switch v {
+		case botkit.EnvLocal, botkit.EnvDev, botkit.EnvPrd:
+			rt.env = v
+		default:
+			return rt, fmt.Errorf("BOT_ENV=%q: want local, dev or prd", v)
+		}
+	}
+	switch rt.configPath = env.get("BOT_CONFIG"); {
+	case rt.configPath != "":
+		rt.configRequired = true
+	case rt.env == botkit.EnvLocal:
+		rt.configPath = filepath.Join("config", "local.yaml")
+	default:
+		rt.configPath = filepath.Join(EFSConfigDir, name, rt.env+".yaml")
+	}
+	if v := env.get("BOT_HTTP_ADDR"); v != "" {
+		rt.httpAddr = v
+	}
+	if v := env.get("BOT_LOG_LEVEL"); v != "" {
+		if err := rt.logLevel.UnmarshalText([]byte(v)); err != nil {
+			return rt, fmt.Errorf("BOT_LOG_LEVEL=%q: want debug, info, warn or error", v)
+		}
+	}
+	switch v := strings.ToLower(env.get("BOT_LOG_FORMAT")); v {
+	case "json":
+		rt.logJSON = true
+	case "text":
+	case "":
+		// JSON where logs are collected (a pod), text for a person.
+		rt.logJSON = rt.env != botkit.EnvLocal || env.get("KUBERNETES_SERVICE_HOST") != ""
+	default:
+		return rt, fmt.Errorf("BOT_LOG_FORMAT=%q: want json or text", v)
+	}
+	return rt, nil
+}
+
+func (rt runtimeConfig) logger(w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: rt.logLevel}
+	if rt.logJSON {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

@@ -1,0 +1,225 @@
+// Package console is a botkit transport for working without Slack: it reads
+// commands from a reader (a terminal or a pipe) and prints replies.
+//
+// Every line is a command from the local user U0LOCAL in channel C0LOCAL,
+// with or without a leading @name. Replies print under the command,
+// indented; updates print again, marked as edits; ephemeral replies are
+// marked as seen only by the user.
+package console
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/botfleet/botfleet/pkg/botkit"
+)
+
+// The local user and channel that console commands come from.
+const (
+	User    = "U0LOCAL"
+	Channel = "C0LOCAL"
+)
+
+// maxLine bounds one input line; Slack's own limit is 40,000 characters and
+// the bot answers longer ones with an error, so a little more is enough.
+const maxLine = 64 << 10
+
+// Transport is the console transport. It is safe for concurrent use.
+type Transport struct {
+	name   string
+	in     io.Reader
+	prompt bool
+
+	mu  sync.Mutex // serializes writes to out
+	out io.Writer
+
+	seq atomic.Int64
+
+	// transcript mode: echo each command and wait for it to finish
+	transcript bool
+	finished   chan string // ids of finished events
+}
+
+// Option configures a Transport.
+type Option func(*Transport)
+
+// WithPrompt prints a prompt before each line is read, for a terminal.
+func WithPrompt() Option { return func(t *Transport) { t.prompt = true } }
+
+// WithTranscript makes a piped session read like a transcript: each
+// command is echoed after a prompt and runs to the end before the next line
+// is read. The bot must report finished events to Done (the runner passes
+// botkit.WithEventDone(t.Done)).
+func WithTranscript() Option {
+	return func(t *Transport) { t.transcript, t.finished = true, make(chan string, 1) }
+}
+
+// Done tells a transcript-mode console that the bot is done with ev.
+func (t *Transport) Done(ev botkit.Event) {
+	if t.transcript {
+		select {
+		case t.finished <- ev.ID:
+		default: // Listen has stopped waiting
+		}
+	}
+}
+
+// New returns a console transport for the bot called name.
+func New(name string, in io.Reader, out io.Writer, opts ...Option) *Transport {
+	t := &Transport{name: name, in: in, out: out}
+	for _, o := range opts {
+		o(t)
+	}
+	return t
+}
+
+// Listen reads lines until the input ends (then returns nil) or ctx is
+// cancelled (then returns ctx's error without waiting for the reader).
+func (t *Transport) Listen(ctx context.Context, deliver func(context.Context, botkit.Event)) error {
+	lines := make(chan string)
+	errc := make(chan error, 1)
+	go func() {
+		sc := bufio.NewScanner(t.in)
+		sc.Buffer(make([]byte, 0, 4096), maxLine)
+		for {
+			t.showPrompt()
+			if !sc.Scan() {
+				break
+			}
+			select {
+			case lines <- sc.Text():
+			case <-ctx.Done():
+				return
+			}
+		}
+		errc <- sc.Err()
+	}()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case err := <-errc:
+			if err != nil {
+				return fmt.Errorf("reading console input: %w", err)
+			}
+			return nil
+		case line := <-lines:
+			text := t.stripName(strings.TrimSpace(line))
+			if text == "" {
+				continue
+			}
+			n := t.seq.Add(1)
+			ev := botkit.Event{ID: fmt.Sprintf("console-%d", n), Text: text, User: User, Channel: Channel, TS: ts(n)}
+			if t.transcript {
+				t.write(t.name + "> " + line + "\n")
+			}
+			deliver(ctx, ev)
+			if t.transcript {
+				if err := t.wait(ctx, ev.ID); err != nil {
+					return err
+				}
+			}
+		}
+	}
+}
+
+func (t *Transport) wait(ctx context.Context, id string) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case got := <-t.finished:
+			if got == id {
+				return nil
+			}
+		}
+	}
+}
+
+func (t *Transport) write(s string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	io.WriteString(t.out, s)
+}
+
+func (t *Transport) showPrompt() {
+	if !t.prompt {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	fmt.Fprintf(t.out, "%s> ", t.name)
+}
+
+// stripName removes a leading "@name" (or "@name:"), as typed in Slack.
+func (t *Transport) stripName(s string) string {
+	rest, ok := strings.CutPrefix(s, "@"+t.name)
+	if !ok || (rest != "" && rest[0] != ' ' && rest[0] != ':' && rest[0] != ',') {
+		return s
+	}
+	rest = strings.TrimLeft(rest, ":,")
+	return strings.TrimSpace(rest)
+}
+
+// Post prints m and returns a reference to it.
+func (t *Transport) Post(_ context.Context, m botkit.Message) (botkit.MessageRef, error) {
+	ref := botkit.MessageRef{Channel: m.Channel, TS: ts(t.seq.Add(1))}
+	tag := ""
+	if m.EphemeralUser != "" {
+		tag = "(only you) "
+	}
+	t.print(m.ThreadTS != "", tag, m.Text)
+	return ref, nil
+}
+
+// Update prints m again, marked as an edit of the message ref names.
+func (t *Transport) Update(_ context.Context, _ botkit.MessageRef, m botkit.Message) error {
+	t.print(m.ThreadTS != "", "(edited) ", m.Text)
+	return nil
+}
+
+func (t *Transport) print(thread bool, tag, text string) {
+	first, rest := t.name+": ", "  "
+	if thread {
+		first, rest = "  ↳ ", "    "
+	}
+	lines := strings.Split(Plain(text), "\n")
+	var b strings.Builder
+	for i, l := range lines {
+		if i == 0 {
+			b.WriteString(first + tag + l + "\n")
+		} else {
+			b.WriteString(rest + l + "\n")
+		}
+	}
+	t.write(b.String())
+}
+
+var markup = regexp.MustCompile(`<([^<>|]*)(?:\|([^<>]*))?>`)
+
+// Plain renders Slack mrkdwn for a terminal: <@U1> as @U1, <url|label> as
+// "label (url)", and &lt; &gt; &amp; unescaped.
+func Plain(text string) string {
+	text = markup.ReplaceAllStringFunc(text, func(m string) string {
+		sub := markup.FindStringSubmatch(m)
+		target, label := sub[1], sub[2]
+		switch {
+		case strings.HasPrefix(target, "@"), strings.HasPrefix(target, "#"):
+			return target
+		case label != "" && label != target:
+			return label + " (" + target + ")"
+		default:
+			return target
+		}
+	})
+	return strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&").Replace(text)
+}
+
+// ts makes a Slack-like timestamp from a sequence number.
+func ts(n int64) string { return fmt.Sprintf("1700000000.%06d", n) }

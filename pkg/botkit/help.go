@@ -1,0 +1,119 @@
+package botkit
+
+import (
+	"strings"
+)
+
+// helpFor answers "help" and "help <command>"; ok is false for other text.
+func (b *Bot) helpFor(text string) (reply string, ok bool) {
+	word, rest, _ := strings.Cut(text, " ")
+	if !strings.EqualFold(word, "help") {
+		return "", false
+	}
+	if rest == "" {
+		return b.Help(), true
+	}
+	return b.HelpCommand(rest), true
+}
+
+// Help returns the generated command list, as "help" shows it.
+func (b *Bot) Help() string {
+	var sb strings.Builder
+	sb.WriteString("*" + b.name + "* commands (mention me first, e.g. `@" + b.name + " help`):\n")
+	for _, c := range b.cmds {
+		if c.hidden {
+			continue
+		}
+		sb.WriteString("• `" + c.Usage() + "`")
+		if c.desc != "" {
+			sb.WriteString(" — " + c.desc)
+		}
+		sb.WriteByte('\n')
+	}
+	sb.WriteString("• `help [&lt;command&gt;]` — this list, or the details of one command")
+	return sb.String()
+}
+
+// HelpCommand returns the details of the commands named name (its first
+// word, or more words of its pattern), as "help <name>" shows it.
+func (b *Bot) HelpCommand(name string) string {
+	name = strings.ToLower(stripMention(normalize(decode(name))))
+	var sb strings.Builder
+	for _, c := range b.cmds {
+		if c.Name() != name && !strings.HasPrefix(strings.ToLower(c.pat.src), name) {
+			continue
+		}
+		if sb.Len() > 0 {
+			sb.WriteString("\n\n")
+		}
+		sb.WriteString("`" + c.Usage() + "`")
+		if c.desc != "" {
+			sb.WriteString("\n" + c.desc)
+		}
+		for _, ex := range c.examples {
+			sb.WriteString("\n• e.g. `@" + b.name + " " + Escape(ex) + "`")
+		}
+	}
+	if sb.Len() > 0 {
+		return sb.String()
+	}
+	if c := b.closest(name); c != nil {
+		return "No command `" + Escape(clip(name, 40)) + "`. Did you mean `" + c.Usage() + "`?"
+	}
+	return "No command `" + Escape(clip(name, 40)) + "`. Try `help` for the list."
+}
+
+// closest returns the visible command whose name is nearest to word, or nil
+// when none is near enough to be a likely typo.
+func (b *Bot) closest(word string) *Command {
+	var best *Command
+	bestDist := len(word) + 1
+	limit := 2
+	if len(word) <= 3 {
+		limit = 1
+	}
+	for _, c := range b.cmds {
+		if c.hidden {
+			continue
+		}
+		name := c.Name()
+		d := levenshtein(word, name)
+		if len(word) >= 2 && strings.HasPrefix(name, word) {
+			d = min(d, 1) // a prefix is a strong hint: "dep" for "deploy"
+		}
+		if d <= limit && d < bestDist {
+			best, bestDist = c, d
+		}
+	}
+	return best
+}
+
+// levenshtein returns the edit distance between a and b, counting an
+// adjacent transposition as one edit (so "dpeloy" is near "deploy").
+func levenshtein(a, b string) int {
+	if len(a) > 64 || len(b) > 64 {
+		return max(len(a), len(b))
+	}
+	ra, rb := []rune(a), []rune(b)
+	prev2 := make([]int, len(rb)+1)
+	prev := make([]int, len(rb)+1)
+	cur := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
+				cur[j] = min(cur[j], prev2[j-2]+1)
+			}
+		}
+		prev2, prev, cur = prev, cur, prev2
+	}
+	return prev[len(rb)]
+}

@@ -1,0 +1,110 @@
+package botkit
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"unicode/utf8"
+)
+
+// MaxMessageText is Slack's limit on a message's text; longer replies are cut
+// so that Slack does not reject them (msg_too_long) and the user sees the
+// start of the output rather than nothing.
+const MaxMessageText = 40000
+
+// Request is one command invocation. Its methods are safe for concurrent use,
+// so a handler may report progress from several goroutines.
+type Request struct {
+	Text     string // the command text after the mention, normalized
+	User     string // Slack user ID of whoever typed the command
+	Channel  string
+	TS       string // the command message's timestamp
+	ThreadTS string // the thread the command was typed in, if any
+	EventID  string
+	// CorrelationID is a short random id, logged with every line about
+	// this request and shown to the user when the command fails.
+	CorrelationID string
+
+	cmd    *Command
+	args   []string
+	logger *slog.Logger
+	tr     Transport
+}
+
+// Command returns the command being run.
+func (r *Request) Command() *Command { return r.cmd }
+
+// Arg returns the value of the named parameter, with Slack markup decoded
+// (<@U123> is U123, <https://x|x> is https://x); an optional parameter that
+// was not given is "". Arg panics when name is not a parameter of the
+// command's pattern: that is a bug the first test of the command finds.
+func (r *Request) Arg(name string) string {
+	i := slices.Index(r.cmd.pat.params, name)
+	if i < 0 {
+		panic(fmt.Sprintf("botkit: command %q has no parameter %q", r.cmd.pat.src, name))
+	}
+	return r.args[i]
+}
+
+// Log returns a logger tagged with the bot, command, user, channel, event
+// id and correlation id.
+func (r *Request) Log() *slog.Logger { return r.logger }
+
+// thread is where replies go: the mention's thread, or a new thread under
+// the mention.
+func (r *Request) thread() string {
+	if r.ThreadTS != "" {
+		return r.ThreadTS
+	}
+	return r.TS
+}
+
+// Reply posts text in the thread of the command and returns a reference for
+// Update. Text longer than Slack allows is cut, saying so.
+func (r *Request) Reply(ctx context.Context, text string) (MessageRef, error) {
+	ref, err := r.tr.Post(ctx, Message{Channel: r.Channel, ThreadTS: r.thread(), Text: fit(text)})
+	if err != nil {
+		return ref, fmt.Errorf("posting reply: %w", err)
+	}
+	return ref, nil
+}
+
+// Replyf is Reply with fmt.Sprintf formatting.
+func (r *Request) Replyf(ctx context.Context, format string, args ...any) (MessageRef, error) {
+	return r.Reply(ctx, fmt.Sprintf(format, args...))
+}
+
+// Update replaces the text of a reply posted earlier, for progress reports.
+func (r *Request) Update(ctx context.Context, ref MessageRef, text string) error {
+	if err := r.tr.Update(ctx, ref, Message{Channel: ref.Channel, ThreadTS: r.thread(), Text: fit(text)}); err != nil {
+		return fmt.Errorf("updating reply: %w", err)
+	}
+	return nil
+}
+
+// Ephemeral posts text, in the command's thread, that only the requester sees.
+func (r *Request) Ephemeral(ctx context.Context, text string) error {
+	_, err := r.tr.Post(ctx, Message{Channel: r.Channel, ThreadTS: r.thread(), Text: fit(text), EphemeralUser: r.User})
+	if err != nil {
+		return fmt.Errorf("posting ephemeral reply: %w", err)
+	}
+	return nil
+}
+
+const cutNote = "\n… (cut: the output was longer than Slack allows)"
+
+// fit cuts text to MaxMessageText characters, on a rune boundary.
+func fit(text string) string {
+	if utf8.RuneCountInString(text) <= MaxMessageText {
+		return text
+	}
+	n, limit := 0, MaxMessageText-utf8.RuneCountInString(cutNote)
+	for i := range text {
+		if n == limit {
+			return text[:i] + cutNote
+		}
+		n++
+	}
+	return text
+}

@@ -1,0 +1,62 @@
+package botkit
+
+import "context"
+
+// Event is one message that may hold a command: a mention of the bot or a
+// direct message, as a transport received it.
+type Event struct {
+	// ID identifies the event across deliveries: Slack's event_id, which a
+	// retry keeps. Events with an ID already seen are dropped. Empty means
+	// the transport cannot tell, and the event is never deduplicated.
+	ID       string
+	Text     string // raw Slack text, markup and all
+	User     string // Slack user ID of the author
+	Channel  string
+	TS       string // the message's own timestamp
+	ThreadTS string // the thread it was posted in, if any
+	// BotID is set when a bot (this one included) wrote the message;
+	// Subtype is set for edits, joins and other non-plain messages. Either
+	// makes the event ignored, so bots never answer bots or edits.
+	BotID   string
+	Subtype string
+}
+
+// Message is what a bot posts. Text is Slack mrkdwn: use Escape for text
+// that came from users.
+type Message struct {
+	Channel  string
+	ThreadTS string // reply in this thread; empty posts to the channel
+	Text     string
+	// EphemeralUser, when set, shows the message to that user only.
+	EphemeralUser string
+}
+
+// MessageRef names a posted message so that it can be updated.
+type MessageRef struct {
+	Channel string
+	TS      string
+}
+
+// Transport connects a Bot to Slack, a terminal or a test. Implementations
+// must be safe for concurrent use: Post and Update are called from many
+// handlers at once.
+type Transport interface {
+	// Listen receives events and calls deliver for each, after the event has
+	// been acknowledged to its source; deliver never blocks for long. Listen
+	// returns nil when its input ends (end of file on a console) and, when
+	// ctx is cancelled, closes its connection first, so no new events
+	// arrive, and then returns ctx's error. After Listen returns, it calls
+	// deliver no more.
+	Listen(ctx context.Context, deliver func(context.Context, Event)) error
+	// Post sends a message and returns its reference.
+	Post(ctx context.Context, m Message) (MessageRef, error)
+	// Update replaces the text of a message posted earlier.
+	Update(ctx context.Context, ref MessageRef, m Message) error
+}
+
+// Readier is implemented by transports that can be connected or not, such as
+// a websocket; the health server reports the bot not ready while Ready
+// returns an error.
+type Readier interface {
+	Ready() error
+}
