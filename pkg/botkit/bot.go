@@ -180,10 +180,21 @@ func (b *Bot) Match(text string) (*Command, []string) {
 	if !ok {
 		routes = b.routes[strings.ToLower(first)]
 	}
+	var argBuf [8]string
 	for _, r := range routes {
-		args := make([]string, len(r.cmd.pat.params))
+		n := len(r.cmd.pat.params)
+		args := argBuf[:0]
+		if n <= len(argBuf) {
+			args = argBuf[:n]
+			clear(args)
+		} else {
+			args = make([]string, n)
+		}
 		if r.match(text, toks, args) {
-			return r.cmd, args
+			if n == 0 {
+				return r.cmd, nil
+			}
+			return r.cmd, slices.Clone(args)
 		}
 	}
 	return nil, nil

@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -37,18 +38,31 @@ type Reply struct {
 	Ephemeral string // the user an ephemeral message was for
 }
 
-// Transport is an in-memory botkit.Transport driving one bot. It is safe for
+// Memory is a bare in-memory botkit.Transport: events are injected with
+// Inject and what the bot posts is kept for Replies. It is safe for
 // concurrent use.
-type Transport struct {
-	bot  *botkit.Bot
-	name string
-
+type Memory struct {
 	mu      sync.Mutex
 	replies []Reply
-	done    map[string]chan struct{} // by event id
 	seq     int
 	deliver func(context.Context, botkit.Event)
 	ready   chan struct{}
+}
+
+// NewMemory returns an empty in-memory transport.
+func NewMemory() *Memory { return &Memory{ready: make(chan struct{})} }
+
+// Transport is the test kit: a Memory transport driving one bot, with
+// helpers that wait for the bot to finish each event. It is safe for
+// concurrent use.
+type Transport struct {
+	*Memory
+	bot  *botkit.Bot
+	name string
+
+	ids    atomic.Int64
+	doneMu sync.Mutex
+	done   map[string]chan struct{} // by event id
 
 	startOnce sync.Once
 	cancel    context.CancelFunc
@@ -79,7 +93,7 @@ func New(t testing.TB, opts ...Option) *Transport {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	tr := &Transport{name: o.name, done: map[string]chan struct{}{}, ready: make(chan struct{}), stopped: make(chan struct{})}
+	tr := &Transport{Memory: NewMemory(), name: o.name, done: map[string]chan struct{}{}, stopped: make(chan struct{})}
 	botOpts := append([]botkit.Option{
 		botkit.WithLogger(slog.New(slog.NewTextHandler(tlog{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))),
 		botkit.WithEventDone(tr.eventDone),
@@ -118,7 +132,7 @@ func (tr *Transport) Stop() {
 func (tr *Transport) Err() error { return tr.runErr }
 
 // Listen implements botkit.Transport.
-func (tr *Transport) Listen(ctx context.Context, deliver func(context.Context, botkit.Event)) error {
+func (tr *Memory) Listen(ctx context.Context, deliver func(context.Context, botkit.Event)) error {
 	tr.mu.Lock()
 	tr.deliver = deliver
 	tr.mu.Unlock()
@@ -131,7 +145,7 @@ func (tr *Transport) Listen(ctx context.Context, deliver func(context.Context, b
 }
 
 // Post implements botkit.Transport.
-func (tr *Transport) Post(_ context.Context, m botkit.Message) (botkit.MessageRef, error) {
+func (tr *Memory) Post(_ context.Context, m botkit.Message) (botkit.MessageRef, error) {
 	tr.mu.Lock()
 	defer tr.mu.Unlock()
 	tr.seq++
@@ -141,16 +155,36 @@ func (tr *Transport) Post(_ context.Context, m botkit.Message) (botkit.MessageRe
 }
 
 // Update implements botkit.Transport.
-func (tr *Transport) Update(_ context.Context, ref botkit.MessageRef, m botkit.Message) error {
+func (tr *Memory) Update(_ context.Context, ref botkit.MessageRef, m botkit.Message) error {
 	tr.mu.Lock()
 	defer tr.mu.Unlock()
 	tr.replies = append(tr.replies, Reply{Channel: ref.Channel, ThreadTS: m.ThreadTS, TS: ref.TS, Text: m.Text, Update: true})
 	return nil
 }
 
-func (tr *Transport) eventDone(ev botkit.Event) {
+// Inject delivers ev to the running bot, filling in ID and TS if empty, and
+// returns the event as delivered. It reports false when no bot is listening.
+func (tr *Memory) Inject(ev botkit.Event) (botkit.Event, bool) {
 	tr.mu.Lock()
-	defer tr.mu.Unlock()
+	tr.seq++
+	if ev.ID == "" {
+		ev.ID = fmt.Sprintf("Ev%06d", tr.seq)
+	}
+	if ev.TS == "" {
+		ev.TS = fmt.Sprintf("1700000000.%06d", tr.seq)
+	}
+	deliver := tr.deliver
+	tr.mu.Unlock()
+	if deliver == nil {
+		return ev, false
+	}
+	deliver(context.Background(), ev)
+	return ev, true
+}
+
+func (tr *Transport) eventDone(ev botkit.Event) {
+	tr.doneMu.Lock()
+	defer tr.doneMu.Unlock()
 	if c, ok := tr.done[ev.ID]; ok {
 		close(c)
 		delete(tr.done, ev.ID)
@@ -175,7 +209,7 @@ func (tr *Transport) SayAs(t testing.TB, user, text string) []Reply {
 // waits until the bot is done with it, and returns the replies in its thread.
 func (tr *Transport) Send(t testing.TB, ev botkit.Event) []Reply {
 	t.Helper()
-	done := tr.SendAsync(t, ev)
+	ev, done := tr.send(t, ev)
 	select {
 	case <-done:
 	case <-time.After(30 * time.Second):
@@ -193,33 +227,32 @@ func (tr *Transport) Send(t testing.TB, ev botkit.Event) []Reply {
 // back from the replies' ThreadTS.
 func (tr *Transport) SendAsync(t testing.TB, ev botkit.Event) <-chan struct{} {
 	t.Helper()
-	tr.Start()
-	tr.mu.Lock()
-	tr.seq++
-	if ev.ID == "" {
-		ev.ID = fmt.Sprintf("Ev%06d", tr.seq)
-	}
-	if ev.TS == "" {
-		ev.TS = fmt.Sprintf("1700000000.%06d", tr.seq)
-	}
-	done := make(chan struct{})
-	if _, dup := tr.done[ev.ID]; dup {
-		// A second delivery of an id still in progress: wait on the first.
-		done = tr.done[ev.ID]
-	} else {
-		tr.done[ev.ID] = done
-	}
-	deliver := tr.deliver
-	tr.mu.Unlock()
-	if deliver == nil {
-		t.Fatalf("botkittest: the bot is stopped")
-	}
-	deliver(context.Background(), ev)
+	_, done := tr.send(t, ev)
 	return done
 }
 
+func (tr *Transport) send(t testing.TB, ev botkit.Event) (botkit.Event, <-chan struct{}) {
+	t.Helper()
+	tr.Start()
+	if ev.ID == "" {
+		ev.ID = fmt.Sprintf("EvT%06d", tr.ids.Add(1))
+	}
+	tr.doneMu.Lock()
+	done, dup := tr.done[ev.ID]
+	if !dup { // a second delivery of an id in progress waits on the first
+		done = make(chan struct{})
+		tr.done[ev.ID] = done
+	}
+	tr.doneMu.Unlock()
+	ev, ok := tr.Inject(ev)
+	if !ok {
+		t.Fatalf("botkittest: the bot is stopped")
+	}
+	return ev, done
+}
+
 // Thread returns the replies posted in the thread ts, in order.
-func (tr *Transport) Thread(ts string) []Reply {
+func (tr *Memory) Thread(ts string) []Reply {
 	tr.mu.Lock()
 	defer tr.mu.Unlock()
 	var out []Reply
@@ -232,7 +265,7 @@ func (tr *Transport) Thread(ts string) []Reply {
 }
 
 // Replies returns everything the bot posted or updated, in order.
-func (tr *Transport) Replies() []Reply {
+func (tr *Memory) Replies() []Reply {
 	tr.mu.Lock()
 	defer tr.mu.Unlock()
 	return append([]Reply(nil), tr.replies...)

@@ -1,0 +1,68 @@
+# botfleet: every CI step is a target here. `make` alone lists them.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+BOT      ?= hello
+BOTS     := $(patsubst bots/%/go.mod,%,$(wildcard bots/*/go.mod))
+MODULES  := pkg tools $(addprefix bots/,$(BOTS))
+VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -s -w -X github.com/botfleet/botfleet/pkg/botkit/botmain.Version=$(VERSION)
+FUZZTIME ?= 5s
+# The module proxy only: a module it refuses fails at once instead of trying git.
+export GOPROXY := $(shell go env GOPROXY | cut -d, -f1)
+
+.PHONY: help
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: run
+run: ## Run a bot (BOT=hello); without Slack tokens it reads commands from the terminal
+	cd bots/$(BOT) && go run -ldflags "-X github.com/botfleet/botfleet/pkg/botkit/botmain.Version=$(VERSION)" .
+
+.PHONY: build
+build: ## Build every bot to bin/<bot>, alone (GOWORK=off) as its image does
+	@mkdir -p bin
+	@for b in $(BOTS); do \
+		echo "build bin/$$b"; \
+		(cd bots/$$b && GOWORK=off CGO_ENABLED=0 go build -trimpath -ldflags "$(LDFLAGS)" -o ../../bin/$$b .); \
+	done
+
+.PHONY: test
+test: tidy-check lint ## Run every check and test (what CI runs)
+	go test -race -count=1 ./pkg/... ./tools/... $(addsuffix /...,$(addprefix ./bots/,$(BOTS)))
+	$(MAKE) --no-print-directory fuzz
+
+.PHONY: fuzz
+fuzz: ## Run each fuzz target briefly (FUZZTIME=5s)
+	go test -run='^$$' -fuzz='^FuzzParsePattern$$' -fuzztime=$(FUZZTIME) ./pkg/botkit
+	go test -run='^$$' -fuzz='^FuzzMatch$$' -fuzztime=$(FUZZTIME) ./pkg/botkit
+
+.PHONY: lint
+lint: ## gofmt and go vet on every module
+	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	go vet ./pkg/... ./tools/... $(addsuffix /...,$(addprefix ./bots/,$(BOTS)))
+
+.PHONY: bench
+bench: ## Run the benchmarks (figures in README.md)
+	go test -run='^$$' -bench=. -benchmem ./pkg/... $(addsuffix /...,$(addprefix ./bots/,$(BOTS)))
+
+.PHONY: tidy-check
+tidy-check: ## Fail when go mod tidy (any module) or go work sync would change a file
+	@for m in $(MODULES); do \
+		(cd $$m && go mod tidy -diff >/dev/null) || { echo "tidy-check: go mod tidy would change $$m/go.mod or go.sum; run 'make tidy'"; exit 1; }; \
+	done
+	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	for m in $(MODULES); do mkdir -p "$$tmp/$$m"; cp $$m/go.mod $$m/go.sum "$$tmp/$$m/" 2>/dev/null || true; done; \
+	go work sync; \
+	for m in $(MODULES); do \
+		if ! cmp -s $$m/go.mod "$$tmp/$$m/go.mod" || { [ -f $$m/go.sum ] && ! cmp -s $$m/go.sum "$$tmp/$$m/go.sum"; }; then \
+			for n in $(MODULES); do cp "$$tmp/$$n/go.mod" $$n/go.mod; [ -f "$$tmp/$$n/go.sum" ] && cp "$$tmp/$$n/go.sum" $$n/go.sum; done; \
+			echo "tidy-check: go work sync would change $$m; run 'make tidy'"; exit 1; \
+		fi; \
+	done
+
+.PHONY: tidy
+tidy: ## go work sync, then go mod tidy in every module
+	go work sync
+	@for m in $(MODULES); do (cd $$m && go mod tidy); done

@@ -1,0 +1,317 @@
+package botkit_test
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/botfleet/botfleet/pkg/botkit"
+	"github.com/botfleet/botfleet/pkg/botkit/botkittest"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/*.golden")
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name+".golden")
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("reading golden file (run with -update to create it): %v", err)
+	}
+	if diff := cmp.Diff(string(want), got); diff != "" {
+		t.Errorf("%s mismatch (-want +got):\n%s", path, diff)
+	}
+}
+
+func reply(text string) botkit.HandlerFunc {
+	return func(ctx context.Context, req *botkit.Request) error {
+		_, err := req.Reply(ctx, text)
+		return err
+	}
+}
+
+func deployBot(t *testing.T) *botkittest.Transport {
+	tr := botkittest.New(t, botkittest.WithName("ansible"))
+	b := tr.Bot()
+	b.Command("deploy {app} {branch} [to {env}]", func(ctx context.Context, req *botkit.Request) error {
+		env := req.Arg("env")
+		if env == "" {
+			env = "dev"
+		}
+		_, err := req.Replyf(ctx, "deploying %s@%s to %s", req.Arg("app"), req.Arg("branch"), env)
+		return err
+	}, botkit.Describe("Deploy a branch of an app"), botkit.Example("deploy api feature/x to dev"))
+	b.Command("apps", reply("api, web"), botkit.Describe("List the apps"))
+	b.Command("status [{id}]", reply("nothing running"), botkit.Describe("Running deploys"))
+	b.Command("history [{app}] [{env}]", reply("no history"))
+	b.Command("secret", reply("hidden"), botkit.Hidden())
+	return tr
+}
+
+func TestHelp(t *testing.T) {
+	tr := deployBot(t)
+	var sb strings.Builder
+	for _, cmd := range []string{"help", "HELP deploy", "help status", "help deploi", "help nothing"} {
+		got := tr.Say(t, cmd)
+		if len(got) != 1 {
+			t.Fatalf("%q: got %d replies, want 1", cmd, len(got))
+		}
+		fmt.Fprintf(&sb, "> %s\n%s\n\n", cmd, got[0].Text)
+	}
+	golden(t, "help", sb.String())
+	if strings.Contains(sb.String(), "secret") {
+		t.Errorf("help shows the hidden command")
+	}
+	if got := botkittest.Last(tr.Say(t, "secret")); got != "hidden" {
+		t.Errorf("hidden command did not run: %q", got)
+	}
+}
+
+func TestRouting(t *testing.T) {
+	tr := deployBot(t)
+	tests := []struct{ say, want string }{
+		{"deploy api feature/x", "deploying api@feature/x to dev"},
+		{"Deploy\u00a0api  main  TO  prd", "deploying api@main to prd"},
+		{"deploy api", "Usage: `deploy &lt;app&gt; &lt;branch&gt; [to &lt;env&gt;]`. See `help deploy`."},
+		{"deploi api main", "I don't know `deploi`. Did you mean `deploy &lt;app&gt; &lt;branch&gt; [to &lt;env&gt;]`? Try `help`."},
+		{"stat", "I don't know `stat`. Did you mean `status [&lt;id&gt;]`? Try `help`."},
+		{"frobnicate", "I don't know `frobnicate`. Try `help` to see what I can do."},
+		{"<script>", "I don't know `&lt;script&gt;`. Try `help` to see what I can do."},
+		{"", "Hi! Type `help` to see what I can do."},
+		{"\x00\x01\u00a0", "Hi! Type `help` to see what I can do."},
+		{strings.Repeat("a", 40000), "That message is too long to be a command. Try `help`."},
+		{"deploy " + strings.Repeat("x ", 5000), "That message is too long to be a command. Try `help`."},
+		{"deploy <https://evil|x y> <@U1>", "deploying https://evil@U1 to dev"},
+	}
+	for _, tt := range tests {
+		got := tr.Say(t, tt.say)
+		if len(got) != 1 || got[0].Text != tt.want {
+			t.Errorf("Say(%.40q) = %q, want one reply %q", tt.say, botkittest.Texts(got), tt.want)
+		}
+	}
+}
+
+func TestReplyThreading(t *testing.T) {
+	tr := botkittest.New(t)
+	var ref botkit.MessageRef
+	tr.Bot().Command("work", func(ctx context.Context, req *botkit.Request) error {
+		var err error
+		if ref, err = req.Reply(ctx, "started"); err != nil {
+			return err
+		}
+		if err := req.Update(ctx, ref, "done"); err != nil {
+			return err
+		}
+		return req.Ephemeral(ctx, "just for you")
+	})
+	got := tr.Send(t, botkit.Event{User: "U1", Channel: "C1", TS: "111.1", Text: "<@UBOT> work"})
+	want := []botkittest.Reply{
+		{Channel: "C1", ThreadTS: "111.1", TS: ref.TS, Text: "started"},
+		{Channel: "C1", ThreadTS: "111.1", TS: ref.TS, Text: "done", Update: true},
+		{Channel: "C1", ThreadTS: "111.1", TS: got[2].TS, Text: "just for you", Ephemeral: "U1"},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("replies (-want +got):\n%s", diff)
+	}
+	// A command typed inside a thread replies in that thread.
+	got = tr.Send(t, botkit.Event{User: "U1", Channel: "C1", TS: "222.2", ThreadTS: "200.0", Text: "<@UBOT> work"})
+	if len(got) != 3 || got[0].ThreadTS != "200.0" {
+		t.Errorf("in-thread command replied to %+v, want thread 200.0", got)
+	}
+}
+
+func TestErrorPolicy(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	tr := botkittest.New(t, botkittest.WithBotOptions(botkit.WithRegistry(reg)))
+	b := tr.Bot()
+	b.Command("refuse", func(context.Context, *botkit.Request) error {
+		return botkit.Userf("unknown app %q; try `apps`", "x")
+	})
+	b.Command("fail", func(context.Context, *botkit.Request) error {
+		return errors.New("database password=hunter2 rejected")
+	})
+	b.Command("boom", func(context.Context, *botkit.Request) error { panic("nil map") })
+	b.Command("badarg", func(_ context.Context, req *botkit.Request) error { req.Arg("nope"); return nil })
+	b.Command("slow", func(ctx context.Context, _ *botkit.Request) error {
+		<-ctx.Done()
+		return ctx.Err()
+	}, botkit.Timeout(20*time.Millisecond))
+	b.Command("ok", reply("fine"))
+
+	if got := botkittest.Last(tr.Say(t, "refuse")); got != `unknown app "x"; try `+"`apps`" {
+		t.Errorf("user error reply = %q", got)
+	}
+	refRE := regexp.MustCompile("^Sorry, `(fail|boom|badarg)` failed. If you ask for help, mention ref `[0-9a-f]{8}`.$")
+	for _, cmd := range []string{"fail", "boom", "badarg"} {
+		got := botkittest.Last(tr.Say(t, cmd))
+		if !refRE.MatchString(got) {
+			t.Errorf("%s reply = %q, want %s", cmd, got, refRE)
+		}
+		if strings.Contains(got, "hunter2") || strings.Contains(got, "nil map") {
+			t.Errorf("%s reply leaks the error: %q", cmd, got)
+		}
+	}
+	if got := botkittest.Last(tr.Say(t, "slow")); got != "`slow` timed out after 20ms." {
+		t.Errorf("timeout reply = %q", got)
+	}
+	if got := botkittest.Last(tr.Say(t, "ok")); got != "fine" {
+		t.Errorf("bot stopped working after a panic: %q", got)
+	}
+	for _, c := range []struct{ cmd, outcome string }{
+		{"refuse", "user_error"}, {"fail", "error"}, {"boom", "panic"}, {"badarg", "panic"}, {"slow", "timeout"}, {"ok", "ok"},
+	} {
+		n := testutil.ToFloat64(mustCounter(t, reg, "botkit_commands_total", map[string]string{"command": c.cmd, "outcome": c.outcome}))
+		if n != 1 {
+			t.Errorf("botkit_commands_total{command=%q,outcome=%q} = %v, want 1", c.cmd, c.outcome, n)
+		}
+	}
+}
+
+func mustCounter(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) prometheus.Collector {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	metric:
+		for _, m := range mf.GetMetric() {
+			for _, lp := range m.GetLabel() {
+				if want, ok := labels[lp.GetName()]; ok && want != lp.GetValue() {
+					continue metric
+				}
+			}
+			return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "x", Help: "x"}, func() float64 { return m.GetCounter().GetValue() })
+		}
+	}
+	return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "x", Help: "x"}, func() float64 { return 0 })
+}
+
+func TestIgnoredAndDuplicateEvents(t *testing.T) {
+	tr := botkittest.New(t)
+	var runs atomic.Int32
+	tr.Bot().Command("ping", func(ctx context.Context, req *botkit.Request) error {
+		runs.Add(1)
+		_, err := req.Reply(ctx, "pong")
+		return err
+	})
+	tr.Send(t, botkit.Event{ID: "Ev1", User: "U1", Channel: "C1", Text: "<@UBOT> ping", BotID: "B1"})
+	tr.Send(t, botkit.Event{ID: "Ev2", User: "U1", Channel: "C1", Text: "<@UBOT> ping", Subtype: "message_changed"})
+	if n := runs.Load(); n != 0 {
+		t.Fatalf("bot and edited messages ran %d commands, want 0", n)
+	}
+	tr.Send(t, botkit.Event{ID: "Ev3", User: "U1", Channel: "C1", Text: "<@UBOT> ping"})
+	tr.Send(t, botkit.Event{ID: "Ev3", User: "U1", Channel: "C1", Text: "<@UBOT> ping"}) // a retry
+	if n := runs.Load(); n != 1 {
+		t.Fatalf("a retried event ran %d times, want 1", n)
+	}
+	if n := len(tr.Replies()); n != 1 {
+		t.Errorf("got %d replies, want 1", n)
+	}
+}
+
+func TestBusyWhenQueueFull(t *testing.T) {
+	tr := botkittest.New(t, botkittest.WithBotOptions(botkit.WithMaxInFlight(1), botkit.WithQueueSize(1)))
+	release := make(chan struct{})
+	started := make(chan struct{}, 3)
+	tr.Bot().Command("block", func(ctx context.Context, req *botkit.Request) error {
+		started <- struct{}{}
+		<-release
+		_, err := req.Reply(ctx, "unblocked")
+		return err
+	})
+	first := tr.SendAsync(t, botkit.Event{User: "U1", Channel: "C1", TS: "1.1", Text: "<@UBOT> block"})
+	<-started // the only slot is taken
+	second := tr.SendAsync(t, botkit.Event{User: "U1", Channel: "C1", TS: "1.2", Text: "<@UBOT> block"})
+	got := tr.Send(t, botkit.Event{User: "U1", Channel: "C1", TS: "1.3", Text: "<@UBOT> block"})
+	if len(got) != 1 || !strings.Contains(got[0].Text, "busy") {
+		t.Errorf("third command got %q, want a busy note", botkittest.Texts(got))
+	}
+	close(release)
+	<-first
+	<-second
+	for _, ts := range []string{"1.1", "1.2"} {
+		if got := botkittest.Texts(tr.Thread(ts)); !cmp.Equal(got, []string{"unblocked"}) {
+			t.Errorf("queued command %s replied %q, want [unblocked]", ts, got)
+		}
+	}
+}
+
+func TestShutdownWaitsForRunningCommands(t *testing.T) {
+	tr := botkittest.New(t, botkittest.WithBotOptions(botkit.WithGracePeriod(5*time.Second)))
+	started := make(chan struct{})
+	tr.Bot().Command("work", func(ctx context.Context, req *botkit.Request) error {
+		close(started)
+		select {
+		case <-time.After(100 * time.Millisecond):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		_, err := req.Reply(ctx, "finished")
+		return err
+	})
+	done := tr.SendAsync(t, botkit.Event{User: "U1", Channel: "C1", TS: "5.5", Text: "<@UBOT> work"})
+	<-started
+	tr.Stop()
+	select {
+	case <-done:
+	default:
+		t.Fatal("Run returned before the running command finished")
+	}
+	if got := botkittest.Texts(tr.Thread("5.5")); !cmp.Equal(got, []string{"finished"}) {
+		t.Errorf("replies = %q, want [finished]", got)
+	}
+	if err := tr.Err(); err != nil {
+		t.Errorf("Run = %v, want nil", err)
+	}
+}
+
+func TestShutdownCancelsAfterGracePeriod(t *testing.T) {
+	tr := botkittest.New(t, botkittest.WithBotOptions(botkit.WithGracePeriod(10*time.Millisecond)))
+	started := make(chan struct{})
+	var cancelled atomic.Bool
+	tr.Bot().Command("hang", func(ctx context.Context, _ *botkit.Request) error {
+		close(started)
+		<-ctx.Done()
+		cancelled.Store(true)
+		return ctx.Err()
+	})
+	tr.SendAsync(t, botkit.Event{User: "U1", Channel: "C1", Text: "<@UBOT> hang"})
+	<-started
+	tr.Stop()
+	if !cancelled.Load() {
+		t.Error("the hanging command's context was not cancelled after the grace period")
+	}
+}
+
+func TestRegistrationAfterRunPanics(t *testing.T) {
+	tr := botkittest.New(t)
+	tr.Bot().Command("ping", reply("pong"))
+	tr.Start()
+	defer func() {
+		if recover() == nil {
+			t.Error("Command after Run did not panic")
+		}
+	}()
+	tr.Bot().Command("late", reply("x"))
+}

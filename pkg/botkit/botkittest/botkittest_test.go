@@ -1,0 +1,29 @@
+package botkittest_test
+
+import (
+	"testing"
+
+	"github.com/botfleet/botfleet/pkg/botkit"
+	"github.com/botfleet/botfleet/pkg/botkit/botkittest"
+)
+
+func TestMemoryConformance(t *testing.T) {
+	botkittest.TestTransport(t, func(t *testing.T) botkittest.Harness {
+		m := botkittest.NewMemory()
+		return botkittest.Harness{
+			Transport: m,
+			User:      "U1", Channel: "C1",
+			Send: func(t testing.TB, text string) {
+				// The bot may not be listening yet: retry until it is.
+				for range 1000 {
+					if _, ok := m.Inject(botkit.Event{User: "U1", Channel: "C1", Text: "<@UBOT> " + text}); ok {
+						return
+					}
+					waitABit()
+				}
+				t.Fatal("the bot never started listening")
+			},
+			Seen: func(testing.TB) []string { return botkittest.Texts(m.Replies()) },
+		}
+	})
+}

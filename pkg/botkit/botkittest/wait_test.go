@@ -1,0 +1,5 @@
+package botkittest_test
+
+import "time"
+
+func waitABit() { time.Sleep(5 * time.Millisecond) }
