@@ -110,7 +110,7 @@ func (t *Transport) Listen(ctx context.Context, deliver func(context.Context, bo
 			}
 			return nil
 		case line := <-lines:
-			text := t.stripName(strings.TrimSpace(line))
+			text := Escape(t.stripName(strings.TrimSpace(line)))
 			if text == "" {
 				continue
 			}
@@ -219,6 +219,39 @@ func Plain(text string) string {
 		}
 	})
 	return strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&").Replace(text)
+}
+
+// Escape turns what a person types into what Slack would send: &, < and >
+// are escaped unless they form Slack markup such as <@U1> or <https://x|x>.
+func Escape(s string) string {
+	var b strings.Builder
+	for len(s) > 0 {
+		loc := markup.FindStringIndex(s)
+		if loc == nil {
+			b.WriteString(botkit.Escape(s))
+			break
+		}
+		b.WriteString(botkit.Escape(s[:loc[0]]))
+		m := s[loc[0]:loc[1]]
+		if isMarkup(m) {
+			b.WriteString(m)
+		} else {
+			b.WriteString(botkit.Escape(m))
+		}
+		s = s[loc[1]:]
+	}
+	return b.String()
+}
+
+// isMarkup reports whether <...> is Slack markup rather than typed text.
+func isMarkup(m string) bool {
+	inner := m[1 : len(m)-1]
+	for _, p := range []string{"@U", "@W", "#C", "!", "http://", "https://", "mailto:"} {
+		if strings.HasPrefix(inner, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // ts makes a Slack-like timestamp from a sequence number.

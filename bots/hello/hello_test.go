@@ -1,0 +1,96 @@
+package main
+
+import (
+	"flag"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/botfleet/botfleet/pkg/botkit"
+	"github.com/botfleet/botfleet/pkg/botkit/botkittest"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/*.golden")
+
+func newBot(t *testing.T, cfg Config) *botkittest.Transport {
+	t.Helper()
+	tr := botkittest.New(t, botkittest.WithName("hello"))
+	if err := setup(t.Context(), tr.Bot(), &cfg, botkit.Env{Name: "local"}); err != nil {
+		t.Fatal(err)
+	}
+	return tr
+}
+
+func TestCommands(t *testing.T) {
+	tr := newBot(t, Config{Greeting: "Howdy"})
+	tests := []struct{ say, want string }{
+		{"ping", "pong"},
+		{"PING", "pong"},
+		{"echo hello world", "hello world"},
+		{"echo <@U42> &amp; &lt;b&gt;", "U42 &amp; &lt;b&gt;"}, // as Slack sends what was typed
+		{"echo &lt;!channel&gt;", "&lt;!channel&gt;"},
+		{"whoami", "Howdy <@U0TEST>! You are `U0TEST` in `C0TEST`, talking to the hello bot in local."},
+		{"echo", "Usage: `echo &lt;text...&gt;`. See `help echo`."},
+		{"pnig", "I don't know `pnig`. Did you mean `ping`? Try `help`."},
+	}
+	for _, tt := range tests {
+		if got := botkittest.Last(tr.Say(t, tt.say)); got != tt.want {
+			t.Errorf("Say(%q) = %q, want %q", tt.say, got, tt.want)
+		}
+	}
+}
+
+func TestHelpGolden(t *testing.T) {
+	tr := newBot(t, Config{Greeting: "Hello"})
+	got := botkittest.Last(tr.Say(t, "help"))
+	path := filepath.Join("testdata", "help.golden")
+	if *update {
+		os.WriteFile(path, []byte(got), 0o644)
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != string(want) {
+		t.Errorf("help:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	var c Config
+	c.SetDefaults()
+	if err := c.Validate(); err != nil {
+		t.Errorf("defaults do not validate: %v", err)
+	}
+	c.Greeting = ""
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "greeting") {
+		t.Errorf("empty greeting: Validate = %v, want an error naming the key", err)
+	}
+}
+
+// TestBinaryPipe builds the real binary and pipes commands into it, as
+// `printf 'ping\n' | make run` does.
+func TestBinaryPipe(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a binary")
+	}
+	bin := filepath.Join(t.TempDir(), "hello")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	cmd := exec.Command(bin)
+	cmd.Env = append(os.Environ(), "BOT_HTTP_ADDR=127.0.0.1:0", "BOT_CFG_GREETING=Hi")
+	cmd.Stdin = strings.NewReader("ping\n@hello whoami\n")
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("hello: %v\n%s", err, stderr.String())
+	}
+	want := "hello> ping\n  ↳ pong\nhello> @hello whoami\n  ↳ Hi @U0LOCAL! You are `U0LOCAL` in `C0LOCAL`, talking to the hello bot in local.\n"
+	if stdout.String() != want {
+		t.Errorf("stdout:\n%s\nwant:\n%s", stdout.String(), want)
+	}
+}

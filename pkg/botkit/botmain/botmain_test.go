@@ -1,0 +1,224 @@
+package botmain_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/botfleet/botfleet/pkg/botkit"
+	"github.com/botfleet/botfleet/pkg/botkit/botmain"
+)
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+type testConfig struct {
+	Greeting string `yaml:"greeting"`
+}
+
+func (c *testConfig) SetDefaults() { c.Greeting = "hi" }
+
+func (c *testConfig) Validate() error {
+	if c.Greeting == "" {
+		return botkit.Userf("key greeting: must not be empty")
+	}
+	return nil
+}
+
+func setup(_ context.Context, b *botkit.Bot, cfg *testConfig, env botkit.Env) error {
+	b.Command("ping", func(ctx context.Context, req *botkit.Request) error {
+		_, err := req.Reply(ctx, "pong")
+		return err
+	})
+	b.Command("greet", func(ctx context.Context, req *botkit.Request) error {
+		_, err := req.Reply(ctx, cfg.Greeting+" from "+env.Name)
+		return err
+	})
+	b.Command("slow", func(ctx context.Context, req *botkit.Request) error {
+		select {
+		case slowStarted <- struct{}{}:
+		default:
+		}
+		time.Sleep(200 * time.Millisecond)
+		_, err := req.Reply(ctx, "slow done")
+		return err
+	})
+	return nil
+}
+
+// slowStarted tells a test that the slow command is running.
+var slowStarted = make(chan struct{}, 1)
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+func run(t *testing.T, stdin io.Reader, environ []string, args ...string) result {
+	t.Helper()
+	var out, errb syncBuffer
+	code := botmain.Run(context.Background(), "testbot", setup, botmain.Options{
+		Args: args, Stdin: stdin, Stdout: &out, Stderr: &errb,
+		Environ: append([]string{"BOT_HTTP_ADDR=127.0.0.1:0"}, environ...),
+	})
+	return result{code, out.String(), errb.String()}
+}
+
+func TestFlagsAndEnvironment(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.yaml")
+	os.WriteFile(good, []byte("greeting: hey\n"), 0o600)
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("greting: hey\n"), 0o600)
+	empty := filepath.Join(dir, "empty.yaml")
+	os.WriteFile(empty, []byte("greeting: ''\n"), 0o600)
+
+	tests := []struct {
+		name    string
+		args    []string
+		environ []string
+		code    int
+		stdout  string
+		stderr  string
+	}{
+		{"version", []string{"-version"}, nil, 0, "testbot dev (go", ""},
+		{"unknown flag", []string{"-nope"}, nil, 2, "", "flag provided but not defined: -nope"},
+		{"stray argument", []string{"deploy"}, nil, 2, "", "unexpected arguments"},
+		{"bad BOT_ENV", nil, []string{"BOT_ENV=staging"}, 2, "", `BOT_ENV="staging": want local, dev or prd`},
+		{"bad log level", nil, []string{"BOT_LOG_LEVEL=loud"}, 2, "", "BOT_LOG_LEVEL"},
+		{"bad log format", nil, []string{"BOT_LOG_FORMAT=xml"}, 2, "", "BOT_LOG_FORMAT"},
+		{"check good config", []string{"-check-config"}, []string{"BOT_CONFIG=" + good}, 0, "config " + good + ": ok", ""},
+		{"check unknown key", []string{"-check-config"}, []string{"BOT_CONFIG=" + bad}, 1, "", "key greting: unknown key"},
+		{"check invalid", []string{"-check-config"}, []string{"BOT_CONFIG=" + empty}, 1, "", "greeting: must not be empty"},
+		{"check missing named file", []string{"-check-config"}, []string{"BOT_CONFIG=" + filepath.Join(dir, "no.yaml")}, 1, "", "does not exist"},
+		{"check missing default", []string{"-check-config"}, []string{"BOT_ENV=dev"}, 0, "/efs/config/testbot/dev.yaml: not found; the bot's defaults are valid", ""},
+		{"bot token alone", nil, []string{"SLACK_BOT_TOKEN=xoxb-test"}, 2, "", "SLACK_BOT_TOKEN is set without"},
+		{"app token without bot token", nil, []string{"SLACK_APP_TOKEN=xapp-test"}, 2, "", "SLACK_BOT_TOKEN is not set"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := run(t, strings.NewReader(""), tt.environ, tt.args...)
+			if r.code != tt.code || !strings.Contains(r.stdout, tt.stdout) || !strings.Contains(r.stderr, tt.stderr) {
+				t.Errorf("code %d, stdout %q, stderr %q; want code %d, stdout with %q, stderr with %q",
+					r.code, r.stdout, r.stderr, tt.code, tt.stdout, tt.stderr)
+			}
+			if strings.Contains(r.stderr, "xoxb-test") || strings.Contains(r.stderr, "xapp-test") {
+				t.Errorf("a token was logged: %s", r.stderr)
+			}
+		})
+	}
+}
+
+func TestConsolePipe(t *testing.T) {
+	r := run(t, strings.NewReader("ping\n@testbot greet\nslow\n"), []string{"BOT_CFG_GREETING=howdy", "BOT_ENV=local"})
+	if r.code != 0 {
+		t.Fatalf("exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+	want := "testbot> ping\n  ↳ pong\ntestbot> @testbot greet\n  ↳ howdy from local\ntestbot> slow\n  ↳ slow done\n"
+	if r.stdout != want {
+		t.Errorf("stdout:\n%s\nwant:\n%s", r.stdout, want)
+	}
+	if !strings.Contains(r.stderr, "level=WARN msg=\"no config file; using the bot's defaults\"") {
+		t.Errorf("stderr does not warn about the missing default config:\n%s", r.stderr)
+	}
+}
+
+func TestHealthMetricsAndSignal(t *testing.T) {
+	pr, pw := io.Pipe()
+	var out, errb syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- botmain.Run(context.Background(), "testbot", setup, botmain.Options{
+			Stdin: pr, Stdout: &out, Stderr: &errb, StdinIsTerminal: true,
+			Environ: []string{"BOT_HTTP_ADDR=127.0.0.1:0", "BOT_LOG_FORMAT=json"},
+			Signals: []os.Signal{syscall.SIGUSR1},
+		})
+	}()
+	addrRE := regexp.MustCompile(`"msg":"http server listening".*"addr":"([^"]+)"`)
+	var addr string
+	for deadline := time.Now().Add(10 * time.Second); addr == "" && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if m := addrRE.FindStringSubmatch(errb.String()); m != nil {
+			addr = m[1]
+		}
+	}
+	if addr == "" {
+		t.Fatalf("no listening address logged:\n%s", errb.String())
+	}
+	get := func(path string) (int, string) {
+		resp, err := http.Get("http://" + addr + path)
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	if code, _ := get("/healthz"); code != 200 {
+		t.Errorf("/healthz = %d", code)
+	}
+	if code, _ := get("/readyz"); code != 200 {
+		t.Errorf("/readyz = %d", code)
+	}
+	io.WriteString(pw, "ping\n")
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(out.String(), "pong"); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no pong:\n%s", out.String())
+		}
+	}
+	if !strings.HasPrefix(out.String(), "testbot> ") {
+		t.Errorf("no prompt on a terminal: %q", out.String())
+	}
+	_, metrics := get("/metrics")
+	for _, want := range []string{
+		`botkit_commands_total{bot="testbot",command="ping",outcome="ok"} 1`,
+		`botkit_events_total{bot="testbot",result="handled"} 1`,
+		"go_goroutines", "process_resident_memory_bytes",
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+	// A running command finishes after the signal, then the bot exits 0.
+	io.WriteString(pw, "slow\n")
+	select {
+	case <-slowStarted:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the slow command did not start")
+	}
+	syscall.Kill(os.Getpid(), syscall.SIGUSR1)
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Errorf("exit %d after the signal, want 0; stderr:\n%s", code, errb.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the bot did not stop within 10s of the signal")
+	}
+	if !strings.Contains(out.String(), "slow done") {
+		t.Errorf("the running command did not finish before exit:\n%s", out.String())
+	}
+	pw.Close()
+}

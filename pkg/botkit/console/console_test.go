@@ -1,0 +1,132 @@
+package console_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/botfleet/botfleet/pkg/botkit"
+	"github.com/botfleet/botfleet/pkg/botkit/botkittest"
+	"github.com/botfleet/botfleet/pkg/botkit/console"
+)
+
+// syncBuffer is a bytes.Buffer safe for the transport's writes and the
+// test's reads at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestConformance(t *testing.T) {
+	botkittest.TestTransport(t, func(t *testing.T) botkittest.Harness {
+		pr, pw := io.Pipe()
+		t.Cleanup(func() { pw.Close() })
+		out := &syncBuffer{}
+		return botkittest.Harness{
+			Transport: console.New("hello", pr, out),
+			User:      console.User, Channel: console.Channel,
+			Send: func(t testing.TB, text string) {
+				if _, err := io.WriteString(pw, "@hello "+console.Plain(text)+"\n"); err != nil {
+					t.Fatal(err)
+				}
+			},
+			Seen: func(testing.TB) []string {
+				// The console shows text as a person reads it; compare in
+				// Slack's escaped form.
+				return strings.Split(console.Escape(out.String()), "\n")
+			},
+		}
+	})
+}
+
+func TestTranscript(t *testing.T) {
+	in := strings.NewReader("ping\n\n@hello echo a <b> & <@U1>\n@hello: slow\nwhoami\n")
+	out := &syncBuffer{}
+	tr := console.New("hello", in, out, console.WithTranscript())
+	b := botkit.New("hello", botkit.WithEventDone(tr.Done))
+	b.Command("ping", func(ctx context.Context, req *botkit.Request) error {
+		_, err := req.Reply(ctx, "pong")
+		return err
+	})
+	b.Command("echo {text...}", func(ctx context.Context, req *botkit.Request) error {
+		_, err := req.Reply(ctx, botkit.Escape(req.Arg("text"))+"\nsecond line")
+		return err
+	})
+	b.Command("slow", func(ctx context.Context, req *botkit.Request) error {
+		ref, err := req.Reply(ctx, "working")
+		if err != nil {
+			return err
+		}
+		time.Sleep(20 * time.Millisecond) // later commands must wait for this one
+		return req.Update(ctx, ref, "done")
+	})
+	b.Command("whoami", func(ctx context.Context, req *botkit.Request) error {
+		return req.Ephemeral(ctx, "you are <@"+req.User+"> in <#"+req.Channel+"|local>")
+	})
+	if err := b.Run(context.Background(), tr); err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+	want := `hello> ping
+  ↳ pong
+hello> @hello echo a <b> & <@U1>
+  ↳ a <b> & U1
+    second line
+hello> @hello: slow
+  ↳ working
+  ↳ (edited) done
+hello> whoami
+  ↳ (only you) you are @U0LOCAL in #C0LOCAL
+`
+	if got := out.String(); got != want {
+		t.Errorf("transcript:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+func TestListenStopsOnCancel(t *testing.T) {
+	pr, pw := io.Pipe() // never written: Listen blocks reading
+	defer pw.Close()
+	tr := console.New("hello", pr, io.Discard, console.WithPrompt())
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- tr.Listen(ctx, func(context.Context, botkit.Event) {}) }()
+	cancel()
+	select {
+	case err := <-errc:
+		if err != context.Canceled {
+			t.Errorf("Listen = %v, want context.Canceled", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Listen did not return after cancel")
+	}
+}
+
+func TestPlain(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"hi <@U1>", "hi @U1"},
+		{"see <https://x.io|the docs>", "see the docs (https://x.io)"},
+		{"<https://x.io>", "https://x.io"},
+		{"&lt;app&gt; &amp;", "<app> &"},
+		{"in <#C1|general>", "in #C1"},
+	}
+	for _, tt := range tests {
+		if got := console.Plain(tt.in); got != tt.want {
+			t.Errorf("Plain(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
