@@ -18,7 +18,7 @@ help: ## List the targets
 
 .PHONY: run
 run: ## Run a bot (BOT=hello); without Slack tokens it reads commands from the terminal
-	cd bots/$(BOT) && go run -ldflags "-X github.com/botfleet/botfleet/pkg/botkit/botmain.Version=$(VERSION)" .
+	@cd bots/$(BOT) && go run -ldflags "-X github.com/botfleet/botfleet/pkg/botkit/botmain.Version=$(VERSION)" .
 
 .PHONY: build
 build: ## Build every bot to bin/<bot>, alone (GOWORK=off) as its image does
