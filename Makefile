@@ -18,6 +18,7 @@ help: ## List the targets
 
 .PHONY: run
 run: ## Run a bot (BOT=hello); without Slack tokens it reads commands from the terminal
+	@test -f bots/$(BOT)/go.mod || { echo "no bot '$(BOT)'; the bots are: $(BOTS)"; exit 2; }
 	@cd bots/$(BOT) && go run -ldflags "-X github.com/botfleet/botfleet/pkg/botkit/botmain.Version=$(VERSION)" .
 
 .PHONY: build

@@ -42,6 +42,7 @@ type Bot struct {
 	started    atomic.Bool
 	metrics    *metrics
 	seen       *dedupe
+	confirms   confirmations
 }
 
 // Option configures a Bot.
@@ -224,9 +225,22 @@ func (b *Bot) Run(ctx context.Context, tr Transport) error {
 			}
 		})
 	}
-	// Busy notes are posted off the transport's goroutine and bounded, so a
-	// flood can neither delay acks nor grow goroutines without limit.
+	// Notes (busy, expired confirmations) are posted off the transport's
+	// goroutine and bounded, so a flood can neither delay acks nor grow
+	// goroutines without limit.
 	noteSlots := make(chan struct{}, max(b.queueSize, 16))
+	async := func(ev Event, f func()) {
+		select {
+		case noteSlots <- struct{}{}:
+			notes.Go(func() {
+				defer func() { <-noteSlots }()
+				f()
+			})
+		default:
+			b.logger.Warn("too many notes pending; event dropped", "event_id", ev.ID)
+			b.done(ev)
+		}
+	}
 
 	var mu sync.RWMutex
 	closed := false
@@ -238,12 +252,18 @@ func (b *Bot) Run(ctx context.Context, tr Transport) error {
 			b.done(ev)
 			return
 		}
+		if ev.Action != nil {
+			b.handleAction(handlerCtx, tr, ev, func(f func()) { async(ev, f) })
+			return
+		}
 		if ev.BotID != "" || ev.Subtype != "" {
 			b.metrics.events.WithLabelValues(eventIgnored).Inc()
 			b.done(ev)
 			return
 		}
-		if !b.seen.first(ev.ID) {
+		// A retry keeps its event_id; the same message can also come as two
+		// events (app_mention and message.im), which share channel and ts.
+		if !b.seen.first(ev.ID) || ev.TS != "" && !b.seen.first("msg:"+ev.Channel+"/"+ev.TS) {
 			b.metrics.events.WithLabelValues(eventDuplicate).Inc()
 			b.logger.Debug("duplicate event dropped", "event_id", ev.ID)
 			b.done(ev)
@@ -254,17 +274,10 @@ func (b *Bot) Run(ctx context.Context, tr Transport) error {
 			b.metrics.queued.Inc()
 		default:
 			b.metrics.events.WithLabelValues(eventBusy).Inc()
-			select {
-			case noteSlots <- struct{}{}:
-				notes.Go(func() {
-					defer func() { <-noteSlots }()
-					b.post(handlerCtx, tr, ev, "I'm busy with other commands right now; try again in a moment.")
-					b.done(ev)
-				})
-			default:
-				b.logger.Warn("busy and too many busy notes pending; event dropped", "event_id", ev.ID)
+			async(ev, func() {
+				b.post(handlerCtx, tr, ev, "I'm busy with other commands right now; try again in a moment.")
 				b.done(ev)
-			}
+			})
 		}
 	}
 

@@ -38,7 +38,7 @@ func (b *Bot) handle(ctx context.Context, tr Transport, ev Event) {
 	req := &Request{
 		Text: text, User: ev.User, Channel: ev.Channel, TS: ev.TS, ThreadTS: ev.ThreadTS, EventID: ev.ID,
 		CorrelationID: newCorrelationID(),
-		cmd:           cmd, args: args, tr: tr,
+		cmd:           cmd, args: args, tr: tr, bot: b,
 	}
 	req.logger = b.logger.With(
 		slog.String("command", cmd.pat.src), slog.String("user", ev.User), slog.String("channel", ev.Channel),

@@ -30,6 +30,7 @@ type Request struct {
 	args   []string
 	logger *slog.Logger
 	tr     Transport
+	bot    *Bot
 }
 
 // Command returns the command being run.
@@ -61,8 +62,15 @@ func (r *Request) thread() string {
 }
 
 // Reply posts text in the thread of the command and returns a reference for
-// Update. Text longer than Slack allows is cut, saying so.
+// Update. Text longer than Slack allows is uploaded as a file where the
+// transport can, with its start as the message; otherwise it is cut, saying
+// so.
 func (r *Request) Reply(ctx context.Context, text string) (MessageRef, error) {
+	if _, ok := r.tr.(Uploader); ok && utf8.RuneCountInString(text) > MaxMessageText {
+		head := clipRunes(text, 3000)
+		err := r.Upload(ctx, "output.txt", text, head+"\n… (the full output is attached)")
+		return MessageRef{}, err
+	}
 	ref, err := r.tr.Post(ctx, Message{Channel: r.Channel, ThreadTS: r.thread(), Text: fit(text)})
 	if err != nil {
 		return ref, fmt.Errorf("posting reply: %w", err)
@@ -90,6 +98,35 @@ func (r *Request) Ephemeral(ctx context.Context, text string) error {
 		return fmt.Errorf("posting ephemeral reply: %w", err)
 	}
 	return nil
+}
+
+// Upload attaches content as a file named name in the command's thread,
+// with comment as its message. Transports that cannot upload post the
+// comment and the content as a message, cut to Slack's limit.
+func (r *Request) Upload(ctx context.Context, name, content, comment string) error {
+	if u, ok := r.tr.(Uploader); ok {
+		if err := u.Upload(ctx, File{Channel: r.Channel, ThreadTS: r.thread(), Name: name, Content: content, Comment: comment}); err != nil {
+			return fmt.Errorf("uploading %s: %w", name, err)
+		}
+		return nil
+	}
+	_, err := r.tr.Post(ctx, Message{Channel: r.Channel, ThreadTS: r.thread(), Text: fit(comment + "\n```\n" + content + "\n```")})
+	if err != nil {
+		return fmt.Errorf("posting %s: %w", name, err)
+	}
+	return nil
+}
+
+// clipRunes returns the first n runes of s.
+func clipRunes(s string, n int) string {
+	i := 0
+	for j := range s {
+		if i == n {
+			return s[:j]
+		}
+		i++
+	}
+	return s
 }
 
 const cutNote = "\n… (cut: the output was longer than Slack allows)"

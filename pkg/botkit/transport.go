@@ -1,6 +1,10 @@
 package botkit
 
-import "context"
+import (
+	"context"
+
+	"github.com/slack-go/slack"
+)
 
 // Event is one message that may hold a command: a mention of the bot or a
 // direct message, as a transport received it.
@@ -19,6 +23,9 @@ type Event struct {
 	// makes the event ignored, so bots never answer bots or edits.
 	BotID   string
 	Subtype string
+	// Action is set when the event is a click on a button the bot posted
+	// (a confirmation); Text is then empty.
+	Action *Action
 }
 
 // Message is what a bot posts. Text is Slack mrkdwn: use Escape for text
@@ -29,6 +36,26 @@ type Message struct {
 	Text     string
 	// EphemeralUser, when set, shows the message to that user only.
 	EphemeralUser string
+	// Blocks, when set, are Block Kit blocks shown instead of Text (which
+	// remains the notification text and the console's rendering).
+	Blocks []slack.Block
+	// Prompt, when set, asks a yes/no question with buttons (Confirm).
+	Prompt *Prompt
+}
+
+// File is a text file a bot uploads, such as a long log.
+type File struct {
+	Channel  string
+	ThreadTS string
+	Name     string // file name, e.g. deploy-42.log
+	Content  string
+	Comment  string // message posted with the file
+}
+
+// Uploader is implemented by transports that can upload files; others get
+// the content as a (cut) message instead.
+type Uploader interface {
+	Upload(ctx context.Context, f File) error
 }
 
 // MessageRef names a posted message so that it can be updated.

@@ -28,6 +28,9 @@ import (
 
 	"github.com/botfleet/botfleet/pkg/botkit"
 	"github.com/botfleet/botfleet/pkg/botkit/console"
+	"github.com/botfleet/botfleet/pkg/botkit/events"
+	"github.com/botfleet/botfleet/pkg/botkit/slackweb"
+	"github.com/botfleet/botfleet/pkg/botkit/socket"
 	"github.com/botfleet/botfleet/pkg/config"
 )
 
@@ -123,12 +126,12 @@ func Run[C any](ctx context.Context, name string, setup SetupFunc[C], o Options)
 	ctx, stop := signal.NotifyContext(ctx, o.signals()...)
 	defer stop()
 
-	tr, mode, err := chooseTransport(name, env, o)
+	reg := botkit.NewRegistry()
+	tr, mode, err := chooseTransport(name, env, o, logger.With("bot", name), reg)
 	if err != nil {
 		logger.Error("choosing the transport", "err", err)
 		return ExitUsage
 	}
-	reg := botkit.NewRegistry()
 	botOpts := []botkit.Option{botkit.WithLogger(logger), botkit.WithRegistry(reg)}
 	if c, ok := tr.(*console.Transport); ok && !o.StdinIsTerminal {
 		botOpts = append(botOpts, botkit.WithEventDone(c.Done))
@@ -178,14 +181,16 @@ const (
 	modeHTTP    = "http-events"
 )
 
-func chooseTransport(name string, env environ, o Options) (botkit.Transport, string, error) {
+func chooseTransport(name string, env environ, o Options, logger *slog.Logger, reg prometheus.Registerer) (botkit.Transport, string, error) {
 	appToken, signing, botToken := env.get("SLACK_APP_TOKEN"), env.get("SLACK_SIGNING_SECRET"), env.get("SLACK_BOT_TOKEN")
+	web := slackweb.Config{BotToken: botToken, AppToken: appToken, APIURL: env.get("SLACK_API_URL"), Logger: logger}
 	switch {
-	case appToken != "" || signing != "":
-		if botToken == "" {
-			return nil, "", errors.New("SLACK_BOT_TOKEN is not set; a Slack transport needs it with SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP Events API)")
-		}
-		return nil, "", errors.New("the Slack transports are not part of this build yet; unset SLACK_APP_TOKEN and SLACK_SIGNING_SECRET to use the console")
+	case (appToken != "" || signing != "") && botToken == "":
+		return nil, "", errors.New("SLACK_BOT_TOKEN is not set; a Slack transport needs it with SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP Events API)")
+	case appToken != "":
+		return socket.New(socket.Config{Config: web, Registry: reg}), modeSocket, nil
+	case signing != "":
+		return events.New(events.Config{Config: web, SigningSecret: signing}), modeHTTP, nil
 	case botToken != "":
 		return nil, "", errors.New("SLACK_BOT_TOKEN is set without SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP Events API); set one of them, or unset it for the console")
 	}
@@ -217,6 +222,9 @@ func startHTTP(addr string, reg *prometheus.Registry, tr botkit.Transport, logge
 		io.WriteString(w, "ok\n")
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	if r, ok := tr.(interface{ Routes(*http.ServeMux) }); ok {
+		r.Routes(mux)
+	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

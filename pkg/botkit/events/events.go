@@ -1,0 +1,186 @@
+// Package events is botkit's HTTP Events API transport: Slack POSTs events
+// to /slack/events and button clicks to /slack/interactive on the bot's
+// HTTP server.
+//
+// Every request's v0 signature is checked (5-minute window) before anything
+// else; a bad or missing one gets 401 and nothing runs. Slack wants an answer
+// within 3 seconds, so the handler answers 200 at once and the bot works
+// after. Retries (X-Slack-Retry-Num) keep their event_id and are
+// deduplicated by the bot.
+package events
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"sync"
+
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/slackevents"
+
+	"github.com/botfleet/botfleet/pkg/botkit"
+	"github.com/botfleet/botfleet/pkg/botkit/slackweb"
+)
+
+// Paths the transport serves.
+const (
+	EventsPath      = "/slack/events"
+	InteractivePath = "/slack/interactive"
+)
+
+// maxBody bounds a request body; Slack's payloads are far smaller.
+const maxBody = 1 << 20
+
+// Config configures the transport.
+type Config struct {
+	slackweb.Config
+	SigningSecret string
+}
+
+// Transport is the HTTP Events API transport. It is safe for concurrent use.
+type Transport struct {
+	*slackweb.Client
+	secret string
+	logger *slog.Logger
+
+	mu      sync.RWMutex
+	deliver func(context.Context, botkit.Event) // nil when not listening
+	ctx     context.Context
+}
+
+// New returns a transport; mount Routes on the bot's HTTP server and call
+// Listen.
+func New(cfg Config) *Transport {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Transport{Client: slackweb.New(cfg.Config), secret: cfg.SigningSecret, logger: cfg.Logger}
+}
+
+// Routes adds the Slack endpoints to mux.
+func (t *Transport) Routes(mux *http.ServeMux) {
+	mux.HandleFunc("POST "+EventsPath, t.serveEvents)
+	mux.HandleFunc("POST "+InteractivePath, t.serveInteractive)
+}
+
+// Ready implements botkit.Readier: ready while Listen runs.
+func (t *Transport) Ready() error {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	if t.deliver == nil {
+		return errors.New("not listening")
+	}
+	return nil
+}
+
+// Listen implements botkit.Transport: it checks the bot token, takes events
+// until ctx ends, and then refuses new ones (503, so Slack retries them
+// elsewhere or later).
+func (t *Transport) Listen(ctx context.Context, deliver func(context.Context, botkit.Event)) error {
+	if _, err := t.Authenticate(ctx); err != nil {
+		return err
+	}
+	t.mu.Lock()
+	t.deliver, t.ctx = deliver, ctx
+	t.mu.Unlock()
+	<-ctx.Done()
+	t.mu.Lock()
+	t.deliver = nil
+	t.mu.Unlock()
+	return ctx.Err()
+}
+
+// verified reads the body and checks its signature; it answers the request
+// itself when it returns ok false.
+func (t *Transport) verified(w http.ResponseWriter, r *http.Request) (body []byte, ok bool) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		http.Error(w, "reading body", http.StatusBadRequest)
+		return nil, false
+	}
+	sv, err := slack.NewSecretsVerifier(r.Header, t.secret)
+	if err == nil {
+		_, _ = sv.Write(body)
+		err = sv.Ensure()
+	}
+	if err != nil {
+		t.logger.Warn("slack request refused: bad signature", "path", r.URL.Path, "remote", r.RemoteAddr, "err", err)
+		http.Error(w, "invalid signature", http.StatusUnauthorized)
+		return nil, false
+	}
+	return body, true
+}
+
+// dispatch hands ev to the bot if it is listening.
+func (t *Transport) dispatch(w http.ResponseWriter, ev botkit.Event) {
+	t.mu.RLock()
+	deliver, ctx := t.deliver, t.ctx
+	t.mu.RUnlock()
+	if deliver == nil {
+		http.Error(w, "shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	deliver(ctx, ev) // queues; never waits for the handler
+	w.WriteHeader(http.StatusOK)
+}
+
+func (t *Transport) serveEvents(w http.ResponseWriter, r *http.Request) {
+	body, ok := t.verified(w, r)
+	if !ok {
+		return
+	}
+	outer, err := slackevents.ParseEvent(body, slackevents.OptionNoVerifyToken())
+	if err != nil {
+		// Acknowledge what we cannot read: a 4xx or 5xx makes Slack retry it.
+		t.logger.Warn("unreadable event from slack", "err", err)
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	if outer.Type == slackevents.URLVerification {
+		var ch slackevents.ChallengeResponse
+		if err := json.Unmarshal(body, &ch); err != nil {
+			http.Error(w, "bad challenge", http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = io.WriteString(w, ch.Challenge)
+		return
+	}
+	ev, ok := t.Event(outer)
+	if !ok {
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	if n := r.Header.Get("X-Slack-Retry-Num"); n != "" {
+		t.logger.Info("slack retried an event", "event_id", ev.ID, "retry_attempt", n, "retry_reason", r.Header.Get("X-Slack-Retry-Reason"))
+	}
+	t.dispatch(w, ev)
+}
+
+func (t *Transport) serveInteractive(w http.ResponseWriter, r *http.Request) {
+	body, ok := t.verified(w, r)
+	if !ok {
+		return
+	}
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		http.Error(w, "bad form", http.StatusBadRequest)
+		return
+	}
+	var cb slack.InteractionCallback
+	if err := json.Unmarshal([]byte(form.Get("payload")), &cb); err != nil {
+		t.logger.Warn("unreadable interaction from slack", "err", err)
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	ev, ok := slackweb.Action(cb)
+	if !ok {
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	t.dispatch(w, ev)
+}
