@@ -147,7 +147,7 @@ func (c *confirmations) answer(user, value string) string {
 	defer c.mu.Unlock()
 	p, ok := c.open[id]
 	if !ok {
-		return "This confirmation has expired; run the command again."
+		return "This confirmation expired, run the command again."
 	}
 	if !slices.Contains(p.users, user) {
 		return "Only <@" + p.users[0] + "> can answer this confirmation."

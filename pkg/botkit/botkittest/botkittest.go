@@ -36,6 +36,8 @@ type Reply struct {
 	Text      string
 	Update    bool   // an update of the message TS
 	Ephemeral string // the user an ephemeral message was for
+	// Prompt is set on a confirmation's question; answer it with Click.
+	Prompt *botkit.Prompt
 }
 
 // Memory is a bare in-memory botkit.Transport: events are injected with
@@ -150,7 +152,7 @@ func (tr *Memory) Post(_ context.Context, m botkit.Message) (botkit.MessageRef, 
 	defer tr.mu.Unlock()
 	tr.seq++
 	ref := botkit.MessageRef{Channel: m.Channel, TS: fmt.Sprintf("1700000001.%06d", tr.seq)}
-	tr.replies = append(tr.replies, Reply{Channel: m.Channel, ThreadTS: m.ThreadTS, TS: ref.TS, Text: m.Text, Ephemeral: m.EphemeralUser})
+	tr.replies = append(tr.replies, Reply{Channel: m.Channel, ThreadTS: m.ThreadTS, TS: ref.TS, Text: m.Text, Ephemeral: m.EphemeralUser, Prompt: m.Prompt})
 	return ref, nil
 }
 
@@ -249,6 +251,55 @@ func (tr *Transport) send(t testing.TB, ev botkit.Event) (botkit.Event, <-chan s
 		t.Fatalf("botkittest: the bot is stopped")
 	}
 	return ev, done
+}
+
+// WaitPrompt waits up to 30 s for a confirmation question and returns it.
+func (tr *Transport) WaitPrompt(t testing.TB) Reply {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		for _, r := range tr.Replies() {
+			if r.Prompt != nil && !tr.answered(r.TS) {
+				return r
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("botkittest: no confirmation was asked within 30s; replies: %q", Texts(tr.Replies()))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// answered reports whether the message ts was updated (a question's answer
+// edits it).
+func (tr *Memory) answered(ts string) bool {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	for _, r := range tr.replies {
+		if r.Update && r.TS == ts {
+			return true
+		}
+	}
+	return false
+}
+
+// Click clicks Confirm (yes) or Cancel on the question prompt as user, waits
+// until the bot has taken the click, and returns the replies in the
+// question's thread.
+func (tr *Transport) Click(t testing.TB, user string, prompt Reply, yes bool) []Reply {
+	t.Helper()
+	if prompt.Prompt == nil {
+		t.Fatalf("botkittest: Click on a reply that asks nothing: %q", prompt.Text)
+	}
+	action := botkit.ConfirmActionID + "_no"
+	if yes {
+		action = botkit.ConfirmActionID + "_yes"
+	}
+	tr.Send(t, botkit.Event{
+		ID: fmt.Sprintf("click-%d", tr.ids.Add(1)), User: user, Channel: prompt.Channel, ThreadTS: prompt.ThreadTS,
+		Action: &botkit.Action{ActionID: action, Value: botkit.PromptValue(prompt.Prompt.ID, yes), MessageTS: prompt.TS},
+	})
+	return tr.Thread(prompt.ThreadTS)
 }
 
 // Thread returns the replies posted in the thread ts, in order.

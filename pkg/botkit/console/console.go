@@ -43,7 +43,15 @@ type Transport struct {
 
 	// transcript mode: echo each command and wait for it to finish
 	transcript bool
-	finished   chan string // ids of finished events
+	finished   chan string   // ids of finished events
+	prompted   chan struct{} // a confirmation was asked: read its answer
+
+	pmu     sync.Mutex
+	pending *pendingPrompt // the open confirmation; the next line answers it
+}
+
+type pendingPrompt struct {
+	id, ts string
 }
 
 // Option configures a Transport.
@@ -60,6 +68,9 @@ func WithTranscript() Option {
 	return func(t *Transport) { t.transcript, t.finished = true, make(chan string, 1) }
 }
 
+// init sets what every mode needs.
+func (t *Transport) init() { t.prompted = make(chan struct{}, 1) }
+
 // Done tells a transcript-mode console that the bot is done with ev.
 func (t *Transport) Done(ev botkit.Event) {
 	if t.transcript {
@@ -73,6 +84,7 @@ func (t *Transport) Done(ev botkit.Event) {
 // New returns a console transport for the bot called name.
 func New(name string, in io.Reader, out io.Writer, opts ...Option) *Transport {
 	t := &Transport{name: name, in: in, out: out}
+	t.init()
 	for _, o := range opts {
 		o(t)
 	}
@@ -84,6 +96,7 @@ func New(name string, in io.Reader, out io.Writer, opts ...Option) *Transport {
 func (t *Transport) Listen(ctx context.Context, deliver func(context.Context, botkit.Event)) error {
 	lines := make(chan string)
 	errc := make(chan error, 1)
+	var waitingFor string // transcript mode: the command still running
 	go func() {
 		sc := bufio.NewScanner(t.in)
 		sc.Buffer(make([]byte, 0, 4096), maxLine)
@@ -110,17 +123,33 @@ func (t *Transport) Listen(ctx context.Context, deliver func(context.Context, bo
 			}
 			return nil
 		case line := <-lines:
+			if p := t.takePrompt(); p != nil {
+				if t.transcript {
+					t.write(t.name + "> " + line + "\n")
+				}
+				yes := isYes(line)
+				deliver(ctx, botkit.Event{User: User, Channel: Channel, Action: &botkit.Action{
+					ActionID: botkit.ConfirmActionID, Value: botkit.PromptValue(p.id, yes), MessageTS: p.ts,
+				}})
+				if t.transcript && waitingFor != "" {
+					if err := t.wait(ctx, waitingFor); err != nil {
+						return err
+					}
+				}
+				continue
+			}
 			text := Escape(t.stripName(strings.TrimSpace(line)))
 			if text == "" {
 				continue
 			}
-			n := t.seq.Add(1)
-			ev := botkit.Event{ID: fmt.Sprintf("console-%d", n), Text: text, User: User, Channel: Channel, TS: ts(n)}
 			if t.transcript {
 				t.write(t.name + "> " + line + "\n")
 			}
+			n := t.seq.Add(1)
+			ev := botkit.Event{ID: fmt.Sprintf("console-%d", n), Text: text, User: User, Channel: Channel, TS: ts(n)}
 			deliver(ctx, ev)
 			if t.transcript {
+				waitingFor = ev.ID
 				if err := t.wait(ctx, ev.ID); err != nil {
 					return err
 				}
@@ -129,17 +158,36 @@ func (t *Transport) Listen(ctx context.Context, deliver func(context.Context, bo
 	}
 }
 
+// wait returns when the event id is finished or asks a question.
 func (t *Transport) wait(ctx context.Context, id string) error {
 	for {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
+		case <-t.prompted:
+			return nil
 		case got := <-t.finished:
 			if got == id {
 				return nil
 			}
 		}
 	}
+}
+
+func (t *Transport) takePrompt() *pendingPrompt {
+	t.pmu.Lock()
+	defer t.pmu.Unlock()
+	p := t.pending
+	t.pending = nil
+	return p
+}
+
+func isYes(s string) bool {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "y", "yes":
+		return true
+	}
+	return false
 }
 
 func (t *Transport) write(s string) {
@@ -174,12 +222,30 @@ func (t *Transport) Post(_ context.Context, m botkit.Message) (botkit.MessageRef
 	if m.EphemeralUser != "" {
 		tag = "(only you) "
 	}
-	t.print(m.ThreadTS != "", tag, m.Text)
+	text := m.Text
+	if m.Prompt != nil {
+		text += "\n[y/N] type y to " + strings.ToLower(m.Prompt.Yes) + ", anything else to " + strings.ToLower(m.Prompt.No)
+		t.pmu.Lock()
+		t.pending = &pendingPrompt{id: m.Prompt.ID, ts: ref.TS}
+		t.pmu.Unlock()
+	}
+	t.print(m.ThreadTS != "", tag, text)
+	if m.Prompt != nil {
+		select {
+		case t.prompted <- struct{}{}:
+		default:
+		}
+	}
 	return ref, nil
 }
 
 // Update prints m again, marked as an edit of the message ref names.
-func (t *Transport) Update(_ context.Context, _ botkit.MessageRef, m botkit.Message) error {
+func (t *Transport) Update(_ context.Context, ref botkit.MessageRef, m botkit.Message) error {
+	t.pmu.Lock()
+	if t.pending != nil && t.pending.ts == ref.TS {
+		t.pending = nil // answered elsewhere, or timed out
+	}
+	t.pmu.Unlock()
 	t.print(m.ThreadTS != "", "(edited) ", m.Text)
 	return nil
 }

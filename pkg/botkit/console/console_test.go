@@ -130,3 +130,45 @@ func TestPlain(t *testing.T) {
 		}
 	}
 }
+
+func TestTranscriptConfirm(t *testing.T) {
+	in := strings.NewReader("deploy\ny\ndeploy\nnope\nping\n")
+	out := &syncBuffer{}
+	tr := console.New("hello", in, out, console.WithTranscript())
+	b := botkit.New("hello", botkit.WithEventDone(tr.Done))
+	b.Command("deploy", func(ctx context.Context, req *botkit.Request) error {
+		ok, err := req.Confirm(ctx, "Deploy to prd?")
+		if err != nil || !ok {
+			return botkit.Userf("Not deployed.")
+		}
+		_, err = req.Reply(ctx, "deployed")
+		return err
+	})
+	b.Command("ping", func(ctx context.Context, req *botkit.Request) error {
+		_, err := req.Reply(ctx, "pong")
+		return err
+	})
+	if err := b.Run(context.Background(), tr); err != nil {
+		t.Fatal(err)
+	}
+	want := `hello> deploy
+  ↳ Deploy to prd?
+    [y/N] type y to confirm, anything else to cancel
+hello> y
+  ↳ (edited) Deploy to prd?
+    → confirmed.
+  ↳ deployed
+hello> deploy
+  ↳ Deploy to prd?
+    [y/N] type y to confirm, anything else to cancel
+hello> nope
+  ↳ (edited) Deploy to prd?
+    → cancelled.
+  ↳ Not deployed.
+hello> ping
+  ↳ pong
+`
+	if got := out.String(); got != want {
+		t.Errorf("transcript:\n%s\nwant:\n%s", got, want)
+	}
+}
