@@ -315,3 +315,32 @@ func TestRegistrationAfterRunPanics(t *testing.T) {
 	}()
 	tr.Bot().Command("late", reply("x"))
 }
+
+func TestMiddlewareOrderAndRequestFields(t *testing.T) {
+	tr := botkittest.New(t)
+	var order []string
+	mw := func(name string) botkit.Middleware {
+		return func(next botkit.Handler) botkit.Handler {
+			return botkit.HandlerFunc(func(ctx context.Context, req *botkit.Request) error {
+				order = append(order, name+">")
+				err := next.ServeCommand(ctx, req)
+				order = append(order, "<"+name)
+				return err
+			})
+		}
+	}
+	tr.Bot().Use(mw("outer"), mw("inner"))
+	var got botkit.Request
+	tr.Bot().Command("show {x}", func(ctx context.Context, req *botkit.Request) error {
+		order = append(order, "handler")
+		got = *req
+		return nil
+	})
+	tr.Send(t, botkit.Event{ID: "EvX", User: "U9", Channel: "C9", TS: "3.3", ThreadTS: "3.0", Text: "<@UBOT>  show\u00a0it"})
+	if strings.Join(order, " ") != "outer> inner> handler <inner <outer" {
+		t.Errorf("middleware order = %v", order)
+	}
+	if got.Text != "show it" || got.User != "U9" || got.Channel != "C9" || got.TS != "3.3" || got.ThreadTS != "3.0" || got.EventID != "EvX" || got.Command().Pattern() != "show {x}" {
+		t.Errorf("request = %+v", got)
+	}
+}
