@@ -10,6 +10,8 @@ import (
 // Config is hello's config file (config/local.yaml, or
 // /efs/config/hello/<env>.yaml in a pod).
 type Config struct {
+	// Settings are botkit's: access rules, audit channel, rate limit.
+	botkit.Settings `yaml:",inline"`
 	// Greeting starts the answer to whoami.
 	Greeting string `yaml:"greeting"`
 }
@@ -25,7 +27,7 @@ func (c *Config) Validate() error {
 	return nil
 }
 
-func setup(_ context.Context, b *botkit.Bot, cfg *Config, env botkit.Env) error {
+func setup(_ context.Context, b *botkit.Bot, live *botkit.Live[Config], env botkit.Env) error {
 	b.Command("ping", func(ctx context.Context, req *botkit.Request) error {
 		_, err := req.Reply(ctx, "pong")
 		return err
@@ -37,6 +39,7 @@ func setup(_ context.Context, b *botkit.Bot, cfg *Config, env botkit.Env) error 
 	}, botkit.Describe("Repeat the text"), botkit.Example("echo hello world"))
 
 	b.Command("whoami", func(ctx context.Context, req *botkit.Request) error {
+		cfg := live.Load()
 		_, err := req.Replyf(ctx, "%s <@%s>! You are `%s` in `%s`, talking to the %s bot in %s.",
 			botkit.Escape(cfg.Greeting), req.User, req.User, req.Channel, b.Name(), env.Name)
 		return err

@@ -17,7 +17,7 @@ var update = flag.Bool("update", false, "rewrite testdata/*.golden")
 func newBot(t *testing.T, cfg Config) *botkittest.Transport {
 	t.Helper()
 	tr := botkittest.New(t, botkittest.WithName("hello"))
-	if err := setup(t.Context(), tr.Bot(), &cfg, botkit.Env{Name: "local"}); err != nil {
+	if err := setup(t.Context(), tr.Bot(), botkit.NewLive(&cfg), botkit.Env{Name: "local"}); err != nil {
 		t.Fatal(err)
 	}
 	return tr

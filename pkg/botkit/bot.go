@@ -43,6 +43,9 @@ type Bot struct {
 	metrics    *metrics
 	seen       *dedupe
 	confirms   confirmations
+	settings   settingsHolder
+	groups     groupCache
+	limiter    rateLimiter
 }
 
 // Option configures a Bot.
@@ -101,6 +104,7 @@ func New(name string, opts ...Option) *Bot {
 	b.logger = b.logger.With("bot", name)
 	b.metrics = newMetrics(b.registry, name)
 	b.seen = newDedupe(b.now)
+	b.groups.now, b.limiter.now = b.now, b.now
 	return b
 }
 

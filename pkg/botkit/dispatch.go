@@ -4,13 +4,15 @@ import (
 	"context"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"strings"
 	"time"
 )
 
-// handle runs one event: parse, route, run the handler, report errors.
+// handle runs one event: parse, route, check access and rate, run the
+// handler, report errors, audit.
 func (b *Bot) handle(ctx context.Context, tr Transport, ev Event) {
 	if len(ev.Text) > maxCommandText {
 		b.metrics.events.WithLabelValues(eventUnknown).Inc()
@@ -23,7 +25,8 @@ func (b *Bot) handle(ctx context.Context, tr Transport, ev Event) {
 		b.post(ctx, tr, ev, "Hi! Type `help` to see what I can do.")
 		return
 	}
-	if reply, ok := b.helpFor(text); ok {
+	s := b.settings.load()
+	if reply, ok := b.helpFor(ctx, tr, s, ev, text); ok {
 		b.metrics.events.WithLabelValues(eventHandled).Inc()
 		b.post(ctx, tr, ev, reply)
 		return
@@ -43,10 +46,34 @@ func (b *Bot) handle(ctx context.Context, tr Transport, ev Event) {
 	req.logger = b.logger.With(
 		slog.String("command", cmd.pat.src), slog.String("user", ev.User), slog.String("channel", ev.Channel),
 		slog.String("event_id", ev.ID), slog.String("correlation_id", req.CorrelationID))
+	start := time.Now()
+
+	if ok, wait := b.limiter.allow(ev.User); !ok {
+		b.audit(ctx, tr, s, req, "rate_limited", OutcomeRefused, time.Since(start), nil)
+		b.post(ctx, tr, ev, fmt.Sprintf("You're sending commands faster than %d a minute; try again in %s.",
+			s.RateLimit.PerMinute, wait.Round(time.Second)))
+		return
+	}
+	d := b.decide(ctx, tr, s, cmd, args, ev.User, ev.Channel)
+	b.metrics.access.WithLabelValues(cmd.Name(), d.label()).Inc()
+	if !d.allowed {
+		b.audit(ctx, tr, s, req, d.label(), OutcomeRefused, time.Since(start), nil)
+		b.post(ctx, tr, ev, d.reason)
+		return
+	}
+	if d.confirm {
+		ok, err := req.Confirm(ctx, "Run `"+Escape(text)+"`? (access rule `"+Escape(d.rule.Name)+"` asks for a confirmation)")
+		if err != nil || !ok {
+			b.audit(ctx, tr, s, req, "not_confirmed", OutcomeRefused, time.Since(start), err)
+			b.post(ctx, tr, ev, "Not run.")
+			return
+		}
+	}
 
 	b.metrics.inFlight.Inc()
-	defer b.metrics.inFlight.Dec()
 	err := b.chain(cmd).ServeCommand(ctx, req)
+	b.metrics.inFlight.Dec()
+	b.audit(ctx, tr, s, req, d.label(), Outcome(err), time.Since(start), err)
 	if err == nil {
 		return
 	}
@@ -54,8 +81,8 @@ func (b *Bot) handle(ctx context.Context, tr Transport, ev Event) {
 		b.post(ctx, tr, ev, ue.Msg)
 		return
 	}
-	// The access log has logged err with the request's attributes; the user
-	// gets one line that lets whoever reads the logs find it.
+	// The audit line has err with the request's attributes; the user gets
+	// one line that lets whoever reads the logs find it.
 	b.post(ctx, tr, ev, "Sorry, `"+cmd.Name()+"` failed. If you ask for help, mention ref `"+req.CorrelationID+"`.")
 }
 
@@ -70,32 +97,46 @@ func (b *Bot) chain(cmd *Command) Handler {
 		timeout = b.commandTimeout
 	}
 	h = withTimeout(timeout)(h)
-	h = Recover()(h)
-	return b.accessLog(h)
+	return Recover()(h)
 }
 
-// accessLog logs one line per command with its outcome and duration, and
-// records the command's metrics. It is the outermost middleware, so it sees
-// the outcome of every other.
-func (b *Bot) accessLog(next Handler) Handler {
-	return HandlerFunc(func(ctx context.Context, req *Request) error {
-		start := time.Now()
-		err := next.ServeCommand(ctx, req)
-		d := time.Since(start)
-		outcome := Outcome(err)
-		b.metrics.commands.WithLabelValues(req.cmd.pat.src, outcome).Inc()
-		b.metrics.duration.WithLabelValues(req.cmd.pat.src).Observe(d.Seconds())
-		attrs := []any{slog.String("outcome", outcome), slog.Duration("duration", d)}
-		switch outcome {
-		case OutcomeOK:
-			req.logger.Info("command done", attrs...)
-		case OutcomeUserError:
-			req.logger.Info("command refused", append(attrs, slog.Any("err", err))...)
-		default:
-			req.logger.Error("command failed", append(attrs, slog.Any("err", err))...)
-		}
-		return err
-	})
+// audit writes the one line every command run leaves, whatever became of
+// it, records its metrics, and posts it to the audit channel if one is set.
+func (b *Bot) audit(ctx context.Context, tr Transport, s *Settings, req *Request, decision, outcome string, d time.Duration, err error) {
+	b.metrics.commands.WithLabelValues(req.cmd.pat.src, outcome).Inc()
+	b.metrics.duration.WithLabelValues(req.cmd.pat.src).Observe(d.Seconds())
+	attrs := []any{
+		slog.Any("args", argAttrs(req)), slog.String("decision", decision),
+		slog.String("outcome", outcome), slog.Duration("duration", d),
+	}
+	if err != nil {
+		attrs = append(attrs, slog.Any("err", err))
+	}
+	level := slog.LevelInfo
+	if outcome == OutcomeError || outcome == OutcomePanic || outcome == OutcomeTimeout {
+		level = slog.LevelError
+	}
+	req.logger.Log(ctx, level, "audit", attrs...)
+	if s.Audit.Channel == "" {
+		return
+	}
+	line := fmt.Sprintf("<@%s> ran `%s` in <#%s>: %s (%s, %s, ref `%s`)",
+		req.User, Escape(clip(req.Text, 200)), req.Channel, outcome, decision, d.Round(time.Millisecond), req.CorrelationID)
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if _, err := tr.Post(pctx, Message{Channel: s.Audit.Channel, Text: line}); err != nil {
+		b.metrics.errors.WithLabelValues("audit").Inc()
+		req.logger.Error("posting to the audit channel", "audit_channel", s.Audit.Channel, "err", err)
+	}
+}
+
+// argAttrs is the command's arguments as a log group.
+func argAttrs(req *Request) slog.Value {
+	attrs := make([]slog.Attr, len(req.args))
+	for i, v := range req.args {
+		attrs[i] = slog.String(req.cmd.pat.params[i], v)
+	}
+	return slog.GroupValue(attrs...)
 }
 
 // Outcome classifies a handler's error as the outcome label of metrics and

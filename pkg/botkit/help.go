@@ -1,27 +1,41 @@
 package botkit
 
 import (
+	"context"
+	"fmt"
 	"strings"
 )
 
-// helpFor answers "help" and "help <command>"; ok is false for other text.
-func (b *Bot) helpFor(text string) (reply string, ok bool) {
+// helpFor answers "help", "help all" and "help <command>"; ok is false
+// for other text. The list shows only the commands the user may run.
+func (b *Bot) helpFor(ctx context.Context, tr Transport, s *Settings, ev Event, text string) (reply string, ok bool) {
 	word, rest, _ := strings.Cut(text, " ")
 	if !strings.EqualFold(word, "help") {
 		return "", false
 	}
-	if rest == "" {
+	switch {
+	case rest == "":
+		return b.help(func(c *Command) bool { return b.mayList(ctx, tr, s, c, ev.User, ev.Channel) }), true
+	case strings.EqualFold(rest, "all"):
 		return b.Help(), true
 	}
 	return b.HelpCommand(rest), true
 }
 
-// Help returns the generated command list, as "help" shows it.
-func (b *Bot) Help() string {
+// Help returns the generated list of every command, as "help all" shows it.
+func (b *Bot) Help() string { return b.help(nil) }
+
+// help lists the visible commands that show (nil: all) lets through.
+func (b *Bot) help(show func(*Command) bool) string {
 	var sb strings.Builder
 	sb.WriteString("*" + b.name + "* commands (mention me first, e.g. `@" + b.name + " help`):\n")
+	left := 0
 	for _, c := range b.cmds {
 		if c.hidden {
+			continue
+		}
+		if show != nil && !show(c) {
+			left++
 			continue
 		}
 		sb.WriteString("• `" + c.Usage() + "`")
@@ -31,6 +45,9 @@ func (b *Bot) Help() string {
 		sb.WriteByte('\n')
 	}
 	sb.WriteString("• `help [&lt;command&gt;]` — this list, or the details of one command")
+	if left > 0 {
+		fmt.Fprintf(&sb, "\n(%d more you may not run: `help all` lists them.)", left)
+	}
 	return sb.String()
 }
 

@@ -12,6 +12,7 @@ const (
 	OutcomeError     = "error"
 	OutcomeTimeout   = "timeout"
 	OutcomePanic     = "panic"
+	OutcomeRefused   = "refused" // denied, rate limited or not confirmed: the handler never ran
 )
 
 // Results of an event, the values of botkit_events_total's result label.
@@ -29,6 +30,7 @@ type metrics struct {
 	duration *prometheus.HistogramVec
 	events   *prometheus.CounterVec
 	errors   *prometheus.CounterVec
+	access   *prometheus.CounterVec
 	inFlight prometheus.Gauge
 	queued   prometheus.Gauge
 }
@@ -49,6 +51,9 @@ func newMetrics(reg prometheus.Registerer, bot string) *metrics {
 		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "botkit_errors_total", Help: "Errors outside handlers, by kind (post, update).", ConstLabels: labels,
 		}, []string{"kind"}),
+		access: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "botkit_access_decisions_total", Help: "Access checks, by command and decision (allow, deny, error).", ConstLabels: labels,
+		}, []string{"command", "decision"}),
 		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "botkit_commands_in_flight", Help: "Commands running now.", ConstLabels: labels,
 		}),
@@ -56,7 +61,7 @@ func newMetrics(reg prometheus.Registerer, bot string) *metrics {
 			Name: "botkit_commands_queued", Help: "Commands waiting for a free slot.", ConstLabels: labels,
 		}),
 	}
-	reg.MustRegister(m.commands, m.duration, m.events, m.errors, m.inFlight, m.queued)
+	reg.MustRegister(m.commands, m.duration, m.events, m.errors, m.access, m.inFlight, m.queued)
 	return m
 }
 

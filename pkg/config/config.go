@@ -102,6 +102,9 @@ func Load(dst any, o Options) (Loaded, error) {
 		if err := v.ReadConfig(strings.NewReader(string(content))); err != nil {
 			return res, &Error{File: o.Path, Msg: "not valid YAML: " + yamlMsg(err), Err: err}
 		}
+		if key, what := findSecret(v.AllSettings()); key != "" {
+			return res, &Error{File: o.Path, Key: key, Msg: "holds what looks like " + what + "; secrets go in the environment (a Kubernetes Secret), never in this file. Remove it, and rotate it if the file was shared"}
+		}
 	case errors.Is(err, fs.ErrNotExist) && !o.Required:
 	case errors.Is(err, fs.ErrNotExist):
 		return res, &Error{File: o.Path, Msg: "file does not exist (named by BOT_CONFIG)", Err: err}

@@ -149,3 +149,32 @@ func TestLoadNeedsStructPointer(t *testing.T) {
 		t.Error("Load of a non-pointer succeeded")
 	}
 }
+
+func TestLoadRefusesSecrets(t *testing.T) {
+	tests := []struct{ name, yaml, key string }{
+		{"slack bot token", "state_dir: xoxb-1234567890-abcdefghij\n", "state_dir"},
+		{"slack app token", "audit:\n  channel: xapp-1-A0123-456789-abcdef\n", "audit.channel"},
+		{"aws key id", "admins: [U1, AKIAIOSFODNN7EXAMPLE]\n", "admins[1]"},
+		{"aws secret", "apps:\n  api:\n    playbook: wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n", "apps.api.playbook"},
+		{"private key", "state_dir: \"-----BEGIN OPENSSH PRIVATE KEY-----\\nabc\"\n", "state_dir"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := write(t, tt.yaml)
+			_, err := config.Load(&cfg{}, config.Options{Path: path})
+			if err == nil || !strings.Contains(err.Error(), "key "+tt.key+":") || !strings.Contains(err.Error(), "secrets go in the environment") {
+				t.Fatalf("Load = %v, want a refusal naming key %s", err, tt.key)
+			}
+			for _, leak := range []string{"xoxb-1234567890", "xapp-1-A0123", "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI", "abc"} {
+				if strings.Contains(err.Error(), leak) && strings.Contains(tt.yaml, leak) && leak != "abc" {
+					t.Errorf("the error echoes the secret: %v", err)
+				}
+			}
+		})
+	}
+	// A git SHA is 40 hex characters, not a secret.
+	path := write(t, "state_dir: 3d3c42e5aac5ba805825da76410c181273ba90b1\n")
+	if _, err := config.Load(&cfg{}, config.Options{Path: path}); err != nil {
+		t.Errorf("a git SHA was taken for a secret: %v", err)
+	}
+}

@@ -38,8 +38,9 @@ import (
 // -ldflags "-X github.com/botfleet/botfleet/pkg/botkit/botmain.Version=...".
 var Version = "dev"
 
-// SetupFunc registers a bot's commands. cfg has been loaded and validated.
-type SetupFunc[C any] func(ctx context.Context, b *botkit.Bot, cfg *C, env botkit.Env) error
+// SetupFunc registers a bot's commands. cfg holds the loaded, validated
+// config and follows reloads: handlers call cfg.Load() once at their start.
+type SetupFunc[C any] func(ctx context.Context, b *botkit.Bot, cfg *botkit.Live[C], env botkit.Env) error
 
 // Options are the process's surroundings, injected so Run is testable.
 type Options struct {
@@ -101,8 +102,8 @@ func Run[C any](ctx context.Context, name string, setup SetupFunc[C], o Options)
 	}
 	logger := rt.logger(o.Stderr)
 
-	var cfg C
-	loaded, err := config.Load(&cfg, config.Options{Path: rt.configPath, Required: rt.configRequired, Environ: o.Environ})
+	cfg := new(C)
+	loaded, err := config.Load(cfg, config.Options{Path: rt.configPath, Required: rt.configRequired, Environ: o.Environ})
 	if err != nil {
 		if *checkConfig {
 			fmt.Fprintf(o.Stderr, "%v\n", err)
@@ -138,13 +139,24 @@ func Run[C any](ctx context.Context, name string, setup SetupFunc[C], o Options)
 	}
 	b := botkit.New(name, botOpts...)
 	logger = b.Logger()
-	if err := setup(ctx, b, &cfg, botkit.Env{Name: rt.env, Logger: logger}); err != nil {
+	live := botkit.NewLive(cfg)
+	if err := setup(ctx, b, live, botkit.Env{Name: rt.env, Logger: logger}); err != nil {
 		logger.Error("setting up the bot", "err", err)
 		return ExitFailed
 	}
+	if err := applySettings(b, cfg); err != nil {
+		logger.Error("loading config", "err", &config.Error{File: rt.configPath, Msg: err.Error(), Err: err})
+		return ExitFailed
+	}
+	rl := &reloader[C]{
+		path: rt.configPath, required: rt.configRequired, environ: o.Environ, interval: rt.configPoll,
+		live: live, bot: b, logger: logger, hash: hashOf(loaded.Content),
+	}
+	rl.register(reg)
+	go rl.run(ctx)
 	logger.Info("starting", "version", Version, "env", rt.env, "transport", mode, "config", rt.configPath)
 
-	srv, err := startHTTP(rt.httpAddr, reg, tr, logger)
+	srv, err := startHTTP(rt.httpAddr, reg, tr, rl, logger)
 	if err != nil {
 		if mode != modeConsole {
 			logger.Error("starting the HTTP server", "addr", rt.httpAddr, "err", err)
@@ -203,7 +215,7 @@ func chooseTransport(name string, env environ, o Options, logger *slog.Logger, r
 
 // startHTTP serves /healthz, /readyz and /metrics on addr and logs the bound
 // address (tests use 127.0.0.1:0).
-func startHTTP(addr string, reg *prometheus.Registry, tr botkit.Transport, logger *slog.Logger) (*http.Server, error) {
+func startHTTP(addr string, reg *prometheus.Registry, tr botkit.Transport, detail interface{ Detail() string }, logger *slog.Logger) (*http.Server, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
@@ -219,7 +231,9 @@ func startHTTP(addr string, reg *prometheus.Registry, tr botkit.Transport, logge
 				return
 			}
 		}
-		io.WriteString(w, "ok\n")
+		// A failed config reload keeps the last good config: the bot still
+		// works, so it stays ready, but says why its config is stale.
+		io.WriteString(w, "ok\n"+detail.Detail())
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	if r, ok := tr.(interface{ Routes(*http.ServeMux) }); ok {

@@ -48,13 +48,13 @@ func (c *testConfig) Validate() error {
 	return nil
 }
 
-func setup(_ context.Context, b *botkit.Bot, cfg *testConfig, env botkit.Env) error {
+func setup(_ context.Context, b *botkit.Bot, live *botkit.Live[testConfig], env botkit.Env) error {
 	b.Command("ping", func(ctx context.Context, req *botkit.Request) error {
 		_, err := req.Reply(ctx, "pong")
 		return err
 	})
 	b.Command("greet", func(ctx context.Context, req *botkit.Request) error {
-		_, err := req.Reply(ctx, cfg.Greeting+" from "+env.Name)
+		_, err := req.Reply(ctx, live.Load().Greeting+" from "+env.Name)
 		return err
 	})
 	b.Command("slow", func(ctx context.Context, req *botkit.Request) error {

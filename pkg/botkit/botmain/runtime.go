@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/botfleet/botfleet/pkg/botkit"
 )
@@ -17,6 +18,7 @@ type runtimeConfig struct {
 	configPath     string
 	configRequired bool
 	httpAddr       string
+	configPoll     time.Duration
 	logLevel       slog.Level
 	logJSON        bool
 }
@@ -24,11 +26,15 @@ type runtimeConfig struct {
 // DefaultHTTPAddr serves health, metrics and the HTTP Events API.
 const DefaultHTTPAddr = ":8080"
 
+// DefaultConfigPoll is how often the config file is checked for changes.
+// EFS is NFS: inotify sees no writes from other clients, so poll.
+const DefaultConfigPoll = 5 * time.Second
+
 // EFSConfigDir is where pods find their bots' config files.
 const EFSConfigDir = "/efs/config"
 
 func loadRuntime(name string, env environ, stderrIsTerminal bool) (runtimeConfig, error) {
-	rt := runtimeConfig{env: botkit.EnvLocal, httpAddr: DefaultHTTPAddr}
+	rt := runtimeConfig{env: botkit.EnvLocal, httpAddr: DefaultHTTPAddr, configPoll: DefaultConfigPoll}
 	if v := env.get("BOT_ENV"); v != "" {
 		switch v {
 		case botkit.EnvLocal, botkit.EnvDev, botkit.EnvPrd:
@@ -47,6 +53,13 @@ func loadRuntime(name string, env environ, stderrIsTerminal bool) (runtimeConfig
 	}
 	if v := env.get("BOT_HTTP_ADDR"); v != "" {
 		rt.httpAddr = v
+	}
+	if v := env.get("BOT_CONFIG_POLL"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return rt, fmt.Errorf("BOT_CONFIG_POLL=%q: want a duration such as 5s, or 0 to turn reloading off", v)
+		}
+		rt.configPoll = d
 	}
 	if v := env.get("BOT_LOG_LEVEL"); v != "" {
 		if err := rt.logLevel.UnmarshalText([]byte(v)); err != nil {

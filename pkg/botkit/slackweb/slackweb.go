@@ -128,6 +128,15 @@ func (c *Client) Update(ctx context.Context, ref botkit.MessageRef, m botkit.Mes
 	return nil
 }
 
+// GroupMembers implements botkit.GroupResolver with usergroups.users.list.
+func (c *Client) GroupMembers(ctx context.Context, groupID string) ([]string, error) {
+	users, err := c.API.GetUserGroupMembersContext(ctx, groupID)
+	if err != nil {
+		return nil, fmt.Errorf("usergroups.users.list: %w", err)
+	}
+	return users, nil
+}
+
 // Blocks returns m's Block Kit blocks: its own, then its prompt's buttons.
 func Blocks(m botkit.Message) []slack.Block {
 	if m.Prompt == nil {

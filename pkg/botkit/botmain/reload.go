@@ -1,0 +1,127 @@
+package botmain
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"io/fs"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/botfleet/botfleet/pkg/botkit"
+	"github.com/botfleet/botfleet/pkg/config"
+)
+
+// applySettings hands the botkit settings a config embeds to the bot.
+func applySettings(b *botkit.Bot, cfg any) error {
+	if s, ok := cfg.(interface{ BotSettings() *botkit.Settings }); ok {
+		return b.Apply(*s.BotSettings())
+	}
+	return nil
+}
+
+// reloader polls the config file and swaps in each new version that loads
+// and validates; a broken one keeps the last good config and is reported
+// until the file changes again.
+type reloader[C any] struct {
+	path     string
+	required bool
+	environ  []string
+	interval time.Duration
+	live     *botkit.Live[C]
+	bot      *botkit.Bot
+	logger   *slog.Logger
+
+	hash     [32]byte // of the content last tried
+	mu       sync.Mutex
+	lastErr  error
+	reloads  *prometheus.CounterVec
+	lastGood prometheus.Gauge
+}
+
+func hashOf(b []byte) [32]byte {
+	if b == nil {
+		return [32]byte{}
+	}
+	return sha256.Sum256(b)
+}
+
+func (r *reloader[C]) register(reg prometheus.Registerer) {
+	r.reloads = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "botkit_config_reloads_total", Help: "Config file changes seen, by result (ok, error).",
+	}, []string{"result"})
+	r.lastGood = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "botkit_config_last_reload_ok", Help: "1 if the config file in use is the newest one, 0 if the newest failed to load.",
+	})
+	r.lastGood.Set(1)
+	reg.MustRegister(r.reloads, r.lastGood)
+}
+
+// Detail is the readiness note about the config.
+func (r *reloader[C]) Detail() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.lastErr == nil {
+		return ""
+	}
+	return "config: the newest file failed to load, the last good one is in use: " + r.lastErr.Error() + "\n"
+}
+
+func (r *reloader[C]) run(ctx context.Context) {
+	if r.interval <= 0 {
+		return
+	}
+	t := time.NewTicker(r.interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			r.check()
+		}
+	}
+}
+
+// check reloads the file if its content changed. Content, not mtime: NFS
+// attribute caching can hide an mtime change for a while.
+func (r *reloader[C]) check() {
+	content, err := os.ReadFile(r.path)
+	if errors.Is(err, fs.ErrNotExist) && !r.required && r.hash == ([32]byte{}) {
+		return // never had a file; still on defaults
+	}
+	h := hashOf(content)
+	if err == nil && bytes.Equal(h[:], r.hash[:]) {
+		return
+	}
+	r.hash = h
+	cfg := new(C)
+	if err == nil {
+		_, err = config.Load(cfg, config.Options{Path: r.path, Required: true, Environ: r.environ})
+	} else {
+		err = &config.Error{File: r.path, Msg: "cannot read the file: " + err.Error(), Err: err}
+	}
+	if err == nil {
+		if aerr := applySettings(r.bot, cfg); aerr != nil {
+			err = &config.Error{File: r.path, Msg: aerr.Error(), Err: aerr}
+		}
+	}
+	r.mu.Lock()
+	r.lastErr = err
+	r.mu.Unlock()
+	if err != nil {
+		r.reloads.WithLabelValues("error").Inc()
+		r.lastGood.Set(0)
+		r.logger.Error("config reload failed; keeping the last good config", "file", r.path, "err", err)
+		return
+	}
+	r.live.Store(cfg)
+	r.reloads.WithLabelValues("ok").Inc()
+	r.lastGood.Set(1)
+	r.logger.Info("config reloaded", "file", r.path)
+}
