@@ -61,6 +61,7 @@ type decision struct {
 	rule    *Rule  // the rule that decided; nil for the default policy
 	confirm bool   // the allowing rule wants a confirmation
 	reason  string // for the user, when denied
+	failed  bool   // a group lookup failed, so the check could not allow
 }
 
 // Decisions, the values of botkit_access_decisions_total's decision label.
@@ -74,7 +75,7 @@ func (d decision) label() string {
 	switch {
 	case d.allowed:
 		return decisionAllow
-	case strings.HasPrefix(d.reason, "I couldn't check"):
+	case d.failed:
 		return decisionError
 	}
 	return decisionDeny
@@ -117,7 +118,7 @@ func (b *Bot) decide(ctx context.Context, tr Transport, s *Settings, cmd *Comman
 	r := applicable[0]
 	if lookupErr != nil {
 		b.logger.Warn("access check failed; denying", "command", cmd.Name(), "user", user, "err", lookupErr)
-		return decision{rule: r, reason: "I couldn't check your access to `" + cmd.Name() + "` (Slack didn't answer); try again in a moment."}
+		return decision{rule: r, failed: true, reason: "I couldn't check your access to `" + cmd.Name() + "` (Slack didn't answer); try again in a moment."}
 	}
 	return decision{rule: r, reason: "You may not run this: access rule `" + Escape(r.Name) + "` does not include you" + where(r) + "." + contact(s, r)}
 }

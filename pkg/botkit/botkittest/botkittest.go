@@ -49,6 +49,49 @@ type Memory struct {
 	seq     int
 	deliver func(context.Context, botkit.Event)
 	ready   chan struct{}
+
+	groups       map[string][]string
+	groupErr     error
+	groupLookups int
+}
+
+// SetGroup makes the user group id have these members, for access rules.
+func (tr *Memory) SetGroup(id string, members ...string) {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	if tr.groups == nil {
+		tr.groups = map[string][]string{}
+	}
+	tr.groups[id] = members
+}
+
+// FailGroups makes every user group lookup fail with err (nil restores).
+func (tr *Memory) FailGroups(err error) {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	tr.groupErr = err
+}
+
+// GroupLookups returns how many user group lookups reached the transport.
+func (tr *Memory) GroupLookups() int {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	return tr.groupLookups
+}
+
+// GroupMembers implements botkit.GroupResolver.
+func (tr *Memory) GroupMembers(_ context.Context, id string) ([]string, error) {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	tr.groupLookups++
+	if tr.groupErr != nil {
+		return nil, tr.groupErr
+	}
+	m, ok := tr.groups[id]
+	if !ok {
+		return nil, fmt.Errorf("no_such_subteam: %s", id)
+	}
+	return m, nil
 }
 
 // NewMemory returns an empty in-memory transport.

@@ -113,6 +113,17 @@ func Run[C any](ctx context.Context, name string, setup SetupFunc[C], o Options)
 		return ExitFailed
 	}
 	if *checkConfig {
+		// Access rules name commands: check them against a bot set up with
+		// this config, without connecting it anywhere.
+		b := botkit.New(name)
+		if err := setup(ctx, b, botkit.NewLive(cfg), botkit.Env{Name: rt.env, Logger: slog.New(slog.DiscardHandler)}); err != nil {
+			fmt.Fprintf(o.Stderr, "setting up the bot: %v\n", err)
+			return ExitFailed
+		}
+		if err := applySettings(b, cfg); err != nil {
+			fmt.Fprintf(o.Stderr, "%v\n", &config.Error{File: rt.configPath, Msg: err.Error(), Err: err})
+			return ExitFailed
+		}
 		if loaded.FileFound {
 			fmt.Fprintf(o.Stdout, "config %s: ok\n", rt.configPath)
 		} else {

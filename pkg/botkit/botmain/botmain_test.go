@@ -36,7 +36,8 @@ func (s *syncBuffer) String() string {
 }
 
 type testConfig struct {
-	Greeting string `yaml:"greeting"`
+	botkit.Settings `yaml:",inline"`
+	Greeting        string `yaml:"greeting"`
 }
 
 func (c *testConfig) SetDefaults() { c.Greeting = "hi" }
@@ -95,6 +96,10 @@ func TestFlagsAndEnvironment(t *testing.T) {
 	os.WriteFile(bad, []byte("greting: hey\n"), 0o600)
 	empty := filepath.Join(dir, "empty.yaml")
 	os.WriteFile(empty, []byte("greeting: ''\n"), 0o600)
+	badRule := filepath.Join(dir, "rule.yaml")
+	os.WriteFile(badRule, []byte("access:\n  rules:\n    - command: pnig\n      users: [U1]\n"), 0o600)
+	goodRule := filepath.Join(dir, "goodrule.yaml")
+	os.WriteFile(goodRule, []byte("access:\n  default: deny\n  rules:\n    - command: ping\n      users: [U0LOCAL]\n"), 0o600)
 
 	tests := []struct {
 		name    string
@@ -113,6 +118,9 @@ func TestFlagsAndEnvironment(t *testing.T) {
 		{"check good config", []string{"-check-config"}, []string{"BOT_CONFIG=" + good}, 0, "config " + good + ": ok", ""},
 		{"check unknown key", []string{"-check-config"}, []string{"BOT_CONFIG=" + bad}, 1, "", "key greting: unknown key"},
 		{"check invalid", []string{"-check-config"}, []string{"BOT_CONFIG=" + empty}, 1, "", "greeting: must not be empty"},
+		{"check rule naming unknown command", []string{"-check-config"}, []string{"BOT_CONFIG=" + badRule}, 1, "", `key access.rules[0].command: unknown command "pnig"`},
+		{"check good rules", []string{"-check-config"}, []string{"BOT_CONFIG=" + goodRule}, 0, "ok", ""},
+		{"run with rule naming unknown command", nil, []string{"BOT_CONFIG=" + badRule}, 1, "", `unknown command \"pnig\"`},
 		{"check missing named file", []string{"-check-config"}, []string{"BOT_CONFIG=" + filepath.Join(dir, "no.yaml")}, 1, "", "does not exist"},
 		{"check missing default", []string{"-check-config"}, []string{"BOT_ENV=dev"}, 0, "/efs/config/testbot/dev.yaml: not found; the bot's defaults are valid", ""},
 		{"bot token alone", nil, []string{"SLACK_BOT_TOKEN=xoxb-test"}, 2, "", "SLACK_BOT_TOKEN is set without"},
