@@ -38,13 +38,13 @@ const maxBody = 1 << 20
 // Config configures the transport.
 type Config struct {
 	slackweb.Config
-	SigningSecret string
+	SigningSecret botkit.Secret
 }
 
 // Transport is the HTTP Events API transport. It is safe for concurrent use.
 type Transport struct {
 	*slackweb.Client
-	secret string
+	secret botkit.Secret
 	logger *slog.Logger
 
 	mu      sync.RWMutex
@@ -102,7 +102,7 @@ func (t *Transport) verified(w http.ResponseWriter, r *http.Request) (body []byt
 		http.Error(w, "reading body", http.StatusBadRequest)
 		return nil, false
 	}
-	sv, err := slack.NewSecretsVerifier(r.Header, t.secret)
+	sv, err := slack.NewSecretsVerifier(r.Header, t.secret.Reveal())
 	if err == nil {
 		_, _ = sv.Write(body)
 		err = sv.Ensure()

@@ -34,8 +34,8 @@ const MaxRetries = 5
 
 // Config says how to reach Slack.
 type Config struct {
-	BotToken string // xoxb-
-	AppToken string // xapp-, for Socket Mode
+	BotToken botkit.Secret // xoxb-
+	AppToken botkit.Secret // xapp-, for Socket Mode
 	// APIURL is the Web API base URL; empty means DefaultAPIURL. A
 	// missing trailing slash is added, since slack-go appends method names.
 	APIURL string
@@ -74,9 +74,9 @@ func New(cfg Config) *Client {
 		slack.OptionRetry(MaxRetries), // after OptionHTTPClient, so it wraps it
 	}
 	if cfg.AppToken != "" {
-		opts = append(opts, slack.OptionAppLevelToken(cfg.AppToken))
+		opts = append(opts, slack.OptionAppLevelToken(cfg.AppToken.Reveal()))
 	}
-	return &Client{API: slack.New(cfg.BotToken, opts...), logger: logger}
+	return &Client{API: slack.New(cfg.BotToken.Reveal(), opts...), logger: logger}
 }
 
 // Authenticate calls auth.test and remembers the bot's identity, so that
