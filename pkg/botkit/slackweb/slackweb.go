@@ -137,12 +137,26 @@ func (c *Client) GroupMembers(ctx context.Context, groupID string) ([]string, er
 	return users, nil
 }
 
-// Blocks returns m's Block Kit blocks: its own, then its prompt's buttons.
+// MaxBlocks is Slack's limit of blocks in one message; past it Slack
+// rejects the whole message (invalid_blocks).
+const MaxBlocks = 50
+
+// Blocks returns m's Block Kit blocks: its own, then its prompt's buttons,
+// cut to MaxBlocks with a note saying how many were left out.
 func Blocks(m botkit.Message) []slack.Block {
-	if m.Prompt == nil {
-		return m.Blocks
-	}
 	blocks := m.Blocks
+	room := MaxBlocks
+	if m.Prompt != nil {
+		room-- // the buttons
+	}
+	if len(blocks) > room {
+		cut := len(blocks) - room + 1
+		note := slack.NewContextBlock("", slack.NewTextBlockObject(slack.PlainTextType, fmt.Sprintf("… %d more not shown (Slack shows at most %d blocks)", cut, MaxBlocks), false, false))
+		blocks = append(slices.Clip(blocks[:room-1]), note)
+	}
+	if m.Prompt == nil {
+		return blocks
+	}
 	if len(blocks) == 0 {
 		blocks = []slack.Block{slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, m.Text, false, false), nil, nil)}
 	}
