@@ -30,7 +30,7 @@ build: ## Build every bot to bin/<bot>, alone (GOWORK=off) as its image does
 	done
 
 .PHONY: test
-test: tidy-check lint ## Run every check and test (what CI runs)
+test: tidy-check lint validate ## Run every check and test (what CI runs)
 	go test -race -count=1 ./pkg/... ./tools/... $(addsuffix /...,$(addprefix ./bots/,$(BOTS)))
 	$(MAKE) --no-print-directory fuzz
 
@@ -46,7 +46,24 @@ lint: ## gofmt and go vet on every module
 
 .PHONY: bench
 bench: ## Run the benchmarks (figures in README.md)
-	go test -run='^$$' -bench=. -benchmem ./pkg/... $(addsuffix /...,$(addprefix ./bots/,$(BOTS)))
+	go test -run='^$$' -bench=. -benchmem ./pkg/... ./tools/... $(addsuffix /...,$(addprefix ./bots/,$(BOTS)))
+
+.PHONY: tools
+tools: ## Build bin/botctl
+	@mkdir -p bin
+	cd tools && go build -trimpath -o ../bin/botctl ./cmd/botctl
+
+.PHONY: validate
+validate: ## Check every bot's overlays and manifests/ (botctl validate)
+	go run ./tools/cmd/botctl validate
+
+.PHONY: render
+render: ## Print a bot's built overlay (BOT=hello ENV=dev)
+	go run ./tools/cmd/botctl render $(BOT) --env $(or $(ENV),dev)
+
+.PHONY: schemas
+schemas: ## Regenerate botctl's embedded Kubernetes and Argo CD schemas
+	go generate ./tools/internal/kubeschema
 
 .PHONY: tidy-check
 tidy-check: ## Fail when go mod tidy (any module) or go work sync would change a file

@@ -1,0 +1,53 @@
+// Command botctl is botfleet's own CLI: it renders and validates the bots'
+// Kubernetes manifests (and, later, scaffolds bots and promotes images).
+//
+//	botctl render hello --env dev
+//	botctl validate [BOT...]
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(Run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// Exit codes of Run.
+const (
+	exitOK       = 0
+	exitProblems = 1 // the command ran and found problems, or failed
+	exitUsage    = 2
+)
+
+// usageError is a bad command line.
+type usageError struct{ error }
+
+// Run runs botctl with args (without the program name) and returns its exit
+// code. Cancelling ctx stops a running command.
+func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	cmd := newRootCmd(stdout, stderr)
+	cmd.SetArgs(args)
+	err := cmd.ExecuteContext(ctx)
+	var ue usageError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &ue):
+		fmt.Fprintf(stderr, "botctl: %v\nRun 'botctl --help' for usage.\n", err)
+		return exitUsage
+	case errors.Is(err, errProblems):
+		return exitProblems
+	default:
+		fmt.Fprintf(stderr, "botctl: %v\n", err)
+		return exitProblems
+	}
+}

@@ -1,0 +1,127 @@
+package main
+
+import (
+	"bytes"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// repoDir is the real repo; these tests only read it.
+const repoDir = "../../.."
+
+func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = Run(t.Context(), args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestRender(t *testing.T) {
+	code, out, errs := run(t, "--repo", repoDir, "render", "hello", "--env", "prd")
+	if code != exitOK {
+		t.Fatalf("exit %d, stderr %s", code, errs)
+	}
+	for _, want := range []string{"kind: Deployment", "namespace: infra-bot-prd", "value: prd", "/botfleet/hello:"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no env", []string{"--repo", repoDir, "render", "hello"}, "--env is required"},
+		{"bad name", []string{"--repo", repoDir, "render", "Hello_Bot", "--env", "dev"}, `bot name "Hello_Bot"`},
+		{"two bots", []string{"--repo", repoDir, "render", "a", "b", "--env", "dev"}, "render takes one bot, got 2 arguments"},
+		{"unknown env", []string{"--repo", repoDir, "render", "hello", "--env", "stg"}, "--env stg: want one of [dev prd]"},
+		{"unknown flag", []string{"validate", "--nope"}, "unknown flag: --nope"},
+		{"bad bot to validate", []string{"--repo", repoDir, "validate", "x_y"}, `bot name "x_y"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, errs := run(t, tt.args...)
+			if code != exitUsage || !strings.Contains(errs, tt.want) {
+				t.Errorf("exit %d, stderr %q; want %d and %q", code, errs, exitUsage, tt.want)
+			}
+		})
+	}
+}
+
+func TestValidateRepo(t *testing.T) {
+	code, out, errs := run(t, "--repo", repoDir, "validate")
+	if code != exitOK || !strings.Contains(out, "no problems") {
+		t.Fatalf("exit %d\nstdout %s\nstderr %s", code, out, errs)
+	}
+}
+
+// copyRepo copies what validate reads to a temp dir.
+func copyRepo(t *testing.T) string {
+	t.Helper()
+	dst := t.TempDir()
+	copyFile := func(rel string) {
+		data, err := os.ReadFile(filepath.Join(repoDir, rel))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(filepath.Join(dst, filepath.Dir(rel)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dst, rel), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	copyFile("botfleet.yaml")
+	for _, dir := range []string{"manifests", "bots/hello/manifests"} {
+		err := fs.WalkDir(os.DirFS(repoDir), dir, func(p string, d fs.DirEntry, err error) error {
+			if err == nil && !d.IsDir() {
+				copyFile(p)
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dst
+}
+
+func TestValidateProblems(t *testing.T) {
+	dir := copyRepo(t)
+	f := filepath.Join(dir, "bots/hello/manifests/base/deployment.yaml")
+	data, err := os.ReadFile(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(f, bytes.Replace(data, []byte("type: Recreate"), []byte("type: RollingUpdate"), 1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// From a subdirectory, without --repo: the root is found upwards.
+	t.Chdir(filepath.Join(dir, "bots", "hello"))
+	code, out, errs := run(t, "validate", "hello")
+	if code != exitProblems {
+		t.Fatalf("exit %d, want %d; stdout %s; stderr %s", code, exitProblems, out, errs)
+	}
+	want := "bots/hello/manifests/envs/dev: Deployment/hello: spec.strategy.type: \"RollingUpdate\", want Recreate: a rolling update runs two pods at once\n" +
+		"bots/hello/manifests/envs/prd: Deployment/hello: spec.strategy.type: \"RollingUpdate\", want Recreate: a rolling update runs two pods at once\n"
+	if out != want {
+		t.Errorf("stdout:\n%s\nwant:\n%s", out, want)
+	}
+	if !strings.Contains(errs, "2 problem(s)") {
+		t.Errorf("stderr %q lacks the count", errs)
+	}
+}
+
+func TestNoRepo(t *testing.T) {
+	t.Chdir(t.TempDir())
+	code, _, errs := run(t, "validate")
+	if code != exitProblems || !strings.Contains(errs, "not in a botfleet repo") {
+		t.Errorf("exit %d, stderr %q", code, errs)
+	}
+}

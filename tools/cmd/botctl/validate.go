@@ -1,0 +1,76 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/botfleet/botfleet/tools/internal/validate"
+)
+
+// errProblems means validate printed the problems it found.
+var errProblems = errors.New("problems found")
+
+// validateOptions are `botctl validate`'s.
+type validateOptions struct {
+	*globalOptions
+	bots []string
+}
+
+func newValidateCmd(g *globalOptions) *cobra.Command {
+	o := &validateOptions{globalOptions: g}
+	return &cobra.Command{
+		Use:   "validate [BOT...]",
+		Short: "Check every bot's overlays (or the named bots') and manifests/",
+		Long: "Builds every overlay of every bot (or of the named bots) and every kustomization\n" +
+			"under manifests/, and checks each object: strictly against the target Kubernetes\n" +
+			"version's schemas and Argo CD's CRDs, Pod Security \"restricted\", Fargate's limits,\n" +
+			"the cluster contract (DESIGN.md) and botfleet.yaml. Prints one line per problem\n" +
+			"(directory: object: field: problem) and exits 1 when there is any.",
+		Example: "  botctl validate\n  botctl validate hello",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.bots = args
+			if err := o.validate(); err != nil {
+				return err
+			}
+			return o.run(cmd.Context())
+		},
+	}
+}
+
+func (o *validateOptions) validate() error {
+	for _, b := range o.bots {
+		if err := checkBotName(b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (o *validateOptions) run(ctx context.Context) error {
+	root, err := o.root()
+	if err != nil {
+		return err
+	}
+	v := &validate.Validator{FS: o.fs, Root: root}
+	problems, err := v.Run(ctx, o.bots)
+	if err != nil {
+		return err
+	}
+	for _, p := range problems {
+		fmt.Fprintln(o.stdout, p)
+	}
+	if len(problems) > 0 {
+		fmt.Fprintf(o.stderr, "botctl validate: %d problem(s)\n", len(problems))
+		return errProblems
+	}
+	what := "every bot"
+	if len(o.bots) > 0 {
+		what = strings.Join(o.bots, ", ")
+	}
+	fmt.Fprintf(o.stdout, "botctl validate: %s and manifests/: no problems\n", what)
+	return nil
+}

@@ -1,0 +1,98 @@
+package validate
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/botfleet/botfleet/tools/internal/argocd"
+)
+
+// Fargate logging's names, fixed by EKS.
+const (
+	ObservabilityNamespace = "aws-observability"
+	LoggingConfigMap       = "aws-logging"
+)
+
+const (
+	psaEnforce        = "pod-security.kubernetes.io/enforce"
+	psaEnforceVersion = "pod-security.kubernetes.io/enforce-version"
+)
+
+var (
+	regionLine = regexp.MustCompile(`(?m)^\s*region\s+(\S+)\s*$`)
+	duration   = regexp.MustCompile(`^([0-9]+(ms|s|m|h|d|w|y))+$`)
+)
+
+// checkClusterObject checks an object of manifests/ against the settings.
+func (r *run) checkClusterObject(t target, o *object) []Problem {
+	var out []Problem
+	add := r.adder(t, o, &out)
+	switch x := o.typed.(type) {
+	case *corev1.Namespace:
+		if _, isEnv := r.s.EnvOfNamespace(x.Name); isEnv && x.Labels[psaEnforce] != "restricted" {
+			add("metadata.labels", "%s is %q, want restricted: the bots' namespaces enforce it", psaEnforce, x.Labels[psaEnforce])
+		}
+		if v, ok := x.Labels[psaEnforceVersion]; ok && v != "latest" && v != "v"+r.s.Kubernetes.Version {
+			add("metadata.labels", "%s is %q, want %q (botfleet.yaml kubernetes.version)", psaEnforceVersion, v, "v"+r.s.Kubernetes.Version)
+		}
+	case *corev1.PersistentVolume:
+		csi := x.Spec.CSI
+		if csi == nil || csi.Driver != EFSDriver {
+			break
+		}
+		if !slices.Contains(x.Spec.AccessModes, corev1.ReadWriteMany) {
+			add("spec.accessModes", "want ReadWriteMany: every bot of the environment mounts it")
+		}
+		cr := x.Spec.ClaimRef
+		if cr == nil {
+			add("spec.claimRef", "missing: a static EFS volume is bound to its environment's claim %s", EFSClaim)
+			break
+		}
+		env, ok := r.s.EnvOfNamespace(cr.Namespace)
+		if !ok {
+			add("spec.claimRef.namespace", "%q is no environment's namespace (botfleet.yaml environments)", cr.Namespace)
+			break
+		}
+		if cr.Name != EFSClaim {
+			add("spec.claimRef.name", "%q, want %q", cr.Name, EFSClaim)
+		}
+		if want := r.s.Environments[env].EFS.VolumeHandle(); csi.VolumeHandle != want {
+			add("spec.csi.volumeHandle", "%q, want %q (botfleet.yaml environments.%s.efs)", csi.VolumeHandle, want, env)
+		}
+	case *corev1.ConfigMap:
+		if x.Namespace != ObservabilityNamespace || x.Name != LoggingConfigMap {
+			break
+		}
+		m := regionLine.FindStringSubmatch(x.Data["output.conf"])
+		if m == nil || m[1] != r.s.AWS.Region {
+			got := "none"
+			if m != nil {
+				got = m[1]
+			}
+			add(`data["output.conf"]`, "region is %s, want %s (botfleet.yaml aws.region)", got, r.s.AWS.Region)
+		}
+	case *PrometheusRule:
+		for i, g := range x.Spec.Groups {
+			for j, rule := range g.Rules {
+				f := fmt.Sprintf("spec.groups[%d].rules[%d]", i, j)
+				if (rule.Alert == "") == (rule.Record == "") {
+					add(f, "want one of alert and record")
+				}
+				if strings.TrimSpace(rule.Expr) == "" {
+					add(f+".expr", "empty")
+				}
+				if rule.For != "" && !duration.MatchString(rule.For) {
+					add(f+".for", "%q is not a Prometheus duration like 10m", rule.For)
+				}
+			}
+		}
+	}
+	if o.group == argocd.Group && o.namespace != r.s.ArgoCD.Namespace {
+		add("metadata.namespace", "%q, want %q (botfleet.yaml argocd.namespace)", o.namespace, r.s.ArgoCD.Namespace)
+	}
+	return out
+}

@@ -1,0 +1,95 @@
+package validate
+
+import (
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"sigs.k8s.io/kustomize/kyaml/filesys"
+)
+
+// repoDir is the real repo, read (never written) to seed fixtures.
+const repoDir = "../../.."
+
+// memRoot is where fixtures live in the in-memory filesystem.
+const memRoot = "/repo"
+
+// fixture returns an in-memory copy of the repo's botfleet.yaml, manifests/
+// and the hello bot's manifests, and more bots made from hello's manifests
+// by renaming (as the scaffold will).
+func fixture(tb testing.TB, bots ...string) filesys.FileSystem {
+	tb.Helper()
+	mem := filesys.MakeFsInMemory()
+	copyFile := func(rel string) {
+		data, err := os.ReadFile(filepath.Join(repoDir, rel))
+		if err != nil {
+			tb.Fatal(err)
+		}
+		write(tb, mem, rel, string(data))
+	}
+	copyFile("botfleet.yaml")
+	for _, dir := range []string{"manifests", "bots/hello/manifests"} {
+		err := fs.WalkDir(os.DirFS(repoDir), dir, func(p string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() || strings.HasSuffix(p, ".md") {
+				return err
+			}
+			copyFile(p)
+			return nil
+		})
+		if err != nil {
+			tb.Fatal(err)
+		}
+	}
+	for _, bot := range bots {
+		addBot(tb, mem, bot)
+	}
+	return mem
+}
+
+// addBot adds bot, a copy of hello's manifests with the name replaced.
+func addBot(tb testing.TB, mem filesys.FileSystem, bot string) {
+	tb.Helper()
+	src := path.Join(memRoot, "bots/hello/manifests")
+	err := mem.Walk(src, func(p string, info fs.FileInfo, err error) error {
+		if err != nil || info.IsDir() {
+			return err
+		}
+		data, err := mem.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		rel := strings.TrimPrefix(p, memRoot+"/bots/hello/")
+		write(tb, mem, path.Join("bots", bot, rel), strings.ReplaceAll(string(data), "hello", bot))
+		return nil
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+}
+
+func write(tb testing.TB, mem filesys.FileSystem, rel, data string) {
+	tb.Helper()
+	p := path.Join(memRoot, rel)
+	if err := mem.MkdirAll(path.Dir(p)); err != nil {
+		tb.Fatal(err)
+	}
+	if err := mem.WriteFile(p, []byte(data)); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// edit replaces the first old in rel with new; old must be there.
+func edit(tb testing.TB, mem filesys.FileSystem, rel, old, new string) {
+	tb.Helper()
+	data, err := mem.ReadFile(path.Join(memRoot, rel))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if !strings.Contains(string(data), old) {
+		tb.Fatalf("%s lacks %q", rel, old)
+	}
+	write(tb, mem, rel, strings.Replace(string(data), old, new, 1))
+}

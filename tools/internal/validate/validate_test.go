@@ -1,0 +1,285 @@
+package validate
+
+import (
+	"context"
+	"path"
+	"strings"
+	"testing"
+
+	"sigs.k8s.io/kustomize/kyaml/filesys"
+)
+
+func runValidator(t testing.TB, mem filesys.FileSystem, bots ...string) []Problem {
+	t.Helper()
+	v := &Validator{FS: mem, Root: memRoot}
+	problems, err := v.Run(context.Background(), bots)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return problems
+}
+
+func TestRepoFixtureIsValid(t *testing.T) {
+	problems := runValidator(t, fixture(t, "second-bot"))
+	for _, p := range problems {
+		t.Errorf("problem: %s", p)
+	}
+}
+
+// Files of the fixture the cases edit.
+const (
+	base      = "bots/hello/manifests/base/"
+	dev       = "bots/hello/manifests/envs/dev/"
+	prd       = "bots/hello/manifests/envs/prd/"
+	devDir    = "bots/hello/manifests/envs/dev"
+	prdDir    = "bots/hello/manifests/envs/prd"
+	deploy    = base + "deployment.yaml"
+	devPatch  = dev + "deployment-patch.yaml"
+	prdPatch  = prd + "deployment-patch.yaml"
+	devKust   = dev + "kustomization.yaml"
+	appsetDev = "manifests/argocd/bots-dev.yaml"
+	appsetPrd = "manifests/argocd/bots-prd.yaml"
+)
+
+type change struct{ file, old, new string }
+
+// add appends a resource to hello's base.
+func addToBase(name, doc string) []change {
+	return []change{
+		{base + "kustomization.yaml", "  - deployment.yaml", "  - deployment.yaml\n  - " + name},
+		{base + name, "", doc},
+	}
+}
+
+func TestProblems(t *testing.T) {
+	tests := []struct {
+		name    string
+		changes []change
+		remove  []string
+		// want is a problem's whole line, or its end when it starts with "…".
+		want string
+	}{
+		// Strict decoding and schemas.
+		{name: "unknown field", changes: []change{{deploy, "readinessProbe:", "readinesProbe:"}},
+			want: devDir + ": Deployment/hello: spec.template.spec.containers[0].readinesProbe: unknown field"},
+		{name: "wrong type", changes: []change{{deploy, "terminationGracePeriodSeconds: 60", "terminationGracePeriodSeconds: sixty"}},
+			want: devDir + ": Deployment/hello: spec.template.spec.terminationGracePeriodSeconds: want int64, got string"},
+		{name: "unknown kind", changes: addToBase("widget.yaml", "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\n"),
+			want: devDir + ": Widget/w: unknown kind example.com/v1 Widget: botctl validate has no Go type for it (tools/internal/validate)"},
+		{name: "kustomize build fails", changes: []change{{devKust, "path: deployment-patch.yaml", "path: missing.yaml"}},
+			want: devDir + ": kustomize build: trouble configuring builtin PatchTransformer with config: ` path: missing.yaml `: failed to get the patch file from path(missing.yaml): 'bots/hello/manifests/envs/dev/missing.yaml' doesn't exist"},
+
+		// Pod Security "restricted".
+		{name: "privilege escalation", changes: []change{{deploy, "allowPrivilegeEscalation: false", "allowPrivilegeEscalation: true"}},
+			want: devDir + `: Deployment/hello: spec.template.spec: Pod Security restricted: allowPrivilegeEscalation != false (container "bot" must set securityContext.allowPrivilegeEscalation=false)`},
+		{name: "capabilities", changes: []change{{deploy, "- ALL", "- NET_RAW"}},
+			want: "…Pod Security restricted: unrestricted capabilities (container \"bot\" must set securityContext.capabilities.drop=[\"ALL\"])"},
+		{name: "seccomp", changes: []change{{deploy, "type: RuntimeDefault", "type: Unconfined"}},
+			want: `…Pod Security restricted: seccompProfile (pod must not set securityContext.seccompProfile.type to "Unconfined")`},
+		{name: "run as root", changes: []change{{deploy, "runAsNonRoot: true", "runAsNonRoot: false"}},
+			want: "…Pod Security restricted: runAsNonRoot != true (pod must not set securityContext.runAsNonRoot=false)"},
+
+		// Fargate.
+		{name: "host network", changes: []change{{deploy, "enableServiceLinks: false", "enableServiceLinks: false\n      hostNetwork: true"}},
+			want: devDir + ": Deployment/hello: spec.template.spec.hostNetwork: Fargate: pods cannot share the host's namespaces"},
+		{name: "hostPath", changes: []change{{deploy, "      volumes:\n", "      volumes:\n        - name: host\n          hostPath:\n            path: /var\n"}},
+			want: devDir + `: Deployment/hello: spec.template.spec.volumes: volume "host": Fargate: no hostPath volumes`},
+		{name: "host port", changes: []change{{deploy, "containerPort: 8080", "containerPort: 8080\n              hostPort: 8080"}},
+			want: devDir + ": Deployment/hello: spec.template.spec.containers[0].ports[0].hostPort: Fargate: no host ports"},
+		{name: "privileged", changes: []change{{deploy, "allowPrivilegeEscalation: false", "allowPrivilegeEscalation: false\n            privileged: true"}},
+			want: devDir + ": Deployment/hello: spec.template.spec.containers[0].securityContext.privileged: Fargate: no privileged containers"},
+		{name: "DaemonSet", changes: addToBase("ds.yaml", `apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: agent, labels: {app.kubernetes.io/name: hello, app.kubernetes.io/part-of: botfleet}}
+spec:
+  selector: {matchLabels: {app: agent}}
+  template:
+    metadata: {labels: {app: agent}}
+    spec:
+      containers: [{name: agent, image: busybox}]
+`), want: devDir + ": DaemonSet/agent: Fargate runs no DaemonSets"},
+
+		// The cluster contract.
+		{name: "image repository", changes: []change{{devKust, "newName: 123456789012.dkr.ecr.eu-west-1.amazonaws.com/botfleet/hello", "newName: docker.io/hello"}},
+			want: devDir + `: Deployment/hello: spec.template.spec.containers[0].image: "docker.io/hello:0000000", want 123456789012.dkr.ecr.eu-west-1.amazonaws.com/botfleet/hello:<tag> (botfleet.yaml aws.ecrRegistry; set images[].newName in the overlay)`},
+		{name: "image tag latest", changes: []change{{devKust, `newTag: "0000000"`, "newTag: latest"}},
+			want: `…containers[0].image: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/botfleet/hello:latest": want a fixed tag (the git SHA the release pipeline sets), not "latest"`},
+		{name: "image without tag", changes: []change{{devKust, `    newTag: "0000000"` + "\n", ""}},
+			want: `…containers[0].image: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/botfleet/hello": want a fixed tag (the git SHA the release pipeline sets), not "none"`},
+		{name: "liveness path", changes: []change{{deploy, "path: /healthz", "path: /health"}},
+			want: devDir + ": Deployment/hello: spec.template.spec.containers[0].livenessProbe: want an HTTP GET of /healthz on port http"},
+		{name: "no readiness probe", changes: []change{{deploy, "readinessProbe:", "startupProbe:"}},
+			want: devDir + ": Deployment/hello: spec.template.spec.containers[0].readinessProbe: missing: want an HTTP GET of /readyz on port http"},
+		{name: "requests != limits", changes: []change{{prdPatch, "limits:\n              cpu: 250m", "limits:\n              cpu: 500m"}},
+			want: prdDir + ": Deployment/hello: spec.template.spec.containers[0].resources: cpu: requests 250m != limits 500m: Fargate sizes the pod from requests; keep them equal"},
+		{name: "no memory limit", changes: []change{{prdPatch, "cpu: 250m\n              memory: 512Mi\n", "cpu: 250m\n"}},
+			want: prdDir + ": Deployment/hello: spec.template.spec.containers[0].resources: memory: set requests and limits, equal: Fargate sizes the pod from them"},
+		{name: "replicas", changes: []change{{deploy, "replicas: 1", "replicas: 2"}},
+			want: devDir + ": Deployment/hello: spec.replicas: 2, want 1: Slack spreads Socket Mode events over connections, so a bot runs one pod"},
+		{name: "strategy", changes: []change{{deploy, "type: Recreate", "type: RollingUpdate"}},
+			want: devDir + `: Deployment/hello: spec.strategy.type: "RollingUpdate", want Recreate: a rolling update runs two pods at once`},
+		{name: "part-of label", changes: []change{{base + "service.yaml", "app.kubernetes.io/part-of: botfleet", "app.kubernetes.io/part-of: fleet"}},
+			want: devDir + `: Service/hello: metadata.labels: app.kubernetes.io/part-of is "fleet", want "botfleet"`},
+		{name: "pod name label", changes: []change{{deploy, "      labels:\n        app.kubernetes.io/name: hello\n        app.kubernetes.io/part-of", "      labels:\n        app.kubernetes.io/name: hi\n        app.kubernetes.io/part-of"}},
+			want: devDir + `: Deployment/hello: spec.template.metadata.labels: app.kubernetes.io/name is "hi", want "hello"`},
+		{name: "namespace", changes: []change{{devKust, "namespace: infra-bot-dev", "namespace: infra-bot-prd"}},
+			want: devDir + `: Deployment/hello: metadata.namespace: "infra-bot-prd", want "infra-bot-dev" (botfleet.yaml environments.dev.namespace)`},
+		{name: "role ARN", changes: []change{{base + "serviceaccount.yaml", "  name: hello\n", "  name: hello\n  annotations:\n    eks.amazonaws.com/role-arn: arn:aws:iam::123456789012:role/hello\n"}},
+			want: devDir + `: ServiceAccount/hello: metadata.annotations["eks.amazonaws.com/role-arn"]: "arn:aws:iam::123456789012:role/hello", want "arn:aws:iam::123456789012:role/botfleet-hello-dev" (botfleet.yaml aws.roleARN)`},
+		{name: "BOT_ENV", changes: []change{{devPatch, "value: dev", "value: prd"}},
+			want: devDir + `: Deployment/hello: spec.template.spec.containers[0].env: BOT_ENV is "prd", want "dev"`},
+		{name: "BOT_CONFIG", changes: []change{{devPatch, "/efs/config/hello/dev.yaml", "/efs/config/hello/prd.yaml"}},
+			want: devDir + `: Deployment/hello: spec.template.spec.containers[0].env: BOT_CONFIG is "/efs/config/hello/prd.yaml", want "/efs/config/hello/dev.yaml"`},
+		{name: "no Secret", changes: []change{{devPatch, "          envFrom:\n            - secretRef:\n                name: hello-slack\n", ""}},
+			want: devDir + ": Deployment/hello: spec.template.spec.containers[0].envFrom: no Secret: want envFrom secretRef hello-slack, the environment's Slack tokens"},
+		{name: "EFS mount", changes: []change{{deploy, "mountPath: /efs", "mountPath: /data"}},
+			want: devDir + ": Deployment/hello: spec.template.spec.containers[0].volumeMounts: want the environment's EFS claim botfleet-efs mounted at /efs"},
+		{name: "tmp mount", changes: []change{{deploy, "mountPath: /tmp", "mountPath: /scratch"}},
+			want: "…containers[0].volumeMounts: want an emptyDir at /tmp (the root filesystem is read-only)"},
+		{name: "grace period", changes: []change{{deploy, "terminationGracePeriodSeconds: 60", "terminationGracePeriodSeconds: 10"}},
+			want: devDir + ": Deployment/hello: spec.template.spec.terminationGracePeriodSeconds: 10, want more than 25 and than the bot's longest command (botkit finishes running commands on SIGTERM)"},
+		{name: "run as user", changes: []change{{deploy, "runAsUser: 65532", "runAsUser: 1000"}},
+			want: devDir + ": Deployment/hello: spec.template.spec.securityContext.runAsUser: 1000, want 65532: the image's user and the EFS access point's POSIX user"},
+		{name: "writable root", changes: []change{{deploy, "readOnlyRootFilesystem: true", "readOnlyRootFilesystem: false"}},
+			want: devDir + ": Deployment/hello: spec.template.spec.containers[0].securityContext.readOnlyRootFilesystem: want true (write to /tmp or /efs)"},
+		{name: "no Service", changes: []change{{base + "kustomization.yaml", "  - service.yaml\n", ""}},
+			want: devDir + `: no Service named "hello": every bot has a Deployment, a ServiceAccount and a Service named after it`},
+		{name: "unknown environment", changes: []change{{"bots/hello/manifests/envs/stg/kustomization.yaml", "", "resources: [../../base]\n"}},
+			want: `bots/hello/manifests/envs/stg: unknown environment "stg" (botfleet.yaml has dev, prd)`},
+		{name: "missing environment", remove: []string{prdDir},
+			want: prdDir + ": missing: every bot has an overlay per environment (botfleet.yaml has dev, prd)"},
+		{name: "kind outside the project", changes: addToBase("role.yaml", "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata:\n  name: hello\n  labels: {app.kubernetes.io/name: hello, app.kubernetes.io/part-of: botfleet}\n"),
+			want: devDir + ": Role/hello: AppProject botfleet does not permit kind Role (its namespaceResourceWhitelist): Argo CD would refuse to sync it"},
+		{name: "ingress placeholder host", changes: []change{{devKust, "resources:\n", "components:\n  - ../../../../../manifests/components/alb-ingress\nresources:\n"}},
+			want: devDir + `: Ingress/hello: spec.rules[0].host: "slack-events.example.invalid" is a placeholder: set the bot's host in the overlay`},
+
+		// manifests/.
+		{name: "appset path", changes: []change{{appsetDev, "bots/*/manifests/envs/dev", "bots/*/manifest/envs/dev"}},
+			want: `manifests: ApplicationSet/argocd/bots-dev: spec.generators[0].git.directories[0].path: "bots/*/manifest/envs/dev" matches no directory`},
+		{name: "overlay without appset", changes: []change{{appsetDev, "bots/*/manifests/envs/dev", "bots/*/manifests/envs/prd"}},
+			want: devDir + ": no ApplicationSet in manifests/ generates an Application for this overlay"},
+		{name: "appset namespace", changes: []change{{appsetPrd, "namespace: infra-bot-prd", "namespace: infra-bot-dev"}},
+			want: `manifests: ApplicationSet/argocd/bots-prd: spec.template.spec.destination.namespace: "infra-bot-dev", want "infra-bot-prd" (botfleet.yaml environments.prd.namespace)`},
+		{name: "appset name", changes: []change{{appsetDev, "name: '{{index .path.segments 1}}-dev'", "name: '{{.path.basename}}-dev'"}},
+			want: `manifests: ApplicationSet/argocd/bots-dev: spec.template.metadata.name: renders "dev-dev" for bots/hello/manifests/envs/dev, want "hello-dev"`},
+		{name: "appset template error", changes: []change{{appsetDev, "path: '{{.path.path}}'", "path: '{{.path.dir}}'"}},
+			want: "…spec.template.spec.source.path: template: :1:7: executing \"\" at <.path.dir>: map has no entry for key \"dir\""},
+		{name: "prd automated", changes: []change{{appsetPrd, "        namespace: infra-bot-prd\n", "        namespace: infra-bot-prd\n      syncPolicy:\n        automated: {}\n"}},
+			want: "manifests: ApplicationSet/argocd/bots-prd: spec.template.spec.syncPolicy.automated: prd syncs by hand: remove it"},
+		{name: "prd deletes", changes: []change{{appsetPrd, "    applicationsSync: create-update\n", ""}},
+			want: "manifests: ApplicationSet/argocd/bots-prd: spec.syncPolicy: want applicationsSync create-update and preserveResourcesOnDeletion true: removing a bot's directory must not delete it from prd"},
+		{name: "dev not self-healing", changes: []change{{appsetDev, "          selfHeal: true\n", ""}},
+			want: "manifests: ApplicationSet/argocd/bots-dev: spec.template.spec.syncPolicy.automated: want prune and selfHeal: dev follows Git by itself"},
+		{name: "goTemplate", changes: []change{{appsetDev, "goTemplate: true", "goTemplate: false"}},
+			want: "manifests: ApplicationSet/argocd/bots-dev: spec.goTemplate: want true: the templates use Go template syntax"},
+		{name: "appset repo", changes: []change{{appsetDev, "repoURL: https://github.com/botfleet/botfleet.git", "repoURL: https://github.com/other/botfleet.git"}},
+			want: `manifests: ApplicationSet/argocd/bots-dev: spec.generators[0].git.repoURL: "https://github.com/other/botfleet.git", want "https://github.com/botfleet/botfleet.git" (botfleet.yaml git.repoURL)`},
+		{name: "Argo CD CRD schema", changes: []change{{appsetDev, "selfHeal: true", "selfheal: true"}},
+			want: "manifests: ApplicationSet/argocd/bots-dev: spec.template.spec.syncPolicy.automated.selfheal: unknown field"},
+		{name: "Argo CD enum", changes: []change{{appsetPrd, "applicationsSync: create-update", "applicationsSync: create-updat"}},
+			want: "…spec.syncPolicy.applicationsSync: create-updat is not one of create-only, create-update, create-delete, sync"},
+		{name: "root app path", changes: []change{{"manifests/argocd/root.yaml", "path: manifests", "path: manifest"}},
+			want: `manifests: Application/argocd/botfleet: spec.source.path: "manifest" holds no kustomization`},
+		{name: "root app revision", changes: []change{{"manifests/argocd/root.yaml", "targetRevision: main", "targetRevision: HEAD"}},
+			want: `manifests: Application/argocd/botfleet: spec.source.targetRevision: "HEAD", want "main" (botfleet.yaml git.revision)`},
+		{name: "root app project kinds", changes: []change{{"manifests/argocd/projects.yaml", "    - group: \"\"\n      kind: PersistentVolume\n", ""}},
+			want: "manifests: PersistentVolume/botfleet-efs-dev: AppProject botfleet-platform does not permit kind PersistentVolume (its clusterResourceWhitelist): Argo CD would refuse to sync it"},
+		{name: "project destinations", changes: []change{{"manifests/argocd/projects.yaml", "      namespace: infra-bot-prd\n", "      namespace: infra-bot-stg\n"}},
+			want: "manifests: AppProject/botfleet: spec.destinations: lacks namespace infra-bot-prd (botfleet.yaml environments.prd)"},
+		{name: "Argo CD namespace", changes: []change{{"manifests/argocd/root.yaml", "namespace: argocd\nspec", "namespace: default\nspec"}},
+			want: `manifests: Application/default/botfleet: metadata.namespace: "default", want "argocd" (botfleet.yaml argocd.namespace)`},
+		{name: "EFS volume handle", changes: []change{{"manifests/efs/prd.yaml", "fsap-0fedcba9876543210", "fsap-0123456789abcdef0"}},
+			want: `manifests: PersistentVolume/botfleet-efs-prd: spec.csi.volumeHandle: "fs-0123456789abcdef0::fsap-0123456789abcdef0", want "fs-0123456789abcdef0::fsap-0fedcba9876543210" (botfleet.yaml environments.prd.efs)`},
+		{name: "EFS claim binding", changes: []change{{"manifests/efs/dev.yaml", "volumeName: botfleet-efs-dev", "volumeName: botfleet-efs-prd"}},
+			want: `manifests: PersistentVolumeClaim/infra-bot-dev/botfleet-efs: spec.volumeName: "botfleet-efs-prd", want "botfleet-efs-dev", the PersistentVolume bound to it`},
+		{name: "EFS volume missing", changes: []change{{"manifests/kustomization.yaml", "  - efs/prd.yaml\n", ""}},
+			want: "manifests: infra-bot-prd: want one PersistentVolume bound to claim botfleet-efs, found 0"},
+		{name: "Pod Security version", changes: []change{{"manifests/namespaces.yaml", "enforce-version: v1.34", "enforce-version: v1.30"}},
+			want: `manifests: Namespace/infra-bot-dev: metadata.labels: pod-security.kubernetes.io/enforce-version is "v1.30", want "v1.34" (botfleet.yaml kubernetes.version)`},
+		{name: "Pod Security level", changes: []change{{"manifests/namespaces.yaml", "enforce: restricted", "enforce: baseline"}},
+			want: `manifests: Namespace/infra-bot-dev: metadata.labels: pod-security.kubernetes.io/enforce is "baseline", want restricted: the bots' namespaces enforce it`},
+		{name: "logging region", changes: []change{{"manifests/addons/fargate-logging/aws-observability.yaml", "region eu-west-1", "region us-east-1"}},
+			want: `manifests/addons/fargate-logging: ConfigMap/aws-observability/aws-logging: data["output.conf"]: region is us-east-1, want eu-west-1 (botfleet.yaml aws.region)`},
+		{name: "alert duration", changes: []change{{"manifests/addons/monitoring/prd.yaml", "for: 10m", "for: ten minutes"}},
+			want: `manifests/addons/monitoring: PrometheusRule/infra-bot-prd/botfleet-bots: spec.groups[0].rules[0].for: "ten minutes" is not a Prometheus duration like 10m`},
+		{name: "ServiceMonitor strict", changes: []change{{"manifests/addons/monitoring/dev.yaml", "interval: 30s", "intervall: 30s"}},
+			want: "manifests/addons/monitoring: ServiceMonitor/infra-bot-dev/botfleet-bots: spec.endpoints[0].intervall: unknown field"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			mem := fixture(t)
+			for _, c := range tt.changes {
+				if c.old == "" {
+					write(t, mem, c.file, c.new)
+				} else {
+					edit(t, mem, c.file, c.old, c.new)
+				}
+			}
+			for _, r := range tt.remove {
+				if err := mem.RemoveAll(path.Join(memRoot, r)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			problems := runValidator(t, mem)
+			var lines []string
+			for _, p := range problems {
+				s := p.String()
+				lines = append(lines, s)
+				if s == tt.want || strings.HasPrefix(tt.want, "…") && strings.Contains(s, tt.want[len("…"):]) {
+					return
+				}
+			}
+			t.Errorf("no problem %q among:\n%s", tt.want, strings.Join(lines, "\n"))
+		})
+	}
+}
+
+func TestNamedBots(t *testing.T) {
+	mem := fixture(t, "other")
+	edit(t, mem, "bots/other/manifests/base/deployment.yaml", "replicas: 1", "replicas: 3")
+	if problems := runValidator(t, mem, "hello"); len(problems) != 0 {
+		t.Errorf("validate hello: %v, want none (only other is broken)", problems)
+	}
+	problems := runValidator(t, mem, "other", "nosuch")
+	var got []string
+	for _, p := range problems {
+		got = append(got, p.String())
+	}
+	want := []string{
+		`bots/nosuch: no bot "nosuch" (the bots are: hello, other)`,
+		"bots/other/manifests/envs/dev: Deployment/other: spec.replicas: 3, want 1: Slack spreads Socket Mode events over connections, so a bot runs one pod",
+		"bots/other/manifests/envs/prd: Deployment/other: spec.replicas: 3, want 1: Slack spreads Socket Mode events over connections, so a bot runs one pod",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("validate other nosuch:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestIngressComponent applies the ALB component, with a host, to hello.
+func TestIngressComponent(t *testing.T) {
+	mem := fixture(t)
+	edit(t, mem, devKust, "resources:\n", "components:\n  - ../../../../../manifests/components/alb-ingress\nresources:\n")
+	edit(t, mem, devKust, "  - path: deployment-patch.yaml\n", "  - path: deployment-patch.yaml\n  - path: ingress-patch.yaml\n")
+	write(t, mem, dev+"ingress-patch.yaml", "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: hello\nspec:\n  rules:\n    - host: hello-dev.bots.example.com\n      http:\n        paths:\n          - path: /slack/events\n            pathType: Exact\n            backend:\n              service:\n                name: hello\n                port:\n                  name: http\n")
+	for _, p := range runValidator(t, mem) {
+		t.Errorf("problem: %s", p)
+	}
+}
+
+func TestSettingsErrorStopsRun(t *testing.T) {
+	mem := fixture(t)
+	edit(t, mem, "botfleet.yaml", "region: eu-west-1", "region: nowhere")
+	v := &Validator{FS: mem, Root: memRoot}
+	if _, err := v.Run(context.Background(), nil); err == nil || !strings.Contains(err.Error(), "aws.region") {
+		t.Fatalf("Run with bad settings: %v, want an aws.region error", err)
+	}
+}
+
+func TestCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	v := &Validator{FS: fixture(t), Root: memRoot}
+	if _, err := v.Run(ctx, nil); err == nil {
+		t.Fatal("Run with a cancelled context: no error")
+	}
+}
