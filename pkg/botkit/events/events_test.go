@@ -1,0 +1,154 @@
+package events_test
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/botfleet/botfleet/pkg/botkit"
+	"github.com/botfleet/botfleet/pkg/botkit/events"
+	"github.com/botfleet/botfleet/pkg/botkit/slackweb"
+)
+
+const secret = "8f742231b10e8888abcd99yyyzzz85a5"
+
+// webAPI is a minimal wire-level Slack Web API: auth.test and
+// chat.postMessage, recording what was posted.
+type webAPI struct {
+	mu    sync.Mutex
+	posts []url.Values
+}
+
+func (w *webAPI) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
+	r.ParseForm()
+	if r.Header.Get("Authorization") != "Bearer xoxb-test" && r.PostForm.Get("token") != "xoxb-test" {
+		rw.Write([]byte(`{"ok":false,"error":"invalid_auth"}`))
+		return
+	}
+	rw.Header().Set("Content-Type", "application/json")
+	switch r.URL.Path {
+	case "/api/auth.test":
+		rw.Write([]byte(`{"ok":true,"user_id":"UBOT","bot_id":"BBOT","team_id":"T1","user":"hello"}`))
+	case "/api/chat.postMessage", "/api/chat.postEphemeral":
+		w.mu.Lock()
+		w.posts = append(w.posts, r.PostForm)
+		n := len(w.posts)
+		w.mu.Unlock()
+		rw.Write([]byte(`{"ok":true,"channel":"` + r.PostForm.Get("channel") + `","ts":"9.` + strconv.Itoa(n) + `","message_ts":"9.` + strconv.Itoa(n) + `"}`))
+	default:
+		rw.Write([]byte(`{"ok":false,"error":"unknown_method"}`))
+	}
+}
+
+func (w *webAPI) texts() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var out []string
+	for _, p := range w.posts {
+		out = append(out, p.Get("thread_ts")+" "+p.Get("user")+" "+p.Get("text"))
+	}
+	return out
+}
+
+func sign(req *http.Request, body string, ts int64) {
+	h := hmac.New(sha256.New, []byte(secret))
+	h.Write([]byte("v0:" + strconv.FormatInt(ts, 10) + ":" + body))
+	req.Header.Set("X-Slack-Request-Timestamp", strconv.FormatInt(ts, 10))
+	req.Header.Set("X-Slack-Signature", "v0="+hex.EncodeToString(h.Sum(nil)))
+}
+
+func TestEventsTransport(t *testing.T) {
+	api := &webAPI{}
+	apiSrv := httptest.NewServer(api)
+	defer apiSrv.Close()
+	tr := events.New(events.Config{Config: slackweb.Config{BotToken: "xoxb-test", APIURL: apiSrv.URL + "/api"}, SigningSecret: secret})
+	mux := http.NewServeMux()
+	tr.Routes(mux)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	b := botkit.New("hello")
+	b.Command("ping", func(ctx context.Context, req *botkit.Request) error {
+		_, err := req.Reply(ctx, "pong")
+		return err
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- b.Run(ctx, tr) }()
+	for deadline := time.Now().Add(5 * time.Second); tr.Ready() != nil; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("transport never became ready: %v", <-errc)
+		}
+	}
+
+	post := func(path, body, contentType string, signed bool, ts int64, retry string) int {
+		t.Helper()
+		req, _ := http.NewRequest("POST", srv.URL+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", contentType)
+		if signed {
+			sign(req, body, ts)
+		}
+		if retry != "" {
+			req.Header.Set("X-Slack-Retry-Num", retry)
+		}
+		start := time.Now()
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if d := time.Since(start); d > 3*time.Second {
+			t.Errorf("answered in %v, over Slack's 3 s", d)
+		}
+		return resp.StatusCode
+	}
+	now := time.Now().Unix()
+	event := `{"type":"event_callback","event_id":"Ev1","team_id":"T1","event":{"type":"app_mention","user":"U1","text":"<@UBOT> ping","ts":"1.1","channel":"C1"}}`
+
+	if code := post(events.EventsPath, `{"type":"url_verification","challenge":"abc"}`, "application/json", true, now, ""); code != 200 {
+		t.Errorf("url_verification = %d", code)
+	}
+	if code := post(events.EventsPath, event, "application/json", false, now, ""); code != 401 {
+		t.Errorf("unsigned event = %d, want 401", code)
+	}
+	if code := post(events.EventsPath, event, "application/json", true, now-600, ""); code != 401 {
+		t.Errorf("stale signature = %d, want 401", code)
+	}
+	if code := post(events.EventsPath, event, "application/json", true, now, ""); code != 200 {
+		t.Errorf("signed event = %d, want 200", code)
+	}
+	if code := post(events.EventsPath, event, "application/json", true, now, "1"); code != 200 {
+		t.Errorf("retried event = %d, want 200", code)
+	}
+	click := url.Values{"payload": {`{"type":"block_actions","user":{"id":"U1"},"channel":{"id":"C1"},"message":{"ts":"5.5"},"actions":[{"block_id":"b","action_id":"botkit_confirm_yes","value":"gone:yes"}]}`}}.Encode()
+	if code := post(events.InteractivePath, click, "application/x-www-form-urlencoded", true, now, ""); code != 200 {
+		t.Errorf("click = %d, want 200", code)
+	}
+	for deadline := time.Now().Add(5 * time.Second); len(api.texts()) < 2; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			break
+		}
+	}
+	time.Sleep(50 * time.Millisecond) // a second reply to the retry would arrive by now
+	got := api.texts()
+	if len(got) != 2 || got[0] != "1.1  pong" || !strings.HasPrefix(got[1], "5.5 U1 ") || !strings.Contains(got[1], "expired, run the command again") {
+		t.Errorf("posted %q, want one pong (the retry deduplicated) and one expiry note", got)
+	}
+	cancel()
+	if err := <-errc; err != nil {
+		t.Errorf("Run = %v", err)
+	}
+	if code := post(events.EventsPath, event, "application/json", true, now, ""); code != 503 {
+		t.Errorf("after shutdown = %d, want 503", code)
+	}
+}
