@@ -152,7 +152,7 @@ func TestLoadNeedsStructPointer(t *testing.T) {
 
 func TestLoadRefusesSecrets(t *testing.T) {
 	tests := []struct{ name, yaml, key string }{
-		{"slack bot token", "state_dir: xoxb-1234567890-abcdefghij\n", "state_dir"},
+		{"slack bot token", "state_dir: xoxb-12345-notarealtoken\n", "state_dir"},
 		{"slack app token", "audit:\n  channel: xapp-1-A0123-456789-abcdef\n", "audit.channel"},
 		{"aws key id", "admins: [U1, AKIAIOSFODNN7EXAMPLE]\n", "admins[1]"},
 		{"aws secret", "apps:\n  api:\n    playbook: wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n", "apps.api.playbook"},
@@ -165,7 +165,7 @@ func TestLoadRefusesSecrets(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), "key "+tt.key+":") || !strings.Contains(err.Error(), "secrets go in the environment") {
 				t.Fatalf("Load = %v, want a refusal naming key %s", err, tt.key)
 			}
-			for _, leak := range []string{"xoxb-1234567890", "xapp-1-A0123", "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI", "abc"} {
+			for _, leak := range []string{"xoxb-12345-notareal", "xapp-1-A0123", "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI", "abc"} {
 				if strings.Contains(err.Error(), leak) && strings.Contains(tt.yaml, leak) && leak != "abc" {
 					t.Errorf("the error echoes the secret: %v", err)
 				}

@@ -82,7 +82,7 @@ func TestConfigReload(t *testing.T) {
 	for _, bad := range []struct{ content, logged string }{
 		{"greeting: [\n", "not valid YAML"},
 		{"greting: three\n", "key greting: unknown key"},
-		{"greeting: xoxb-1234567890-secretvalue\n", "key greeting: holds what looks like a Slack token"},
+		{"greeting: xoxb-12345-fakesecretvalue\n", "key greeting: holds what looks like a Slack token"},
 		{"greeting: ''\n", "greeting: must not be empty"},
 	} {
 		n := strings.Count(errb.String(), "config reload failed")
