@@ -62,6 +62,32 @@ func TestSocketModeEndToEnd(t *testing.T) {
 		t.Errorf("messages = %+v", msgs)
 	}
 
+	// A 429 on the reply is retried after Retry-After: posted exactly once.
+	slack.RateLimit("chat.postMessage", 1)
+	slack.Mention("U1", "C1", "echo after 429")
+	slack.WaitMessages(t, 4)
+	// Slack refreshes the connection: the bot reconnects and keeps working.
+	slack.Disconnect()
+	slack.WaitConnected(t)
+	slack.Mention("U1", "C1", "echo after refresh")
+	slack.WaitMessages(t, 5)
+	// A dropped socket is reopened too.
+	slack.Drop()
+	slack.WaitConnected(t)
+	slack.Mention("U1", "C1", "echo after drop")
+	msgs = slack.WaitMessages(t, 6)
+	time.Sleep(100 * time.Millisecond)
+	var texts []string
+	for _, m := range slack.Messages()[3:] {
+		texts = append(texts, m.Text)
+	}
+	if strings.Join(texts, "|") != "after 429|after refresh|after drop" {
+		t.Errorf("after faults the bot posted %q", texts)
+	}
+	if n := slack.Calls("apps.connections.open"); n != 3 {
+		t.Errorf("apps.connections.open called %d times, want 3 (start, refresh, drop)", n)
+	}
+
 	cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case err := <-exited:

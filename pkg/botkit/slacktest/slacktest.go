@@ -54,6 +54,7 @@ type Server struct {
 	queue    [][]byte             // envelopes waiting for a socket
 	seq      int
 	events   map[string][]byte // event id -> payload, for retries
+	limited  map[string]int    // method -> how many more calls get 429
 	wmu      sync.Mutex        // serializes websocket writes
 }
 
@@ -65,7 +66,7 @@ func New(t testing.TB, pingInterval time.Duration) *Server {
 	}
 	s := &Server{
 		pingInterval: pingInterval, connCh: make(chan struct{}, 16),
-		calls: map[string]int{}, sent: map[string]time.Time{}, acks: map[string]time.Time{}, events: map[string][]byte{},
+		calls: map[string]int{}, limited: map[string]int{}, sent: map[string]time.Time{}, acks: map[string]time.Time{}, events: map[string][]byte{},
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/api/", s.serveAPI)
@@ -114,7 +115,17 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 
 	s.mu.Lock()
 	s.calls[method]++
+	limited := s.limited[method] > 0
+	if limited {
+		s.limited[method]--
+	}
 	s.mu.Unlock()
+	if limited {
+		w.Header().Set("Retry-After", "1")
+		w.WriteHeader(http.StatusTooManyRequests)
+		_, _ = w.Write([]byte(`{"ok":false,"error":"ratelimited"}`))
+		return
+	}
 	want := BotToken
 	if method == "apps.connections.open" {
 		want = AppToken
@@ -207,6 +218,39 @@ func (s *Server) write(c *websocket.Conn, frame []byte) {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	_ = c.WriteMessage(websocket.TextMessage, frame)
+}
+
+// RateLimit answers the next n calls of method with 429 and Retry-After: 1,
+// as Slack does when a method's rate limit is hit.
+func (s *Server) RateLimit(method string, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.limited[method] = n
+}
+
+// Disconnect sends the disconnect frame Slack sends before it refreshes a
+// connection (reason refresh_requested), then closes the socket.
+func (s *Server) Disconnect() {
+	s.mu.Lock()
+	c := s.conn
+	s.conn = nil
+	s.mu.Unlock()
+	if c == nil {
+		return
+	}
+	s.write(c, []byte(`{"type":"disconnect","reason":"refresh_requested","debug_info":{"host":"fake"}}`))
+	c.Close()
+}
+
+// Drop closes the socket without a word, like a network failure.
+func (s *Server) Drop() {
+	s.mu.Lock()
+	c := s.conn
+	s.conn = nil
+	s.mu.Unlock()
+	if c != nil {
+		c.UnderlyingConn().Close()
+	}
 }
 
 // WaitConnected waits until a bot has a socket up (n sockets opened in all).
