@@ -71,7 +71,8 @@ func New(t testing.TB, pingInterval time.Duration) *Server {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/api/", s.serveAPI)
 	mux.HandleFunc("/ws", s.serveSocket)
-	s.srv = httptest.NewServer(mux)
+	s.srv = httptest.NewUnstartedServer(mux) // assigned before any handler can read it
+	s.srv.Start()
 	t.Cleanup(s.Close)
 	return s
 }
