@@ -22,7 +22,7 @@ func TestSocketModeEndToEnd(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	slack := slacktest.New(t, 200*time.Millisecond)
+	slack := slacktest.New(t, slacktest.WithPingInterval(200*time.Millisecond))
 	cmd := exec.Command(bin)
 	cmd.Env = append(os.Environ(), "SLACK_BOT_TOKEN="+slacktest.BotToken, "SLACK_APP_TOKEN="+slacktest.AppToken,
 		"SLACK_API_URL="+slack.APIURL(), "BOT_HTTP_ADDR=127.0.0.1:0", "BOT_ENV=dev", "BOT_CONFIG=config/local.yaml", "BOT_CONFIG_POLL=0")
@@ -84,7 +84,7 @@ func TestSocketModeEndToEnd(t *testing.T) {
 	if strings.Join(texts, "|") != "after 429|after refresh|after drop" {
 		t.Errorf("after faults the bot posted %q", texts)
 	}
-	if n := slack.Calls("apps.connections.open"); n != 3 {
+	if n := len(slack.Calls("apps.connections.open")); n != 3 {
 		t.Errorf("apps.connections.open called %d times, want 3 (start, refresh, drop)", n)
 	}
 

@@ -1,0 +1,46 @@
+// Package slacktest is a fake Slack for end-to-end tests of bots. It speaks
+// Slack's wire protocols on loopback, so the unmodified slack-go client (or a
+// bot binary started with SLACK_API_URL pointing at it) talks to it as it
+// would to Slack:
+//
+//   - the Web API (form-encoded or JSON POSTs to <APIURL>/<method>): auth.test,
+//     apps.connections.open, chat.postMessage, chat.update, chat.postEphemeral,
+//     chat.delete, reactions.add, users.info, conversations.info,
+//     conversations.replies, usergroups.users.list, files.getUploadURLExternal,
+//     the upload URL it hands out, and files.completeUploadExternal. Tokens are
+//     checked on every call, as Slack does; every call is recorded;
+//   - Socket Mode: apps.connections.open returns a ws:// URL of the fake's own
+//     websocket, which says hello, pings, delivers envelopes (events_api,
+//     interactive, slash_commands) and records the acks that come back;
+//   - the HTTP Events API: Push* methods POST signed event callbacks,
+//     url_verification challenges and interactive payloads to a bot's URL.
+//
+// Faults can be injected: 429 with Retry-After, Slack errors and slow answers
+// for any method (Inject, RateLimit, Fail); a refresh_requested disconnect, a
+// dropped TCP connection and a socket that stops pinging (Disconnect, Drop,
+// StopPings). Envelopes sent while no socket is open are queued and delivered
+// when the bot reconnects; with WithAutoRetry, events_api envelopes that are
+// not acked in time come back as Slack's retries (same event_id, new
+// envelope_id, retry_attempt one more).
+//
+// A typical bot test:
+//
+//	srv := slacktest.New(t)
+//	// start the bot with SLACK_API_URL=srv.APIURL(), SLACK_BOT_TOKEN=slacktest.BotToken,
+//	// SLACK_APP_TOKEN=slacktest.AppToken
+//	srv.WaitConnected(t)
+//	_, env := srv.Mention("U1", "C1", "deploy api main")
+//	srv.WaitAck(t, env)
+//	msgs := srv.WaitMessages(t, 1)
+//
+// Identities are fixed: the bot is BotUser (bot id BotID) in team Team, and
+// the fake accepts BotToken for Web API methods and AppToken for
+// apps.connections.open. Timestamps come from one counter starting at
+// 1700000000.000100, so they are unique, increasing and reproducible.
+//
+// A Server is safe for concurrent use. Its Wait* methods call t.Fatal, so call
+// them from the test's goroutine.
+//
+// slack-go's own slacktest package is not used: it sends no hello and no
+// pings, which a real Socket Mode client needs.
+package slacktest

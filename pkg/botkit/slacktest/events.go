@@ -1,0 +1,307 @@
+package slacktest
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"strings"
+	"time"
+)
+
+// Event is an Events API event (the inner "event" of an event_callback)
+// that someone in Slack caused.
+type Event struct {
+	// Type is app_mention or message; empty means app_mention.
+	Type string
+	// User is who wrote the message (for a bot, its bot user).
+	User string
+	// Channel is where; a D… id for a direct message.
+	Channel string
+	// ChannelType is sent for message events: channel, group, im or mpim.
+	// Empty means im for a D… channel and channel otherwise.
+	ChannelType string
+	// Text is the message text, exactly as sent (Mention adds the <@UBOT>).
+	Text string
+	// TS is the message's ts; empty means a fresh one.
+	TS string
+	// ThreadTS is the parent's ts for a message in a thread.
+	ThreadTS string
+	// BotID is set for messages from bots (including the bot itself).
+	BotID string
+	// SubType is the message subtype, like bot_message or message_changed.
+	SubType string
+	// Fields are added to (or replace) the inner event's JSON fields, for
+	// anything else, like "edited" or "message" of a message_changed.
+	Fields map[string]any
+	// EventID is the event_id; empty means a fresh one. Slack keeps it
+	// across retries.
+	EventID string
+}
+
+// callbackLocked completes ev and returns its event_callback payload.
+func (s *Server) callbackLocked(ev Event) (Event, json.RawMessage) {
+	if ev.Type == "" {
+		ev.Type = "app_mention"
+	}
+	if ev.TS == "" {
+		ev.TS = s.tsLocked()
+	}
+	if ev.EventID == "" {
+		ev.EventID = fmt.Sprintf("Ev%08dFAKE", s.nextLocked())
+	}
+	inner := map[string]any{
+		"type": ev.Type, "text": ev.Text, "ts": ev.TS, "channel": ev.Channel, "event_ts": ev.TS, "team": Team,
+		"blocks": richText(ev.Text),
+	}
+	if ev.User != "" {
+		inner["user"] = ev.User
+		inner["client_msg_id"] = fmt.Sprintf("%08x-c11e-4a5e-9000-%012x", s.seq, s.seq)
+	}
+	if ev.Type == "message" {
+		ct := ev.ChannelType
+		if ct == "" {
+			ct = "channel"
+			if strings.HasPrefix(ev.Channel, "D") {
+				ct = "im"
+			}
+		}
+		inner["channel_type"] = ct
+	}
+	if ev.ThreadTS != "" {
+		inner["thread_ts"] = ev.ThreadTS
+	}
+	if ev.BotID != "" {
+		inner["bot_id"] = ev.BotID
+		delete(inner, "client_msg_id")
+	}
+	if ev.SubType != "" {
+		inner["subtype"] = ev.SubType
+	}
+	maps.Copy(inner, ev.Fields)
+	payload := marshal(map[string]any{
+		"token":      VerificationToken,
+		"team_id":    Team,
+		"api_app_id": AppID,
+		"event":      inner,
+		"type":       "event_callback",
+		"event_id":   ev.EventID,
+		"event_time": time.Now().Unix(),
+		"authorizations": []map[string]any{{"enterprise_id": nil, "team_id": Team, "user_id": BotUser,
+			"is_bot": true, "is_enterprise_install": false}},
+		"is_ext_shared_channel": false,
+		"event_context":         "4-fake-" + ev.EventID,
+	})
+	if ev.SubType == "" || ev.SubType == "bot_message" || ev.SubType == "thread_broadcast" {
+		s.history[key(ev.Channel, ev.TS)] = &histMsg{Channel: ev.Channel, TS: ev.TS, ThreadTS: ev.ThreadTS,
+			User: ev.User, BotID: ev.BotID, Text: ev.Text, SubType: ev.SubType}
+	}
+	if s.events[ev.EventID] == nil {
+		s.eventOrder = append(s.eventOrder, ev.EventID)
+	}
+	s.events[ev.EventID] = &storedEvent{event: ev, payload: payload}
+	return ev, payload
+}
+
+// Events returns the events sent over Socket Mode or pushed over HTTP, in
+// order, completed with the TS and EventID the fake gave them.
+func (s *Server) Events() []Event {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Event, 0, len(s.eventOrder))
+	for _, id := range s.eventOrder {
+		ev := s.events[id].event
+		ev.Fields = maps.Clone(ev.Fields)
+		out = append(out, ev)
+	}
+	return out
+}
+
+// richText returns the rich_text block Slack adds to messages typed in the
+// client: user mentions become user elements, the rest text.
+func richText(text string) []any {
+	var els []any
+	for text != "" {
+		i := strings.Index(text, "<@")
+		j := strings.Index(text[max(i, 0):], ">")
+		if i < 0 || j < 0 {
+			els = append(els, map[string]any{"type": "text", "text": text})
+			break
+		}
+		if i > 0 {
+			els = append(els, map[string]any{"type": "text", "text": text[:i]})
+		}
+		user, _, _ := strings.Cut(text[i+2:i+j], "|")
+		els = append(els, map[string]any{"type": "user", "user_id": user})
+		text = text[i+j+1:]
+	}
+	if len(els) == 0 {
+		return []any{}
+	}
+	return []any{map[string]any{"type": "rich_text", "block_id": "fake",
+		"elements": []any{map[string]any{"type": "rich_text_section", "elements": els}}}}
+}
+
+// SendEvent sends ev over Socket Mode in an events_api envelope and returns
+// its event id and envelope id. It queues the envelope while no socket is
+// open.
+func (s *Server) SendEvent(ev Event) (eventID, envelopeID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ev, payload := s.callbackLocked(ev)
+	return ev.EventID, s.sendLocked("events_api", payload, ev.EventID, 0, "")
+}
+
+// Mention sends an app_mention of the bot by user in channel, as a new
+// message (not in a thread): its text is "<@UBOT> " + text. It returns the
+// event id and the envelope id.
+func (s *Server) Mention(user, channel, text string) (eventID, envelopeID string) {
+	return s.SendEvent(Event{User: user, Channel: channel, Text: "<@" + BotUser + "> " + text})
+}
+
+// MentionInThread is Mention in the thread of threadTS.
+func (s *Server) MentionInThread(user, channel, threadTS, text string) (eventID, envelopeID string) {
+	return s.SendEvent(Event{User: user, Channel: channel, ThreadTS: threadTS, Text: "<@" + BotUser + "> " + text})
+}
+
+// DM sends a direct message from user to the bot in the IM channel (a D…
+// id): a message event with channel_type im and text as is. It returns the
+// event id and the envelope id.
+func (s *Server) DM(user, channel, text string) (eventID, envelopeID string) {
+	return s.SendEvent(Event{Type: "message", User: user, Channel: channel, ChannelType: "im", Text: text})
+}
+
+// BotMention sends an app_mention of the bot written by another bot: bot_id
+// is botID and user its bot user, "U" + botID without its leading B. It
+// returns the event id and the envelope id.
+func (s *Server) BotMention(botID, channel, text string) (eventID, envelopeID string) {
+	return s.SendEvent(Event{User: "U" + strings.TrimPrefix(botID, "B"), BotID: botID, Channel: channel,
+		Text: "<@" + BotUser + "> " + text})
+}
+
+// Retry sends event eventID (sent before by SendEvent, Mention, DM,
+// BotMention or PushEvent) again as Slack retries it: the same payload and
+// event_id in a new envelope, with retry_attempt one more than last time and
+// retry_reason "timeout". It returns the new envelope id and panics if the
+// event is unknown.
+func (s *Server) Retry(eventID string) (envelopeID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ev := s.events[eventID]
+	if ev == nil {
+		panic(fmt.Sprintf("slacktest: Retry of unknown event %q", eventID))
+	}
+	ev.attempts++
+	return s.sendLocked("events_api", ev.payload, eventID, ev.attempts, "timeout")
+}
+
+// Action is a click on a button of a message.
+type Action struct {
+	User      string // who clicked
+	Channel   string // where the message is
+	MessageTS string // the message's ts
+	ThreadTS  string // the message's thread, if it is a reply; found from the message if empty
+	ActionID  string // the button's action_id
+	Value     string // the button's value
+	BlockID   string // the block's block_id; found from the message's blocks if empty
+}
+
+// blockActionsLocked returns the block_actions payload of a click.
+func (s *Server) blockActionsLocked(a Action) json.RawMessage {
+	msg := map[string]any{"type": "message", "ts": a.MessageTS, "text": ""}
+	text := a.ActionID
+	if h := s.history[key(a.Channel, a.MessageTS)]; h != nil {
+		msg = h.wire()
+		if a.ThreadTS == "" {
+			a.ThreadTS = h.ThreadTS
+		}
+		if a.BlockID == "" {
+			a.BlockID, text = findAction(h.Blocks, a.ActionID, text)
+		}
+	}
+	if a.BlockID == "" {
+		a.BlockID = "actions"
+	}
+	container := map[string]any{"type": "message", "message_ts": a.MessageTS, "channel_id": a.Channel, "is_ephemeral": false}
+	if a.ThreadTS != "" {
+		container["thread_ts"] = a.ThreadTS
+	}
+	actionTS := s.tsLocked()
+	return marshal(map[string]any{
+		"type":         "block_actions",
+		"user":         map[string]any{"id": a.User, "username": strings.ToLower(a.User), "name": strings.ToLower(a.User), "team_id": Team},
+		"api_app_id":   AppID,
+		"token":        VerificationToken,
+		"container":    container,
+		"trigger_id":   fmt.Sprintf("%d.%d.fake", s.nextLocked(), s.seq),
+		"team":         map[string]any{"id": Team, "domain": TeamDomain},
+		"enterprise":   nil,
+		"channel":      map[string]any{"id": a.Channel, "name": strings.ToLower(a.Channel)},
+		"message":      msg,
+		"state":        map[string]any{"values": map[string]any{}},
+		"response_url": s.newResponseURLLocked(a.Channel, a.MessageTS, a.ThreadTS),
+		"actions": []any{map[string]any{
+			"action_id": a.ActionID, "block_id": a.BlockID, "value": a.Value, "type": "button", "action_ts": actionTS,
+			"text": map[string]any{"type": "plain_text", "text": text, "emoji": true},
+		}},
+		"is_enterprise_install": false,
+	})
+}
+
+// findAction finds the block holding the element actionID in blocks, and
+// the element's text.
+func findAction(blocks json.RawMessage, actionID, text string) (blockID, elementText string) {
+	var bs []struct {
+		BlockID   string `json:"block_id"`
+		Elements  []json.RawMessage
+		Accessory json.RawMessage
+	}
+	_ = json.Unmarshal(blocks, &bs)
+	for _, b := range bs {
+		for _, raw := range append(b.Elements, b.Accessory) {
+			var el struct {
+				ActionID string `json:"action_id"`
+				Text     struct {
+					Text string `json:"text"`
+				} `json:"text"`
+			}
+			if json.Unmarshal(raw, &el) == nil && el.ActionID == actionID {
+				return b.BlockID, el.Text.Text
+			}
+		}
+	}
+	return "", text
+}
+
+// Click sends a button click (an interactive envelope with a block_actions
+// payload) and returns the envelope id. If the fake knows the message (the
+// bot posted it), the payload carries it, its blocks, and the clicked
+// block's id, as Slack's does. The payload's response_url points at the
+// fake: what the bot posts there is recorded in Messages with Method
+// response_url.
+func (s *Server) Click(a Action) (envelopeID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sendLocked("interactive", s.blockActionsLocked(a), "", 0, "")
+}
+
+// slashLocked returns the payload of a slash command, with fields as
+// strings, as Slack sends them over Socket Mode.
+func (s *Server) slashLocked(user, channel, command, text string) map[string]string {
+	return map[string]string{
+		"token": VerificationToken, "team_id": Team, "team_domain": TeamDomain,
+		"channel_id": channel, "channel_name": strings.ToLower(channel),
+		"user_id": user, "user_name": strings.ToLower(user),
+		"command": command, "text": text, "api_app_id": AppID, "is_enterprise_install": "false",
+		"response_url": s.newResponseURLLocked(channel, "", ""),
+		"trigger_id":   fmt.Sprintf("%d.%d.fake", s.nextLocked(), s.seq),
+	}
+}
+
+// Slash sends a slash command (a slash_commands envelope, which accepts a
+// response payload) typed by user in channel, like Slash("U1", "C1",
+// "/deploy", "api main"), and returns the envelope id.
+func (s *Server) Slash(user, channel, command, text string) (envelopeID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sendLocked("slash_commands", marshal(s.slashLocked(user, channel, command, text)), "", 0, "")
+}

@@ -1,0 +1,491 @@
+package slacktest
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// Socket Mode timings of the fake.
+const (
+	// writeTimeout bounds every websocket write, so a client that stopped
+	// reading cannot wedge the fake.
+	writeTimeout = 5 * time.Second
+	// disconnectGrace is how long a socket that was sent a disconnect stays
+	// open for the client to close it (slack-go closes at once); Slack also
+	// keeps the old connection open for a while after refresh_requested.
+	disconnectGrace = time.Second
+	// approximateConnectionTime is what hello says a connection lives, in
+	// seconds (Slack refreshes connections after about five hours).
+	approximateConnectionTime = 18060
+)
+
+// wsConn is one Socket Mode websocket. Its fields other than ws, wake and
+// done are guarded by Server.mu.
+type wsConn struct {
+	id       int
+	epoch    int
+	ws       *websocket.Conn
+	wake     chan struct{} // cap 1: out has frames
+	done     chan struct{} // closed by detach
+	out      []outFrame    // frames to write, in order
+	pinging  bool
+	detached bool
+}
+
+func (c *wsConn) signal() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// outFrame is a frame to write, and what to do after it.
+type outFrame struct {
+	data       []byte
+	env        *envelope // set for envelopes: timed, and requeued if never written
+	disconnect bool      // close the socket disconnectGrace after writing
+}
+
+// envelope is an envelope the fake sent or will send.
+type envelope struct {
+	Envelope
+	frame      []byte
+	retryTimer bool // an auto retry is scheduled
+}
+
+// storedEvent is an events_api payload kept for retries.
+type storedEvent struct {
+	event    Event
+	payload  json.RawMessage
+	attempts int
+}
+
+// Envelope describes a Socket Mode envelope the fake sent (or queued).
+type Envelope struct {
+	ID           string    // envelope_id
+	Type         string    // events_api, interactive, slash_commands, or the type of a raw frame
+	EventID      string    // event_id of an events_api envelope
+	RetryAttempt int       // retry_attempt
+	RetryReason  string    // retry_reason
+	Socket       int       // the socket it was written to (1 for the first accepted), 0 while queued
+	SentAt       time.Time // when it was written, zero while queued
+	Acked        bool      // whether an ack came back
+}
+
+// Ack is an ack the bot sent over a socket: {"envelope_id": …, "payload": …}.
+type Ack struct {
+	EnvelopeID string
+	Payload    json.RawMessage // the response payload, if any
+	Latency    time.Duration   // from writing the envelope to reading the ack; 0 for an unknown envelope
+	Socket     int             // the socket it came on (1 for the first accepted)
+	Known      bool            // whether the fake sent an envelope with this id
+	Raw        []byte          // the frame as received
+}
+
+// serveSocket is the websocket apps.connections.open points to.
+func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request) {
+	ticket := r.URL.Query().Get("ticket")
+	s.mu.Lock()
+	ok := s.tickets[ticket] && !s.closed
+	delete(s.tickets, ticket) // a ticket opens one socket
+	s.mu.Unlock()
+	if !ok {
+		http.Error(w, "invalid or used ticket; call apps.connections.open", http.StatusUnauthorized)
+		return
+	}
+	up := websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }} // slack-go sends Origin: https://api.slack.com
+	ws, err := up.Upgrade(w, r, nil)
+	if err != nil {
+		return
+	}
+	ws.SetReadLimit(1 << 20)
+	c := &wsConn{ws: ws, wake: make(chan struct{}, 1), done: make(chan struct{}), pinging: true}
+
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		ws.Close()
+		return
+	}
+	s.sockets++
+	c.id, c.epoch = s.sockets, s.epoch
+	hello := marshal(map[string]any{
+		"type":            "hello",
+		"num_connections": len(s.alive) + 1,
+		"debug_info": map[string]any{"host": fmt.Sprintf("applink-fake-%d", c.id), "build_number": 1,
+			"approximate_connection_time": approximateConnectionTime},
+		"connection_info": map[string]any{"app_id": AppID},
+	})
+	c.out = append([]outFrame{{data: hello}}, s.queue...)
+	s.queue = nil
+	s.conns = append(s.conns, c)
+	s.alive[c] = true
+	s.notifyLocked()
+	s.mu.Unlock()
+	c.signal()
+
+	go s.writeLoop(c)
+	for {
+		_, data, err := ws.ReadMessage()
+		if err != nil {
+			break
+		}
+		s.recordAck(c, data)
+	}
+	s.detach(c)
+}
+
+// writeLoop owns every write to c: frames, in order, and pings.
+func (s *Server) writeLoop(c *wsConn) {
+	ping := time.NewTicker(s.cfg.pingInterval)
+	defer ping.Stop()
+	pings := 0
+	for {
+		select {
+		case <-c.done:
+			return
+		case <-ping.C:
+			s.mu.Lock()
+			p := c.pinging
+			s.mu.Unlock()
+			if !p {
+				continue
+			}
+			pings++
+			if err := c.ws.WriteControl(websocket.PingMessage, fmt.Appendf(nil, "ping-%d", pings), time.Now().Add(writeTimeout)); err != nil {
+				s.detach(c)
+				return
+			}
+		case <-c.wake:
+			for {
+				s.mu.Lock()
+				if len(c.out) == 0 || c.detached {
+					s.mu.Unlock()
+					break
+				}
+				f := c.out[0]
+				c.out = c.out[1:]
+				if f.env != nil {
+					f.env.Socket, f.env.SentAt = c.id, time.Now()
+					if e := f.env; s.cfg.ackTimeout > 0 && e.EventID != "" && !e.retryTimer {
+						e.retryTimer = true
+						time.AfterFunc(s.cfg.ackTimeout, func() { s.autoRetry(e) })
+					}
+				}
+				s.mu.Unlock()
+				_ = c.ws.SetWriteDeadline(time.Now().Add(writeTimeout))
+				if err := c.ws.WriteMessage(websocket.TextMessage, f.data); err != nil {
+					s.mu.Lock()
+					if f.env != nil {
+						f.env.Socket, f.env.SentAt = 0, time.Time{}
+					}
+					c.out = append([]outFrame{f}, c.out...) // requeued by detach
+					s.mu.Unlock()
+					s.detach(c)
+					return
+				}
+				if f.disconnect {
+					time.AfterFunc(disconnectGrace, func() { s.detach(c) })
+				}
+			}
+		}
+	}
+}
+
+// detach closes c's TCP connection (without a close frame) and forgets it.
+// Envelopes it never wrote go back to the queue, or to the newest open
+// socket. It is idempotent.
+func (s *Server) detach(c *wsConn) {
+	s.mu.Lock()
+	if c.detached {
+		s.mu.Unlock()
+		return
+	}
+	c.detached = true
+	delete(s.alive, c)
+	s.conns = slices.DeleteFunc(s.conns, func(o *wsConn) bool { return o == c })
+	var unsent []outFrame
+	for _, f := range c.out {
+		if f.env != nil {
+			unsent = append(unsent, f)
+		}
+	}
+	c.out = nil
+	s.queue = append(unsent, s.queue...)
+	s.flushQueueLocked()
+	s.notifyLocked()
+	s.mu.Unlock()
+	close(c.done)
+	_ = c.ws.NetConn().Close()
+}
+
+// currentLocked returns the socket new envelopes go to: the newest one that
+// is not being disconnected, or nil.
+func (s *Server) currentLocked() *wsConn {
+	if len(s.conns) == 0 {
+		return nil
+	}
+	return s.conns[len(s.conns)-1]
+}
+
+// flushQueueLocked moves queued envelopes to the current socket, if any.
+func (s *Server) flushQueueLocked() {
+	if c := s.currentLocked(); c != nil && len(s.queue) > 0 {
+		c.out = append(c.out, s.queue...)
+		s.queue = nil
+		c.signal()
+	}
+}
+
+// autoRetry resends e's event if e is still not acked and was the event's
+// latest delivery.
+func (s *Server) autoRetry(e *envelope) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ev := s.events[e.EventID]
+	if e.Acked || s.closed || ev == nil || e.RetryAttempt < ev.attempts || ev.attempts >= MaxRetries {
+		return
+	}
+	ev.attempts++
+	s.sendLocked("events_api", ev.payload, e.EventID, ev.attempts, "timeout")
+}
+
+// recordAck records a frame the client sent: slack-go sends only acks.
+func (s *Server) recordAck(c *wsConn, data []byte) {
+	var msg struct {
+		EnvelopeID string          `json:"envelope_id"`
+		Payload    json.RawMessage `json:"payload"`
+	}
+	_ = json.Unmarshal(data, &msg)
+	a := Ack{EnvelopeID: msg.EnvelopeID, Payload: msg.Payload, Socket: c.id, Raw: data}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e := s.envelopes[msg.EnvelopeID]; e != nil {
+		a.Known = true
+		if !e.SentAt.IsZero() {
+			a.Latency = time.Since(e.SentAt)
+		}
+		e.Acked = true
+	}
+	s.acks = append(s.acks, a)
+	s.notifyLocked()
+}
+
+// sendLocked sends (or queues) a new envelope of typ carrying payload.
+func (s *Server) sendLocked(typ string, payload json.RawMessage, eventID string, retry int, retryReason string) string {
+	n := s.nextLocked()
+	id := fmt.Sprintf("%08x-5eed-4fa1-8e00-%012x", n, n)
+	accepts := typ == "slash_commands"
+	if typ == "interactive" {
+		var p struct {
+			Type string `json:"type"`
+		}
+		_ = json.Unmarshal(payload, &p)
+		accepts = p.Type == "view_submission" || p.Type == "block_suggestion"
+	}
+	frame := map[string]any{"envelope_id": id, "type": typ, "payload": payload, "accepts_response_payload": accepts}
+	if typ == "events_api" {
+		frame["retry_attempt"], frame["retry_reason"] = retry, retryReason
+	}
+	e := &envelope{Envelope: Envelope{ID: id, Type: typ, EventID: eventID, RetryAttempt: retry, RetryReason: retryReason}, frame: marshal(frame)}
+	s.enqueueLocked(e)
+	return id
+}
+
+func (s *Server) enqueueLocked(e *envelope) {
+	if e.ID != "" {
+		s.envelopes[e.ID] = e
+		s.envOrder = append(s.envOrder, e.ID)
+	}
+	f := outFrame{data: e.frame, env: e}
+	if c := s.currentLocked(); c != nil {
+		c.out = append(c.out, f)
+		c.signal()
+	} else {
+		s.queue = append(s.queue, f)
+	}
+	s.notifyLocked()
+}
+
+// Send sends an envelope of typ (events_api, interactive or slash_commands)
+// carrying payload (a json.RawMessage, []byte of JSON, or a value to
+// marshal), and returns its envelope id. Mention, DM, Click and the like
+// build payloads for it; Send is for the ones they do not cover, like
+// view_submission. While no socket is open, envelopes are queued and
+// delivered, in order, to the next one.
+func (s *Server) Send(typ string, payload any) (envelopeID string) {
+	raw := rawJSON(payload)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sendLocked(typ, raw, "", 0, "")
+}
+
+func rawJSON(v any) json.RawMessage {
+	switch v := v.(type) {
+	case json.RawMessage:
+		return v
+	case []byte:
+		return v
+	}
+	return marshal(v)
+}
+
+// SendRaw sends frame as is, as one websocket text message: a malformed
+// envelope, say, or a disconnect with another reason. envelopeID, if not
+// empty, is the id the frame carries, so WaitAck can time its ack. Like
+// envelopes, raw frames are queued while no socket is open.
+func (s *Server) SendRaw(envelopeID string, frame []byte) {
+	var head struct {
+		Type string `json:"type"`
+	}
+	_ = json.Unmarshal(frame, &head)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.enqueueLocked(&envelope{Envelope: Envelope{ID: envelopeID, Type: head.Type}, frame: append([]byte{}, frame...)})
+}
+
+// Acks returns the acks received, in order.
+func (s *Server) Acks() []Ack {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.acks)
+}
+
+// Envelopes returns the envelopes sent or queued, in the order they were
+// created.
+func (s *Server) Envelopes() []Envelope {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Envelope, 0, len(s.envOrder))
+	for _, id := range s.envOrder {
+		out = append(out, s.envelopes[id].Envelope)
+	}
+	return out
+}
+
+// WaitAck waits for the first ack of envelopeID and returns it. It fails the
+// test after the wait timeout.
+func (s *Server) WaitAck(t testing.TB, envelopeID string) Ack {
+	t.Helper()
+	var ack Ack
+	found := s.wait(0, func() bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		for _, a := range s.acks {
+			if a.EnvelopeID == envelopeID {
+				ack = a
+				return true
+			}
+		}
+		return false
+	})
+	if !found {
+		t.Fatalf("slacktest: envelope %s not acked within %v\n%s", envelopeID, s.cfg.waitTimeout, s.dump())
+	}
+	return ack
+}
+
+// OpenSockets returns how many Socket Mode websockets are open.
+func (s *Server) OpenSockets() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.alive)
+}
+
+// Sockets returns how many Socket Mode websockets were accepted so far.
+func (s *Server) Sockets() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sockets
+}
+
+// WaitConnected waits until a socket is open that was accepted after the
+// last Disconnect, Drop or StopPings (any socket, if there was none), so
+// after a fault it waits for the bot to come back. It fails the test after
+// the wait timeout.
+func (s *Server) WaitConnected(t testing.TB) {
+	t.Helper()
+	ok := s.wait(0, func() bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		for _, c := range s.conns {
+			if c.epoch == s.epoch {
+				return true
+			}
+		}
+		return false
+	})
+	if !ok {
+		t.Fatalf("slacktest: no socket connected within %v\n%s", s.cfg.waitTimeout, s.dump())
+	}
+}
+
+// WaitDisconnected waits until no socket is open, as after a bot shut down.
+// It fails the test after the wait timeout.
+func (s *Server) WaitDisconnected(t testing.TB) {
+	t.Helper()
+	if !s.wait(0, func() bool { return s.OpenSockets() == 0 }) {
+		t.Fatalf("slacktest: %d sockets still open after %v", s.OpenSockets(), s.cfg.waitTimeout)
+	}
+}
+
+// Disconnect asks every open socket to reconnect, as Slack does before it
+// refreshes a connection: it sends {"type":"disconnect","reason":
+// "refresh_requested"} and closes the socket when the client does, or a
+// second later. Envelopes sent from now on are queued until a new socket
+// opens; envelopes not yet written to the old socket are moved to the queue.
+func (s *Server) Disconnect() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.epoch++
+	for _, c := range s.conns {
+		frame := marshal(map[string]any{"type": "disconnect", "reason": "refresh_requested",
+			"debug_info": map[string]any{"host": fmt.Sprintf("applink-fake-%d", c.id)}})
+		for _, f := range c.out {
+			if f.env != nil {
+				s.queue = append(s.queue, f)
+			}
+		}
+		c.out = []outFrame{{data: frame, disconnect: true}}
+		c.pinging = false
+		c.signal()
+	}
+	s.conns = nil
+	s.notifyLocked()
+}
+
+// Drop closes every open socket's TCP connection without a close frame, as
+// a network failure would. Envelopes not yet written are queued for the
+// next socket.
+func (s *Server) Drop() {
+	s.mu.Lock()
+	s.epoch++
+	var conns []*wsConn
+	for c := range s.alive {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	for _, c := range conns {
+		s.detach(c)
+	}
+}
+
+// StopPings stops pinging the sockets open now, so the client takes them for
+// dead after its ping interval and reconnects; sockets opened later are
+// pinged as usual. The silent sockets stay open, and keep getting envelopes,
+// until the client closes them.
+func (s *Server) StopPings() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.epoch++
+	for c := range s.alive {
+		c.pinging = false
+	}
+	s.notifyLocked()
+}
