@@ -19,6 +19,7 @@ help: ## List the targets
 .PHONY: run
 run: ## Run a bot (BOT=hello); without Slack tokens it reads commands from the terminal
 	@test -f bots/$(BOT)/go.mod || { echo "no bot '$(BOT)'; the bots are: $(BOTS)"; exit 2; }
+	@if [ -d bots/$(BOT)/internal/cmd/localrepo ]; then cd bots/$(BOT) && go run ./internal/cmd/localrepo; fi
 	@cd bots/$(BOT) && go run -ldflags "-X github.com/botfleet/botfleet/pkg/botkit/botmain.Version=$(VERSION)" .
 
 .PHONY: build
@@ -38,6 +39,8 @@ test: tidy-check lint validate ## Run every check and test (what CI runs)
 fuzz: ## Run each fuzz target briefly (FUZZTIME=5s)
 	go test -run='^$$' -fuzz='^FuzzParsePattern$$' -fuzztime=$(FUZZTIME) ./pkg/botkit
 	go test -run='^$$' -fuzz='^FuzzMatch$$' -fuzztime=$(FUZZTIME) ./pkg/botkit
+	go test -run='^$$' -fuzz='^FuzzParser$$' -fuzztime=$(FUZZTIME) ./bots/ansible/internal/playbook
+	go test -run='^$$' -fuzz='^FuzzCheckBranch$$' -fuzztime=$(FUZZTIME) ./bots/ansible/internal/gitx
 
 .PHONY: lint
 lint: ## gofmt and go vet on every module

@@ -1,0 +1,480 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/botfleet/botfleet/bots/ansible/internal/gitx"
+	"github.com/botfleet/botfleet/bots/ansible/internal/state"
+	"github.com/botfleet/botfleet/pkg/botkit"
+)
+
+// eventTTL is how long a handled event id is remembered in the state dir:
+// Slack retries an event for a few minutes; a second instance gets it at
+// once.
+const eventTTL = 24 * time.Hour
+
+// historyShown is how many deploys `history` lists.
+const historyShown = 10
+
+// deployer holds what the commands share: the config, the state dirs and the
+// deploys this instance runs. It is safe for concurrent use.
+type deployer struct {
+	live *botkit.Live[Config]
+	env  botkit.Env
+	name string
+	log  *slog.Logger
+
+	mu      sync.Mutex
+	stores  map[string]*state.Store // by absolute state dir (a reload may change it)
+	active  map[int64]*run
+	notes   []state.Record // interrupted deploys whose message is still to edit
+	askpass string         // the GIT_ASKPASS helper, once written
+}
+
+func setup(ctx context.Context, b *botkit.Bot, live *botkit.Live[Config], env botkit.Env) error {
+	log := env.Logger
+	if log == nil {
+		log = b.Logger()
+	}
+	d := &deployer{live: live, env: env, name: b.Name(), log: log, stores: map[string]*state.Store{}, active: map[int64]*run{}}
+	st, err := d.store(live.Load())
+	if err != nil {
+		return err
+	}
+	if err := d.recover(ctx, st); err != nil {
+		return fmt.Errorf("recovering interrupted deploys: %w", err)
+	}
+	b.Use(d.flushNotes)
+	b.Command("deploy {app} {branch} [to {env}]", d.deploy,
+		botkit.Describe("Deploy a branch of an app to an environment (default: the app's)"),
+		botkit.Example("deploy api feature/login to dev"), botkit.Example("deploy api main"),
+		// Each app's own timeout stops the playbook; this only bounds the
+		// command around it.
+		botkit.Timeout(MaxTimeout+time.Hour))
+	b.Command("apps", d.apps, botkit.Describe("List the apps, their environments and what is deployed where"))
+	b.Command("status [{id}]", d.status, botkit.Describe("Show the running deploys and their progress, or one deploy"), botkit.Example("status 42"))
+	b.Command("cancel {id}", d.cancel, botkit.Describe("Stop a running deploy (yours; admins may stop any)"), botkit.Example("cancel 42"))
+	b.Command("history [{app}] [{env}]", d.history, botkit.Describe("Show the last deploys, of an app, an environment or both"), botkit.Example("history api dev"))
+	return nil
+}
+
+// store returns the Store of cfg's state dir, opening it once.
+func (d *deployer) store(cfg *Config) (*state.Store, error) {
+	dir, err := filepath.Abs(cfg.StateDir)
+	if err != nil {
+		return nil, err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if st, ok := d.stores[dir]; ok {
+		return st, nil
+	}
+	st, err := state.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	if err := st.PruneEvents(eventTTL); err != nil {
+		d.log.Warn("pruning handled event ids", "err", err)
+	}
+	d.stores[dir] = st
+	return st, nil
+}
+
+// recover marks deploys recorded as running whose lock is free (their
+// instance is gone) as interrupted, and queues the edit of their messages.
+// A deploy whose lock is held runs elsewhere and is left alone.
+func (d *deployer) recover(ctx context.Context, st *state.Store) error {
+	recs, err := st.Records()
+	if err != nil {
+		return err
+	}
+	for _, r := range recs {
+		if r.Status == state.Running {
+			locked, err := st.IsLocked(lockKey(r.App, r.Env))
+			if err != nil {
+				return err
+			}
+			if locked {
+				continue
+			}
+			r.Status, r.Ended = state.Interrupted, time.Now().UTC()
+			r.Error = "the bot instance running it (" + r.Instance + ") stopped during the run"
+			if err := st.Append(ctx, r); err != nil {
+				return err
+			}
+			d.log.Warn("deploy interrupted", "deploy", r.ID, "app", r.App, "env", r.Env, "instance", r.Instance)
+		}
+		if r.Status == state.Interrupted && !r.Notified && r.Message != "" {
+			d.notes = append(d.notes, r)
+		}
+	}
+	return nil
+}
+
+// flushNotes edits the messages of interrupted deploys before the first
+// command after a start runs: botkit gives a bot no way to post outside a
+// command.
+func (d *deployer) flushNotes(next botkit.Handler) botkit.Handler {
+	return botkit.HandlerFunc(func(ctx context.Context, req *botkit.Request) error {
+		d.mu.Lock()
+		notes := d.notes
+		d.notes = nil
+		d.mu.Unlock()
+		if len(notes) > 0 {
+			cfg := d.live.Load()
+			if st, err := d.store(cfg); err == nil {
+				for _, r := range notes {
+					ref := botkit.MessageRef{Channel: r.Channel, TS: r.Message}
+					if err := req.Update(ctx, ref, finalText(r, nil)); err != nil {
+						req.Log().Warn("editing the message of an interrupted deploy", "deploy", r.ID, "err", err)
+						continue
+					}
+					r.Notified = true
+					if err := st.Append(ctx, r); err != nil {
+						req.Log().Warn("recording the notice of an interrupted deploy", "deploy", r.ID, "err", err)
+					}
+				}
+			}
+		}
+		return next.ServeCommand(ctx, req)
+	})
+}
+
+func lockKey(app, env string) string { return "deploy." + app + "." + env }
+
+// git returns the git runner, with the credentials of cfg.
+func (d *deployer) git(cfg *Config) (gitx.Git, error) {
+	env, err := d.childEnv(cfg)
+	return gitx.Git{Env: env}, err
+}
+
+// childEnv is the whole environment of git and ansible-playbook: an
+// allowlist of the bot's own (never SLACK_* or AWS_*), fixed settings, and
+// the credential files' paths.
+func (d *deployer) childEnv(cfg *Config) ([]string, error) {
+	home := os.Getenv("HOME")
+	if home == "" {
+		home = os.TempDir()
+	}
+	env := []string{
+		"HOME=" + home,
+		"LANG=C.UTF-8",
+		"PYTHONUNBUFFERED=1", // progress as it happens, not when a buffer fills
+		"ANSIBLE_NOCOLOR=1",
+		"ANSIBLE_FORCE_COLOR=0",
+		"ANSIBLE_STDOUT_CALLBACK=default", // the parser's format, whatever ansible.cfg says
+		"ANSIBLE_CALLBACK_RESULT_FORMAT=json",
+		"ANSIBLE_RETRY_FILES_ENABLED=0",
+		"GIT_TERMINAL_PROMPT=0",
+		"GIT_ALLOW_PROTOCOL=file:git:http:https:ssh", // no ext:: commands through a URL
+	}
+	for _, k := range []string{"PATH", "TMPDIR", "TZ", "ANSIBLE_LOCAL_TEMP", "ANSIBLE_REMOTE_TEMP", "SSL_CERT_FILE", "SSL_CERT_DIR"} {
+		if v, ok := os.LookupEnv(k); ok {
+			env = append(env, k+"="+v)
+		}
+	}
+	cr := cfg.Credentials
+	if cr.SSHKeyFile != "" {
+		key, _ := filepath.Abs(cr.SSHKeyFile)
+		kh, _ := filepath.Abs(cr.KnownHostsFile)
+		// Paths are plain characters (Validate), so git's shell needs no quoting.
+		env = append(env, "GIT_SSH_COMMAND=ssh -i "+key+" -o IdentitiesOnly=yes -o UserKnownHostsFile="+kh+" -o StrictHostKeyChecking=yes -o BatchMode=yes")
+	}
+	if cr.GitTokenFile != "" {
+		helper, err := d.askpassHelper()
+		if err != nil {
+			return nil, err
+		}
+		tok, _ := filepath.Abs(cr.GitTokenFile)
+		env = append(env, "GIT_ASKPASS="+helper, "BOTFLEET_GIT_TOKEN_FILE="+tok)
+	}
+	return env, nil
+}
+
+// askpassScript answers git's prompts: a fixed user name, and the token
+// read from the mounted file at the moment git asks, so the token is never
+// in an environment, an argument or a log.
+const askpassScript = `#!/bin/sh
+case "$1" in
+Username*) echo x-access-token ;;
+*) cat "$BOTFLEET_GIT_TOKEN_FILE" ;;
+esac
+`
+
+func (d *deployer) askpassHelper() (string, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.askpass != "" {
+		return d.askpass, nil
+	}
+	dir, err := os.MkdirTemp("", "ansible-bot-")
+	if err != nil {
+		return "", fmt.Errorf("writing the askpass helper: %w", err)
+	}
+	p := filepath.Join(dir, "askpass")
+	if err := os.WriteFile(p, []byte(askpassScript), 0o700); err != nil {
+		return "", fmt.Errorf("writing the askpass helper: %w", err)
+	}
+	d.askpass = p
+	return p, nil
+}
+
+func (d *deployer) apps(ctx context.Context, req *botkit.Request) error {
+	cfg := d.live.Load()
+	st, err := d.store(cfg)
+	if err != nil {
+		return err
+	}
+	recs, err := st.Records()
+	if err != nil {
+		return err
+	}
+	last := map[string]state.Record{} // app.env -> latest deploy
+	for _, r := range recs {
+		last[r.App+"."+r.Env] = r
+	}
+	var sb strings.Builder
+	sb.WriteString("*Apps* (`deploy &lt;app&gt; &lt;branch&gt; [to &lt;env&gt;]`):")
+	names := slices.Sorted(func(yield func(string) bool) {
+		for n := range cfg.Apps {
+			if !yield(n) {
+				return
+			}
+		}
+	})
+	now := time.Now()
+	for _, n := range names {
+		a := cfg.Apps[n]
+		fmt.Fprintf(&sb, "\n• *%s*", n)
+		for _, env := range a.envs() {
+			def := ""
+			if env == a.defaultEnv() {
+				def = " (default)"
+			}
+			r, ok := last[n+"."+env]
+			if !ok {
+				fmt.Fprintf(&sb, "\n    %s%s: never deployed", env, def)
+				continue
+			}
+			fmt.Fprintf(&sb, "\n    %s%s: `%s` by <@%s>, %s — %s (#%d)", env, def, r.Branch, r.User, ago(now, r.Started), statusWord(r.Status), r.ID)
+		}
+	}
+	_, err = req.Reply(ctx, sb.String())
+	return err
+}
+
+func (d *deployer) status(ctx context.Context, req *botkit.Request) error {
+	cfg := d.live.Load()
+	st, err := d.store(cfg)
+	if err != nil {
+		return err
+	}
+	if arg := req.Arg("id"); arg != "" {
+		id, err := parseID(arg)
+		if err != nil {
+			return err
+		}
+		if r := d.running(id); r != nil {
+			_, err := req.Reply(ctx, r.progressText(time.Now()))
+			return err
+		}
+		rec, ok, err := st.Record(id)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return botkit.Userf("There is no deploy #%d. Try `history`.", id)
+		}
+		_, err = req.Reply(ctx, recordLine(rec, time.Now()))
+		return err
+	}
+	recs, err := st.Records()
+	if err != nil {
+		return err
+	}
+	var lines []string
+	now := time.Now()
+	for _, rec := range recs {
+		if rec.Status != state.Running {
+			continue
+		}
+		if r := d.running(rec.ID); r != nil {
+			lines = append(lines, r.progressText(now))
+		} else {
+			lines = append(lines, recordLine(rec, now)+" (on "+rec.Instance+")")
+		}
+	}
+	if len(lines) == 0 {
+		_, err = req.Reply(ctx, "No deploys are running.")
+		return err
+	}
+	_, err = req.Reply(ctx, strings.Join(lines, "\n\n"))
+	return err
+}
+
+func (d *deployer) cancel(ctx context.Context, req *botkit.Request) error {
+	cfg := d.live.Load()
+	st, err := d.store(cfg)
+	if err != nil {
+		return err
+	}
+	id, err := parseID(req.Arg("id"))
+	if err != nil {
+		return err
+	}
+	rec, ok, err := st.Record(id)
+	if err != nil {
+		return err
+	}
+	switch {
+	case !ok:
+		return botkit.Userf("There is no deploy #%d. Try `status`.", id)
+	case rec.Status != state.Running:
+		return botkit.Userf("Deploy #%d is not running: it ended (%s).", id, statusWord(rec.Status))
+	case rec.User != req.User && !slices.Contains(cfg.Admins, req.User):
+		return botkit.Userf("Only <@%s>, who started deploy #%d, or an admin may cancel it.", rec.User, id)
+	}
+	if r := d.running(id); r != nil {
+		r.stop(&cancelled{by: req.User})
+		_, err = req.Replyf(ctx, "Cancelling deploy #%d: ansible-playbook gets SIGINT, then SIGKILL after %s.", id, cfg.CancelGrace)
+		return err
+	}
+	if err := st.RequestCancel(id, req.User); err != nil {
+		return err
+	}
+	_, err = req.Replyf(ctx, "Asked the instance running deploy #%d (%s) to cancel it.", id, rec.Instance)
+	return err
+}
+
+func (d *deployer) history(ctx context.Context, req *botkit.Request) error {
+	cfg := d.live.Load()
+	st, err := d.store(cfg)
+	if err != nil {
+		return err
+	}
+	app, env := strings.ToLower(req.Arg("app")), strings.ToLower(req.Arg("env"))
+	if _, isApp := cfg.Apps[app]; app != "" && !isApp && env == "" && isEnv(cfg, app) {
+		app, env = "", app // `history dev`
+	}
+	if _, ok := cfg.Apps[app]; app != "" && !ok {
+		return botkit.Userf("I don't know the app `%s`. Apps: %s.", botkit.Escape(clip(app, 40)), appList(cfg))
+	}
+	recs, err := st.Records()
+	if err != nil {
+		return err
+	}
+	var lines []string
+	now := time.Now()
+	for i := len(recs) - 1; i >= 0 && len(lines) < historyShown; i-- {
+		r := recs[i]
+		if (app == "" || r.App == app) && (env == "" || r.Env == env) {
+			lines = append(lines, "• "+recordLine(r, now))
+		}
+	}
+	if len(lines) == 0 {
+		_, err = req.Reply(ctx, "No deploys yet.")
+		return err
+	}
+	_, err = req.Reply(ctx, "*Last deploys*, newest first:\n"+strings.Join(lines, "\n"))
+	return err
+}
+
+func isEnv(cfg *Config, name string) bool {
+	for _, a := range cfg.Apps {
+		if slices.Contains(a.envs(), name) {
+			return true
+		}
+	}
+	return false
+}
+
+func appList(cfg *Config) string {
+	var names []string
+	for n := range cfg.Apps {
+		names = append(names, "`"+n+"`")
+	}
+	slices.Sort(names)
+	return strings.Join(names, ", ")
+}
+
+func parseID(s string) (int64, error) {
+	id, err := strconv.ParseInt(strings.TrimPrefix(s, "#"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, botkit.Userf("`%s` is not a deploy number; deploys are numbered, like `42`.", botkit.Escape(clip(s, 40)))
+	}
+	return id, nil
+}
+
+func (d *deployer) running(id int64) *run {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.active[id]
+}
+
+// recordLine is one deploy in a list.
+func recordLine(r state.Record, now time.Time) string {
+	line := fmt.Sprintf("#%d `%s` `%s` → *%s* by <@%s>, %s — %s", r.ID, r.App, r.Branch, r.Env, r.User, ago(now, r.Started), statusWord(r.Status))
+	if r.Status == state.Running {
+		return line + fmt.Sprintf(" for %s", r.Duration(now).Round(time.Second))
+	}
+	return line + fmt.Sprintf(" in %s", r.Duration(now).Round(time.Second))
+}
+
+func statusWord(s string) string {
+	switch s {
+	case state.Running:
+		return "⏳ running"
+	case state.Succeeded:
+		return "✅ ok"
+	case state.Failed:
+		return "❌ failed"
+	case state.Cancelled:
+		return "⏹ cancelled"
+	case state.TimedOut:
+		return "⏱ timed out"
+	case state.Interrupted:
+		return "⚠️ interrupted"
+	}
+	return "⚠️ " + s
+}
+
+func ago(now, t time.Time) string {
+	d := now.Sub(t)
+	switch {
+	case d < time.Minute:
+		return "just now"
+	case d < time.Hour:
+		return fmt.Sprintf("%dm ago", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh ago", int(d.Hours()))
+	}
+	return t.UTC().Format("2006-01-02")
+}
+
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && s[n]&0xC0 == 0x80 {
+		n--
+	}
+	return s[:n] + "…"
+}
+
+// errTimeout is the cause of a deploy's context when the app's timeout ends it.
+var errTimeout = errors.New("the app's timeout passed")
+
+// cancelled is the cause of a deploy's context when a user cancels it.
+type cancelled struct{ by string }
+
+func (c *cancelled) Error() string { return "cancelled by " + c.by }

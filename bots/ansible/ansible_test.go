@@ -1,0 +1,427 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/botfleet/botfleet/bots/ansible/internal/state"
+	"github.com/botfleet/botfleet/pkg/botkit"
+	"github.com/botfleet/botfleet/pkg/botkit/botkittest"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/*.golden")
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	if _, err := exec.LookPath("ansible-playbook"); err != nil {
+		fmt.Fprintln(os.Stderr, "these tests run the real ansible-playbook: apt-get install ansible-core")
+		os.Exit(1)
+	}
+	// A secret in the bot's environment, which must never reach ansible.
+	os.Setenv("SLACK_BOT_TOKEN", "xoxb-must-not-reach-ansible")
+	os.Exit(m.Run())
+}
+
+var gitEnv = []string{"PATH=/usr/bin:/bin", "HOME=/nonexistent", "GIT_CONFIG_NOSYSTEM=1",
+	"GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com"}
+
+func git(t *testing.T, dir string, args ...string) {
+	t.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir, cmd.Env = dir, gitEnv
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("git %v: %v\n%s", args, err, out)
+	}
+}
+
+// playbookRepo makes a git repo (default branch main) holding
+// testdata/playbooks.
+func playbookRepo(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "playbooks")
+	if err := os.CopyFS(dir, os.DirFS(filepath.Join("testdata", "playbooks"))); err != nil {
+		t.Fatal(err)
+	}
+	git(t, dir, "init", "--quiet", "--initial-branch=main")
+	git(t, dir, "add", ".")
+	git(t, dir, "commit", "--quiet", "-m", "playbooks")
+	return dir
+}
+
+// testConfig is a config with one app per test playbook, all on localhost.
+func testConfig(t *testing.T, repo, stateDir string) Config {
+	t.Helper()
+	var c Config
+	c.SetDefaults()
+	c.Playbooks.Path = repo
+	c.StateDir = stateDir
+	c.ProgressInterval = 100 * time.Millisecond
+	c.CancelGrace = 2 * time.Second
+	app := func(pb string) App {
+		return App{Playbook: pb, DefaultEnv: "dev", Inventories: map[string]string{"dev": "inventory.ini", "prd": "inventory.ini"}}
+	}
+	c.Apps = map[string]App{"web": app("ok.yml"), "db": app("fail.yml"), "slow": app("slow.yml")}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func newBot(t *testing.T, cfg Config, opts ...botkittest.Option) *botkittest.Transport {
+	t.Helper()
+	tr := botkittest.New(t, append([]botkittest.Option{botkittest.WithName("ansible")}, opts...)...)
+	if err := setup(t.Context(), tr.Bot(), botkit.NewLive(&cfg), botkit.Env{Name: "dev"}); err != nil {
+		t.Fatal(err)
+	}
+	return tr
+}
+
+func records(t *testing.T, stateDir string) []state.Record {
+	t.Helper()
+	st, err := state.Open(stateDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := st.Records()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rs
+}
+
+// waitReply waits until a reply satisfies ok and returns it.
+func waitReply(t *testing.T, tr *botkittest.Transport, what string, ok func(botkittest.Reply) bool) botkittest.Reply {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, r := range tr.Replies() {
+			if ok(r) {
+				return r
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("no reply %s within 30s; replies:\n%s", what, strings.Join(botkittest.Texts(tr.Replies()), "\n---\n"))
+	return botkittest.Reply{}
+}
+
+func contains(s string) func(botkittest.Reply) bool {
+	return func(r botkittest.Reply) bool { return strings.Contains(r.Text, s) }
+}
+
+func TestDeploySucceeds(t *testing.T) {
+	t.Parallel()
+	stateDir := t.TempDir()
+	// The playbooks come from a remote, cloned into a cache dir; the app's
+	// repo is asked whether the branch exists.
+	appRepo := playbookRepo(t)
+	git(t, appRepo, "branch", "feature/login")
+	cfg := testConfig(t, filepath.Join(t.TempDir(), "cache"), stateDir)
+	cfg.Playbooks.Remote = playbookRepo(t)
+	web := cfg.Apps["web"]
+	web.Repo = appRepo
+	cfg.Apps["web"] = web
+	tr := newBot(t, cfg)
+
+	if got := botkittest.Last(tr.Say(t, "deploy web nope")); !strings.Contains(got, "There is no branch `nope`") {
+		t.Errorf("missing branch: %q", got)
+	}
+	replies := tr.Say(t, "deploy web feature/login")
+	final := botkittest.Last(replies)
+	for _, want := range []string{"✅ Deploy #1: `web` `feature/login` → *dev* for <@U0TEST> succeeded", "PLAY RECAP", "localhost : ok=3 changed=1 unreachable=0 failed=0"} {
+		if !strings.Contains(final, want) && !strings.Contains(botkittest.Texts(replies)[len(replies)-2], want) {
+			t.Errorf("final message lacks %q:\n%s", want, strings.Join(botkittest.Texts(replies), "\n---\n"))
+		}
+	}
+	// Progress: the first reply is edited while the play runs, showing tasks.
+	var progress []string
+	for _, r := range replies {
+		if r.Update && strings.HasPrefix(r.Text, "⏳") {
+			progress = append(progress, r.Text)
+		}
+	}
+	if !slices.ContainsFunc(progress, func(s string) bool { return strings.Contains(s, "Task 2: `Wait a moment`") }) {
+		t.Errorf("no progress edit showed the running task: %q", progress)
+	}
+	// The log is attached (inline in tests), with the extra vars as
+	// ansible saw them and no secret from the bot's environment.
+	log := botkittest.Last(replies)
+	if !strings.Contains(log, "Full log of deploy #1") || !strings.Contains(log, "branch=[feature/login] env=[dev] token=[]") {
+		t.Errorf("log reply:\n%s", log)
+	}
+	rs := records(t, stateDir)
+	if len(rs) != 1 || rs[0].Status != state.Succeeded || rs[0].Branch != "feature/login" || len(rs[0].Recap) != 1 || len(rs[0].Commit) != 40 {
+		t.Errorf("history = %+v", rs)
+	}
+	if _, err := os.Stat(filepath.Join(stateDir, "runs", "1", "worktree")); !os.IsNotExist(err) {
+		t.Errorf("worktree left behind: %v", err)
+	}
+	if got := botkittest.Last(tr.Say(t, "apps")); !strings.Contains(got, "dev (default): `feature/login` by <@U0TEST>, just now — ✅ ok (#1)") {
+		t.Errorf("apps:\n%s", got)
+	}
+	if got := botkittest.Last(tr.Say(t, "history web dev")); !strings.Contains(got, "#1 `web` `feature/login` → *dev*") {
+		t.Errorf("history:\n%s", got)
+	}
+	if got := botkittest.Last(tr.Say(t, "history prd")); got != "No deploys yet." {
+		t.Errorf("history prd: %q", got)
+	}
+	if got := botkittest.Last(tr.Say(t, "status 1")); !strings.Contains(got, "✅ ok") {
+		t.Errorf("status 1: %q", got)
+	}
+}
+
+func TestDeployFails(t *testing.T) {
+	t.Parallel()
+	stateDir := t.TempDir()
+	tr := newBot(t, testConfig(t, playbookRepo(t), stateDir))
+	replies := tr.Say(t, "deploy db main to prd")
+	texts := strings.Join(botkittest.Texts(replies), "\n---\n")
+	for _, want := range []string{"❌ Deploy #1: `db` `main` → *prd*", "at task `Migrate the database` on `localhost`", "migration failed for main", "failed=1"} {
+		if !strings.Contains(texts, want) {
+			t.Errorf("replies lack %q:\n%s", want, texts)
+		}
+	}
+	rs := records(t, stateDir)
+	if len(rs) != 1 || rs[0].Status != state.Failed || rs[0].Task != "Migrate the database" || rs[0].Error != "migration failed for main" {
+		t.Errorf("history = %+v", rs)
+	}
+}
+
+func TestRefusals(t *testing.T) {
+	t.Parallel()
+	stateDir := t.TempDir()
+	tr := newBot(t, testConfig(t, playbookRepo(t), stateDir))
+	tests := []struct{ say, want string }{
+		{"deploy web --help", "Refused the branch `--help`: the branch name must start with a letter or a digit. Nothing was run."},
+		{"deploy web $(reboot)", "Refused the branch `$(reboot)`"},
+		{"deploy web ;rm -rf /", "Usage:"}, // three words: not even a command
+		{"deploy web ;rm", "Refused the branch `;rm`"},
+		{"deploy web ../x", "Refused the branch `../x`"},
+		{"deploy web a/../x", "git does not accept it"},
+		{"deploy web " + strings.Repeat("b", 300), "longer than 200 characters"},
+		{"deploy web m\u0430in", "non-ASCII"},
+		{"deploy web x`id`", "may only hold"},
+		{"deploy web a&amp;&amp;b", "Refused the branch `a&amp;&amp;b`"},
+		{"deploy nope main", "I don't know the app `nope`. Apps: `db`, `slow`, `web`."},
+		{"deploy web main to qa", "`web` cannot be deployed to `qa`; its environments are dev, prd."},
+		{"cancel x", "is not a deploy number"},
+		{"cancel 9", "There is no deploy #9"},
+		{"status 9", "There is no deploy #9"},
+	}
+	for _, tt := range tests {
+		if got := botkittest.Last(tr.Say(t, tt.say)); !strings.Contains(got, tt.want) {
+			t.Errorf("%q: got %q, want %q", tt.say, got, tt.want)
+		}
+	}
+	if rs := records(t, stateDir); len(rs) != 0 {
+		t.Errorf("a refused deploy was recorded: %+v", rs)
+	}
+	if ents, _ := os.ReadDir(filepath.Join(stateDir, "runs")); len(ents) != 0 {
+		t.Errorf("a refused deploy left a run dir: %v", ents)
+	}
+}
+
+// startSlow starts a deploy of the slow app and waits until its long task
+// runs. The event id is given, so that tests can send it again.
+func startSlow(t *testing.T, tr *botkittest.Transport, id string) <-chan struct{} {
+	t.Helper()
+	done := tr.SendAsync(t, botkit.Event{ID: id, User: botkittest.User, Channel: botkittest.Channel, Text: "<@UBOT> deploy slow main"})
+	waitReply(t, tr, "showing the long task", contains("Task 2: `Sleep long`"))
+	return done
+}
+
+func wait(t *testing.T, done <-chan struct{}) {
+	t.Helper()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the deploy did not end within 30s")
+	}
+}
+
+func TestCancel(t *testing.T) {
+	t.Parallel()
+	stateDir := t.TempDir()
+	cfg := testConfig(t, playbookRepo(t), stateDir)
+	cfg.Admins = []string{"UADMIN"}
+	tr := newBot(t, cfg)
+	done := startSlow(t, tr, "EvSlow")
+	if got := botkittest.Last(tr.Say(t, "status")); !strings.Contains(got, "Deploy #1") || !strings.Contains(got, "Sleep long") {
+		t.Errorf("status while running: %q", got)
+	}
+	if got := botkittest.Last(tr.SayAs(t, "UOTHER", "cancel 1")); !strings.Contains(got, "Only <@U0TEST>, who started deploy #1, or an admin may cancel it") {
+		t.Errorf("cancel by another user: %q", got)
+	}
+	start := time.Now()
+	if got := botkittest.Last(tr.SayAs(t, "UADMIN", "cancel #1")); !strings.Contains(got, "Cancelling deploy #1") {
+		t.Errorf("cancel: %q", got)
+	}
+	wait(t, done)
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("cancel took %v", d)
+	}
+	waitReply(t, tr, "saying it was cancelled", contains("was cancelled by <@UADMIN>"))
+	rs := records(t, stateDir)
+	if len(rs) != 1 || rs[0].Status != state.Cancelled || rs[0].CancelledBy != "UADMIN" || rs[0].Task != "Sleep long" {
+		t.Errorf("history = %+v", rs)
+	}
+	if got := botkittest.Last(tr.Say(t, "cancel 1")); !strings.Contains(got, "is not running") {
+		t.Errorf("cancel again: %q", got)
+	}
+}
+
+func TestTimeout(t *testing.T) {
+	t.Parallel()
+	stateDir := t.TempDir()
+	cfg := testConfig(t, playbookRepo(t), stateDir)
+	slow := cfg.Apps["slow"]
+	slow.Timeout = 3 * time.Second
+	cfg.Apps["slow"] = slow
+	tr := newBot(t, cfg)
+	start := time.Now()
+	replies := tr.Say(t, "deploy slow main")
+	if d := time.Since(start); d > 15*time.Second {
+		t.Errorf("the deploy ran %v with a 3s timeout", d)
+	}
+	texts := strings.Join(botkittest.Texts(replies), "\n")
+	if !strings.Contains(texts, "timed out: stopped after 3s, the app's timeout, during task `Sleep long`") {
+		t.Errorf("replies:\n%s", texts)
+	}
+	if rs := records(t, stateDir); len(rs) != 1 || rs[0].Status != state.TimedOut {
+		t.Errorf("history = %+v", rs)
+	}
+}
+
+// TestTwoInstances runs two bots on one state dir, as two pods on EFS: a
+// deploy of an app and env another instance runs is refused with who holds
+// it, and the same Slack event given to both runs once.
+func TestTwoInstances(t *testing.T) {
+	t.Parallel()
+	stateDir := t.TempDir()
+	cfg := testConfig(t, playbookRepo(t), stateDir)
+	a, b := newBot(t, cfg), newBot(t, cfg)
+	done := startSlow(t, a, "EvShared")
+
+	// The same event delivered to the second instance: not run again.
+	b.Send(t, botkit.Event{ID: "EvShared", User: botkittest.User, Channel: botkittest.Channel, Text: "<@UBOT> deploy slow main"})
+	if n := len(b.Replies()); n != 0 {
+		t.Errorf("the second instance answered a handled event: %q", botkittest.Texts(b.Replies()))
+	}
+	got := botkittest.Last(b.SayAs(t, "U2", "deploy slow feature/y"))
+	for _, want := range []string{"`slow` is being deployed to *dev* by <@U0TEST> (deploy #1 of `main`, since ", "cancel 1"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("refusal %q lacks %q", got, want)
+		}
+	}
+	// Another app is free.
+	if got := botkittest.Last(b.Say(t, "deploy web main to prd")); !strings.Contains(got, "✅") && !strings.Contains(got, "Full log") {
+		t.Errorf("deploy to another env: %q", got)
+	}
+	// Cancel through the second instance: it asks the first, through the
+	// state dir.
+	if got := botkittest.Last(b.Say(t, "cancel 1")); !strings.Contains(got, "Asked the instance running deploy #1") {
+		t.Errorf("cancel from b: %q", got)
+	}
+	wait(t, done)
+	rs := records(t, stateDir)
+	if len(rs) != 2 || rs[0].Status != state.Cancelled || rs[1].Status != state.Succeeded {
+		t.Errorf("history = %+v", rs)
+	}
+}
+
+// TestRestart: a deploy recorded as running whose lock is free (its
+// instance died) is marked interrupted when a bot starts, and its message
+// is edited; one whose lock is held runs elsewhere and is left alone.
+func TestRestart(t *testing.T) {
+	t.Parallel()
+	stateDir := t.TempDir()
+	st, err := state.Open(stateDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead, err := st.Begin(t.Context(), state.Record{Status: state.Running, App: "web", Env: "dev", Branch: "main", User: "U1", Channel: "C1", Message: "1700000000.000042", Started: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, _ := state.Open(stateDir) // another pod, still running its deploy
+	lock, _, err := other.TryLock(lockKey("db", "dev"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Release()
+	alive, err := other.Begin(t.Context(), state.Record{Status: state.Running, App: "db", Env: "dev", Branch: "main", User: "U1", Channel: "C1", Message: "1700000000.000043", Started: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	tr := newBot(t, testConfig(t, playbookRepo(t), stateDir))
+	rs := records(t, stateDir)
+	if rs[0].ID != dead.ID || rs[0].Status != state.Interrupted || rs[1].ID != alive.ID || rs[1].Status != state.Running {
+		t.Fatalf("after start: %+v", rs)
+	}
+	tr.Say(t, "status") // the first command edits the messages of interrupted deploys
+	edit := waitReply(t, tr, "editing the interrupted deploy's message", func(r botkittest.Reply) bool { return r.Update && r.TS == "1700000000.000042" })
+	if !strings.Contains(edit.Text, "⚠️ Deploy #1: `web` `main` → *dev* for <@U1> was interrupted") {
+		t.Errorf("edit: %q", edit.Text)
+	}
+	if rs := records(t, stateDir); !rs[0].Notified {
+		t.Error("the notice was not recorded")
+	}
+	// A second start does not edit it again, nor touch the live deploy.
+	tr2 := newBot(t, testConfig(t, playbookRepo(t), stateDir))
+	tr2.Say(t, "apps")
+	for _, r := range tr2.Replies() {
+		if r.Update {
+			t.Errorf("second start edited %q", r.Text)
+		}
+	}
+	if rs := records(t, stateDir); rs[1].Status != state.Running {
+		t.Errorf("the live deploy became %s", rs[1].Status)
+	}
+}
+
+// TestShutdown: SIGTERM lets a deploy run for the grace period, then
+// cancels it and records why.
+func TestShutdown(t *testing.T) {
+	t.Parallel()
+	stateDir := t.TempDir()
+	tr := newBot(t, testConfig(t, playbookRepo(t), stateDir), botkittest.WithBotOptions(botkit.WithGracePeriod(500*time.Millisecond)))
+	startSlow(t, tr, "EvShutdown")
+	stopped := make(chan struct{})
+	go func() { tr.Stop(); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the bot did not stop")
+	}
+	if !slices.ContainsFunc(tr.Replies(), contains("was stopped after")) || !slices.ContainsFunc(tr.Replies(), contains("the bot was shutting down")) {
+		t.Errorf("replies:\n%s", strings.Join(botkittest.Texts(tr.Replies()), "\n---\n"))
+	}
+	if rs := records(t, stateDir); len(rs) != 1 || rs[0].Status != state.Cancelled || rs[0].CancelledBy != "shutdown" {
+		t.Errorf("history = %+v", rs)
+	}
+}
+
+func TestHelpGolden(t *testing.T) {
+	t.Parallel()
+	tr := newBot(t, testConfig(t, playbookRepo(t), t.TempDir()))
+	got := botkittest.Last(tr.Say(t, "help"))
+	path := filepath.Join("testdata", "help.golden")
+	if *update {
+		os.WriteFile(path, []byte(got), 0o644)
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != string(want) {
+		t.Errorf("help:\n%s\nwant:\n%s", got, want)
+	}
+}
