@@ -1,0 +1,691 @@
+// Package ecsfake is a wire-level fake of the parts of ECS and ECR the ecs
+// bot calls, built on awsfake: the real aws-sdk-go-v2 clients talk to it
+// over loopback. It keeps state: services, task definitions with
+// revisions, deployments that progress each time the service is described
+// (IN_PROGRESS, then COMPLETED, or FAILED and rolled back by the deployment
+// circuit breaker), the service deployment history, stopped tasks, service
+// events and ECR images.
+package ecsfake
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/botfleet/botfleet/pkg/botkit/awsx/awsfake"
+)
+
+// X-Amz-Target prefixes of the two APIs.
+const (
+	ECS = "AmazonEC2ContainerServiceV20141113."
+	ECR = "AmazonEC2ContainerRegistry_V20150921."
+)
+
+// failuresToTrip is how many failed tasks trip the fake's circuit breaker
+// (ECS uses at least 10; a test does not need so many).
+const failuresToTrip = 2
+
+// Fake is the ECS and ECR state behind an awsfake.Server. It is safe for
+// concurrent use.
+type Fake struct {
+	*awsfake.Server
+
+	mu       sync.Mutex
+	now      time.Time
+	seq      int
+	services map[string]*service      // by cluster/name
+	taskDefs map[string][]taskDef     // by family; revision i+1 at i
+	images   map[string][]image       // by repository
+	broken   map[string]bool          // images whose tasks fail to start
+	history  []serviceDeployment      // newest last
+	revs     map[string]string        // service revision ARN -> task definition ARN
+	stopped  map[string][]stoppedTask // by cluster/service
+}
+
+type taskDef = map[string]any
+
+type service struct {
+	Name, Cluster string
+	Deployments   []*deployment // PRIMARY first
+	Events        []event       // newest first
+	Breaker       bool
+	history       string // ARN of the service deployment under way or last
+}
+
+type deployment struct {
+	ID, Status, TaskDef, Rollout, Reason string
+	Desired, Running, Pending, Failed    int
+	Created, Updated                     time.Time
+	rollbackTo                           string // set on a failing deployment whose rollback is running
+	revision                             string
+}
+
+type event struct {
+	ID, Message string
+	At          time.Time
+}
+
+type image struct {
+	Tag, Digest string
+	Pushed      time.Time
+}
+
+type serviceDeployment struct {
+	ARN, Service, Cluster, Status, Revision string
+	Created, Finished                       time.Time
+}
+
+type stoppedTask struct {
+	ARN, TaskDef, Reason string
+	At                   time.Time
+}
+
+// New starts the fake with its handlers on a new awsfake.Server.
+func New(t testing.TB) *Fake {
+	f := &Fake{
+		Server: awsfake.New(t), now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC),
+		services: map[string]*service{}, taskDefs: map[string][]taskDef{}, images: map[string][]image{},
+		broken: map[string]bool{}, revs: map[string]string{}, stopped: map[string][]stoppedTask{},
+	}
+	for op, h := range map[string]func([]byte) (any, error){
+		ECS + "ListServices":             f.listServices,
+		ECS + "DescribeServices":         f.describeServices,
+		ECS + "DescribeTaskDefinition":   f.describeTaskDefinition,
+		ECS + "RegisterTaskDefinition":   f.registerTaskDefinition,
+		ECS + "UpdateService":            f.updateService,
+		ECS + "ListTasks":                f.listTasks,
+		ECS + "DescribeTasks":            f.describeTasks,
+		ECS + "ListServiceDeployments":   f.listServiceDeployments,
+		ECS + "DescribeServiceRevisions": f.describeServiceRevisions,
+		ECR + "DescribeImages":           f.describeImages,
+	} {
+		f.Handle(op, h)
+	}
+	return f
+}
+
+func arn(kind, name string) string {
+	return "arn:aws:ecs:" + awsfake.Region + ":" + awsfake.Account + ":" + kind + "/" + name
+}
+
+// Registry is the ECR registry the fake's images live in.
+const Registry = awsfake.Account + ".dkr.ecr." + awsfake.Region + ".amazonaws.com"
+
+// tick advances the fake's clock by a second and returns it.
+func (f *Fake) tick() time.Time {
+	f.now = f.now.Add(time.Second)
+	return f.now
+}
+
+// Register registers a task definition revision in family whose one
+// container, name, runs image, and returns its ARN. extra fields are kept
+// as given (and must come back unchanged in a new revision).
+func (f *Fake) Register(family, container, img string, extra map[string]any) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c := map[string]any{"name": container, "image": img, "essential": true}
+	maps.Copy(c, extra)
+	return f.register(taskDef{
+		"family": family, "containerDefinitions": []any{c},
+		"taskRoleArn": "arn:aws:iam::" + awsfake.Account + ":role/" + family + "-task", "executionRoleArn": "arn:aws:iam::" + awsfake.Account + ":role/" + family + "-exec",
+		"networkMode": "awsvpc", "requiresCompatibilities": []any{"FARGATE"}, "cpu": "256", "memory": "512",
+	})
+}
+
+func (f *Fake) register(td taskDef) string {
+	family := td["family"].(string)
+	rev := len(f.taskDefs[family]) + 1
+	td = maps.Clone(td)
+	td["revision"] = rev
+	td["taskDefinitionArn"] = arn("task-definition", family+":"+strconv.Itoa(rev))
+	td["status"] = "ACTIVE"
+	td["registeredAt"] = float64(f.tick().Unix())
+	f.taskDefs[family] = append(f.taskDefs[family], td)
+	return td["taskDefinitionArn"].(string)
+}
+
+// AddService creates a service running desired tasks of taskDef, deployed
+// and steady, with the deployment circuit breaker (and rollback) on.
+func (f *Fake) AddService(cluster, name, taskDef string, desired int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s := &service{Name: name, Cluster: cluster, Breaker: true}
+	f.services[cluster+"/"+name] = s
+	d := f.newDeployment(s, taskDef, desired)
+	d.Running, d.Pending, d.Rollout = desired, 0, "COMPLETED"
+	f.finish(s, "SUCCESSFUL")
+	s.event(f.tick(), "(service %s) has reached a steady state.", name)
+}
+
+// Break makes tasks running img fail to start.
+func (f *Fake) Break(img string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.broken[img] = true
+}
+
+// PushImage adds a tag to repository, pushed at the fake's clock.
+func (f *Fake) PushImage(repository, tag string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.images[repository] = append(f.images[repository], image{Tag: tag, Digest: fmt.Sprintf("sha256:%064x", len(f.images[repository])+1), Pushed: f.tick()})
+}
+
+// ServiceTaskDef returns the task definition of the service's PRIMARY
+// deployment and its desired count.
+func (f *Fake) ServiceTaskDef(cluster, name string) (string, int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s := f.services[cluster+"/"+name]
+	return s.Deployments[0].TaskDef, s.Deployments[0].Desired
+}
+
+// TaskDef returns a registered task definition by ARN, or nil.
+func (f *Fake) TaskDef(arnStr string) map[string]any {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.taskDef(arnStr)
+}
+
+func (f *Fake) taskDef(ref string) taskDef {
+	ref = strings.TrimPrefix(ref, arn("task-definition", ""))
+	family, revStr, ok := strings.Cut(ref, ":")
+	revs := f.taskDefs[family]
+	if len(revs) == 0 {
+		return nil
+	}
+	if !ok {
+		return revs[len(revs)-1]
+	}
+	rev, err := strconv.Atoi(revStr)
+	if err != nil || rev < 1 || rev > len(revs) {
+		return nil
+	}
+	return revs[rev-1]
+}
+
+func (s *service) event(at time.Time, format string, args ...any) {
+	s.Events = append([]event{{ID: fmt.Sprintf("ev-%d", at.UnixNano()), Message: fmt.Sprintf(format, args...), At: at}}, s.Events...)
+}
+
+// newDeployment makes a PRIMARY deployment of taskDef; the old PRIMARY
+// becomes ACTIVE. It starts a service deployment in the history.
+func (f *Fake) newDeployment(s *service, taskDef string, desired int) *deployment {
+	f.seq++
+	now := f.tick()
+	d := &deployment{ID: fmt.Sprintf("ecs-svc/%019d", f.seq), Status: "PRIMARY", TaskDef: taskDef, Rollout: "IN_PROGRESS",
+		Reason: "ECS deployment " + fmt.Sprintf("ecs-svc/%019d", f.seq) + " in progress.", Desired: desired, Pending: 0, Created: now, Updated: now}
+	for _, old := range s.Deployments {
+		old.Status = "ACTIVE"
+	}
+	s.Deployments = append([]*deployment{d}, s.Deployments...)
+	d.revision = arn("service-revision", s.Cluster+"/"+s.Name+"/"+strconv.Itoa(f.seq))
+	f.revs[d.revision] = taskDef
+	sd := serviceDeployment{ARN: arn("service-deployment", s.Cluster+"/"+s.Name+"/"+strconv.Itoa(f.seq)), Service: arn("service", s.Cluster+"/"+s.Name),
+		Cluster: arn("cluster", s.Cluster), Status: "IN_PROGRESS", Revision: d.revision, Created: now}
+	f.history = append(f.history, sd)
+	s.history = sd.ARN
+	return d
+}
+
+// finish ends the service's current service deployment.
+func (f *Fake) finish(s *service, status string) {
+	for i := range f.history {
+		if f.history[i].ARN == s.history {
+			f.history[i].Status, f.history[i].Finished = status, f.now
+		}
+	}
+}
+
+// step moves every deployment of s one step on, as time passing would.
+func (f *Fake) step(s *service) {
+	p := s.Deployments[0]
+	if p.Rollout != "IN_PROGRESS" {
+		return
+	}
+	now := f.tick()
+	p.Updated = now
+	img := f.image(p.TaskDef)
+	switch {
+	case p.Pending == 0 && p.Running < p.Desired && !(f.broken[img] && p.Failed > 0):
+		p.Pending = p.Desired - p.Running
+		s.event(now, "(service %s) has started %d tasks: (task %s).", s.Name, p.Pending, "0123abcd")
+	case f.broken[img]:
+		p.Pending = 0
+		p.Failed++
+		key := s.Cluster + "/" + s.Name
+		f.stopped[key] = append(f.stopped[key], stoppedTask{ARN: arn("task", fmt.Sprintf("%s/%032x", s.Cluster, len(f.stopped[key])+1)), TaskDef: p.TaskDef,
+			Reason: "Essential container in task exited", At: now})
+		if p.Failed < failuresToTrip || !s.Breaker {
+			return
+		}
+		p.Rollout, p.Reason = "FAILED", "ECS deployment circuit breaker: tasks failed to start."
+		s.event(now, "(service %s) (deployment %s) deployment failed: tasks failed to start.", s.Name, p.ID)
+		if len(s.Deployments) < 2 {
+			f.finish(s, "FAILED")
+			return
+		}
+		prev := s.Deployments[1]
+		// The rollback is a new PRIMARY deployment of the last good task
+		// definition; the failed one stays ACTIVE until it has drained.
+		hist := s.history
+		f.seq++
+		rb := &deployment{ID: fmt.Sprintf("ecs-svc/%019d", f.seq), Status: "PRIMARY", TaskDef: prev.TaskDef, Rollout: "IN_PROGRESS",
+			Reason: "ECS deployment circuit breaker: rolling back to deploymentId " + prev.ID + ".", Desired: p.Desired, Running: prev.Running, Created: now, Updated: now, revision: prev.revision}
+		p.Status = "ACTIVE"
+		s.Deployments = []*deployment{rb, p}
+		s.history = hist
+		for i := range f.history {
+			if f.history[i].ARN == hist {
+				f.history[i].Status = "ROLLBACK_IN_PROGRESS"
+			}
+		}
+		rb.rollbackTo = "rollback"
+	default:
+		p.Running, p.Pending = p.Desired, 0
+		p.Rollout, p.Reason = "COMPLETED", "ECS deployment "+p.ID+" completed."
+		s.Deployments = s.Deployments[:1]
+		if p.rollbackTo != "" {
+			f.finish(s, "ROLLBACK_SUCCESSFUL")
+		} else {
+			f.finish(s, "SUCCESSFUL")
+		}
+		s.event(now, "(service %s) has reached a steady state.", s.Name)
+	}
+}
+
+// image returns the first container's image of a task definition.
+func (f *Fake) image(ref string) string {
+	td := f.taskDef(ref)
+	if td == nil {
+		return ""
+	}
+	c, _ := td["containerDefinitions"].([]any)
+	if len(c) == 0 {
+		return ""
+	}
+	m, _ := c[0].(map[string]any)
+	img, _ := m["image"].(string)
+	return img
+}
+
+func decode(body []byte, v any) error {
+	if err := json.Unmarshal(body, v); err != nil {
+		return awsfake.Errf("SerializationException", "%v", err)
+	}
+	return nil
+}
+
+func clusterName(c string) string {
+	if c == "" {
+		return "default"
+	}
+	return c[strings.LastIndex(c, "/")+1:]
+}
+
+func (f *Fake) findService(cluster, name string) (*service, error) {
+	cluster = clusterName(cluster)
+	if !f.hasCluster(cluster) {
+		return nil, awsfake.Errf("ClusterNotFoundException", "Cluster not found.")
+	}
+	s := f.services[cluster+"/"+name[strings.LastIndex(name, "/")+1:]]
+	if s == nil {
+		return nil, awsfake.Errf("ServiceNotFoundException", "Service not found.")
+	}
+	return s, nil
+}
+
+func (f *Fake) hasCluster(c string) bool {
+	for _, s := range f.services {
+		if s.Cluster == c {
+			return true
+		}
+	}
+	return false
+}
+
+// page returns items[from token], at most max (def when 0), and the next
+// token.
+func page[T any](items []T, token string, max, def int) ([]T, *string, error) {
+	from := 0
+	if token != "" {
+		n, err := strconv.Atoi(token)
+		if err != nil || n < 0 || n > len(items) {
+			return nil, nil, awsfake.Errf("InvalidParameterException", "Invalid nextToken")
+		}
+		from = n
+	}
+	if max <= 0 {
+		max = def
+	}
+	to := min(from+max, len(items))
+	var next *string
+	if to < len(items) {
+		s := strconv.Itoa(to)
+		next = &s
+	}
+	return items[from:to], next, nil
+}
+
+func (f *Fake) listServices(body []byte) (any, error) {
+	var in struct {
+		Cluster    string `json:"cluster"`
+		NextToken  string `json:"nextToken"`
+		MaxResults int    `json:"maxResults"`
+	}
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c := clusterName(in.Cluster)
+	if !f.hasCluster(c) {
+		return nil, awsfake.Errf("ClusterNotFoundException", "Cluster not found.")
+	}
+	var arns []string
+	for _, s := range f.services {
+		if s.Cluster == c {
+			arns = append(arns, arn("service", c+"/"+s.Name))
+		}
+	}
+	slices.Sort(arns)
+	got, next, err := page(arns, in.NextToken, in.MaxResults, 10)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"serviceArns": got, "nextToken": next}, nil
+}
+
+func (f *Fake) describeServices(body []byte) (any, error) {
+	var in struct {
+		Cluster  string   `json:"cluster"`
+		Services []string `json:"services"`
+	}
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	if len(in.Services) > 10 {
+		return nil, awsfake.Errf("InvalidParameterException", "services can have at most 10 items.")
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := []any{}
+	failures := []any{}
+	for _, name := range in.Services {
+		s, err := f.findService(in.Cluster, name)
+		if err != nil {
+			if e := err.(*awsfake.Error); e.Code == "ClusterNotFoundException" {
+				return nil, err
+			}
+			failures = append(failures, map[string]any{"arn": arn("service", clusterName(in.Cluster)+"/"+name), "reason": "MISSING"})
+			continue
+		}
+		f.step(s)
+		out = append(out, f.render(s))
+	}
+	return map[string]any{"services": out, "failures": failures}, nil
+}
+
+func (f *Fake) render(s *service) map[string]any {
+	var deps, events []any
+	running, pending := 0, 0
+	for _, d := range s.Deployments {
+		running += d.Running
+		pending += d.Pending
+		deps = append(deps, map[string]any{
+			"id": d.ID, "status": d.Status, "taskDefinition": d.TaskDef, "desiredCount": d.Desired,
+			"runningCount": d.Running, "pendingCount": d.Pending, "failedTasks": d.Failed,
+			"rolloutState": d.Rollout, "rolloutStateReason": d.Reason, "launchType": "FARGATE",
+			"createdAt": float64(d.Created.Unix()), "updatedAt": float64(d.Updated.Unix()),
+		})
+	}
+	for _, e := range s.Events {
+		events = append(events, map[string]any{"id": e.ID, "message": e.Message, "createdAt": float64(e.At.Unix())})
+	}
+	p := s.Deployments[0]
+	return map[string]any{
+		"serviceArn": arn("service", s.Cluster+"/"+s.Name), "serviceName": s.Name, "clusterArn": arn("cluster", s.Cluster),
+		"status": "ACTIVE", "desiredCount": p.Desired, "runningCount": running, "pendingCount": pending, "launchType": "FARGATE",
+		"taskDefinition": p.TaskDef, "deployments": deps, "events": events,
+		"deploymentConfiguration": map[string]any{
+			"deploymentCircuitBreaker": map[string]any{"enable": s.Breaker, "rollback": s.Breaker},
+			"maximumPercent":           200, "minimumHealthyPercent": 100,
+		},
+	}
+}
+
+func (f *Fake) describeTaskDefinition(body []byte) (any, error) {
+	var in struct {
+		TaskDefinition string   `json:"taskDefinition"`
+		Include        []string `json:"include"`
+	}
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	td := f.taskDef(in.TaskDefinition)
+	if td == nil {
+		return nil, awsfake.Errf("ClientException", "Unable to describe task definition.")
+	}
+	return map[string]any{"taskDefinition": td, "tags": []any{map[string]any{"key": "team", "value": "platform"}}}, nil
+}
+
+func (f *Fake) registerTaskDefinition(body []byte) (any, error) {
+	var in map[string]any
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	family, _ := in["family"].(string)
+	cs, _ := in["containerDefinitions"].([]any)
+	if family == "" || len(cs) == 0 {
+		return nil, awsfake.Errf("ClientException", "family and containerDefinitions are required.")
+	}
+	for _, k := range []string{"revision", "taskDefinitionArn", "status", "registeredAt"} {
+		if _, ok := in[k]; ok {
+			return nil, awsfake.Errf("SerializationException", "Unexpected field %s", k)
+		}
+	}
+	tags := in["tags"]
+	delete(in, "tags")
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	a := f.register(in)
+	return map[string]any{"taskDefinition": f.taskDef(a), "tags": tags}, nil
+}
+
+func (f *Fake) updateService(body []byte) (any, error) {
+	var in struct {
+		Cluster        string `json:"cluster"`
+		Service        string `json:"service"`
+		TaskDefinition string `json:"taskDefinition"`
+		DesiredCount   *int   `json:"desiredCount"`
+	}
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s, err := f.findService(in.Cluster, in.Service)
+	if err != nil {
+		return nil, err
+	}
+	p := s.Deployments[0]
+	desired := p.Desired
+	if in.DesiredCount != nil {
+		desired = *in.DesiredCount
+	}
+	if in.TaskDefinition != "" {
+		td := f.taskDef(in.TaskDefinition)
+		if td == nil {
+			return nil, awsfake.Errf("ClientException", "TaskDefinition not found.")
+		}
+		f.newDeployment(s, td["taskDefinitionArn"].(string), desired)
+	} else if in.DesiredCount != nil {
+		// A new count changes the PRIMARY deployment in place.
+		p.Desired = desired
+		p.Running = min(p.Running, desired)
+		if p.Running < desired && p.Rollout == "COMPLETED" {
+			p.Running = desired
+		}
+	}
+	return map[string]any{"service": f.render(s)}, nil
+}
+
+func (f *Fake) listTasks(body []byte) (any, error) {
+	var in struct {
+		Cluster       string `json:"cluster"`
+		ServiceName   string `json:"serviceName"`
+		DesiredStatus string `json:"desiredStatus"`
+	}
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, err := f.findService(in.Cluster, in.ServiceName); err != nil {
+		return nil, err
+	}
+	arns := []string{}
+	if in.DesiredStatus == "STOPPED" {
+		for _, t := range f.stopped[clusterName(in.Cluster)+"/"+in.ServiceName] {
+			arns = append(arns, t.ARN)
+		}
+	}
+	return map[string]any{"taskArns": arns}, nil
+}
+
+func (f *Fake) describeTasks(body []byte) (any, error) {
+	var in struct {
+		Cluster string   `json:"cluster"`
+		Tasks   []string `json:"tasks"`
+	}
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	if len(in.Tasks) > 100 {
+		return nil, awsfake.Errf("InvalidParameterException", "tasks can have at most 100 items.")
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := []any{}
+	for _, all := range f.stopped {
+		for _, t := range all {
+			if slices.Contains(in.Tasks, t.ARN) {
+				out = append(out, map[string]any{"taskArn": t.ARN, "lastStatus": "STOPPED", "desiredStatus": "STOPPED",
+					"taskDefinitionArn": t.TaskDef, "stoppedReason": t.Reason, "stoppedAt": float64(t.At.Unix()), "stopCode": "EssentialContainerExited"})
+			}
+		}
+	}
+	return map[string]any{"tasks": out, "failures": []any{}}, nil
+}
+
+func (f *Fake) listServiceDeployments(body []byte) (any, error) {
+	var in struct {
+		Cluster    string   `json:"cluster"`
+		Service    string   `json:"service"`
+		Status     []string `json:"status"`
+		NextToken  string   `json:"nextToken"`
+		MaxResults int      `json:"maxResults"`
+	}
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s, err := f.findService(in.Cluster, in.Service)
+	if err != nil {
+		return nil, err
+	}
+	var out []any
+	for i := len(f.history) - 1; i >= 0; i-- { // newest first
+		h := f.history[i]
+		if h.Service != arn("service", s.Cluster+"/"+s.Name) || len(in.Status) > 0 && !slices.Contains(in.Status, h.Status) {
+			continue
+		}
+		b := map[string]any{"serviceDeploymentArn": h.ARN, "serviceArn": h.Service, "clusterArn": h.Cluster, "status": h.Status,
+			"targetServiceRevisionArn": h.Revision, "createdAt": float64(h.Created.Unix()), "startedAt": float64(h.Created.Unix())}
+		if !h.Finished.IsZero() {
+			b["finishedAt"] = float64(h.Finished.Unix())
+		}
+		out = append(out, b)
+	}
+	got, next, err := page(out, in.NextToken, in.MaxResults, 20)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"serviceDeployments": got, "nextToken": next}, nil
+}
+
+func (f *Fake) describeServiceRevisions(body []byte) (any, error) {
+	var in struct {
+		ARNs []string `json:"serviceRevisionArns"`
+	}
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	if len(in.ARNs) > 20 {
+		return nil, awsfake.Errf("InvalidParameterException", "serviceRevisionArns can have at most 20 items.")
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out, failures := []any{}, []any{}
+	for _, a := range in.ARNs {
+		td, ok := f.revs[a]
+		if !ok {
+			failures = append(failures, map[string]any{"arn": a, "reason": "MISSING"})
+			continue
+		}
+		out = append(out, map[string]any{"serviceRevisionArn": a, "taskDefinition": td})
+	}
+	return map[string]any{"serviceRevisions": out, "failures": failures}, nil
+}
+
+func (f *Fake) describeImages(body []byte) (any, error) {
+	var in struct {
+		RepositoryName string `json:"repositoryName"`
+		ImageIDs       []struct {
+			ImageTag string `json:"imageTag"`
+		} `json:"imageIds"`
+		NextToken  string `json:"nextToken"`
+		MaxResults int    `json:"maxResults"`
+	}
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	imgs, ok := f.images[in.RepositoryName]
+	if !ok {
+		return nil, awsfake.Errf("RepositoryNotFoundException", "The repository with name '%s' does not exist in the registry with id '%s'", in.RepositoryName, awsfake.Account)
+	}
+	detail := func(i image) map[string]any {
+		return map[string]any{"registryId": awsfake.Account, "repositoryName": in.RepositoryName, "imageDigest": i.Digest,
+			"imageTags": []string{i.Tag}, "imagePushedAt": float64(i.Pushed.Unix()), "imageSizeInBytes": 12345678}
+	}
+	var out []any
+	if len(in.ImageIDs) > 0 {
+		for _, id := range in.ImageIDs {
+			j := slices.IndexFunc(imgs, func(i image) bool { return i.Tag == id.ImageTag })
+			if j < 0 {
+				return nil, awsfake.Errf("ImageNotFoundException", "The image with imageId {imageDigest:'null', imageTag:'%s'} does not exist within the repository with name '%s' in the registry with id '%s'", id.ImageTag, in.RepositoryName, awsfake.Account)
+			}
+			out = append(out, detail(imgs[j]))
+		}
+		return map[string]any{"imageDetails": out}, nil
+	}
+	for _, i := range imgs { // ECR's order is not by time; the bot sorts
+		out = append(out, detail(i))
+	}
+	got, next, err := page(out, in.NextToken, in.MaxResults, 100)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"imageDetails": got, "nextToken": next}, nil
+}
