@@ -1,10 +1,17 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -12,28 +19,102 @@ import (
 	"github.com/botfleet/botfleet/pkg/botkit/slacktest"
 )
 
-// TestSocketModeEndToEnd builds bin/hello and runs it as a process against
-// the fake Slack over Socket Mode, as in a pod.
-func TestSocketModeEndToEnd(t *testing.T) {
+// bin is bin/hello, built once by TestMain for the end-to-end tests.
+var bin string
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	if testing.Short() {
+		os.Exit(m.Run())
+	}
+	dir, err := os.MkdirTemp("", "hello-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	bin = filepath.Join(dir, "hello")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// process is bin/hello running as in a pod.
+type process struct {
+	cmd    *exec.Cmd
+	exited chan error
+	mu     sync.Mutex
+	stderr bytes.Buffer
+}
+
+func (p *process) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.stderr.Write(b)
+}
+
+// Log returns what the bot logged so far.
+func (p *process) Log() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.stderr.String()
+}
+
+// start runs bin/hello against the fake with the given Slack variables.
+func start(t *testing.T, slack *slacktest.Server, vars ...string) *process {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
-	bin := filepath.Join(t.TempDir(), "hello")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	slack := slacktest.New(t, slacktest.WithPingInterval(200*time.Millisecond))
-	cmd := exec.Command(bin)
-	cmd.Env = append(os.Environ(), "SLACK_BOT_TOKEN="+slacktest.BotToken, "SLACK_APP_TOKEN="+slacktest.AppToken,
-		"SLACK_API_URL="+slack.APIURL(), "BOT_HTTP_ADDR=127.0.0.1:0", "BOT_ENV=dev", "BOT_CONFIG=config/local.yaml", "BOT_CONFIG_POLL=0")
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
+	p := &process{cmd: exec.Command(bin), exited: make(chan error, 1)}
+	p.cmd.Env = append(os.Environ(), append([]string{"SLACK_BOT_TOKEN=" + slacktest.BotToken, "SLACK_API_URL=" + slack.APIURL(),
+		"BOT_HTTP_ADDR=127.0.0.1:0", "BOT_ENV=dev", "BOT_CONFIG=config/local.yaml", "BOT_CONFIG_POLL=0"}, vars...)...)
+	p.cmd.Stderr = p
+	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	defer cmd.Process.Kill()
+	go func() { p.exited <- p.cmd.Wait() }()
+	t.Cleanup(func() { p.cmd.Process.Kill() })
+	return p
+}
+
+// stop sends SIGTERM and checks that the bot exits 0 without logging a token.
+func (p *process) stop(t *testing.T) {
+	t.Helper()
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	p.wait(t)
+}
+
+func (p *process) wait(t *testing.T) {
+	t.Helper()
+	select {
+	case err := <-p.exited:
+		if err != nil {
+			t.Errorf("exit after SIGTERM: %v\n%s", err, p.Log())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("hello did not exit within 20s of SIGTERM")
+	}
+	log := p.Log()
+	for _, secret := range []string{slacktest.BotToken, slacktest.AppToken, slacktest.SigningSecret} {
+		if strings.Contains(log, secret) {
+			t.Errorf("a secret was logged: %s", secret)
+		}
+	}
+	if !strings.Contains(log, `"msg":"bot stopped"`) {
+		t.Errorf("log lacks the stop line:\n%s", log)
+	}
+}
+
+// TestSocketModeEndToEnd runs bin/hello against the fake Slack over Socket
+// Mode: replies, retries, bad frames, bot loops, 429s and reconnects.
+func TestSocketModeEndToEnd(t *testing.T) {
+	slack := slacktest.New(t, slacktest.WithPingInterval(200*time.Millisecond))
+	p := start(t, slack, "SLACK_APP_TOKEN="+slacktest.AppToken)
 	slack.WaitConnected(t)
 
 	_, env1 := slack.Mention("U1", "C1", "ping")
@@ -49,10 +130,15 @@ func TestSocketModeEndToEnd(t *testing.T) {
 	// A malformed frame is acked from its envelope id.
 	slack.SendRaw("env-bad", []byte(`{"type":"events_api","envelope_id":"env-bad","payload":{"type":"event_callback","event":"x"}}`))
 	slack.WaitAck(t, "env-bad")
-	// A bot's own message never triggers a command.
+	// Bots, including this one, never trigger a command; nor do edits.
+	slack.WaitAck(t, func() string { _, e := slack.BotMention("BOTHER", "C1", "ping"); return e }())
+	slack.WaitAck(t, func() string {
+		_, e := slack.SendEvent(slacktest.Event{Type: "message", User: "U1", Channel: "C1", SubType: "message_changed", Text: "<@UBOT> ping"})
+		return e
+	}())
 	_, env3 := slack.Mention("U1", "C1", "whoami")
 	slack.WaitAck(t, env3)
-	msgs = slack.WaitMessages(t, 3)
+	slack.WaitMessages(t, 3)
 	time.Sleep(100 * time.Millisecond)
 	msgs = slack.Messages()
 	if n := len(msgs); n != 3 {
@@ -75,7 +161,7 @@ func TestSocketModeEndToEnd(t *testing.T) {
 	slack.Drop()
 	slack.WaitConnected(t)
 	slack.Mention("U1", "C1", "echo after drop")
-	msgs = slack.WaitMessages(t, 6)
+	slack.WaitMessages(t, 6)
 	time.Sleep(100 * time.Millisecond)
 	var texts []string
 	for _, m := range slack.Messages()[3:] {
@@ -88,22 +174,182 @@ func TestSocketModeEndToEnd(t *testing.T) {
 		t.Errorf("apps.connections.open called %d times, want 3 (start, refresh, drop)", n)
 	}
 
-	cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-exited:
-		if err != nil {
-			t.Errorf("exit after SIGTERM: %v\n%s", err, stderr.String())
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("hello did not exit within 15s of SIGTERM")
-	}
-	log := stderr.String()
-	for _, want := range []string{`"transport":"socket-mode"`, `"msg":"connected to slack"`, `"msg":"bot stopped"`} {
-		if !strings.Contains(log, want) {
+	p.stop(t)
+	for _, want := range []string{`"transport":"socket-mode"`, `"msg":"connected to slack"`} {
+		if !strings.Contains(p.Log(), want) {
 			t.Errorf("log lacks %s", want)
 		}
 	}
-	if strings.Contains(log, slacktest.BotToken) || strings.Contains(log, slacktest.AppToken) {
-		t.Error("a token was logged")
+}
+
+// prompt waits for the confirmation question whose text starts with text and
+// returns it with the value its Confirm button carries.
+func prompt(t *testing.T, slack *slacktest.Server, text string) (slacktest.Message, string) {
+	t.Helper()
+	var q slacktest.Message
+	slack.WaitFor(t, 0, func() bool {
+		for _, m := range slack.Messages() {
+			if m.Method == "chat.postMessage" && strings.HasPrefix(m.Text, text) && m.Blocks != "" {
+				q = m
+				return true
+			}
+		}
+		return false
+	})
+	var blocks []struct {
+		Elements []struct {
+			ActionID string `json:"action_id"`
+			Value    string `json:"value"`
+		} `json:"elements"`
+	}
+	if err := json.Unmarshal([]byte(q.Blocks), &blocks); err != nil {
+		t.Fatalf("blocks of %q: %v", q.Text, err)
+	}
+	for _, b := range blocks {
+		for _, e := range b.Elements {
+			if e.ActionID == "botkit_confirm_yes" {
+				return q, e.Value
+			}
+		}
+	}
+	t.Fatalf("no Confirm button in %s", q.Blocks)
+	return q, ""
+}
+
+// posted reports whether the bot posted or edited a message matching f.
+func posted(slack *slacktest.Server, f func(slacktest.Message) bool) func() bool {
+	return func() bool {
+		for _, m := range slack.Messages() {
+			if f(m) {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+// TestConfirmationEndToEnd: only the requester can confirm a launch; a
+// click after the command ended is told it expired; SIGTERM during the
+// countdown closes the socket first, lets the countdown finish and exits 0.
+func TestConfirmationEndToEnd(t *testing.T) {
+	slack := slacktest.New(t, slacktest.WithPingInterval(200*time.Millisecond))
+	p := start(t, slack, "SLACK_APP_TOKEN="+slacktest.AppToken)
+	slack.WaitConnected(t)
+
+	slack.Mention("U1", "C1", "launch in 1")
+	q, yes := prompt(t, slack, "Launch the rocket in 1 s?")
+	slack.WaitAck(t, slack.Click(slacktest.Action{User: "U2", Channel: "C1", MessageTS: q.TS, ActionID: "botkit_confirm_yes", Value: yes}))
+	slack.WaitFor(t, 0, posted(slack, func(m slacktest.Message) bool {
+		return m.Method == "chat.postEphemeral" && m.EphemeralUser == "U2" && strings.Contains(m.Text, "Only <@U1> can answer")
+	}))
+	if posted(slack, func(m slacktest.Message) bool { return strings.HasPrefix(m.Text, "🚀") })() {
+		t.Fatal("the rocket launched on another user's click")
+	}
+	slack.Click(slacktest.Action{User: "U1", Channel: "C1", MessageTS: q.TS, ActionID: "botkit_confirm_yes", Value: yes})
+	slack.WaitFor(t, 0, posted(slack, func(m slacktest.Message) bool { return m.Method == "chat.update" && m.Text == "🚀 Liftoff!" }))
+	if !posted(slack, func(m slacktest.Message) bool {
+		return m.Method == "chat.update" && m.TS == q.TS && strings.HasSuffix(m.Text, "→ confirmed.")
+	})() {
+		t.Error("the question was not edited to say it was confirmed")
+	}
+	// The same button, clicked again once the command is over.
+	slack.Click(slacktest.Action{User: "U1", Channel: "C1", MessageTS: q.TS, ActionID: "botkit_confirm_yes", Value: yes})
+	slack.WaitFor(t, 0, posted(slack, func(m slacktest.Message) bool {
+		return m.EphemeralUser == "U1" && strings.Contains(m.Text, "expired, run the command again")
+	}))
+
+	// SIGTERM while a countdown runs.
+	slack.Mention("U1", "C1", "launch in 3")
+	q, yes = prompt(t, slack, "Launch the rocket in 3 s?")
+	slack.Click(slacktest.Action{User: "U1", Channel: "C1", MessageTS: q.TS, ActionID: "botkit_confirm_yes", Value: yes})
+	slack.WaitFor(t, 0, posted(slack, func(m slacktest.Message) bool { return m.Text == "🚀 T-3" }))
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	slack.WaitDisconnected(t)
+	// Sent after the socket closed: queued by Slack, never answered here.
+	slack.Mention("U1", "C1", "ping")
+	p.wait(t)
+	liftoffs := 0
+	for _, m := range slack.Messages() {
+		if m.Text == "🚀 Liftoff!" {
+			liftoffs++
+		}
+		if m.Text == "pong" {
+			t.Error("a mention sent after SIGTERM was answered")
+		}
+	}
+	if liftoffs != 2 {
+		t.Errorf("%d liftoffs, want 2: the countdown running at SIGTERM must finish", liftoffs)
+	}
+}
+
+var listening = regexp.MustCompile(`"msg":"http server listening".*?"addr":"([^"]+)"`)
+
+// TestEventsAPIEndToEnd runs bin/hello in HTTP Events API mode: Slack's
+// signed pushes are answered at once and run; bad signatures and stale
+// timestamps get 401 and run nothing; retries run once.
+func TestEventsAPIEndToEnd(t *testing.T) {
+	slack := slacktest.New(t)
+	p := start(t, slack, "SLACK_SIGNING_SECRET="+slacktest.SigningSecret)
+	var addr string
+	slack.WaitFor(t, 0, func() bool {
+		m := listening.FindStringSubmatch(p.Log())
+		if m != nil {
+			addr = m[1]
+		}
+		return m != nil
+	})
+	events, interactive := "http://"+addr+"/slack/events", "http://"+addr+"/slack/interactive"
+	ctx := t.Context()
+
+	res, err := slack.PushURLVerification(ctx, events, "challenge-42")
+	if err != nil || res.Status != http.StatusOK || !strings.Contains(string(res.Body), "challenge-42") {
+		t.Fatalf("url_verification: %v %d %s", err, res.Status, res.Body)
+	}
+	mention := func(text string) slacktest.Event {
+		return slacktest.Event{User: "U1", Channel: "C1", Text: "<@" + slacktest.BotUser + "> " + text}
+	}
+	for _, bad := range []struct {
+		name string
+		opt  slacktest.PushOption
+	}{{"bad signature", slacktest.BadSignature()}, {"stale timestamp", slacktest.StaleTimestamp()}} {
+		res, err := slack.PushEvent(ctx, events, mention("echo "+bad.name), bad.opt)
+		if err != nil || res.Status != http.StatusUnauthorized {
+			t.Errorf("%s: status %d, %v; want 401", bad.name, res.Status, err)
+		}
+	}
+	res, err = slack.PushEvent(ctx, events, mention("ping"))
+	if err != nil || res.Status != http.StatusOK {
+		t.Fatalf("push: %d %v", res.Status, err)
+	}
+	if res.Duration > 3*time.Second {
+		t.Errorf("answered in %s; Slack gives up after 3s", res.Duration)
+	}
+	slack.WaitMessages(t, 1)
+	res, err = slack.PushRetry(ctx, events, res.EventID, slacktest.RetryHeaders(1, "http_timeout"))
+	if err != nil || res.Status != http.StatusOK {
+		t.Errorf("retry: %d %v", res.Status, err)
+	}
+
+	// A confirmation answered through /slack/interactive.
+	slack.PushEvent(ctx, events, mention("launch in 1"))
+	q, yes := prompt(t, slack, "Launch the rocket in 1 s?")
+	res, err = slack.PushClick(ctx, interactive, slacktest.Action{User: "U1", Channel: "C1", MessageTS: q.TS, ActionID: "botkit_confirm_yes", Value: yes})
+	if err != nil || res.Status != http.StatusOK {
+		t.Fatalf("click: %d %v", res.Status, err)
+	}
+	slack.WaitFor(t, 0, posted(slack, func(m slacktest.Message) bool { return m.Text == "🚀 Liftoff!" }))
+
+	p.stop(t)
+	var texts []string
+	for _, m := range slack.Messages() {
+		if m.Method == "chat.postMessage" && m.Blocks == "" {
+			texts = append(texts, m.Text)
+		}
+	}
+	if strings.Join(texts, "|") != "pong|🚀 T-1" {
+		t.Errorf("posted %q; want one pong (the retry and the unsigned pushes run nothing) and the countdown", texts)
+	}
+	if !strings.Contains(p.Log(), `"transport":"http-events"`) {
+		t.Error("log lacks the http-events transport")
 	}
 }

@@ -3,9 +3,15 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strconv"
+	"time"
 
 	"github.com/botfleet/botfleet/pkg/botkit"
 )
+
+// tick is how often launch edits its countdown; a var so tests can shorten it.
+var tick = time.Second
 
 // Config is hello's config file (config/local.yaml, or
 // /efs/config/hello/<env>.yaml in a pod).
@@ -44,5 +50,40 @@ func setup(_ context.Context, b *botkit.Bot, live *botkit.Live[Config], env botk
 			botkit.Escape(cfg.Greeting), req.User, req.User, req.Channel, b.Name(), env.Name)
 		return err
 	}, botkit.Describe("Show who you are to me"))
+
+	// launch shows the parts a dangerous command uses: a confirmation, one
+	// message edited as work goes on, and a context that ends on timeout.
+	b.Command("launch [in {seconds}]", func(ctx context.Context, req *botkit.Request) error {
+		secs := 5
+		if s := req.Arg("seconds"); s != "" {
+			n, err := strconv.Atoi(s)
+			if err != nil || n < 1 || n > 60 {
+				return botkit.Userf("`%s` is not a countdown I can do: give whole seconds from 1 to 60, e.g. `launch in 10`.", botkit.Escape(s))
+			}
+			secs = n
+		}
+		ok, err := req.Confirm(ctx, fmt.Sprintf("Launch the rocket in %d s?", secs))
+		if err != nil || !ok {
+			return err
+		}
+		ref, err := req.Reply(ctx, fmt.Sprintf("🚀 T-%d", secs))
+		if err != nil {
+			return err
+		}
+		t := time.NewTicker(tick)
+		defer t.Stop()
+		for left := secs - 1; left > 0; left-- {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-t.C:
+			}
+			if err := req.Update(ctx, ref, fmt.Sprintf("🚀 T-%d", left)); err != nil {
+				return err
+			}
+		}
+		<-t.C
+		return req.Update(ctx, ref, "🚀 Liftoff!")
+	}, botkit.Describe("Count down and launch, after you confirm"), botkit.Example("launch in 10"), botkit.Timeout(10*time.Minute))
 	return nil
 }

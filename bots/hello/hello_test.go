@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/botfleet/botfleet/pkg/botkit"
 	"github.com/botfleet/botfleet/pkg/botkit/botkittest"
@@ -76,12 +77,7 @@ func TestBinaryPipe(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a binary")
 	}
-	bin := filepath.Join(t.TempDir(), "hello")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	cmd := exec.Command(bin)
+	cmd := exec.Command(bin) // built by TestMain
 	cmd.Env = append(os.Environ(), "BOT_HTTP_ADDR=127.0.0.1:0", "BOT_CFG_GREETING=Hi")
 	cmd.Stdin = strings.NewReader("ping\n@hello whoami\n")
 	var stdout, stderr strings.Builder
@@ -92,5 +88,52 @@ func TestBinaryPipe(t *testing.T) {
 	want := "hello> ping\n  ↳ pong\nhello> @hello whoami\n  ↳ Hi @U0LOCAL! You are `U0LOCAL` in `C0LOCAL`, talking to the hello bot in local.\n"
 	if stdout.String() != want {
 		t.Errorf("stdout:\n%s\nwant:\n%s", stdout.String(), want)
+	}
+}
+
+func TestLaunch(t *testing.T) {
+	tick = time.Millisecond
+	tests := []struct {
+		name  string
+		say   string
+		yes   bool
+		wants []string // the thread after the answer
+	}{
+		{"confirmed", "launch in 3", true, []string{"Launch the rocket in 3 s?\n→ confirmed.", "🚀 T-3", "🚀 T-2", "🚀 T-1", "🚀 Liftoff!"}},
+		{"default countdown", "launch", true, []string{"Launch the rocket in 5 s?\n→ confirmed.", "🚀 T-5", "🚀 T-4", "🚀 T-3", "🚀 T-2", "🚀 T-1", "🚀 Liftoff!"}},
+		{"cancelled", "launch in 3", false, []string{"Launch the rocket in 3 s?\n→ cancelled."}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tr := newBot(t, Config{Greeting: "Hello"})
+			done := tr.SendAsync(t, botkit.Event{User: botkittest.User, Channel: botkittest.Channel, Text: "<@UBOT> " + tt.say})
+			prompt := tr.WaitPrompt(t)
+			tr.Click(t, botkittest.User, prompt, tt.yes)
+			<-done
+			var got []string
+			for _, r := range tr.Thread(prompt.ThreadTS) {
+				if r.TS != prompt.TS || r.Update { // the question's final edit and the countdown
+					got = append(got, r.Text)
+				}
+			}
+			if strings.Join(got, "|") != strings.Join(tt.wants, "|") {
+				t.Errorf("thread = %q\nwant     %q", got, tt.wants)
+			}
+		})
+	}
+}
+
+func TestLaunchBadCountdown(t *testing.T) {
+	tr := newBot(t, Config{Greeting: "Hello"})
+	for _, n := range []string{"0", "61", "-1", "ten", "1e3"} {
+		got := botkittest.Last(tr.Say(t, "launch in "+n))
+		if !strings.Contains(got, "whole seconds from 1 to 60") {
+			t.Errorf("launch in %s = %q, want the range", n, got)
+		}
+		for _, r := range tr.Replies() {
+			if r.Prompt != nil {
+				t.Fatalf("launch in %s asked to confirm", n)
+			}
+		}
 	}
 }
