@@ -38,6 +38,7 @@ type Bot struct {
 	cmds       []*Command
 	routes     map[string][]route // by first word, most specific first
 	middleware []Middleware
+	onStart    []StartFunc
 	onDone     func(Event)
 	started    atomic.Bool
 	metrics    *metrics
@@ -171,6 +172,25 @@ func (b *Bot) mustNotBeStarted(what string) {
 	}
 }
 
+// StartFunc is work a bot does once per Run outside any command, such as
+// editing the messages of work a restart interrupted. p posts and edits
+// through the bot's transport.
+type StartFunc func(ctx context.Context, p Poster) error
+
+// OnStart registers f to run once Run's transport is ready (connected to
+// Slack; at once for transports that cannot tell), alongside the first
+// commands. f's context is cancelled after the bot's command timeout, or
+// when the shutdown grace period ends; Run waits for f like for a command.
+// An error f returns is logged. If the transport stops before it is ready,
+// f does not run. OnStart panics after Run has started or when f is nil.
+func (b *Bot) OnStart(f StartFunc) {
+	b.mustNotBeStarted("OnStart")
+	if f == nil {
+		panic("botkit: nil OnStart func")
+	}
+	b.onStart = append(b.onStart, f)
+}
+
 // Match finds the command for text (already stripped of the mention and
 // normalized) and binds its arguments. It is what every event goes through,
 // exposed for benchmarks and tools.
@@ -285,8 +305,14 @@ func (b *Bot) Run(ctx context.Context, tr Transport) error {
 		}
 	}
 
+	listening := make(chan struct{})
+	if len(b.onStart) > 0 {
+		notes.Go(func() { b.start(ctx, handlerCtx, tr, listening) })
+	}
+
 	b.logger.Info("bot running", "commands", len(b.cmds), "max_in_flight", b.maxInFlight)
 	listenErr := tr.Listen(ctx, deliver)
+	close(listening)
 
 	mu.Lock()
 	closed = true
@@ -313,6 +339,43 @@ func (b *Bot) Run(ctx context.Context, tr Transport) error {
 		return fmt.Errorf("listening: %w", listenErr)
 	}
 	return nil
+}
+
+// readyPoll is how often start asks a transport whether it is ready.
+const readyPoll = 50 * time.Millisecond
+
+// start runs the OnStart funcs once tr is ready, unless ctx ends or the
+// transport stops listening first.
+func (b *Bot) start(ctx, handlerCtx context.Context, tr Transport, listening <-chan struct{}) {
+	if r, ok := tr.(Readier); ok {
+		tick := time.NewTicker(readyPoll)
+		defer tick.Stop()
+		for r.Ready() != nil {
+			select {
+			case <-ctx.Done():
+				return
+			case <-listening:
+				return
+			case <-tick.C:
+			}
+		}
+	}
+	for i, f := range b.onStart {
+		func() {
+			fctx, cancel := context.WithTimeout(handlerCtx, b.commandTimeout)
+			defer cancel()
+			defer func() {
+				if v := recover(); v != nil {
+					b.metrics.errors.WithLabelValues("start").Inc()
+					b.logger.Error("start func panicked", "index", i, "panic", fmt.Sprint(v))
+				}
+			}()
+			if err := f(fctx, tr); err != nil {
+				b.metrics.errors.WithLabelValues("start").Inc()
+				b.logger.Error("start func failed", "index", i, "err", err)
+			}
+		}()
+	}
 }
 
 func (b *Bot) done(ev Event) {

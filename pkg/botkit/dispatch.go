@@ -47,6 +47,7 @@ func (b *Bot) handle(ctx context.Context, tr Transport, ev Event) {
 		slog.String("command", cmd.pat.src), slog.String("user", ev.User), slog.String("channel", ev.Channel),
 		slog.String("event_id", ev.ID), slog.String("correlation_id", req.CorrelationID))
 	start := time.Now()
+	defaulted := req.applyDefaults()
 
 	if ok, wait := b.limiter.allow(ev.User); !ok {
 		b.audit(ctx, tr, s, req, "rate_limited", OutcomeRefused, time.Since(start), nil)
@@ -54,7 +55,7 @@ func (b *Bot) handle(ctx context.Context, tr Transport, ev Event) {
 			s.RateLimit.PerMinute, wait.Round(time.Second)))
 		return
 	}
-	d := b.decide(ctx, tr, s, cmd, args, ev.User, ev.Channel)
+	d := b.decide(ctx, tr, s, cmd, req.args, ev.User, ev.Channel)
 	b.metrics.access.WithLabelValues(cmd.Name(), d.label()).Inc()
 	if !d.allowed {
 		b.audit(ctx, tr, s, req, d.label(), OutcomeRefused, time.Since(start), nil)
@@ -62,7 +63,7 @@ func (b *Bot) handle(ctx context.Context, tr Transport, ev Event) {
 		return
 	}
 	if d.confirm {
-		ok, err := req.Confirm(ctx, "Run `"+Escape(text)+"`? (access rule `"+Escape(d.rule.Name)+"` asks for a confirmation)")
+		ok, err := req.Confirm(ctx, "Run `"+Escape(text)+"`"+defaulted+"? (access rule `"+Escape(d.rule.Name)+"` asks for a confirmation)")
 		if err != nil || !ok {
 			b.audit(ctx, tr, s, req, "not_confirmed", OutcomeRefused, time.Since(start), err)
 			b.post(ctx, tr, ev, "Not run.")

@@ -2,6 +2,8 @@ package botkit
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"time"
 )
 
@@ -28,6 +30,13 @@ type Command struct {
 	examples []string
 	hidden   bool
 	timeout  time.Duration
+	defaults []argDefault
+}
+
+// argDefault fills in an optional parameter the message left out.
+type argDefault struct {
+	index int // in pat.params
+	value func(req *Request) string
 }
 
 // Pattern returns the pattern the command was registered with.
@@ -62,6 +71,27 @@ func Example(text string) CommandOption {
 
 // Hidden leaves the command out of the help listing; it still runs.
 func Hidden() CommandOption { return func(c *Command) { c.hidden = true } }
+
+// Default fills in the optional parameter name when a message leaves it
+// out, with what value returns (which may read the request's other
+// arguments, say an app's default environment). It runs before the access
+// check, so a rule on env=prd also applies to a run where prd is only the
+// default; the handler's req.Arg sees the value too. value is called on the
+// bot's dispatch goroutine for each run that needs it: it must be quick and
+// safe for concurrent use. An empty result leaves the parameter empty.
+// Default panics when name is not a parameter of the command's pattern.
+func Default(name string, value func(req *Request) string) CommandOption {
+	return func(c *Command) {
+		i := slices.Index(c.pat.params, name)
+		if i < 0 {
+			panic(fmt.Sprintf("botkit: Default for %q: pattern %q has no parameter %q", name, c.pat.src, name))
+		}
+		if value == nil {
+			panic(fmt.Sprintf("botkit: Default for %q: nil func", name))
+		}
+		c.defaults = append(c.defaults, argDefault{index: i, value: value})
+	}
+}
 
 // Timeout sets the command's own timeout, overriding the bot's default
 // (WithCommandTimeout).

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -38,7 +39,7 @@ func (r *Request) Command() *Command { return r.cmd }
 
 // Arg returns the value of the named parameter, with Slack markup decoded
 // (<@U123> is U123, <https://x|x> is https://x); an optional parameter that
-// was not given is "". Arg panics when name is not a parameter of the
+// was not given is its Default, or "". Arg panics when name is not a parameter of the
 // command's pattern: that is a bug the first test of the command finds.
 func (r *Request) Arg(name string) string {
 	i := slices.Index(r.cmd.pat.params, name)
@@ -46,6 +47,25 @@ func (r *Request) Arg(name string) string {
 		panic(fmt.Sprintf("botkit: command %q has no parameter %q", r.cmd.pat.src, name))
 	}
 	return r.args[i]
+}
+
+// applyDefaults fills in the parameters left out that have a Default, and
+// returns them for the user, like " (env=dev)", or "" when none was.
+func (r *Request) applyDefaults() string {
+	var filled []string
+	for _, d := range r.cmd.defaults {
+		if r.args[d.index] != "" {
+			continue
+		}
+		if v := d.value(r); v != "" {
+			r.args[d.index] = v
+			filled = append(filled, r.cmd.pat.params[d.index]+"="+Escape(v))
+		}
+	}
+	if len(filled) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(filled, ", ") + ")"
 }
 
 // Log returns a logger tagged with the bot, command, user, channel, event

@@ -64,6 +64,15 @@ type MessageRef struct {
 	TS      string
 }
 
+// Poster posts and edits messages: the half of a Transport that a bot uses
+// outside a command, in OnStart. Implementations are safe for concurrent use.
+type Poster interface {
+	// Post sends a message and returns its reference.
+	Post(ctx context.Context, m Message) (MessageRef, error)
+	// Update replaces the text of a message posted earlier.
+	Update(ctx context.Context, ref MessageRef, m Message) error
+}
+
 // Transport connects a Bot to Slack, a terminal or a test. Implementations
 // must be safe for concurrent use: Post and Update are called from many
 // handlers at once.
@@ -75,10 +84,7 @@ type Transport interface {
 	// arrive, and then returns ctx's error. After Listen returns, it calls
 	// deliver no more.
 	Listen(ctx context.Context, deliver func(context.Context, Event)) error
-	// Post sends a message and returns its reference.
-	Post(ctx context.Context, m Message) (MessageRef, error)
-	// Update replaces the text of a message posted earlier.
-	Update(ctx context.Context, ref MessageRef, m Message) error
+	Poster
 }
 
 // Readier is implemented by transports that can be connected or not, such as

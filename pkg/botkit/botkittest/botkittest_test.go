@@ -24,6 +24,22 @@ func TestMemoryConformance(t *testing.T) {
 				t.Fatal("the bot never started listening")
 			},
 			Seen: func(testing.TB) []string { return botkittest.Texts(m.Replies()) },
+			Click: func(t testing.TB, user string, yes bool) {
+				replies := m.Replies()
+				for i := len(replies) - 1; i >= 0; i-- {
+					if p := replies[i].Prompt; p != nil {
+						action := botkit.ConfirmActionID + "_no"
+						if yes {
+							action = botkit.ConfirmActionID + "_yes"
+						}
+						m.Inject(botkit.Event{User: user, Channel: replies[i].Channel, ThreadTS: replies[i].ThreadTS, Action: &botkit.Action{
+							ActionID: action, Value: botkit.PromptValue(p.ID, yes), MessageTS: replies[i].TS,
+						}})
+						return
+					}
+				}
+				t.Fatal("no confirmation to click")
+			},
 		}
 	})
 }

@@ -26,12 +26,17 @@ type Harness struct {
 	// Seen returns the text of every message the transport posted or
 	// updated, as its peer received them.
 	Seen func(t testing.TB) []string
+	// Click, if set, clicks Confirm (yes) or Cancel as user on the newest
+	// confirmation the transport posted, the way its peer delivers a
+	// click. A transport whose peer is one person (the console) leaves it
+	// nil, and the suite skips the checks that need a second user.
+	Click func(t testing.TB, user string, yes bool)
 }
 
 // TestTransport is the conformance suite every botkit transport passes. It
 // runs a real bot over each fresh harness that newHarness returns and
-// checks delivery, replies, updates, ephemeral messages, concurrent posts and
-// shutdown.
+// checks delivery, replies, updates, ephemeral messages, concurrent posts,
+// confirmations (when the harness can Click) and shutdown.
 func TestTransport(t *testing.T, newHarness func(t *testing.T) Harness) {
 	t.Run("delivers author and channel", func(t *testing.T) {
 		h := newHarness(t)
@@ -106,6 +111,33 @@ func TestTransport(t *testing.T, newHarness func(t *testing.T) Harness) {
 		run(t, b, h)
 		h.Send(t, "say a &lt;b&gt; &amp; c")
 		waitSeen(t, h, "said: a &lt;b&gt; &amp; c")
+	})
+	t.Run("confirmation", func(t *testing.T) {
+		h := newHarness(t)
+		if h.Click == nil {
+			t.Skip("the harness cannot click as another user")
+		}
+		b := botkit.New("conformance")
+		b.Command("risky", func(ctx context.Context, req *botkit.Request) error {
+			ok, err := req.Confirm(ctx, "Really run risky?")
+			if err != nil || !ok {
+				return err
+			}
+			_, err = req.Reply(ctx, "risky ran")
+			return err
+		})
+		run(t, b, h)
+		h.Send(t, "risky")
+		waitSeen(t, h, "Really run risky?")
+		// Someone else's click is refused and leaves the question open.
+		h.Click(t, "U0INTRUDER", true)
+		waitSeen(t, h, "Only <@"+h.User+"> can answer this confirmation.")
+		h.Click(t, h.User, true)
+		waitSeen(t, h, "Really run risky?\n→ confirmed.", "risky ran")
+		// The same button again: the bot no longer knows the question, as
+		// after a restart.
+		h.Click(t, h.User, true)
+		waitSeen(t, h, "This confirmation expired, run the command again.")
 	})
 	t.Run("stops when cancelled", func(t *testing.T) {
 		h := newHarness(t)

@@ -144,7 +144,7 @@ func Run[C any](ctx context.Context, name string, setup SetupFunc[C], o Options)
 		logger.Error("choosing the transport", "err", err)
 		return ExitUsage
 	}
-	botOpts := []botkit.Option{botkit.WithLogger(logger), botkit.WithRegistry(reg)}
+	botOpts := []botkit.Option{botkit.WithLogger(logger), botkit.WithRegistry(reg), botkit.WithGracePeriod(rt.gracePeriod)}
 	if c, ok := tr.(*console.Transport); ok && !o.StdinIsTerminal {
 		botOpts = append(botOpts, botkit.WithEventDone(c.Done))
 	}
@@ -165,7 +165,7 @@ func Run[C any](ctx context.Context, name string, setup SetupFunc[C], o Options)
 	}
 	rl.register(reg)
 	go rl.run(ctx)
-	logger.Info("starting", "version", Version, "env", rt.env, "transport", mode, "config", rt.configPath)
+	logger.Info("starting", "version", Version, "env", rt.env, "transport", mode, "config", rt.configPath, "grace", rt.gracePeriod)
 
 	srv, err := startHTTP(rt.httpAddr, reg, tr, rl, logger)
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/botfleet/botfleet/pkg/botkit"
 	"github.com/botfleet/botfleet/pkg/botkit/botmain"
+	"github.com/botfleet/botfleet/pkg/botkit/slacktest"
 )
 
 type syncBuffer struct {
@@ -115,6 +116,11 @@ func TestFlagsAndEnvironment(t *testing.T) {
 		{"bad BOT_ENV", nil, []string{"BOT_ENV=staging"}, 2, "", `BOT_ENV="staging": want local, dev or prd`},
 		{"bad log level", nil, []string{"BOT_LOG_LEVEL=loud"}, 2, "", "BOT_LOG_LEVEL"},
 		{"bad log format", nil, []string{"BOT_LOG_FORMAT=xml"}, 2, "", "BOT_LOG_FORMAT"},
+		{"bad grace period", nil, []string{"BOT_GRACE_PERIOD=soon"}, 2, "", `BOT_GRACE_PERIOD="soon": want a duration`},
+		{"negative grace period", nil, []string{"BOT_GRACE_PERIOD=-5s"}, 2, "", "BOT_GRACE_PERIOD"},
+		{"grace period too long", nil, []string{"BOT_GRACE_PERIOD=25h"}, 2, "", "at most 24h0m0s"},
+		{"default grace period", nil, nil, 0, "", "grace=25s"},
+		{"grace period", nil, []string{"BOT_GRACE_PERIOD=45m"}, 0, "", "grace=45m0s"},
 		{"check good config", []string{"-check-config"}, []string{"BOT_CONFIG=" + good}, 0, "config " + good + ": ok", ""},
 		{"check unknown key", []string{"-check-config"}, []string{"BOT_CONFIG=" + bad}, 1, "", "key greting: unknown key"},
 		{"check invalid", []string{"-check-config"}, []string{"BOT_CONFIG=" + empty}, 1, "", "greeting: must not be empty"},
@@ -229,4 +235,63 @@ func TestHealthMetricsAndSignal(t *testing.T) {
 		t.Errorf("the running command did not finish before exit:\n%s", out.String())
 	}
 	pw.Close()
+}
+
+// TestGracePeriodFromEnv: BOT_GRACE_PERIOD bounds how long a stopping bot
+// waits for a running command before cancelling it.
+func TestGracePeriodFromEnv(t *testing.T) {
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	var out, errb syncBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() {
+		done <- botmain.Run(ctx, "testbot", setup, botmain.Options{
+			Stdin: pr, Stdout: &out, Stderr: &errb,
+			Environ: []string{"BOT_HTTP_ADDR=127.0.0.1:0", "BOT_GRACE_PERIOD=20ms"},
+		})
+	}()
+	select { // a slow run of an earlier test may have left its signal
+	case <-slowStarted:
+	default:
+	}
+	io.WriteString(pw, "slow\n")
+	select {
+	case <-slowStarted:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the slow command did not start")
+	}
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the bot did not stop within 10s")
+	}
+	if !strings.Contains(errb.String(), "grace period over; cancelling running commands") || !strings.Contains(errb.String(), "grace=20ms") {
+		t.Errorf("the 200ms command was not cancelled after a 20ms grace period:\n%s", errb.String())
+	}
+}
+
+// TestAppTokenRefusedExits: a SLACK_APP_TOKEN Slack refuses for good (here
+// the bot token in its place) stops the bot at start with a non-zero exit
+// and a line saying what the token must be, rather than retrying forever.
+func TestAppTokenRefusedExits(t *testing.T) {
+	srv := slacktest.New(t)
+	done := make(chan result, 1)
+	go func() {
+		done <- run(t, strings.NewReader(""), []string{"SLACK_BOT_TOKEN=" + slacktest.BotToken,
+			"SLACK_APP_TOKEN=" + slacktest.BotToken, "SLACK_API_URL=" + srv.APIURL(), "BOT_ENV=dev", "BOT_CONFIG_POLL=0"})
+	}()
+	var r result
+	select {
+	case r = <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the bot still runs 20s after Slack refused its app token")
+	}
+	if r.code != botmain.ExitFailed || !strings.Contains(r.stderr, "not_allowed_token_type") || !strings.Contains(r.stderr, "xapp-") || !strings.Contains(r.stderr, "connections:write") {
+		t.Errorf("code %d, stderr:\n%s\nwant exit %d and a line on the app token", r.code, r.stderr, botmain.ExitFailed)
+	}
+	if strings.Contains(r.stderr, slacktest.BotToken) {
+		t.Errorf("a token was logged:\n%s", r.stderr)
+	}
 }

@@ -19,6 +19,7 @@ type runtimeConfig struct {
 	configRequired bool
 	httpAddr       string
 	configPoll     time.Duration
+	gracePeriod    time.Duration
 	logLevel       slog.Level
 	logJSON        bool
 }
@@ -33,8 +34,13 @@ const DefaultConfigPoll = 5 * time.Second
 // EFSConfigDir is where pods find their bots' config files.
 const EFSConfigDir = "/efs/config"
 
+// maxGracePeriod bounds BOT_GRACE_PERIOD: a typo like 25h would keep a
+// stopping pod around for a day (Kubernetes kills it at its own
+// terminationGracePeriodSeconds anyway, which must be set above this).
+const maxGracePeriod = 24 * time.Hour
+
 func loadRuntime(name string, env environ, stderrIsTerminal bool) (runtimeConfig, error) {
-	rt := runtimeConfig{env: botkit.EnvLocal, httpAddr: DefaultHTTPAddr, configPoll: DefaultConfigPoll}
+	rt := runtimeConfig{env: botkit.EnvLocal, httpAddr: DefaultHTTPAddr, configPoll: DefaultConfigPoll, gracePeriod: botkit.DefaultGracePeriod}
 	if v := env.get("BOT_ENV"); v != "" {
 		switch v {
 		case botkit.EnvLocal, botkit.EnvDev, botkit.EnvPrd:
@@ -60,6 +66,13 @@ func loadRuntime(name string, env environ, stderrIsTerminal bool) (runtimeConfig
 			return rt, fmt.Errorf("BOT_CONFIG_POLL=%q: want a duration such as 5s, or 0 to turn reloading off", v)
 		}
 		rt.configPoll = d
+	}
+	if v := env.get("BOT_GRACE_PERIOD"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 || d > maxGracePeriod {
+			return rt, fmt.Errorf("BOT_GRACE_PERIOD=%q: want a duration such as 25s or 35m (at most %s); keep it under the pod's terminationGracePeriodSeconds", v, maxGracePeriod)
+		}
+		rt.gracePeriod = d
 	}
 	if v := env.get("BOT_LOG_LEVEL"); v != "" {
 		if err := rt.logLevel.UnmarshalText([]byte(v)); err != nil {

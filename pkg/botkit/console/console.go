@@ -12,6 +12,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"regexp"
 	"strings"
 	"sync"
@@ -40,6 +41,10 @@ type Transport struct {
 	out io.Writer
 
 	seq atomic.Int64
+	// session makes event ids unique across runs: a bot that records
+	// handled ids on disk (the ansible bot does) must not take a new
+	// session's first command for one it already ran.
+	session string
 
 	// transcript mode: echo each command and wait for it to finish
 	transcript bool
@@ -83,7 +88,7 @@ func (t *Transport) Done(ev botkit.Event) {
 
 // New returns a console transport for the bot called name.
 func New(name string, in io.Reader, out io.Writer, opts ...Option) *Transport {
-	t := &Transport{name: name, in: in, out: out}
+	t := &Transport{name: name, in: in, out: out, session: fmt.Sprintf("%08x", rand.Uint32())}
 	t.init()
 	for _, o := range opts {
 		o(t)
@@ -146,7 +151,7 @@ func (t *Transport) Listen(ctx context.Context, deliver func(context.Context, bo
 				t.write(t.name + "> " + line + "\n")
 			}
 			n := t.seq.Add(1)
-			ev := botkit.Event{ID: fmt.Sprintf("console-%d", n), Text: text, User: User, Channel: Channel, TS: ts(n)}
+			ev := botkit.Event{ID: fmt.Sprintf("console-%s-%d", t.session, n), Text: text, User: User, Channel: Channel, TS: ts(n)}
 			deliver(ctx, ev)
 			if t.transcript {
 				waitingFor = ev.ID

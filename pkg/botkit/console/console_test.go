@@ -172,3 +172,26 @@ hello> ping
 		t.Errorf("transcript:\n%s\nwant:\n%s", got, want)
 	}
 }
+
+// TestEventIDsUniqueAcrossSessions: a bot that remembers handled event ids
+// on disk must not see a new session's commands as ones it already ran.
+func TestEventIDsUniqueAcrossSessions(t *testing.T) {
+	ids := map[string]bool{}
+	for range 3 {
+		tr := console.New("hello", strings.NewReader("ping\nping\n"), io.Discard)
+		var got []string
+		err := tr.Listen(t.Context(), func(_ context.Context, ev botkit.Event) { got = append(got, ev.ID) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 2 {
+			t.Fatalf("delivered %d events, want 2", len(got))
+		}
+		for _, id := range got {
+			if ids[id] {
+				t.Errorf("event id %q seen in an earlier session", id)
+			}
+			ids[id] = true
+		}
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -47,7 +48,9 @@ type Config struct {
 type Client struct {
 	API    *slack.Client
 	logger *slog.Logger
-	self   Identity
+	// self is set by Authenticate while requests may already be read (the
+	// HTTP transport's routes serve before Listen runs).
+	self atomic.Pointer[Identity]
 }
 
 // Identity is who the bot is in Slack, from auth.test.
@@ -86,12 +89,18 @@ func (c *Client) Authenticate(ctx context.Context) (Identity, error) {
 	if err != nil {
 		return Identity{}, fmt.Errorf("auth.test: %w", err)
 	}
-	c.self = Identity{UserID: resp.UserID, BotID: resp.BotID, TeamID: resp.TeamID, User: resp.User}
-	return c.self, nil
+	self := Identity{UserID: resp.UserID, BotID: resp.BotID, TeamID: resp.TeamID, User: resp.User}
+	c.self.Store(&self)
+	return self, nil
 }
 
-// Self returns the identity Authenticate learned.
-func (c *Client) Self() Identity { return c.self }
+// Self returns the identity Authenticate learned (zero before).
+func (c *Client) Self() Identity {
+	if p := c.self.Load(); p != nil {
+		return *p
+	}
+	return Identity{}
+}
 
 // Post implements botkit.Transport.
 func (c *Client) Post(ctx context.Context, m botkit.Message) (botkit.MessageRef, error) {
@@ -224,8 +233,8 @@ func (c *Client) Event(outer slackevents.EventsAPIEvent) (ev botkit.Event, ok bo
 	default:
 		return ev, false
 	}
-	if c.self.UserID != "" && ev.User == c.self.UserID {
-		ev.BotID = c.self.BotID // our own message: never a command
+	if self := c.Self(); self.UserID != "" && ev.User == self.UserID {
+		ev.BotID = self.BotID // our own message: never a command
 		if ev.BotID == "" {
 			ev.BotID = "self"
 		}

@@ -22,7 +22,7 @@ func parse(t *testing.T, raw string) slackevents.EventsAPIEvent {
 
 func TestEvent(t *testing.T) {
 	c := New(Config{})
-	c.self = Identity{UserID: "UBOT", BotID: "BBOT"}
+	c.self.Store(&Identity{UserID: "UBOT", BotID: "BBOT"})
 	wrap := func(inner string) string {
 		return `{"type":"event_callback","event_id":"Ev1","team_id":"T1","event":` + inner + `}`
 	}

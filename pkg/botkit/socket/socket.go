@@ -1,12 +1,19 @@
 // Package socket is botkit's Socket Mode transport: events arrive over a
 // websocket the bot opens to Slack, so no public endpoint is needed.
 //
-// It acks every envelope the moment it arrives, before any work, so a slow
-// handler never delays an ack past Slack's 3 seconds; unparseable frames are
-// acked from their raw envelope_id too, or Slack would resend them forever.
+// The goroutine that reads slack-go's event channel only acks and hands
+// off: it acks every envelope the moment it arrives, before any work, then
+// gives the event to the bot, whose deliver never waits (it queues the event
+// or, when the queue is full, answers "busy" from another goroutine). So a
+// slow handler or a full queue never delays the ack of another envelope
+// past Slack's 3 seconds. Unparseable frames are acked from their raw
+// envelope_id too, or Slack would resend them forever.
+//
 // slack-go reconnects by itself (refresh_requested, dropped sockets,
 // missing pings); while it does, Ready reports an error and a metric counts
-// the reconnects.
+// the reconnects. A token Slack refuses for good (invalid_auth,
+// not_allowed_token_type, ...) ends Listen with an error naming
+// SLACK_APP_TOKEN instead of being retried forever.
 package socket
 
 import (
@@ -15,9 +22,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"slices"
 	"sync/atomic"
 	"time"
 
+	"github.com/gorilla/websocket"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
@@ -26,6 +36,19 @@ import (
 	"github.com/botfleet/botfleet/pkg/botkit"
 	"github.com/botfleet/botfleet/pkg/botkit/slackweb"
 )
+
+// ackTimeout bounds the wait to queue an ack with slack-go. A connected
+// client takes an ack at once; a wait means it is between sockets, where
+// the ack is late anyway (Slack sends the event again after 3 seconds, and
+// the bot deduplicates it), so the read loop moves on rather than stall
+// the acks of the envelopes behind it.
+const ackTimeout = time.Second
+
+// fatalAuthErrors are apps.connections.open's answers that no retry can
+// fix: the app token is wrong, of the wrong type, revoked or lacks the
+// connections:write scope. slack-go gives up by itself on some of them and
+// retries the others forever with backoff.
+var fatalAuthErrors = []string{"invalid_auth", "not_authed", "not_allowed_token_type", "missing_scope", "token_revoked", "account_inactive"}
 
 // Config configures the transport.
 type Config struct {
@@ -103,19 +126,34 @@ func (t *Transport) Listen(ctx context.Context, deliver func(context.Context, bo
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
+			if fatal := appTokenError(err); fatal != nil {
+				return fatal
+			}
 			return fmt.Errorf("socket mode: %w", err)
 		case evt := <-sm.Events:
-			t.handle(runCtx, sm, evt, deliver)
+			if err := t.handle(runCtx, sm, evt, deliver); err != nil {
+				t.setNotReady("Slack refused SLACK_APP_TOKEN")
+				return err
+			}
 		}
 	}
 }
 
-// handle acks first, then delivers; it never blocks on the bot.
-func (t *Transport) handle(ctx context.Context, sm *socketmode.Client, evt socketmode.Event, deliver func(context.Context, botkit.Event)) {
+// appTokenError returns the error Listen ends with when err is Slack
+// refusing the app token for good, and nil otherwise.
+func appTokenError(err error) error {
+	var se slack.SlackErrorResponse
+	if !errors.As(err, &se) || !slices.Contains(fatalAuthErrors, se.Err) {
+		return nil
+	}
+	return fmt.Errorf("slack refused SLACK_APP_TOKEN at apps.connections.open (%s): Socket Mode needs the app-level token (xapp-…) of this Slack app with the connections:write scope (the app's Basic Information page, App-Level Tokens): %w", se.Err, err)
+}
+
+// handle acks first, then delivers; it never blocks on the bot. It returns
+// an error only when the connection can never succeed.
+func (t *Transport) handle(ctx context.Context, sm *socketmode.Client, evt socketmode.Event, deliver func(context.Context, botkit.Event)) error {
 	if evt.Request != nil && evt.Request.EnvelopeID != "" {
-		if err := sm.AckCtx(ctx, evt.Request.EnvelopeID, nil); err != nil {
-			t.logger.Warn("acking envelope", "envelope_id", evt.Request.EnvelopeID, "err", err)
-		}
+		t.ack(ctx, sm, evt.Request.EnvelopeID)
 		t.envelopes.WithLabelValues(string(evt.Type)).Inc()
 	}
 	switch evt.Type {
@@ -132,6 +170,9 @@ func (t *Transport) handle(ctx context.Context, sm *socketmode.Client, evt socke
 	case socketmode.EventTypeConnectionError:
 		t.setNotReady("cannot connect to Slack")
 		if e, ok := evt.Data.(*slack.ConnectionErrorEvent); ok {
+			if fatal := appTokenError(e.ErrorObj); fatal != nil {
+				return fatal
+			}
 			t.logger.Warn("connecting to slack", "attempt", e.Attempt, "backoff", e.Backoff, "err", e.ErrorObj)
 		}
 	case socketmode.EventTypeInvalidAuth:
@@ -139,19 +180,23 @@ func (t *Transport) handle(ctx context.Context, sm *socketmode.Client, evt socke
 		t.logger.Error("slack refused the app token (SLACK_APP_TOKEN)")
 	case socketmode.EventTypeIncomingError:
 		if e, ok := evt.Data.(*slack.IncomingEventError); ok {
-			t.logger.Warn("reading from slack", "err", e.ErrorObj)
+			level := slog.LevelWarn
+			if ctx.Err() != nil || routineClose(e.ErrorObj) {
+				level = slog.LevelDebug
+			}
+			t.logger.Log(ctx, level, "reading from slack", "err", e.ErrorObj)
 		}
 	case socketmode.EventTypeErrorBadMessage:
 		t.ackRaw(ctx, sm, evt)
 	case socketmode.EventTypeEventsAPI:
 		outer, ok := evt.Data.(slackevents.EventsAPIEvent)
 		if !ok {
-			return
+			return nil
 		}
 		ev, ok := t.Event(outer)
 		if !ok {
 			t.logger.Debug("event ignored", "type", outer.InnerEvent.Type)
-			return
+			return nil
 		}
 		if evt.Request.RetryAttempt > 0 {
 			t.logger.Info("slack retried an event", "event_id", ev.ID, "retry_attempt", evt.Request.RetryAttempt, "retry_reason", evt.Request.RetryReason)
@@ -160,13 +205,34 @@ func (t *Transport) handle(ctx context.Context, sm *socketmode.Client, evt socke
 	case socketmode.EventTypeInteractive:
 		cb, ok := evt.Data.(slack.InteractionCallback)
 		if !ok {
-			return
+			return nil
 		}
 		if ev, ok := slackweb.Action(cb); ok {
 			deliver(ctx, ev)
 		}
 	case socketmode.EventTypeSlashCommand:
 		t.logger.Info("slash command acked but not supported; mention the bot instead")
+	}
+	return nil
+}
+
+// routineClose reports whether err is what slack-go's reader sees when a
+// socket closes on purpose: a refresh_requested disconnect, a reconnect, or
+// shutdown (slack-go closes the socket under its own reader), or a close
+// frame saying goodbye. slack-go reports these as incoming errors, but
+// nothing is wrong.
+func routineClose(err error) bool {
+	return errors.Is(err, net.ErrClosed) || websocket.IsCloseError(err, websocket.CloseNormalClosure, websocket.CloseGoingAway)
+}
+
+// ack queues the ack of envelope id with slack-go, waiting at most
+// ackTimeout: while slack-go reconnects, nothing drains its queue of
+// answers, and the read loop must not stall behind it.
+func (t *Transport) ack(ctx context.Context, sm *socketmode.Client, id string) {
+	actx, cancel := context.WithTimeout(ctx, ackTimeout)
+	defer cancel()
+	if err := sm.AckCtx(actx, id, nil); err != nil {
+		t.logger.Warn("acking envelope", "envelope_id", id, "err", err)
 	}
 }
 
@@ -184,9 +250,7 @@ func (t *Transport) ackRaw(ctx context.Context, sm *socketmode.Client, evt socke
 		t.logger.Warn("unreadable frame from slack without an envelope id", "err", bad.Cause)
 		return
 	}
-	if err := sm.AckCtx(ctx, env.EnvelopeID, nil); err != nil {
-		t.logger.Warn("acking unreadable envelope", "envelope_id", env.EnvelopeID, "err", err)
-	}
+	t.ack(ctx, sm, env.EnvelopeID)
 	t.envelopes.WithLabelValues("unparseable").Inc()
 	t.logger.Warn("acked an envelope slack-go could not parse", "envelope_id", env.EnvelopeID, "type", env.Type, "err", bad.Cause)
 }

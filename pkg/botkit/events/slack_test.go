@@ -1,0 +1,106 @@
+package events_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/botfleet/botfleet/pkg/botkit"
+	"github.com/botfleet/botfleet/pkg/botkit/botkittest"
+	"github.com/botfleet/botfleet/pkg/botkit/events"
+	"github.com/botfleet/botfleet/pkg/botkit/slacktest"
+	"github.com/botfleet/botfleet/pkg/botkit/slackweb"
+)
+
+// TestConformance runs the transport with the real slack-go client against
+// slacktest, which pushes signed events and clicks to the transport's
+// routes on loopback, as Slack does.
+func TestConformance(t *testing.T) {
+	botkittest.TestTransport(t, func(t *testing.T) botkittest.Harness {
+		srv := slacktest.New(t)
+		tr := events.New(events.Config{
+			Config:        slackweb.Config{BotToken: slacktest.BotToken, APIURL: srv.APIURL()},
+			SigningSecret: slacktest.SigningSecret,
+		})
+		mux := http.NewServeMux()
+		tr.Routes(mux)
+		bot := httptest.NewServer(mux)
+		t.Cleanup(bot.Close)
+		return botkittest.Harness{
+			Transport: tr,
+			User:      "U0CONF", Channel: "C0CONF",
+			Send: func(t testing.TB, text string) {
+				ev := slacktest.Event{User: "U0CONF", Channel: "C0CONF", Text: "<@" + slacktest.BotUser + "> " + text}
+				push(t, func() (slacktest.PushResult, error) { return srv.PushEvent(t.Context(), bot.URL+events.EventsPath, ev) })
+			},
+			Seen: func(testing.TB) []string {
+				var out []string
+				for _, m := range srv.Messages() {
+					out = append(out, m.Text)
+				}
+				return out
+			},
+			Click: func(t testing.TB, user string, yes bool) {
+				a := promptClick(t, srv, user, yes)
+				push(t, func() (slacktest.PushResult, error) {
+					return srv.PushClick(t.Context(), bot.URL+events.InteractivePath, a)
+				})
+			},
+		}
+	})
+}
+
+// push sends a request until the transport takes it: it answers 503 until
+// Listen has started, and Slack retries then, too.
+func push(t testing.TB, send func() (slacktest.PushResult, error)) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		res, err := send()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Status == http.StatusOK {
+			return
+		}
+		if res.Status != http.StatusServiceUnavailable || time.Now().After(deadline) {
+			t.Fatalf("push answered %d %s", res.Status, res.Body)
+		}
+	}
+}
+
+// promptClick returns the click of Confirm (yes) or Cancel on the newest
+// message with confirmation buttons, as user.
+func promptClick(t testing.TB, srv *slacktest.Server, user string, yes bool) slacktest.Action {
+	t.Helper()
+	want := botkit.ConfirmActionID + "_no"
+	if yes {
+		want = botkit.ConfirmActionID + "_yes"
+	}
+	msgs := srv.Messages()
+	for i := len(msgs) - 1; i >= 0; i-- {
+		m := msgs[i]
+		if m.Method != "chat.postMessage" || m.Blocks == "" {
+			continue
+		}
+		var blocks []struct {
+			Elements []struct {
+				ActionID string `json:"action_id"`
+				Value    string `json:"value"`
+			} `json:"elements"`
+		}
+		if err := json.Unmarshal([]byte(m.Blocks), &blocks); err != nil {
+			t.Fatalf("blocks of %s: %v", m.TS, err)
+		}
+		for _, b := range blocks {
+			for _, el := range b.Elements {
+				if el.ActionID == want {
+					return slacktest.Action{User: user, Channel: m.Channel, MessageTS: m.TS, ActionID: el.ActionID, Value: el.Value}
+				}
+			}
+		}
+	}
+	t.Fatalf("no message with a %s button; messages: %+v", want, msgs)
+	return slacktest.Action{}
+}

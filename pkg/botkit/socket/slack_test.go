@@ -1,0 +1,279 @@
+package socket_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/botfleet/botfleet/pkg/botkit"
+	"github.com/botfleet/botfleet/pkg/botkit/botkittest"
+	"github.com/botfleet/botfleet/pkg/botkit/slacktest"
+	"github.com/botfleet/botfleet/pkg/botkit/slackweb"
+	"github.com/botfleet/botfleet/pkg/botkit/socket"
+)
+
+// These tests run the transport with the real slack-go client against
+// slacktest, the fake Slack that speaks Socket Mode on loopback.
+
+func newTransport(srv *slacktest.Server, appToken string, logger *slog.Logger) *socket.Transport {
+	return socket.New(socket.Config{Config: slackweb.Config{
+		BotToken: slacktest.BotToken, AppToken: botkit.Secret(appToken), APIURL: srv.APIURL(), Logger: logger,
+	}})
+}
+
+// runBot runs b on tr until the test ends.
+func runBot(t *testing.T, b *botkit.Bot, tr botkit.Transport) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- b.Run(ctx, tr) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-errc:
+			if err != nil {
+				t.Errorf("Run = %v", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Error("Run did not return within 10s of cancel")
+		}
+	})
+}
+
+// promptClick returns the click of Confirm (yes) or Cancel on the newest
+// message with confirmation buttons, as user.
+func promptClick(t testing.TB, srv *slacktest.Server, user string, yes bool) slacktest.Action {
+	t.Helper()
+	want := botkit.ConfirmActionID + "_no"
+	if yes {
+		want = botkit.ConfirmActionID + "_yes"
+	}
+	msgs := srv.Messages()
+	for i := len(msgs) - 1; i >= 0; i-- {
+		m := msgs[i]
+		if m.Method != "chat.postMessage" || m.Blocks == "" {
+			continue
+		}
+		var blocks []struct {
+			Elements []struct {
+				ActionID string `json:"action_id"`
+				Value    string `json:"value"`
+			} `json:"elements"`
+		}
+		if err := json.Unmarshal([]byte(m.Blocks), &blocks); err != nil {
+			t.Fatalf("blocks of %s: %v", m.TS, err)
+		}
+		for _, b := range blocks {
+			for _, el := range b.Elements {
+				if el.ActionID == want {
+					return slacktest.Action{User: user, Channel: m.Channel, MessageTS: m.TS, ActionID: el.ActionID, Value: el.Value}
+				}
+			}
+		}
+	}
+	t.Fatalf("no message with a %s button; messages: %+v", want, msgs)
+	return slacktest.Action{}
+}
+
+func texts(srv *slacktest.Server) []string {
+	var out []string
+	for _, m := range srv.Messages() {
+		out = append(out, m.Text)
+	}
+	return out
+}
+
+func TestConformance(t *testing.T) {
+	botkittest.TestTransport(t, func(t *testing.T) botkittest.Harness {
+		srv := slacktest.New(t)
+		return botkittest.Harness{
+			Transport: newTransport(srv, slacktest.AppToken, nil),
+			User:      "U0CONF", Channel: "C0CONF",
+			Send:  func(t testing.TB, text string) { srv.Mention("U0CONF", "C0CONF", text) },
+			Seen:  func(testing.TB) []string { return texts(srv) },
+			Click: func(t testing.TB, user string, yes bool) { srv.Click(promptClick(t, srv, user, yes)) },
+		}
+	})
+}
+
+// TestAcksNeverWaitForHandlers: while a handler blocks and the bot's queue
+// is full, 50 more envelopes are all acked at once; the ones that do not
+// fit are answered "busy", and the queued ones run once the handler ends.
+func TestAcksNeverWaitForHandlers(t *testing.T) {
+	srv := slacktest.New(t)
+	reg := prometheus.NewRegistry()
+	b := botkit.New("hello", botkit.WithMaxInFlight(1), botkit.WithQueueSize(2), botkit.WithRegistry(reg))
+	release := make(chan struct{})
+	started := make(chan struct{}, 64)
+	b.Command("block", func(ctx context.Context, req *botkit.Request) error {
+		started <- struct{}{}
+		<-release
+		_, err := req.Reply(ctx, "unblocked")
+		return err
+	})
+	runBot(t, b, newTransport(srv, slacktest.AppToken, nil))
+	srv.WaitConnected(t)
+	_, first := srv.Mention("U1", "C1", "block")
+	srv.WaitAck(t, first)
+	select {
+	case <-started:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the first command did not start")
+	}
+
+	const n = 50
+	var envs []string
+	for range n {
+		_, env := srv.Mention("U1", "C1", "block")
+		envs = append(envs, env)
+	}
+	var worst time.Duration
+	for _, env := range envs {
+		worst = max(worst, srv.WaitAck(t, env).Latency)
+	}
+	// Slack's limit is 3 s; on loopback an ack takes a few milliseconds.
+	if worst > time.Second {
+		t.Errorf("worst ack latency %v while a handler blocked, want well under Slack's 3s", worst)
+	}
+	t.Logf("%d envelopes acked while a handler blocked; worst ack latency %v", n, worst)
+	busy := eventsCount(t, reg, "busy")
+	if busy != n-2 {
+		t.Errorf("%v events refused as busy, want %d (the queue holds 2)", busy, n-2)
+	}
+	close(release)
+	srv.WaitFor(t, 0, func() bool { return strings.Count(strings.Join(texts(srv), "\n"), "unblocked") == 3 })
+	if got := strings.Count(strings.Join(texts(srv), "\n"), "I'm busy"); got == 0 {
+		t.Error("no envelope that did not fit the queue was answered busy")
+	}
+}
+
+// eventsCount returns botkit_events_total{result=result}.
+func eventsCount(t *testing.T, reg *prometheus.Registry, result string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "botkit_events_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "result" && l.GetValue() == result {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return 0
+}
+
+// TestAppTokenRefused: a token apps.connections.open refuses for good ends
+// Listen at once with an error that says what SLACK_APP_TOKEN must be,
+// instead of slack-go retrying it forever.
+func TestAppTokenRefused(t *testing.T) {
+	tests := []struct {
+		name     string
+		appToken string
+		fail     string // Slack error injected into apps.connections.open
+		want     string
+	}{
+		{"bot token given as app token", slacktest.BotToken, "", "not_allowed_token_type"},
+		{"revoked or unknown token", slacktest.AppToken, "invalid_auth", "invalid_auth"},
+		{"token without connections:write", slacktest.AppToken, "missing_scope", "missing_scope"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := slacktest.New(t)
+			if tt.fail != "" {
+				srv.Fail("apps.connections.open", -1, tt.fail)
+			}
+			tr := newTransport(srv, tt.appToken, nil)
+			errc := make(chan error, 1)
+			go func() { errc <- tr.Listen(t.Context(), func(context.Context, botkit.Event) {}) }()
+			var err error
+			select {
+			case err = <-errc:
+			case <-time.After(10 * time.Second):
+				t.Fatal("Listen still retrying after 10s")
+			}
+			msg := ""
+			if err != nil {
+				msg = err.Error()
+			}
+			for _, want := range []string{"SLACK_APP_TOKEN", "xapp-", "connections:write", tt.want} {
+				if !strings.Contains(msg, want) {
+					t.Errorf("Listen = %q, want it to name %q", msg, want)
+				}
+			}
+			if strings.Contains(msg, slacktest.AppToken) || strings.Contains(msg, slacktest.BotToken) {
+				t.Errorf("the error shows a token: %q", msg)
+			}
+			if tr.Ready() == nil {
+				t.Error("ready after Slack refused the token")
+			}
+		})
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent writes and reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestRoutineReconnectsLogNoWarning: Slack's refresh disconnects and the
+// bot's own shutdown close sockets on purpose; slack-go reports the closed
+// reads as errors, which must not reach the log as warnings.
+func TestRoutineReconnectsLogNoWarning(t *testing.T) {
+	srv := slacktest.New(t)
+	var logs syncBuffer
+	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	tr := newTransport(srv, slacktest.AppToken, logger)
+	b := botkit.New("hello", botkit.WithLogger(logger))
+	b.Command("ping", func(ctx context.Context, req *botkit.Request) error {
+		_, err := req.Reply(ctx, "pong")
+		return err
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- b.Run(ctx, tr) }()
+	srv.WaitConnected(t)
+	for i := range 5 {
+		srv.Disconnect()
+		srv.WaitConnected(t)
+		_, env := srv.Mention("U1", "C1", "ping")
+		srv.WaitAck(t, env)
+		srv.WaitFor(t, 0, func() bool { return strings.Count(strings.Join(texts(srv), "\n"), "pong") == i+1 })
+	}
+	cancel()
+	if err := <-errc; err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+	if strings.Contains(logs.String(), "level=WARN") || strings.Contains(logs.String(), "level=ERROR") {
+		t.Errorf("routine reconnects and shutdown logged warnings:\n%s", logs.String())
+	}
+	if !strings.Contains(logs.String(), "reconnected to slack") {
+		t.Errorf("no reconnect logged:\n%s", logs.String())
+	}
+}
