@@ -54,9 +54,12 @@ func setup(ctx context.Context, b *botkit.Bot, live *botkit.Live[Config], env bo
 	if err := d.recover(ctx, st); err != nil {
 		return fmt.Errorf("recovering interrupted deploys: %w", err)
 	}
-	b.Use(d.flushNotes)
+	b.OnStart(d.flushNotes)
 	b.Command("deploy {app} {branch} [to {env}]", d.deploy,
 		botkit.Describe("Deploy a branch of an app to an environment (default: the app's)"),
+		// Before the access check, so a rule on env=prd also holds when prd
+		// is an app's default.
+		botkit.Default("env", d.defaultEnv),
 		botkit.Example("deploy api feature/login to dev"), botkit.Example("deploy api main"),
 		// Each app's own timeout stops the playbook; this only bounds the
 		// command around it.
@@ -121,33 +124,44 @@ func (d *deployer) recover(ctx context.Context, st *state.Store) error {
 	return nil
 }
 
-// flushNotes edits the messages of interrupted deploys before the first
-// command after a start runs: botkit gives a bot no way to post outside a
-// command.
-func (d *deployer) flushNotes(next botkit.Handler) botkit.Handler {
-	return botkit.HandlerFunc(func(ctx context.Context, req *botkit.Request) error {
-		d.mu.Lock()
-		notes := d.notes
-		d.notes = nil
-		d.mu.Unlock()
-		if len(notes) > 0 {
-			cfg := d.live.Load()
-			if st, err := d.store(cfg); err == nil {
-				for _, r := range notes {
-					ref := botkit.MessageRef{Channel: r.Channel, TS: r.Message}
-					if err := req.Update(ctx, ref, finalText(r, nil)); err != nil {
-						req.Log().Warn("editing the message of an interrupted deploy", "deploy", r.ID, "err", err)
-						continue
-					}
-					r.Notified = true
-					if err := st.Append(ctx, r); err != nil {
-						req.Log().Warn("recording the notice of an interrupted deploy", "deploy", r.ID, "err", err)
-					}
-				}
-			}
+// flushNotes edits the messages of interrupted deploys once the bot is
+// connected after a start. A message it cannot edit stays unnoticed in the
+// state, so the next start tries again.
+func (d *deployer) flushNotes(ctx context.Context, p botkit.Poster) error {
+	d.mu.Lock()
+	notes := d.notes
+	d.notes = nil
+	d.mu.Unlock()
+	if len(notes) == 0 {
+		return nil
+	}
+	st, err := d.store(d.live.Load())
+	if err != nil {
+		return fmt.Errorf("opening the state to record interrupted deploys' notices: %w", err)
+	}
+	var errs []error
+	for _, r := range notes {
+		ref := botkit.MessageRef{Channel: r.Channel, TS: r.Message}
+		if err := p.Update(ctx, ref, botkit.Message{Channel: r.Channel, ThreadTS: r.Thread, Text: finalText(r, nil)}); err != nil {
+			errs = append(errs, fmt.Errorf("editing the message of interrupted deploy #%d: %w", r.ID, err))
+			continue
 		}
-		return next.ServeCommand(ctx, req)
-	})
+		r.Notified = true
+		if err := st.Append(ctx, r); err != nil {
+			errs = append(errs, fmt.Errorf("recording the notice of interrupted deploy #%d: %w", r.ID, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// defaultEnv is the environment of a deploy that names none: the app's
+// default ("" for an unknown app or one without, which deploy explains).
+func (d *deployer) defaultEnv(req *botkit.Request) string {
+	app, ok := d.live.Load().Apps[strings.ToLower(req.Arg("app"))]
+	if !ok {
+		return ""
+	}
+	return app.defaultEnv()
 }
 
 func lockKey(app, env string) string { return "deploy." + app + "." + env }

@@ -366,7 +366,7 @@ func TestRestart(t *testing.T) {
 	if rs[0].ID != dead.ID || rs[0].Status != state.Interrupted || rs[1].ID != alive.ID || rs[1].Status != state.Running {
 		t.Fatalf("after start: %+v", rs)
 	}
-	tr.Say(t, "status") // the first command edits the messages of interrupted deploys
+	tr.Say(t, "status") // starts the bot, which edits the messages of interrupted deploys
 	edit := waitReply(t, tr, "editing the interrupted deploy's message", func(r botkittest.Reply) bool { return r.Update && r.TS == "1700000000.000042" })
 	if !strings.Contains(edit.Text, "⚠️ Deploy #1: `web` `main` → *dev* for <@U1> was interrupted") {
 		t.Errorf("edit: %q", edit.Text)
@@ -423,5 +423,35 @@ func TestHelpGolden(t *testing.T) {
 	}
 	if got != string(want) {
 		t.Errorf("help:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+// TestDefaultEnvIsCheckedByAccessRules: a deploy that leaves the
+// environment out is checked as the app's default, so a rule on env=prd
+// cannot be bypassed where prd is the default.
+func TestDefaultEnvIsCheckedByAccessRules(t *testing.T) {
+	t.Parallel()
+	stateDir := t.TempDir()
+	cfg := testConfig(t, playbookRepo(t), stateDir)
+	web := cfg.Apps["web"]
+	web.DefaultEnv = "prd"
+	cfg.Apps["web"] = web
+	cfg.Access.Rules = []botkit.Rule{{Name: "prd-deployers", Command: "deploy", Args: map[string]string{"env": "prd"}, Users: []string{"U0BOSS"}}}
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("a default env behind a rule: %v", err)
+	}
+	tr := newBot(t, cfg)
+	if err := tr.Bot().Apply(cfg.Settings); err != nil {
+		t.Fatal(err)
+	}
+	got := botkittest.Last(tr.SayAs(t, "U0ANY", "deploy web main"))
+	if !strings.Contains(got, "access rule `prd-deployers` does not include you") {
+		t.Errorf("deploy of an app whose default is prd: %q, want a denial by prd-deployers", got)
+	}
+	if rs := records(t, stateDir); len(rs) != 0 {
+		t.Errorf("a denied deploy was recorded: %+v", rs)
+	}
+	if got := strings.Join(botkittest.Texts(tr.SayAs(t, "U0BOSS", "deploy web main")), "\n"); !strings.Contains(got, "`web` `main` → *prd* for <@U0BOSS> succeeded") {
+		t.Errorf("deploy by the rule's user: %q, want a deploy to prd", got)
 	}
 }

@@ -186,15 +186,6 @@ func (c *Config) Validate() error {
 		if a.DefaultEnv != "" && !slices.Contains(a.envs(), a.DefaultEnv) {
 			bad(key+".default_env", "%q is not one of the app's environments (%s)", a.DefaultEnv, strings.Join(a.envs(), ", "))
 		}
-		if def := a.defaultEnv(); def != "" {
-			// A rule like `deploy env=prd` matches the typed argument: a
-			// default would slip past it.
-			for _, r := range c.Access.Rules {
-				if strings.EqualFold(r.Command, "deploy") && strings.EqualFold(r.Args["env"], def) {
-					bad(key+".default_env", "%q has an access rule (deploy env=%s); an environment with a rule must be named in the command, so it cannot be the default (set default_env to another)", def, def)
-				}
-			}
-		}
 		if a.BranchVar != "" && !varRE.MatchString(a.BranchVar) {
 			bad(key+".branch_var", "must be a variable name (letters, digits, _)")
 		}

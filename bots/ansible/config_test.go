@@ -59,7 +59,6 @@ func TestBrokenConfig(t *testing.T) {
 		{"playbook outside the repo", strings.Replace(goodConfig, "deploy-api.yml", "../../etc/x.yml", 1), "key apps[api].playbook: must be a relative path inside"},
 		{"absolute inventory", strings.Replace(goodConfig, "inventories/dev.ini", "/etc/hosts", 1), "key apps[api].inventories[dev]: must be a relative path"},
 		{"unknown default env", strings.Replace(goodConfig, "default_env: dev", "default_env: qa", 1), `key apps[api].default_env: "qa" is not one of`},
-		{"default env behind a rule", strings.Replace(goodConfig, "default_env: dev", "default_env: prd", 1), `key apps[api].default_env: "prd" has an access rule`},
 		{"bad timeout", strings.Replace(goodConfig, "20m", "7h", 1), "key apps[api].timeout: must be between"},
 		{"not a duration", strings.Replace(goodConfig, "20m", "soon", 1), "timeout"},
 		{"bad branch var", strings.Replace(goodConfig, "timeout: 20m", "branch_var: 'a b'", 1), "key apps[api].branch_var"},

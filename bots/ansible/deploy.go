@@ -59,9 +59,7 @@ func (d *deployer) deploy(ctx context.Context, req *botkit.Request) error {
 	if err != nil {
 		return err
 	}
-	// Locally the console numbers its events from 1 in every session, so
-	// ids repeat; there is one instance there anyway.
-	if req.EventID != "" && d.env.Name != botkit.EnvLocal {
+	if req.EventID != "" {
 		first, err := st.FirstEvent("deploy:"+req.EventID, eventTTL)
 		if err != nil {
 			return err

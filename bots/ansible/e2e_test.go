@@ -2,15 +2,18 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/botfleet/botfleet/bots/ansible/internal/state"
 	"github.com/botfleet/botfleet/pkg/botkit/slacktest"
 )
 
@@ -30,7 +33,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 	stateDir := filepath.Join(dir, "state")
 	cfgPath := filepath.Join(dir, "dev.yaml")
-	cfg := "playbooks: {path: " + playbookRepo(t) + ", ref: main}\nstate_dir: " + stateDir + "\nprogress_interval: 200ms\ncancel_grace: 2s\n" +
+	cfg := "playbooks: {path: " + unlikeSecret(playbookRepo(t)) + ", ref: main}\nstate_dir: " + stateDir + "\nprogress_interval: 200ms\ncancel_grace: 2s\n" +
 		"apps:\n  web: {playbook: ok.yml, inventories: {dev: inventory.ini}, default_env: dev}\n" +
 		"  slow: {playbook: slow.yml, inventories: {dev: inventory.ini}, default_env: dev}\n"
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
@@ -144,4 +147,170 @@ func killOrphans(t *testing.T, dir string) {
 			syscall.Kill(-pgid, syscall.SIGKILL)
 		}
 	}
+}
+
+// TestEndToEndAccess runs bin/ansible against the fake Slack with an access
+// rule on prd deploys (issue 4): a user outside the rule's group is refused
+// with the rule's name and contact, also when prd is only the app's
+// default, and nothing runs; a member is asked to confirm with buttons, a
+// click by someone else is refused, and the member's click runs the deploy.
+func TestEndToEndAccess(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	t.Parallel()
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "ansible")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	stateDir := filepath.Join(dir, "state")
+	cfgPath := filepath.Join(dir, "prd.yaml")
+	cfg := "playbooks: {path: " + unlikeSecret(playbookRepo(t)) + ", ref: main}\nstate_dir: " + stateDir + "\nprogress_interval: 200ms\n" +
+		"apps:\n  web: {playbook: ok.yml, inventories: {dev: inventory.ini, prd: inventory.ini}, default_env: dev}\n" +
+		"  api: {playbook: ok.yml, inventories: {dev: inventory.ini, prd: inventory.ini}, default_env: prd}\n" +
+		"access:\n  default: allow\n  rules:\n" +
+		"    - {name: prd-deployers, command: deploy, args: {env: prd}, groups: [S123], confirm: true, contact: \"#sre\"}\n"
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	slack := slacktest.New(t, slacktest.WithWaitTimeout(30*time.Second))
+	slack.SetUserGroup("S123", "U1")
+	cmd := exec.Command(bin)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir,
+		"SLACK_BOT_TOKEN=" + slacktest.BotToken, "SLACK_APP_TOKEN=" + slacktest.AppToken, "SLACK_API_URL=" + slack.APIURL(),
+		"BOT_HTTP_ADDR=127.0.0.1:0", "BOT_ENV=prd", "BOT_CONFIG=" + cfgPath, "BOT_CONFIG_POLL=0"}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() { cmd.Process.Kill() })
+	slack.WaitConnected(t)
+
+	posted := func(match func(slacktest.Message) bool) func() bool {
+		return func() bool { return slices.ContainsFunc(slack.Messages(), match) }
+	}
+	refusal := func(m slacktest.Message) bool {
+		return m.Method == "chat.postMessage" && strings.Contains(m.Text, "access rule `prd-deployers` does not include you") && strings.Contains(m.Text, "Ask #sre for access.")
+	}
+	// Refused: asked for prd, and prd as the app's default.
+	for i, text := range []string{"deploy web main to prd", "deploy api main"} {
+		_, env := slack.Mention("U2", "C1", text)
+		slack.WaitAck(t, env)
+		slack.WaitFor(t, 0, func() bool {
+			n := 0
+			for _, m := range slack.Messages() {
+				if refusal(m) {
+					n++
+				}
+			}
+			return n == i+1
+		})
+	}
+	if rs := stateRecords(t, stateDir); len(rs) != 0 {
+		t.Fatalf("a refused deploy was recorded: %+v", rs)
+	}
+
+	// A member is asked first; nothing runs before the answer.
+	slack.Mention("U1", "C1", "deploy web main to prd")
+	slack.WaitFor(t, 0, posted(func(m slacktest.Message) bool { return buttonValue(t, m, "botkit_confirm_yes") != "" }))
+	var prompt slacktest.Message
+	for _, m := range slack.Messages() {
+		if buttonValue(t, m, "botkit_confirm_yes") != "" {
+			prompt = m
+		}
+	}
+	if !strings.Contains(prompt.Text, "Run `deploy web main to prd`? (access rule `prd-deployers` asks for a confirmation)") {
+		t.Errorf("confirmation: %q", prompt.Text)
+	}
+	click := func(user string) string {
+		return slack.Click(slacktest.Action{User: user, Channel: prompt.Channel, MessageTS: prompt.TS,
+			ActionID: "botkit_confirm_yes", Value: buttonValue(t, prompt, "botkit_confirm_yes")})
+	}
+	slack.WaitAck(t, click("U2"))
+	slack.WaitFor(t, 0, posted(func(m slacktest.Message) bool {
+		return m.Method == "chat.postEphemeral" && m.EphemeralUser == "U2" && strings.Contains(m.Text, "Only <@U1> can answer this confirmation.")
+	}))
+	if rs := stateRecords(t, stateDir); len(rs) != 0 {
+		t.Fatalf("a deploy ran before its confirmation: %+v", rs)
+	}
+	slack.WaitAck(t, click("U1"))
+	slack.WaitFor(t, 0, posted(func(m slacktest.Message) bool {
+		return m.Method == "chat.update" && m.TS == prompt.TS && strings.HasSuffix(m.Text, "→ confirmed.") && m.Blocks == "[]"
+	}))
+	slack.WaitFor(t, 0, posted(func(m slacktest.Message) bool {
+		return m.Method == "chat.update" && strings.Contains(m.Text, "✅ Deploy #1: `web` `main` → *prd* for <@U1> succeeded")
+	}))
+	if rs := stateRecords(t, stateDir); len(rs) != 1 || rs[0].User != "U1" || rs[0].Env != "prd" {
+		t.Errorf("records after the confirmed deploy: %+v", rs)
+	}
+
+	cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Errorf("exit after SIGTERM: %v\n%s", err, stderr.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the bot did not exit within 20s of SIGTERM")
+	}
+	// The audit shows the default filled in: api's prd was checked as prd.
+	for _, want := range []string{`"user":"U2"`, `"args":{"app":"api","branch":"main","env":"prd"},"decision":"deny"`} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("the audit log lacks %s:\n%s", want, stderr.String())
+		}
+	}
+}
+
+// buttonValue returns the value of m's button actionID, or "".
+func buttonValue(t *testing.T, m slacktest.Message, actionID string) string {
+	t.Helper()
+	if m.Method != "chat.postMessage" || m.Blocks == "" {
+		return ""
+	}
+	var blocks []struct {
+		Elements []struct {
+			ActionID string `json:"action_id"`
+			Value    string `json:"value"`
+		} `json:"elements"`
+	}
+	if err := json.Unmarshal([]byte(m.Blocks), &blocks); err != nil {
+		t.Fatalf("blocks of %s: %v", m.TS, err)
+	}
+	for _, b := range blocks {
+		for _, el := range b.Elements {
+			if el.ActionID == actionID {
+				return el.Value
+			}
+		}
+	}
+	return ""
+}
+
+func stateRecords(t *testing.T, dir string) []state.Record {
+	t.Helper()
+	if _, err := os.Stat(dir); os.IsNotExist(err) {
+		return nil
+	}
+	st, err := state.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := st.Records()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rs
+}
+
+// unlikeSecret returns path with a "./" inside, so that the config's check
+// for AWS secret keys (40 characters of base64: letters, digits, / and +)
+// cannot take it for one. A temp dir such as
+// /tmp/TestEndToEnd120592250/002/playbooks is exactly 40 such characters
+// when the random part has 9 digits, and the bot then refuses its config.
+func unlikeSecret(path string) string {
+	return filepath.Dir(path) + "/./" + filepath.Base(path)
 }

@@ -154,15 +154,6 @@ func (c *Config) Validate() error {
 	if c.DefaultEnv != "" && !seen[c.DefaultEnv] {
 		bad("default_env", "%q is not one of the environments", c.DefaultEnv)
 	}
-	// A rule for `deploy ... to prd` sees env="" when the user leaves the
-	// environment out. Were prd the default, leaving it out would get
-	// past the rule; refuse that here.
-	for i, r := range c.Access.Rules {
-		if env, ok := r.Args["env"]; ok && c.DefaultEnv != "" && strings.EqualFold(env, c.DefaultEnv) {
-			bad("default_env", "%q has its own access rule (access.rules[%d]), which a command without `in %s` would skip; make another environment the default, or none",
-				c.DefaultEnv, i, c.DefaultEnv)
-		}
-	}
 	return errors.Join(errs...)
 }
 

@@ -128,22 +128,25 @@ func setup(_ context.Context, b *botkit.Bot, live *botkit.Live[Config], _ botkit
 }
 
 func (bt *bot) register(b *botkit.Bot) error {
-	b.Command("services [in {env}]", bt.services,
+	// The default environment is filled in before the access check, so a
+	// rule on env=prd holds even where prd is the default.
+	env := botkit.Default("env", func(*botkit.Request) string { return bt.live.Load().DefaultEnv })
+	b.Command("services [in {env}]", bt.services, env,
 		botkit.Describe("List the services of an environment's cluster: tasks running/desired/pending and image tag"),
 		botkit.Example("services in dev"))
-	b.Command("status {service} [in {env}]", bt.status,
+	b.Command("status {service} [in {env}]", bt.status, env,
 		botkit.Describe("Show a service's deployments, rollout, recent events and stopped tasks"),
 		botkit.Example("status api in prd"))
-	b.Command("tags {service} [in {env}]", bt.tags,
+	b.Command("tags {service} [in {env}]", bt.tags, env,
 		botkit.Describe("List the newest image tags of a service's ECR repository and which one runs"),
 		botkit.Example("tags api"))
-	b.Command("deploy {service} {tag} [to {env}]", bt.deploy,
+	b.Command("deploy {service} {tag} [to {env}]", bt.deploy, env,
 		botkit.Describe("Deploy an image tag: a new task definition revision with only that image changed, then follow the rollout"),
 		botkit.Example("deploy api v1.4.2 to dev"), botkit.Timeout(maxRolloutTimeout+2*time.Minute))
-	b.Command("rollback {service} [in {env}]", bt.rollback,
+	b.Command("rollback {service} [in {env}]", bt.rollback, env,
 		botkit.Describe("Redeploy the task definition of the previous successful deployment and follow the rollout"),
 		botkit.Example("rollback api in prd"), botkit.Timeout(maxRolloutTimeout+2*time.Minute))
-	b.Command("scale {service} {count} [in {env}]", bt.scale,
+	b.Command("scale {service} {count} [in {env}]", bt.scale, env,
 		botkit.Describe("Set a service's desired task count, within the configured bounds"),
 		botkit.Example("scale api 4 in dev"))
 	return nil

@@ -331,6 +331,26 @@ func TestPrd(t *testing.T) {
 	}
 }
 
+// TestDefaultPrdIsCheckedByRules: with prd as the default environment, a
+// command that names none is checked by prd's rules.
+func TestDefaultPrdIsCheckedByRules(t *testing.T) {
+	cfg := loadLocal(t)
+	cfg.Environments[0].Cluster, cfg.Environments[1].Cluster = "dev-cluster", "prd-cluster"
+	cfg.DefaultEnv = "prd"
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("prd as the default: %v", err)
+	}
+	w := newWorld(t, cfg)
+	w.tr.SetGroup("S0PLATFORM", "U0LEAD")
+	got := botkittest.Last(w.tr.Say(t, "scale api 5"))
+	if !strings.HasPrefix(got, "You may not run this: access rule `scale env=prd` does not include you.") {
+		t.Errorf("a stranger's scale in the default prd: %q", got)
+	}
+	if n := w.calls(ecsfake.ECS + "UpdateService"); n != 0 {
+		t.Errorf("UpdateService called %d times after a denial", n)
+	}
+}
+
 func loadLocal(t *testing.T) Config {
 	t.Helper()
 	var cfg Config
@@ -349,7 +369,6 @@ func TestConfigValidate(t *testing.T) {
 		name, key string
 		change    func(*Config)
 	}{
-		{"prd as default skips its rules", "default_env", func(c *Config) { c.DefaultEnv = "prd" }},
 		{"unknown default", "default_env", func(c *Config) { c.DefaultEnv = "qa" }},
 		{"bad role", "environments[1].role_arn", func(c *Config) { c.Environments[1].RoleARN = "botfleet-ecs-prd" }},
 		{"bounds", "environments[0].services[0].max_count", func(c *Config) { c.Environments[0].Services[0].MaxCount = -1 }},
