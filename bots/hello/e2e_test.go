@@ -311,7 +311,10 @@ func TestEventsAPIEndToEnd(t *testing.T) {
 	for _, bad := range []struct {
 		name string
 		opt  slacktest.PushOption
-	}{{"bad signature", slacktest.BadSignature()}, {"stale timestamp", slacktest.StaleTimestamp()}} {
+	}{
+		{"bad signature", slacktest.BadSignature()},
+		{"stale timestamp", slacktest.StaleTimestamp()},
+	} {
 		res, err := slack.PushEvent(ctx, events, mention("echo "+bad.name), bad.opt)
 		if err != nil || res.Status != http.StatusUnauthorized {
 			t.Errorf("%s: status %d, %v; want 401", bad.name, res.Status, err)

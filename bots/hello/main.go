@@ -1,5 +1,6 @@
-// Command hello is the example bot: the smallest bot that shows every part
-// of botkit a bot uses.
+// Command hello is a Slack bot on botkit. It starts as a copy of the
+// example bot (make bot NAME=x): the smallest bot that shows every part of
+// botkit a bot uses. Its commands live in hello.go.
 package main
 
 import "github.com/botfleet/botfleet/pkg/botkit/botmain"
