@@ -36,6 +36,9 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	cmd.PersistentFlags().StringVar(&g.repo, "repo", "", "the repo's root (default: the nearest directory upwards with "+settings.FileName+")")
 	cmd.AddCommand(newRenderCmd(g), newValidateCmd(g))
+	cmd.AddCommand(newSettingsCmd(g))
+	cmd.AddCommand(newNewCmd(g))
+	cmd.AddCommand(newChangedCmd(g), newSetImageCmd(g), newPromoteCmd(g))
 	return cmd
 }
 

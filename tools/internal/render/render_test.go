@@ -33,37 +33,60 @@ func TestMaskTags(t *testing.T) {
 	}
 }
 
-// TestHelloGolden renders hello's overlays from the repo and compares them
-// with testdata/hello-<env>.golden (go test -update rewrites them).
-func TestHelloGolden(t *testing.T) {
+// repoBots lists the bots of the real repo that have manifests.
+func repoBots(t *testing.T) []string {
+	t.Helper()
+	entries, err := os.ReadDir(filepath.Join(repoDir, "bots"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bots []string
+	for _, e := range entries {
+		if fi, err := os.Stat(filepath.Join(repoDir, "bots", e.Name(), "manifests")); err == nil && fi.IsDir() {
+			bots = append(bots, e.Name())
+		}
+	}
+	if len(bots) == 0 {
+		t.Fatal("no bots with manifests under " + filepath.Join(repoDir, "bots"))
+	}
+	return bots
+}
+
+// TestGolden renders every bot's overlays from the repo and compares them
+// with testdata/<bot>-<env>.golden (go test -update rewrites them), with the
+// image tags masked.
+func TestGolden(t *testing.T) {
 	s, err := settings.Load(os.DirFS(repoDir))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, env := range s.EnvNames() {
-		t.Run(env, func(t *testing.T) {
-			out, err := Overlay(filesys.MakeFsOnDisk(), repoDir, "hello", env)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got := string(maskTags(out, s.ImageRepo("hello")))
-			if !strings.Contains(got, s.ImageRepo("hello")+":NEWTAG") {
-				t.Errorf("output lacks the image %s:<tag>", s.ImageRepo("hello"))
-			}
-			golden := filepath.Join("testdata", "hello-"+env+".golden")
-			if *update {
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+	for _, bot := range repoBots(t) {
+		for _, env := range s.EnvNames() {
+			t.Run(bot+"-"+env, func(t *testing.T) {
+				out, err := Overlay(filesys.MakeFsOnDisk(), repoDir, bot, env)
+				if err != nil {
 					t.Fatal(err)
 				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if diff := cmp.Diff(string(want), got); diff != "" {
-				t.Errorf("hello %s rendered differently (-%s +got); if that is intended, run go test -update:\n%s", env, golden, diff)
-			}
-		})
+				repo := s.ImageRepo(bot)
+				got := string(maskTags(out, repo))
+				if !strings.Contains(got, "image: "+repo+":NEWTAG\n") {
+					t.Errorf("output lacks the image %s:<tag>", repo)
+				}
+				golden := filepath.Join("testdata", bot+"-"+env+".golden")
+				if *update {
+					if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+						t.Fatal(err)
+					}
+				}
+				want, err := os.ReadFile(golden)
+				if err != nil {
+					t.Fatalf("%v (run go test -update to create it)", err)
+				}
+				if diff := cmp.Diff(string(want), got); diff != "" {
+					t.Errorf("%s %s rendered differently (-%s +got); if that is intended, run go test -update:\n%s", bot, env, golden, diff)
+				}
+			})
+		}
 	}
 }
 

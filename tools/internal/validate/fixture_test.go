@@ -18,8 +18,8 @@ const repoDir = "../../.."
 const memRoot = "/repo"
 
 // fixture returns an in-memory copy of the repo's botfleet.yaml, manifests/
-// and the hello bot's manifests, and more bots made from hello's manifests
-// by renaming (as the scaffold will).
+// and the hello bot's manifests and Dockerfile, and more bots made from
+// hello's by renaming (as the scaffold does).
 func fixture(tb testing.TB, bots ...string) filesys.FileSystem {
 	tb.Helper()
 	mem := filesys.MakeFsInMemory()
@@ -31,6 +31,7 @@ func fixture(tb testing.TB, bots ...string) filesys.FileSystem {
 		write(tb, mem, rel, string(data))
 	}
 	copyFile("botfleet.yaml")
+	copyFile("bots/hello/" + DockerfileName)
 	for _, dir := range []string{"manifests", "bots/hello/manifests"} {
 		err := fs.WalkDir(os.DirFS(repoDir), dir, func(p string, d fs.DirEntry, err error) error {
 			if err != nil || d.IsDir() || strings.HasSuffix(p, ".md") {
@@ -49,11 +50,17 @@ func fixture(tb testing.TB, bots ...string) filesys.FileSystem {
 	return mem
 }
 
-// addBot adds bot, a copy of hello's manifests with the name replaced.
+// addBot adds bot, a copy of hello's manifests and Dockerfile with the name
+// replaced.
 func addBot(tb testing.TB, mem filesys.FileSystem, bot string) {
 	tb.Helper()
+	df, err := mem.ReadFile(path.Join(memRoot, "bots/hello", DockerfileName))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	write(tb, mem, path.Join("bots", bot, DockerfileName), strings.ReplaceAll(string(df), "hello", bot))
 	src := path.Join(memRoot, "bots/hello/manifests")
-	err := mem.Walk(src, func(p string, info fs.FileInfo, err error) error {
+	err = mem.Walk(src, func(p string, info fs.FileInfo, err error) error {
 		if err != nil || info.IsDir() {
 			return err
 		}

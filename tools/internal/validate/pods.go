@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -186,8 +187,25 @@ func (r *run) checkBotDeployment(t target, d *appsv1.Deployment, add addFunc) {
 
 	const f = "spec.template.spec"
 	spec := &d.Spec.Template.Spec
+	// BOT_GRACE_PERIOD raises botkit's grace; the pod's must stay above it,
+	// or the kubelet kills commands botkit is still waiting for.
+	grace := time.Duration(ShutdownGrace) * time.Second
+	for i, c := range spec.Containers {
+		for _, e := range c.Env {
+			if e.Name != "BOT_GRACE_PERIOD" {
+				continue
+			}
+			if d, err := time.ParseDuration(e.Value); err != nil || d < 0 {
+				add(fmt.Sprintf("%s.containers[%d].env", f, i), "BOT_GRACE_PERIOD is %q: want a duration such as 25s or 30m (the bot refuses to start)", e.Value)
+			} else {
+				grace = max(grace, d)
+			}
+		}
+	}
 	if g := spec.TerminationGracePeriodSeconds; g == nil || *g <= ShutdownGrace {
 		add(f+".terminationGracePeriodSeconds", "%s, want more than %d and than the bot's longest command (botkit finishes running commands on SIGTERM)", optInt(g), ShutdownGrace)
+	} else if time.Duration(*g)*time.Second <= grace {
+		add(f+".terminationGracePeriodSeconds", "%d, want more than BOT_GRACE_PERIOD (%s): the kubelet would kill commands botkit still waits for", *g, grace)
 	}
 	volumes := map[string]corev1.Volume{}
 	for _, v := range spec.Volumes {
@@ -228,6 +246,9 @@ func (r *run) checkBotDeployment(t target, d *appsv1.Deployment, add addFunc) {
 		}
 		if got, ok := env["BOT_CONFIG"]; ok && got != wantConfig {
 			add(cf+".env", "BOT_CONFIG is %q, want %q", got, wantConfig)
+		}
+		if got, ok := env["AWS_REGION"]; ok && got != r.s.AWS.Region {
+			add(cf+".env", "AWS_REGION is %q, want %q (botfleet.yaml aws.region)", got, r.s.AWS.Region)
 		}
 		if !slices.ContainsFunc(c.EnvFrom, func(e corev1.EnvFromSource) bool { return e.SecretRef != nil }) {
 			add(cf+".envFrom", "no Secret: want envFrom secretRef %s%s, the environment's Slack tokens", t.bot, SecretSuffix)

@@ -3,7 +3,8 @@
 // in-process, and checks each object strictly against the target Kubernetes
 // version's schemas and Argo CD's CRDs, against the Pod Security "restricted"
 // profile and Fargate's limits, against the cluster contract in DESIGN.md, and
-// against the settings in botfleet.yaml.
+// against the settings in botfleet.yaml. It also lints each bot's Dockerfile
+// (LintDockerfile).
 //
 // It reads the repo through an injected kustomize filesystem, so tests can
 // use an in-memory one.
@@ -18,6 +19,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -43,6 +45,7 @@ type Validator struct {
 // Problem is one thing wrong with the repo's manifests.
 type Problem struct {
 	Path   string // the directory built, or a file, relative to the repo root
+	Line   int    // the line of the file at Path; 0 for none
 	Object string // Kind/name, with the namespace in manifests/; "" for the directory
 	Field  string // e.g. spec.template.spec.containers[0].image; "" for the object
 	Msg    string
@@ -50,6 +53,9 @@ type Problem struct {
 
 func (p Problem) String() string {
 	parts := []string{p.Path}
+	if p.Line > 0 {
+		parts[0] += ":" + strconv.Itoa(p.Line)
+	}
 	if p.Object != "" {
 		parts = append(parts, p.Object)
 	}
@@ -85,6 +91,7 @@ type run struct {
 	s        *settings.Settings
 	schemas  *kubeschema.Set
 	problems []Problem // found outside any target's build
+	bots     []string  // the bots checked
 }
 
 // Run checks the named bots (every bot when none is named) and manifests/,
@@ -115,6 +122,7 @@ func (v *Validator) Run(ctx context.Context, bots []string) ([]Problem, error) {
 		return nil, err
 	}
 	r.cross(results)
+	r.checkDockerfiles()
 	var out []Problem
 	out = append(out, r.problems...)
 	for _, b := range results {
@@ -172,6 +180,7 @@ func (r *run) targets(only []string) ([]target, error) {
 		}
 		bots = slices.DeleteFunc(bots, func(b string) bool { return !slices.Contains(only, b) })
 	}
+	r.bots = bots
 	for _, bot := range bots {
 		envsDir := path.Join(BotsDir, bot, ManifestsDir, "envs")
 		var envs []string

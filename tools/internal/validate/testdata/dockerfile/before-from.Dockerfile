@@ -1,0 +1,3 @@
+ARG GO_IMAGE=golang:1.26
+RUN echo hi
+FROM ${GO_IMAGE} AS build
