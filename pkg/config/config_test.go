@@ -156,6 +156,7 @@ func TestLoadRefusesSecrets(t *testing.T) {
 		{"slack app token", "audit:\n  channel: xapp-1-A0123-456789-abcdef\n", "audit.channel"},
 		{"aws key id", "admins: [U1, AKIAIOSFODNN7EXAMPLE]\n", "admins[1]"},
 		{"aws secret", "apps:\n  api:\n    playbook: wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n", "apps.api.playbook"},
+		{"aws secret under a secret-ish key, even like a path", "aws_secret: /JalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n", "aws_secret"},
 		{"private key", "state_dir: \"-----BEGIN OPENSSH PRIVATE KEY-----\\nabc\"\n", "state_dir"},
 	}
 	for _, tt := range tests {
@@ -172,9 +173,13 @@ func TestLoadRefusesSecrets(t *testing.T) {
 			}
 		})
 	}
-	// A git SHA is 40 hex characters, not a secret.
-	path := write(t, "state_dir: 3d3c42e5aac5ba805825da76410c181273ba90b1\n")
-	if _, err := config.Load(&cfg{}, config.Options{Path: path}); err != nil {
-		t.Errorf("a git SHA was taken for a secret: %v", err)
+	// Same shapes that are not secrets: a git SHA (40 hex characters) and
+	// paths of exactly 40 base64-like characters, as temp dirs and EFS paths
+	// can be.
+	for _, v := range []string{"3d3c42e5aac5ba805825da76410c181273ba90b1", "/tmp/TestEndToEnd120592250/002/playbooks", "./efs/state/AnsibleBot2/deploys/Logs20261"} {
+		path := write(t, "state_dir: "+v+"\n")
+		if _, err := config.Load(&cfg{}, config.Options{Path: path}); err != nil {
+			t.Errorf("%s was taken for a secret: %v", v, err)
+		}
 	}
 }

@@ -24,7 +24,16 @@ var secretPatterns = []struct {
 // base64 that are not a hex digest (git SHAs are 40 hex characters too).
 var awsSecret = regexp.MustCompile(`(^|[^A-Za-z0-9/+])([A-Za-z0-9/+]{40})($|[^A-Za-z0-9/+=])`)
 
-func looksLikeAWSSecret(s string) bool {
+// A path of exactly 40 such characters (a temp dir, an EFS path) has the
+// same shape; a value that is a path is one unless its key says secret.
+func looksLikeAWSSecret(key, s string) bool {
+	lower := strings.ToLower(key)
+	secretKey := strings.Contains(lower, "secret") || strings.Contains(lower, "key") || strings.Contains(lower, "password") || strings.Contains(lower, "credential")
+	for _, prefix := range []string{"/", "./", "../", "~/"} {
+		if strings.HasPrefix(strings.TrimSpace(s), prefix) && !secretKey {
+			return false
+		}
+	}
 	for _, m := range awsSecret.FindAllStringSubmatch(s, -1) {
 		v := m[2]
 		if strings.Trim(v, "0123456789abcdef") == "" {
@@ -62,7 +71,7 @@ func secretIn(key string, v any) (string, string) {
 				return key, p.what
 			}
 		}
-		if looksLikeAWSSecret(v) {
+		if looksLikeAWSSecret(key, v) {
 			return key, "an AWS secret access key"
 		}
 	case map[string]any:
