@@ -17,7 +17,7 @@ import (
 // Defaults for the options of New.
 const (
 	DefaultMaxInFlight    = 16
-	DefaultQueueSize      = 256
+	DefaultQueueSize      = 10000
 	DefaultCommandTimeout = 5 * time.Minute
 	DefaultGracePeriod    = 25 * time.Second // under Kubernetes' default 30 s
 )
@@ -64,7 +64,8 @@ func WithRegistry(reg prometheus.Registerer) Option { return func(b *Bot) { b.re
 func WithMaxInFlight(n int) Option { return func(b *Bot) { b.maxInFlight = n } }
 
 // WithQueueSize bounds how many commands may wait for a free slot (default
-// 256); past it, the user is told the bot is busy.
+// 10,000: a burst of mentions gets through; the queue takes memory only for
+// what it holds); past it, the user is told the bot is busy.
 func WithQueueSize(n int) Option { return func(b *Bot) { b.queueSize = n } }
 
 // WithCommandTimeout sets the default timeout of a command (5 minutes).
@@ -238,21 +239,29 @@ func (b *Bot) Run(ctx context.Context, tr Transport) error {
 	handlerCtx, cancelHandlers := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelHandlers()
 
-	queue := make(chan Event, b.queueSize)
+	queue := newQueue(b.queueSize)
 	var workers, notes sync.WaitGroup
 	for range b.maxInFlight {
 		workers.Go(func() {
-			for ev := range queue {
+			for {
+				ev, ok := queue.pop()
+				if !ok {
+					return
+				}
 				b.metrics.queued.Dec()
 				b.handle(handlerCtx, tr, ev)
 				b.done(ev)
+				queue.finish()
 			}
 		})
 	}
+	stopRelease := make(chan struct{})
+	defer close(stopRelease)
+	go queue.releaseIdle(2*time.Second, stopRelease)
 	// Notes (busy, expired confirmations) are posted off the transport's
 	// goroutine and bounded, so a flood can neither delay acks nor grow
 	// goroutines without limit.
-	noteSlots := make(chan struct{}, max(b.queueSize, 16))
+	noteSlots := make(chan struct{}, min(max(b.queueSize, 16), maxNotes))
 	async := func(ev Event, f func()) {
 		select {
 		case noteSlots <- struct{}{}:
@@ -293,10 +302,9 @@ func (b *Bot) Run(ctx context.Context, tr Transport) error {
 			b.done(ev)
 			return
 		}
-		select {
-		case queue <- ev:
+		if queue.push(ev) {
 			b.metrics.queued.Inc()
-		default:
+		} else {
 			b.metrics.events.WithLabelValues(eventBusy).Inc()
 			async(ev, func() {
 				b.post(handlerCtx, tr, ev, "I'm busy with other commands right now; try again in a moment.")
@@ -316,7 +324,7 @@ func (b *Bot) Run(ctx context.Context, tr Transport) error {
 
 	mu.Lock()
 	closed = true
-	close(queue)
+	queue.close()
 	mu.Unlock()
 
 	done := make(chan struct{})
@@ -340,6 +348,9 @@ func (b *Bot) Run(ctx context.Context, tr Transport) error {
 	}
 	return nil
 }
+
+// maxNotes bounds the notes (busy, expired) being posted at once.
+const maxNotes = 256
 
 // readyPoll is how often start asks a transport whether it is ready.
 const readyPoll = 50 * time.Millisecond

@@ -73,7 +73,7 @@ func New(cfg Config) *Client {
 	}
 	opts := []slack.Option{
 		slack.OptionAPIURL(url),
-		slack.OptionHTTPClient(&http.Client{Timeout: HTTPTimeout}),
+		slack.OptionHTTPClient(&http.Client{Timeout: HTTPTimeout, Transport: httpTransport()}),
 		slack.OptionRetry(MaxRetries), // after OptionHTTPClient, so it wraps it
 	}
 	if cfg.AppToken != "" {
@@ -240,4 +240,14 @@ func (c *Client) Event(outer slackevents.EventsAPIEvent) (ev botkit.Event, ok bo
 		}
 	}
 	return ev, true
+}
+
+// httpTransport is http.DefaultTransport keeping enough idle connections to
+// Slack for every worker: the default keeps 2 per host, so a burst of replies
+// would open (and TLS-handshake) a new connection for nearly every call.
+func httpTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = 64
+	t.MaxIdleConns = 64
+	return t
 }

@@ -173,7 +173,11 @@ func (t *Transport) handle(ctx context.Context, sm *socketmode.Client, evt socke
 			if fatal := appTokenError(e.ErrorObj); fatal != nil {
 				return fatal
 			}
-			t.logger.Warn("connecting to slack", "attempt", e.Attempt, "backoff", e.Backoff, "err", e.ErrorObj)
+			level := slog.LevelWarn
+			if ctx.Err() != nil || errors.Is(e.ErrorObj, context.Canceled) { // shutting down: cancelled on purpose
+				level = slog.LevelDebug
+			}
+			t.logger.Log(ctx, level, "connecting to slack", "attempt", e.Attempt, "backoff", e.Backoff, "err", e.ErrorObj)
 		}
 	case socketmode.EventTypeInvalidAuth:
 		t.setNotReady("Slack refused SLACK_APP_TOKEN")

@@ -1,0 +1,72 @@
+package botkit
+
+import (
+	"fmt"
+	"testing"
+	"time"
+)
+
+func TestQueue(t *testing.T) {
+	q := newQueue(3)
+	for i := range 3 {
+		if !q.push(Event{ID: fmt.Sprint(i)}) {
+			t.Fatalf("push %d refused below the bound", i)
+		}
+	}
+	if q.push(Event{ID: "over"}) {
+		t.Error("push beyond the bound accepted")
+	}
+	for i := range 3 {
+		ev, ok := q.pop()
+		if !ok || ev.ID != fmt.Sprint(i) {
+			t.Fatalf("pop %d = %q, %v; want FIFO order", i, ev.ID, ok)
+		}
+		q.finish()
+	}
+	// A popped slot frees room for one more.
+	if !q.push(Event{ID: "again"}) {
+		t.Error("push refused after the queue drained")
+	}
+	got := make(chan string)
+	go func() {
+		for {
+			ev, ok := q.pop()
+			if !ok {
+				close(got)
+				return
+			}
+			got <- ev.ID
+			q.finish()
+		}
+	}()
+	if id := <-got; id != "again" {
+		t.Errorf("pop = %q", id)
+	}
+	q.close()
+	select {
+	case _, open := <-got:
+		if open {
+			t.Error("pop returned an event after close on an empty queue")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("pop did not return after close")
+	}
+	if q.push(Event{ID: "late"}) {
+		t.Error("push after close accepted")
+	}
+}
+
+// A drained queue lets go of a burst's backing array.
+func TestQueueDropsBurstArray(t *testing.T) {
+	q := newQueue(10000)
+	for i := range 5000 {
+		q.push(Event{ID: fmt.Sprint(i)})
+	}
+	for range 5000 {
+		q.pop()
+		q.finish()
+	}
+	if cap(q.items) != 0 || q.served != 5000 || q.busy != 0 {
+		t.Errorf("after the burst: cap %d, served %d, busy %d", cap(q.items), q.served, q.busy)
+	}
+}
