@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -266,28 +265,9 @@ func TestEndToEndAccess(t *testing.T) {
 }
 
 // buttonValue returns the value of m's button actionID, or "".
-func buttonValue(t *testing.T, m slacktest.Message, actionID string) string {
-	t.Helper()
-	if m.Method != "chat.postMessage" || m.Blocks == "" {
-		return ""
-	}
-	var blocks []struct {
-		Elements []struct {
-			ActionID string `json:"action_id"`
-			Value    string `json:"value"`
-		} `json:"elements"`
-	}
-	if err := json.Unmarshal([]byte(m.Blocks), &blocks); err != nil {
-		t.Fatalf("blocks of %s: %v", m.TS, err)
-	}
-	for _, b := range blocks {
-		for _, el := range b.Elements {
-			if el.ActionID == actionID {
-				return el.Value
-			}
-		}
-	}
-	return ""
+func buttonValue(_ *testing.T, m slacktest.Message, actionID string) string {
+	v, _ := m.Button(actionID)
+	return v
 }
 
 func stateRecords(t *testing.T, dir string) []state.Record {

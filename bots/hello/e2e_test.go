@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"net/http"
@@ -196,21 +195,8 @@ func prompt(t *testing.T, slack *slacktest.Server, text string) (slacktest.Messa
 		}
 		return false
 	})
-	var blocks []struct {
-		Elements []struct {
-			ActionID string `json:"action_id"`
-			Value    string `json:"value"`
-		} `json:"elements"`
-	}
-	if err := json.Unmarshal([]byte(q.Blocks), &blocks); err != nil {
-		t.Fatalf("blocks of %q: %v", q.Text, err)
-	}
-	for _, b := range blocks {
-		for _, e := range b.Elements {
-			if e.ActionID == "botkit_confirm_yes" {
-				return q, e.Value
-			}
-		}
+	if v, ok := q.Button("botkit_confirm_yes"); ok {
+		return q, v
 	}
 	t.Fatalf("no Confirm button in %s", q.Blocks)
 	return q, ""

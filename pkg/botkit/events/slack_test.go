@@ -1,7 +1,6 @@
 package events_test
 
 import (
-	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -81,24 +80,8 @@ func promptClick(t testing.TB, srv *slacktest.Server, user string, yes bool) sla
 	msgs := srv.Messages()
 	for i := len(msgs) - 1; i >= 0; i-- {
 		m := msgs[i]
-		if m.Method != "chat.postMessage" || m.Blocks == "" {
-			continue
-		}
-		var blocks []struct {
-			Elements []struct {
-				ActionID string `json:"action_id"`
-				Value    string `json:"value"`
-			} `json:"elements"`
-		}
-		if err := json.Unmarshal([]byte(m.Blocks), &blocks); err != nil {
-			t.Fatalf("blocks of %s: %v", m.TS, err)
-		}
-		for _, b := range blocks {
-			for _, el := range b.Elements {
-				if el.ActionID == want {
-					return slacktest.Action{User: user, Channel: m.Channel, MessageTS: m.TS, ActionID: el.ActionID, Value: el.Value}
-				}
-			}
+		if v, ok := m.Button(want); ok && m.Method == "chat.postMessage" {
+			return slacktest.Action{User: user, Channel: m.Channel, MessageTS: m.TS, ActionID: want, Value: v}
 		}
 	}
 	t.Fatalf("no message with a %s button; messages: %+v", want, msgs)

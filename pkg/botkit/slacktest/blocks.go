@@ -107,3 +107,28 @@ func textOf(raw json.RawMessage) *string {
 	}
 	return t.Text
 }
+
+// Button returns the value of the button actionID in the message's blocks,
+// and whether the message has that button: what a test needs to click it.
+func (m Message) Button(actionID string) (value string, ok bool) {
+	if m.Blocks == "" {
+		return "", false
+	}
+	var blocks []struct {
+		Elements []struct {
+			ActionID string `json:"action_id"`
+			Value    string `json:"value"`
+		} `json:"elements"`
+	}
+	if json.Unmarshal([]byte(m.Blocks), &blocks) != nil {
+		return "", false
+	}
+	for _, b := range blocks {
+		for _, e := range b.Elements {
+			if e.ActionID == actionID {
+				return e.Value, true
+			}
+		}
+	}
+	return "", false
+}

@@ -361,3 +361,19 @@ func TestConcurrentPosts(t *testing.T) {
 		seen[m.TS] = true
 	}
 }
+
+func TestMessageButton(t *testing.T) {
+	m := slacktest.Message{Blocks: `[{"type":"section","text":{"type":"mrkdwn","text":"Deploy?"}},` +
+		`{"type":"actions","elements":[{"type":"button","action_id":"yes","value":"c1:yes"},{"type":"button","action_id":"no","value":"c1:no"}]}]`}
+	for _, tt := range []struct {
+		id, want string
+		ok       bool
+	}{{"yes", "c1:yes", true}, {"no", "c1:no", true}, {"maybe", "", false}} {
+		if v, ok := m.Button(tt.id); v != tt.want || ok != tt.ok {
+			t.Errorf("Button(%q) = %q, %v; want %q, %v", tt.id, v, ok, tt.want, tt.ok)
+		}
+	}
+	if _, ok := (slacktest.Message{Text: "no blocks"}).Button("yes"); ok {
+		t.Error("a message without blocks has a button")
+	}
+}
