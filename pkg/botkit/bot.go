@@ -11,7 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
+	vm "github.com/VictoriaMetrics/metrics"
 )
 
 // Defaults for the options of New.
@@ -28,7 +28,7 @@ const (
 type Bot struct {
 	name           string
 	logger         *slog.Logger
-	registry       prometheus.Registerer
+	registry       *vm.Set
 	maxInFlight    int
 	queueSize      int
 	commandTimeout time.Duration
@@ -55,9 +55,9 @@ type Option func(*Bot)
 // WithLogger sets the logger; the default discards.
 func WithLogger(l *slog.Logger) Option { return func(b *Bot) { b.logger = l } }
 
-// WithRegistry registers the bot's metrics with reg instead of a private
-// registry.
-func WithRegistry(reg prometheus.Registerer) Option { return func(b *Bot) { b.registry = reg } }
+// WithRegistry puts the bot's metrics in reg (the set the runner serves on
+// /metrics) instead of a private one.
+func WithRegistry(reg *vm.Set) Option { return func(b *Bot) { b.registry = reg } }
 
 // WithMaxInFlight bounds how many commands run at once (default 16).
 // Events beyond it wait in a queue of WithQueueSize.
@@ -101,7 +101,7 @@ func New(name string, opts ...Option) *Bot {
 			b.maxInFlight, b.queueSize, b.commandTimeout, b.gracePeriod))
 	}
 	if b.registry == nil {
-		b.registry = prometheus.NewRegistry()
+		b.registry = vm.NewSet()
 	}
 	b.logger = b.logger.With("bot", name)
 	b.metrics = newMetrics(b.registry, name)
@@ -281,7 +281,7 @@ func (b *Bot) Run(ctx context.Context, tr Transport) error {
 		mu.RLock()
 		defer mu.RUnlock()
 		if closed {
-			b.metrics.events.WithLabelValues(eventDropped).Inc()
+			b.metrics.events.Counter(eventDropped).Inc()
 			b.done(ev)
 			return
 		}
@@ -290,14 +290,14 @@ func (b *Bot) Run(ctx context.Context, tr Transport) error {
 			return
 		}
 		if ev.BotID != "" || ev.Subtype != "" {
-			b.metrics.events.WithLabelValues(eventIgnored).Inc()
+			b.metrics.events.Counter(eventIgnored).Inc()
 			b.done(ev)
 			return
 		}
 		// A retry keeps its event_id; the same message can also come as two
 		// events (app_mention and message.im), which share channel and ts.
 		if !b.seen.first(ev.ID) || ev.TS != "" && !b.seen.first("msg:"+ev.Channel+"/"+ev.TS) {
-			b.metrics.events.WithLabelValues(eventDuplicate).Inc()
+			b.metrics.events.Counter(eventDuplicate).Inc()
 			b.logger.Debug("duplicate event dropped", "event_id", ev.ID)
 			b.done(ev)
 			return
@@ -305,7 +305,7 @@ func (b *Bot) Run(ctx context.Context, tr Transport) error {
 		if queue.push(ev) {
 			b.metrics.queued.Inc()
 		} else {
-			b.metrics.events.WithLabelValues(eventBusy).Inc()
+			b.metrics.events.Counter(eventBusy).Inc()
 			async(ev, func() {
 				b.post(handlerCtx, tr, ev, "I'm busy with other commands right now; try again in a moment.")
 				b.done(ev)
@@ -377,12 +377,12 @@ func (b *Bot) start(ctx, handlerCtx context.Context, tr Transport, listening <-c
 			defer cancel()
 			defer func() {
 				if v := recover(); v != nil {
-					b.metrics.errors.WithLabelValues("start").Inc()
+					b.metrics.errors.Counter("start").Inc()
 					b.logger.Error("start func panicked", "index", i, "panic", fmt.Sprint(v))
 				}
 			}()
 			if err := f(fctx, tr); err != nil {
-				b.metrics.errors.WithLabelValues("start").Inc()
+				b.metrics.errors.Counter("start").Inc()
 				b.logger.Error("start func failed", "index", i, "err", err)
 			}
 		}()
@@ -402,7 +402,7 @@ func (b *Bot) post(ctx context.Context, tr Transport, ev Event, text string) {
 		thread = ev.TS
 	}
 	if _, err := tr.Post(ctx, Message{Channel: ev.Channel, ThreadTS: thread, Text: text}); err != nil {
-		b.metrics.errors.WithLabelValues("post").Inc()
+		b.metrics.errors.Counter("post").Inc()
 		b.logger.Error("posting reply", "channel", ev.Channel, "event_id", ev.ID, "err", err)
 	}
 }

@@ -1,6 +1,8 @@
 package botkit_test
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -8,14 +10,14 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	vm "github.com/VictoriaMetrics/metrics"
 	"github.com/google/go-cmp/cmp"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/botfleet/botfleet/pkg/botkit"
 	"github.com/botfleet/botfleet/pkg/botkit/botkittest"
@@ -138,7 +140,7 @@ func TestReplyThreading(t *testing.T) {
 }
 
 func TestErrorPolicy(t *testing.T) {
-	reg := prometheus.NewRegistry()
+	reg := botkit.NewRegistry()
 	tr := botkittest.New(t, botkittest.WithBotOptions(botkit.WithRegistry(reg)))
 	b := tr.Bot()
 	b.Command("refuse", func(context.Context, *botkit.Request) error {
@@ -177,34 +179,38 @@ func TestErrorPolicy(t *testing.T) {
 	for _, c := range []struct{ cmd, outcome string }{
 		{"refuse", "user_error"}, {"fail", "error"}, {"boom", "panic"}, {"badarg", "panic"}, {"slow", "timeout"}, {"ok", "ok"},
 	} {
-		n := testutil.ToFloat64(mustCounter(t, reg, "botkit_commands_total", map[string]string{"command": c.cmd, "outcome": c.outcome}))
+		n := counterValue(t, reg, "botkit_commands_total", map[string]string{"command": c.cmd, "outcome": c.outcome})
 		if n != 1 {
 			t.Errorf("botkit_commands_total{command=%q,outcome=%q} = %v, want 1", c.cmd, c.outcome, n)
 		}
 	}
 }
 
-func mustCounter(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) prometheus.Collector {
+// counterValue reads the series name whose labels include labels from what
+// reg exposes on /metrics, or 0 when there is none.
+func counterValue(t *testing.T, reg *vm.Set, name string, labels map[string]string) float64 {
 	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
+	var buf bytes.Buffer
+	reg.WritePrometheus(&buf)
+	sc := bufio.NewScanner(&buf)
+line:
+	for sc.Scan() {
+		series, value, ok := strings.Cut(sc.Text(), " ")
+		if !ok || !strings.HasPrefix(series, name+"{") {
 			continue
 		}
-	metric:
-		for _, m := range mf.GetMetric() {
-			for _, lp := range m.GetLabel() {
-				if want, ok := labels[lp.GetName()]; ok && want != lp.GetValue() {
-					continue metric
-				}
+		for k, v := range labels {
+			if !strings.Contains(series, k+`="`+v+`"`) {
+				continue line
 			}
-			return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "x", Help: "x"}, func() float64 { return m.GetCounter().GetValue() })
 		}
+		f, err := strconv.ParseFloat(value, 64)
+		if err != nil {
+			t.Fatalf("%s: %v", sc.Text(), err)
+		}
+		return f
 	}
-	return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "x", Help: "x"}, func() float64 { return 0 })
+	return 0
 }
 
 func TestIgnoredAndDuplicateEvents(t *testing.T) {

@@ -176,7 +176,7 @@ func (b *Bot) handleAction(ctx context.Context, tr Transport, ev Event, post fun
 			thread = ev.Action.MessageTS
 		}
 		if _, err := tr.Post(ctx, Message{Channel: ev.Channel, ThreadTS: thread, Text: note, EphemeralUser: ev.User}); err != nil {
-			b.metrics.errors.WithLabelValues("post").Inc()
+			b.metrics.errors.Counter("post").Inc()
 			b.logger.Error("posting confirmation note", "channel", ev.Channel, "err", err)
 		}
 		b.done(ev)

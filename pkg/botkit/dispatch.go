@@ -15,29 +15,29 @@ import (
 // handler, report errors, audit.
 func (b *Bot) handle(ctx context.Context, tr Transport, ev Event) {
 	if len(ev.Text) > maxCommandText {
-		b.metrics.events.WithLabelValues(eventUnknown).Inc()
+		b.metrics.events.Counter(eventUnknown).Inc()
 		b.post(ctx, tr, ev, "That message is too long to be a command. Try `help`.")
 		return
 	}
 	text := stripMention(normalize(ev.Text))
 	if text == "" {
-		b.metrics.events.WithLabelValues(eventUnknown).Inc()
+		b.metrics.events.Counter(eventUnknown).Inc()
 		b.post(ctx, tr, ev, "Hi! Type `help` to see what I can do.")
 		return
 	}
 	s := b.settings.load()
 	if reply, ok := b.helpFor(ctx, tr, s, ev, text); ok {
-		b.metrics.events.WithLabelValues(eventHandled).Inc()
+		b.metrics.events.Counter(eventHandled).Inc()
 		b.post(ctx, tr, ev, reply)
 		return
 	}
 	cmd, args := b.Match(text)
 	if cmd == nil {
-		b.metrics.events.WithLabelValues(eventUnknown).Inc()
+		b.metrics.events.Counter(eventUnknown).Inc()
 		b.post(ctx, tr, ev, b.notFound(text))
 		return
 	}
-	b.metrics.events.WithLabelValues(eventHandled).Inc()
+	b.metrics.events.Counter(eventHandled).Inc()
 	req := &Request{
 		Text: text, User: ev.User, Channel: ev.Channel, TS: ev.TS, ThreadTS: ev.ThreadTS, EventID: ev.ID,
 		CorrelationID: newCorrelationID(),
@@ -56,7 +56,7 @@ func (b *Bot) handle(ctx context.Context, tr Transport, ev Event) {
 		return
 	}
 	d := b.decide(ctx, tr, s, cmd, req.args, ev.User, ev.Channel)
-	b.metrics.access.WithLabelValues(cmd.Name(), d.label()).Inc()
+	b.metrics.access.Counter(cmd.Name(), d.label()).Inc()
 	if !d.allowed {
 		b.audit(ctx, tr, s, req, d.label(), OutcomeRefused, time.Since(start), nil)
 		b.post(ctx, tr, ev, d.reason)
@@ -104,8 +104,8 @@ func (b *Bot) chain(cmd *Command) Handler {
 // audit writes the one line every command run leaves, whatever became of
 // it, records its metrics, and posts it to the audit channel if one is set.
 func (b *Bot) audit(ctx context.Context, tr Transport, s *Settings, req *Request, decision, outcome string, d time.Duration, err error) {
-	b.metrics.commands.WithLabelValues(req.cmd.pat.src, outcome).Inc()
-	b.metrics.duration.WithLabelValues(req.cmd.pat.src).Observe(d.Seconds())
+	b.metrics.commands.Counter(req.cmd.pat.src, outcome).Inc()
+	b.metrics.duration.Histogram(durationBuckets, req.cmd.pat.src).Update(d.Seconds())
 	attrs := []any{
 		slog.Any("args", argAttrs(req)), slog.String("decision", decision),
 		slog.String("outcome", outcome), slog.Duration("duration", d),
@@ -126,7 +126,7 @@ func (b *Bot) audit(ctx context.Context, tr Transport, s *Settings, req *Request
 	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	if _, err := tr.Post(pctx, Message{Channel: s.Audit.Channel, Text: line}); err != nil {
-		b.metrics.errors.WithLabelValues("audit").Inc()
+		b.metrics.errors.Counter("audit").Inc()
 		req.logger.Error("posting to the audit channel", "audit_channel", s.Audit.Channel, "err", err)
 	}
 }

@@ -1,8 +1,9 @@
 package botkit
 
 import (
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
+	vm "github.com/VictoriaMetrics/metrics"
+
+	"github.com/botfleet/botfleet/pkg/botkit/internal/metric"
 )
 
 // Outcomes of a command, the values of the outcome label.
@@ -26,49 +27,39 @@ const (
 )
 
 type metrics struct {
-	commands *prometheus.CounterVec
-	duration *prometheus.HistogramVec
-	events   *prometheus.CounterVec
-	errors   *prometheus.CounterVec
-	access   *prometheus.CounterVec
-	inFlight prometheus.Gauge
-	queued   prometheus.Gauge
+	commands metric.Vec // command, outcome
+	duration metric.Vec // command
+	events   metric.Vec // result
+	errors   metric.Vec // kind
+	access   metric.Vec // command, decision
+	inFlight *vm.Gauge
+	queued   *vm.Gauge
 }
 
-func newMetrics(reg prometheus.Registerer, bot string) *metrics {
-	labels := prometheus.Labels{"bot": bot}
-	m := &metrics{
-		commands: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "botkit_commands_total", Help: "Commands run, by command pattern and outcome.", ConstLabels: labels,
-		}, []string{"command", "outcome"}),
-		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "botkit_command_duration_seconds", Help: "How long commands ran, by command pattern.", ConstLabels: labels,
-			Buckets: []float64{.01, .05, .1, .5, 1, 5, 15, 60, 300, 900, 1800},
-		}, []string{"command"}),
-		events: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "botkit_events_total", Help: "Events received, by what became of them.", ConstLabels: labels,
-		}, []string{"result"}),
-		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "botkit_errors_total", Help: "Errors outside handlers, by kind (post, update).", ConstLabels: labels,
-		}, []string{"kind"}),
-		access: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "botkit_access_decisions_total", Help: "Access checks, by command and decision (allow, deny, error).", ConstLabels: labels,
-		}, []string{"command", "decision"}),
-		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "botkit_commands_in_flight", Help: "Commands running now.", ConstLabels: labels,
-		}),
-		queued: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "botkit_commands_queued", Help: "Commands waiting for a free slot.", ConstLabels: labels,
-		}),
+// durationBuckets are botkit_command_duration_seconds' buckets: from a ping
+// to the longest deploy.
+var durationBuckets = []float64{.01, .05, .1, .5, 1, 5, 15, 60, 300, 900, 1800}
+
+// The series botkit exposes, all with a bot label:
+//   - botkit_commands_total{command,outcome}: commands run
+//   - botkit_command_duration_seconds{command}: how long they ran (histogram)
+//   - botkit_events_total{result}: events received, by what became of them
+//   - botkit_errors_total{kind}: errors outside handlers (post, update, start)
+//   - botkit_access_decisions_total{command,decision}: allow, deny, error
+//   - botkit_commands_in_flight, botkit_commands_queued: gauges
+func newMetrics(set *vm.Set, bot string) *metrics {
+	consts := []string{"bot", bot}
+	return &metrics{
+		commands: metric.NewVec(set, "botkit_commands_total", consts, "command", "outcome"),
+		duration: metric.NewVec(set, "botkit_command_duration_seconds", consts, "command"),
+		events:   metric.NewVec(set, "botkit_events_total", consts, "result"),
+		errors:   metric.NewVec(set, "botkit_errors_total", consts, "kind"),
+		access:   metric.NewVec(set, "botkit_access_decisions_total", consts, "command", "decision"),
+		inFlight: metric.NewVec(set, "botkit_commands_in_flight", consts).Gauge(),
+		queued:   metric.NewVec(set, "botkit_commands_queued", consts).Gauge(),
 	}
-	reg.MustRegister(m.commands, m.duration, m.events, m.errors, m.access, m.inFlight, m.queued)
-	return m
 }
 
-// NewRegistry returns a Prometheus registry with the Go runtime and process
-// collectors, as the runner serves on /metrics.
-func NewRegistry() *prometheus.Registry {
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	return reg
-}
+// NewRegistry returns the set of metrics a bot exposes on /metrics; the
+// runner adds the Go runtime and process metrics when it writes them.
+func NewRegistry() *vm.Set { return vm.NewSet() }

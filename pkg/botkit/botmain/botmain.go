@@ -23,8 +23,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
+	vm "github.com/VictoriaMetrics/metrics"
 
 	"github.com/botfleet/botfleet/pkg/botkit"
 	"github.com/botfleet/botfleet/pkg/botkit/console"
@@ -204,7 +203,7 @@ const (
 	modeHTTP    = "http-events"
 )
 
-func chooseTransport(name string, env environ, o Options, logger *slog.Logger, reg prometheus.Registerer) (botkit.Transport, string, error) {
+func chooseTransport(name string, env environ, o Options, logger *slog.Logger, reg *vm.Set) (botkit.Transport, string, error) {
 	appToken, signing, botToken := env.get("SLACK_APP_TOKEN"), env.get("SLACK_SIGNING_SECRET"), env.get("SLACK_BOT_TOKEN")
 	web := slackweb.Config{BotToken: botkit.Secret(botToken), AppToken: botkit.Secret(appToken), APIURL: env.get("SLACK_API_URL"), Logger: logger}
 	switch {
@@ -226,7 +225,7 @@ func chooseTransport(name string, env environ, o Options, logger *slog.Logger, r
 
 // startHTTP serves /healthz, /readyz and /metrics on addr and logs the bound
 // address (tests use 127.0.0.1:0).
-func startHTTP(addr string, reg *prometheus.Registry, tr botkit.Transport, detail interface{ Detail() string }, logger *slog.Logger) (*http.Server, error) {
+func startHTTP(addr string, reg *vm.Set, tr botkit.Transport, detail interface{ Detail() string }, logger *slog.Logger) (*http.Server, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
@@ -246,7 +245,11 @@ func startHTTP(addr string, reg *prometheus.Registry, tr botkit.Transport, detai
 		// works, so it stays ready, but says why its config is stale.
 		io.WriteString(w, "ok\n"+detail.Detail())
 	})
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+		reg.WritePrometheus(w)
+		vm.WriteProcessMetrics(w) // go_* and process_*, as client_golang's collectors
+	})
 	if r, ok := tr.(interface{ Routes(*http.ServeMux) }); ok {
 		r.Routes(mux)
 	}

@@ -11,9 +11,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
+	vm "github.com/VictoriaMetrics/metrics"
 
 	"github.com/botfleet/botfleet/pkg/botkit"
+	"github.com/botfleet/botfleet/pkg/botkit/internal/metric"
 	"github.com/botfleet/botfleet/pkg/config"
 )
 
@@ -40,8 +41,8 @@ type reloader[C any] struct {
 	hash     [32]byte // of the content last tried
 	mu       sync.Mutex
 	lastErr  error
-	reloads  *prometheus.CounterVec
-	lastGood prometheus.Gauge
+	reloads  metric.Vec // botkit_config_reloads_total{result}: config file changes seen (ok, error)
+	lastGood *vm.Gauge  // botkit_config_last_reload_ok: 1 if the newest file is in use, 0 if it failed
 }
 
 func hashOf(b []byte) [32]byte {
@@ -51,15 +52,10 @@ func hashOf(b []byte) [32]byte {
 	return sha256.Sum256(b)
 }
 
-func (r *reloader[C]) register(reg prometheus.Registerer) {
-	r.reloads = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "botkit_config_reloads_total", Help: "Config file changes seen, by result (ok, error).",
-	}, []string{"result"})
-	r.lastGood = prometheus.NewGauge(prometheus.GaugeOpts{
-		Name: "botkit_config_last_reload_ok", Help: "1 if the config file in use is the newest one, 0 if the newest failed to load.",
-	})
+func (r *reloader[C]) register(reg *vm.Set) {
+	r.reloads = metric.NewVec(reg, "botkit_config_reloads_total", nil, "result")
+	r.lastGood = metric.NewVec(reg, "botkit_config_last_reload_ok", nil).Gauge()
 	r.lastGood.Set(1)
-	reg.MustRegister(r.reloads, r.lastGood)
 }
 
 // Detail is the readiness note about the config.
@@ -115,13 +111,13 @@ func (r *reloader[C]) check() {
 	r.lastErr = err
 	r.mu.Unlock()
 	if err != nil {
-		r.reloads.WithLabelValues("error").Inc()
+		r.reloads.Counter("error").Inc()
 		r.lastGood.Set(0)
 		r.logger.Error("config reload failed; keeping the last good config", "file", r.path, "err", err)
 		return
 	}
 	r.live.Store(cfg)
-	r.reloads.WithLabelValues("ok").Inc()
+	r.reloads.Counter("ok").Inc()
 	r.lastGood.Set(1)
 	r.logger.Info("config reloaded", "file", r.path)
 }

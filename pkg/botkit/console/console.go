@@ -48,8 +48,13 @@ type Transport struct {
 
 	// transcript mode: echo each command and wait for it to finish
 	transcript bool
-	finished   chan string   // ids of finished events
 	prompted   chan struct{} // a confirmation was asked: read its answer
+	// Finished events are kept in a set, not passed on a channel: a click's
+	// event can finish just before its command does, and a one-slot channel
+	// then dropped the command's news, leaving the transcript waiting.
+	fmu      sync.Mutex
+	finished map[string]bool
+	fsignal  chan struct{} // something finished
 
 	pmu     sync.Mutex
 	pending *pendingPrompt // the open confirmation; the next line answers it
@@ -70,19 +75,27 @@ func WithPrompt() Option { return func(t *Transport) { t.prompt = true } }
 // is read. The bot must report finished events to Done (the runner passes
 // botkit.WithEventDone(t.Done)).
 func WithTranscript() Option {
-	return func(t *Transport) { t.transcript, t.finished = true, make(chan string, 1) }
+	return func(t *Transport) { t.transcript = true }
 }
 
 // init sets what every mode needs.
-func (t *Transport) init() { t.prompted = make(chan struct{}, 1) }
+func (t *Transport) init() {
+	t.prompted = make(chan struct{}, 1)
+	t.finished = map[string]bool{}
+	t.fsignal = make(chan struct{}, 1)
+}
 
 // Done tells a transcript-mode console that the bot is done with ev.
 func (t *Transport) Done(ev botkit.Event) {
-	if t.transcript {
-		select {
-		case t.finished <- ev.ID:
-		default: // Listen has stopped waiting
-		}
+	if !t.transcript || ev.ID == "" { // clicks have no id; nothing waits for them
+		return
+	}
+	t.fmu.Lock()
+	t.finished[ev.ID] = true
+	t.fmu.Unlock()
+	select {
+	case t.fsignal <- struct{}{}:
+	default: // a signal is pending already
 	}
 }
 
@@ -166,15 +179,19 @@ func (t *Transport) Listen(ctx context.Context, deliver func(context.Context, bo
 // wait returns when the event id is finished or asks a question.
 func (t *Transport) wait(ctx context.Context, id string) error {
 	for {
+		t.fmu.Lock()
+		done := t.finished[id]
+		delete(t.finished, id)
+		t.fmu.Unlock()
+		if done {
+			return nil
+		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-t.prompted:
 			return nil
-		case got := <-t.finished:
-			if got == id {
-				return nil
-			}
+		case <-t.fsignal:
 		}
 	}
 }

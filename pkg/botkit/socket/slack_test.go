@@ -9,7 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
+	vm "github.com/VictoriaMetrics/metrics"
+
+	"github.com/botfleet/botfleet/pkg/botkit/internal/metric"
 
 	"github.com/botfleet/botfleet/pkg/botkit"
 	"github.com/botfleet/botfleet/pkg/botkit/botkittest"
@@ -91,7 +93,7 @@ func TestConformance(t *testing.T) {
 // fit are answered "busy", and the queued ones run once the handler ends.
 func TestAcksNeverWaitForHandlers(t *testing.T) {
 	srv := slacktest.New(t)
-	reg := prometheus.NewRegistry()
+	reg := botkit.NewRegistry()
 	b := botkit.New("hello", botkit.WithMaxInFlight(1), botkit.WithQueueSize(2), botkit.WithRegistry(reg))
 	release := make(chan struct{})
 	started := make(chan struct{}, 64)
@@ -137,26 +139,10 @@ func TestAcksNeverWaitForHandlers(t *testing.T) {
 	}
 }
 
-// eventsCount returns botkit_events_total{result=result}.
-func eventsCount(t *testing.T, reg *prometheus.Registry, result string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != "botkit_events_total" {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "result" && l.GetValue() == result {
-					return m.GetCounter().GetValue()
-				}
-			}
-		}
-	}
-	return 0
+// eventsCount returns botkit_events_total{result=result} of bot hello.
+func eventsCount(_ *testing.T, reg *vm.Set, result string) float64 {
+	v, _ := metric.Value(reg, metric.Series("botkit_events_total", "bot", "hello", "result", result))
+	return v
 }
 
 // TestAppTokenRefused: a token apps.connections.open refuses for good ends

@@ -27,13 +27,14 @@ import (
 	"sync/atomic"
 	"time"
 
+	vm "github.com/VictoriaMetrics/metrics"
 	"github.com/gorilla/websocket"
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
 	"github.com/slack-go/slack/socketmode"
 
 	"github.com/botfleet/botfleet/pkg/botkit"
+	"github.com/botfleet/botfleet/pkg/botkit/internal/metric"
 	"github.com/botfleet/botfleet/pkg/botkit/slackweb"
 )
 
@@ -54,7 +55,7 @@ var fatalAuthErrors = []string{"invalid_auth", "not_authed", "not_allowed_token_
 type Config struct {
 	slackweb.Config
 	// Registry receives the transport's metrics; nil means none.
-	Registry prometheus.Registerer
+	Registry *vm.Set
 	// PingInterval is how long without a ping from Slack before the
 	// connection is taken for dead and reopened; 0 means slack-go's 30 s.
 	PingInterval time.Duration
@@ -67,8 +68,8 @@ type Transport struct {
 	logger *slog.Logger
 
 	notReady   atomic.Pointer[string] // nil when connected
-	reconnects prometheus.Counter
-	envelopes  *prometheus.CounterVec
+	reconnects *vm.Counter            // botkit_socket_reconnects_total: connections opened after the first
+	envelopes  metric.Vec             // botkit_socket_envelopes_total{type}: envelopes received and acked
 }
 
 // New returns a transport; Listen connects it.
@@ -78,15 +79,12 @@ func New(cfg Config) *Transport {
 	}
 	t := &Transport{Client: slackweb.New(cfg.Config), cfg: cfg, logger: cfg.Logger}
 	t.setNotReady("not connected yet")
-	t.reconnects = prometheus.NewCounter(prometheus.CounterOpts{
-		Name: "botkit_socket_reconnects_total", Help: "Socket Mode connections opened after the first.",
-	})
-	t.envelopes = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "botkit_socket_envelopes_total", Help: "Socket Mode envelopes received and acked, by type.",
-	}, []string{"type"})
-	if cfg.Registry != nil {
-		cfg.Registry.MustRegister(t.reconnects, t.envelopes)
+	set := cfg.Registry
+	if set == nil {
+		set = vm.NewSet() // counted, never exposed
 	}
+	t.reconnects = metric.NewVec(set, "botkit_socket_reconnects_total", nil).Counter()
+	t.envelopes = metric.NewVec(set, "botkit_socket_envelopes_total", nil, "type")
 	return t
 }
 
@@ -154,7 +152,7 @@ func appTokenError(err error) error {
 func (t *Transport) handle(ctx context.Context, sm *socketmode.Client, evt socketmode.Event, deliver func(context.Context, botkit.Event)) error {
 	if evt.Request != nil && evt.Request.EnvelopeID != "" {
 		t.ack(ctx, sm, evt.Request.EnvelopeID)
-		t.envelopes.WithLabelValues(string(evt.Type)).Inc()
+		t.envelopes.Counter(string(evt.Type)).Inc()
 	}
 	switch evt.Type {
 	case socketmode.EventTypeConnecting:
@@ -255,6 +253,6 @@ func (t *Transport) ackRaw(ctx context.Context, sm *socketmode.Client, evt socke
 		return
 	}
 	t.ack(ctx, sm, env.EnvelopeID)
-	t.envelopes.WithLabelValues("unparseable").Inc()
+	t.envelopes.Counter("unparseable").Inc()
 	t.logger.Warn("acked an envelope slack-go could not parse", "envelope_id", env.EnvelopeID, "type", env.Type, "err", bad.Cause)
 }

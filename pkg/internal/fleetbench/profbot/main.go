@@ -22,7 +22,7 @@ import (
 	"strconv"
 	"syscall"
 
-	"github.com/prometheus/client_golang/prometheus"
+	vm "github.com/VictoriaMetrics/metrics"
 
 	"github.com/botfleet/botfleet/pkg/botkit"
 	"github.com/botfleet/botfleet/pkg/botkit/botmain"
@@ -82,7 +82,7 @@ func runQueued(n int) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	logger := slog.New(slog.NewJSONHandler(os.Stderr, nil))
-	reg := prometheus.NewRegistry()
+	reg := vm.NewSet()
 	b := botkit.New("hello", botkit.WithLogger(logger), botkit.WithRegistry(reg), botkit.WithQueueSize(n))
 	ping(b)
 	tr := socket.New(socket.Config{Registry: reg, Config: slackweb.Config{
