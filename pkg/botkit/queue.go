@@ -17,6 +17,7 @@ type queue struct {
 	max    int
 	closed bool
 	busy   int // events taken and not yet finished
+	idle   int // workers waiting in pop that no push has claimed yet
 	served int // events finished since the last memory release
 }
 
@@ -26,11 +27,17 @@ func newQueue(max int) *queue {
 	return q
 }
 
-// push adds ev unless the queue is full or closed.
+// push adds ev unless the queue is closed, or full with no idle worker to
+// take it at once (so a bound of 0 means: run only when a worker is free).
 func (q *queue) push(ev Event) bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if q.closed || len(q.items)-q.head >= q.max {
+	switch {
+	case q.closed:
+		return false
+	case q.idle > 0:
+		q.idle--
+	case len(q.items)-q.head >= q.max:
 		return false
 	}
 	q.items = append(q.items, ev)
@@ -43,6 +50,7 @@ func (q *queue) pop() (Event, bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	for q.head == len(q.items) && !q.closed {
+		q.idle++ // claimed (and taken back) by the push that wakes us
 		q.cond.Wait()
 	}
 	if q.head == len(q.items) {

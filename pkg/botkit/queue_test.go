@@ -70,3 +70,29 @@ func TestQueueDropsBurstArray(t *testing.T) {
 		t.Errorf("after the burst: cap %d, served %d, busy %d", cap(q.items), q.served, q.busy)
 	}
 }
+
+// A bound of 0 runs an event only when a worker is free to take it.
+func TestQueueZeroBound(t *testing.T) {
+	q := newQueue(0)
+	if q.push(Event{ID: "nobody"}) {
+		t.Fatal("push accepted with no worker waiting")
+	}
+	got := make(chan string, 1)
+	go func() {
+		ev, _ := q.pop()
+		got <- ev.ID
+	}()
+	deadline := time.Now().Add(5 * time.Second)
+	for !q.push(Event{ID: "taken"}) {
+		if time.Now().After(deadline) {
+			t.Fatal("push refused while a worker waited")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if id := <-got; id != "taken" {
+		t.Errorf("worker got %q", id)
+	}
+	if q.push(Event{ID: "busy"}) {
+		t.Error("push accepted while the only worker is busy")
+	}
+}
