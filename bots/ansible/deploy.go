@@ -38,7 +38,7 @@ func (d *deployer) deploy(ctx context.Context, req *botkit.Request) error {
 	envs := app.envs()
 	if env == "" {
 		if env = app.defaultEnv(); env == "" {
-			return botkit.Userf("`%s` has no default environment: say `deploy %s %s to <env>`, with one of %s.", appName, appName, botkit.Escape(clip(branch, 60)), strings.Join(envs, ", "))
+			return botkit.Userf("`%s` has no default environment: say `deploy %s %s to &lt;env&gt;`, with one of %s.", appName, appName, botkit.Escape(clip(branch, 60)), strings.Join(envs, ", "))
 		}
 	}
 	if !slices.Contains(envs, env) {

@@ -177,7 +177,7 @@ func (c *Config) env(name string) (*Environment, error) {
 		name = c.DefaultEnv
 	}
 	if name == "" {
-		return nil, botkit.Userf("Which environment? Add `in <env>` (%s).", c.envNames())
+		return nil, botkit.Userf("Which environment? Add `in &lt;env&gt;` (%s).", c.envNames())
 	}
 	i := slices.IndexFunc(c.Environments, func(e Environment) bool { return strings.EqualFold(e.Name, name) })
 	if i < 0 {
