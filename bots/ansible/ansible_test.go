@@ -26,7 +26,11 @@ func TestMain(m *testing.M) {
 	}
 	// A secret in the bot's environment, which must never reach ansible.
 	os.Setenv("SLACK_BOT_TOKEN", "xoxb-must-not-reach-ansible")
-	os.Exit(m.Run())
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
 }
 
 var gitEnv = []string{"PATH=/usr/bin:/bin", "HOME=/nonexistent", "GIT_CONFIG_NOSYSTEM=1",

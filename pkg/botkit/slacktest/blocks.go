@@ -132,3 +132,16 @@ func (m Message) Button(actionID string) (value string, ok bool) {
 	}
 	return "", false
 }
+
+// ButtonClick returns a click by user on the button actionID of the newest
+// message the bot posted with that button, and whether there is one.
+func (s *Server) ButtonClick(user, actionID string) (Action, bool) {
+	msgs := s.Messages()
+	for i := len(msgs) - 1; i >= 0; i-- {
+		m := msgs[i]
+		if v, ok := m.Button(actionID); ok && m.Method == "chat.postMessage" {
+			return Action{User: user, Channel: m.Channel, MessageTS: m.TS, ActionID: actionID, Value: v}, true
+		}
+	}
+	return Action{}, false
+}

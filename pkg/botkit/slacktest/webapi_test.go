@@ -377,3 +377,23 @@ func TestMessageButton(t *testing.T) {
 		t.Error("a message without blocks has a button")
 	}
 }
+
+func TestButtonClickFindsNewestPrompt(t *testing.T) {
+	srv := slacktest.New(t)
+	if _, ok := srv.ButtonClick("U1", "yes"); ok {
+		t.Fatal("a click found before anything was posted")
+	}
+	api := slack.New(slacktest.BotToken, slack.OptionAPIURL(srv.APIURL()))
+	buttons := func(value string) slack.MsgOption {
+		return slack.MsgOptionBlocks(slack.NewActionBlock("a", slack.NewButtonBlockElement("yes", value, slack.NewTextBlockObject("plain_text", "Yes", false, false))))
+	}
+	for _, v := range []string{"c1:yes", "c2:yes"} {
+		if _, _, err := api.PostMessage("C1", slack.MsgOptionText("Sure?", false), buttons(v)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, ok := srv.ButtonClick("U9", "yes")
+	if !ok || a.Value != "c2:yes" || a.User != "U9" || a.Channel != "C1" || a.MessageTS == "" {
+		t.Errorf("ButtonClick = %+v, %v; want U9's click on the newest prompt (c2)", a, ok)
+	}
+}

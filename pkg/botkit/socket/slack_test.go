@@ -56,15 +56,11 @@ func promptClick(t testing.TB, srv *slacktest.Server, user string, yes bool) sla
 	if yes {
 		want = botkit.ConfirmActionID + "_yes"
 	}
-	msgs := srv.Messages()
-	for i := len(msgs) - 1; i >= 0; i-- {
-		m := msgs[i]
-		if v, ok := m.Button(want); ok && m.Method == "chat.postMessage" {
-			return slacktest.Action{User: user, Channel: m.Channel, MessageTS: m.TS, ActionID: want, Value: v}
-		}
+	a, ok := srv.ButtonClick(user, want)
+	if !ok {
+		t.Fatalf("no message with a %s button; messages: %+v", want, srv.Messages())
 	}
-	t.Fatalf("no message with a %s button; messages: %+v", want, msgs)
-	return slacktest.Action{}
+	return a
 }
 
 func texts(srv *slacktest.Server) []string {
