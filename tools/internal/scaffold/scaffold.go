@@ -170,6 +170,13 @@ func New(ctx context.Context, root string, o Options) (*Result, error) {
 			return nil, err
 		}
 	}
+	sum, err := seedSum(r, existing["go.sum"])
+	if err != nil {
+		return nil, err
+	}
+	if err := writeFile(r, path.Join(stage, "go.sum"), sum); err != nil {
+		return nil, err
+	}
 	if err := tidy(ctx, o, filepath.Join(root, filepath.FromSlash(stage))); err != nil {
 		return nil, err
 	}
@@ -344,8 +351,47 @@ func writeFileAtomic(r *os.Root, p string, data []byte) error {
 	return nil
 }
 
-// tidy runs `go mod tidy` in dir, offline: the module cache must hold what
-// the pkg module needs, as it does wherever the workspace was built.
+// seedSum is the go.sum a new module starts from: every line of the
+// repo's own go.sum files (pkg's and each bot's) and of the bot's old one.
+// Those checksums were verified when the repo's modules were downloaded, so
+// tidy finds every module it needs already summed and never asks the
+// checksum database, which a machine behind a module proxy cannot reach.
+// Tidy drops the lines the new module does not need.
+func seedSum(r *os.Root, old []byte) ([]byte, error) {
+	sums, err := fs.Glob(r.FS(), BotsDir+"/*/go.sum")
+	if err != nil {
+		return nil, fmt.Errorf("listing go.sum files: %w", err)
+	}
+	lines := map[string]bool{}
+	add := func(data []byte) {
+		for l := range strings.Lines(string(data)) {
+			if l = strings.TrimSpace(l); l != "" {
+				lines[l] = true
+			}
+		}
+	}
+	add(old)
+	for _, p := range append([]string{path.Join(path.Dir(PkgMod), "go.sum")}, sums...) {
+		data, err := r.ReadFile(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reading %s: %w", p, err)
+		}
+		add(data)
+	}
+	var b bytes.Buffer
+	for _, l := range sortedKeys(lines) {
+		b.WriteString(l)
+		b.WriteByte('\n')
+	}
+	return b.Bytes(), nil
+}
+
+// tidy runs `go mod tidy` in dir with no network at all: modules come from
+// the module cache (GOPROXY=off) and checksums from the seeded go.sum, so
+// neither the proxy nor the checksum database is asked.
 func tidy(ctx context.Context, o Options, dir string) error {
 	goCmd := o.Go
 	if goCmd == "" {

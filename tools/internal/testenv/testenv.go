@@ -1,0 +1,48 @@
+// Package testenv holds what tests of the tools module share about the
+// machine they run on. It is imported by tests only.
+package testenv
+
+import (
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"fmt"
+	"net"
+	"os"
+)
+
+// NoSumDB points every go command the test process starts at a checksum database that cannot be reached, as on a machine
+// behind a module proxy. The database has a name of its own, so no lookup
+// that the module cache remembers from sum.golang.org can stand in for it:
+// any module a go.sum lacks fails at once instead of passing on a machine
+// that happened to look it up before.
+// Call it from TestMain, before any test starts.
+func NoSumDB() {
+	pub, _, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		panic(err)
+	}
+	// A closed loopback port: the lookup fails at once, never leaving the host.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	os.Setenv("GOSUMDB", verifierKey("botfleet-unreachable.test", pub)+" http://"+addr)
+	os.Setenv("GONOSUMDB", "")
+	os.Setenv("GOPRIVATE", "")
+}
+
+// verifierKey encodes pub as a checksum database verifier key
+// (golang.org/x/mod/sumdb/note): name+hash+base64(alg||key), where hash is
+// the first four bytes of SHA-256(name "\n" alg||key) and alg 1 is Ed25519.
+func verifierKey(name string, pub ed25519.PublicKey) string {
+	key := append([]byte{1}, pub...)
+	h := sha256.New()
+	h.Write([]byte(name + "\n"))
+	h.Write(key)
+	hash := binary.BigEndian.Uint32(h.Sum(nil))
+	return fmt.Sprintf("%s+%08x+%s", name, hash, base64.StdEncoding.EncodeToString(key))
+}
