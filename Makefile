@@ -51,11 +51,12 @@ fuzz: ## Run each fuzz target briefly (FUZZTIME=20000x executions)
 
 .PHONY: lint
 # actionlint (a tool of tools/go.mod) also runs shellcheck on run: scripts where it is installed.
-lint: ## gofmt, go vet, actionlint, and the SHA pins of the workflows' actions
+lint: ## gofmt, go vet, actionlint, the workflows' SHA pins, and no binary, large file or secret in git
 	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	go vet ./pkg/... ./tools/... $(addsuffix /...,$(addprefix ./bots/,$(BOTS)))
 	go tool actionlint .github/workflows/*.yml
 	go test -count=1 -run='^TestRepoWorkflowsPinned$$' ./tools/internal/workflows
+	go run ./tools/cmd/botctl check-files
 
 # Its own version, run with go run: as a tool of the tools module it would move
 # x/sys and x/text for every bot. Bumped by hand (Dependabot does not read it).

@@ -3,6 +3,7 @@ module github.com/botfleet/botfleet/tools
 go 1.26.0
 
 require (
+	github.com/botfleet/botfleet/pkg v0.0.0
 	github.com/google/go-cmp v0.7.0
 	github.com/moby/buildkit v0.28.1
 	github.com/spf13/cobra v1.10.2
@@ -81,3 +82,5 @@ require (
 )
 
 tool github.com/rhysd/actionlint/cmd/actionlint
+
+replace github.com/botfleet/botfleet/pkg => ../pkg

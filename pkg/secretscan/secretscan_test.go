@@ -13,7 +13,7 @@ func TestValue(t *testing.T) {
 		{"slack bot token", "state_dir", "xoxb-12345-notarealtoken", "a Slack token"},
 		{"slack app token", "channel", "xapp-1-A0123-456789-abcdef", "a Slack app token"},
 		{"aws access key id", "admins[1]", "AKIAIOSFODNN7EXAMPLE", "an AWS access key id"},
-		{"private key", "state_dir", "-----BEGIN OPENSSH PRIVATE KEY-----\nabc", "a private key"},
+		{"private key", "state_dir", "-----BEGIN TEST PRIVATE KEY-----\nabc", "a private key"},
 		{"aws secret anywhere", "playbook", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", AWSSecretKey},
 		{"aws secret like a path, under a secret's name", "aws_secret", "/JalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", AWSSecretKey},
 		{"a path of 40 such characters", "state_dir", "/tmp/TestEndToEnd120592250/002/playbooks", ""},
@@ -39,13 +39,13 @@ func TestText(t *testing.T) {
 		"aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n" +
 		"path: wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n" + // no secret's name before it
 		"sha: 3d3c42e5aac5ba805825da76410c181273ba90b1 secret\n" +
-		"-----BEGIN OPENSSH PRIVATE KEY-----\n" +
+		"-----BEGIN TEST PRIVATE KEY-----\n" +
 		"id: AKIAIOSFODNN7EXAMPLE"
 	want := []Finding{
 		{Line: 2, What: "a Slack token", Match: "xoxb-12345-notarealtoken"},
 		{Line: 2, What: "a Slack app token", Match: "xapp-1-A0123-456789-abcdef"},
 		{Line: 3, What: AWSSecretKey, Match: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"},
-		{Line: 6, What: "a private key", Match: "-----BEGIN OPENSSH PRIVATE KEY-----"},
+		{Line: 6, What: "a private key", Match: "-----BEGIN TEST PRIVATE KEY-----"},
 		{Line: 7, What: "an AWS access key id", Match: "AKIAIOSFODNN7EXAMPLE"},
 	}
 	if diff := cmp.Diff(want, Text([]byte(text))); diff != "" {

@@ -39,6 +39,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	cmd.AddCommand(newSettingsCmd(g))
 	cmd.AddCommand(newNewCmd(g))
 	cmd.AddCommand(newChangedCmd(g), newSetImageCmd(g), newPromoteCmd(g))
+	cmd.AddCommand(newCheckFilesCmd(g))
 	return cmd
 }
 
