@@ -6,11 +6,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
 
 	"github.com/spf13/cobra"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 
+	"github.com/botfleet/botfleet/tools/internal/scaffold"
 	"github.com/botfleet/botfleet/tools/internal/settings"
 )
 
@@ -80,12 +80,10 @@ func (g *globalOptions) settings(root string) (*settings.Settings, error) {
 	return settings.Parse(data)
 }
 
-// botName is a bot's name: a DNS-1123 label (STYLE.md).
-var botName = regexp.MustCompile(`^[a-z]([a-z0-9-]{0,38}[a-z0-9])?$`)
-
+// checkBotName refuses a name no bot can have (scaffold.CheckName).
 func checkBotName(name string) error {
-	if !botName.MatchString(name) {
-		return usageError{fmt.Errorf("bot name %q: want a DNS label of lowercase letters, digits and dashes (%s)", name, botName)}
+	if err := scaffold.CheckName(name); err != nil {
+		return usageError{err}
 	}
 	return nil
 }
