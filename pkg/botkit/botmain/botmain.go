@@ -4,7 +4,7 @@
 //
 //	func main() { botmain.Main("hello", setup) }
 //
-// The contract (env vars, paths, ports) is in DESIGN.md.
+// The contract (env vars, paths, ports) is in docs/architecture.md.
 package botmain
 
 import (

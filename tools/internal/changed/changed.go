@@ -424,7 +424,7 @@ func loadBots(ctx context.Context, g git, base, head string) ([]*bot, error) {
 		if df, ok := files[b.dir+"/Dockerfile"]; ok {
 			b.ctx.sources = copySources(df)
 		} else {
-			// No Dockerfile yet: what DESIGN.md says every bot's copies.
+			// No Dockerfile yet: what docs/architecture.md says every bot's copies.
 			b.ctx.sources = []string{"pkg", b.dir}
 		}
 		ign, ok := files[b.dir+"/Dockerfile.dockerignore"]

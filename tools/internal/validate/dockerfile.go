@@ -36,7 +36,7 @@ func (r *run) checkDockerfiles() {
 	}
 }
 
-// The image contract's values (DESIGN.md, "images").
+// The image contract's values (docs/architecture.md, "Cluster contract", images).
 const (
 	// ImageUser is the final stage's USER: numeric, so that the kubelet
 	// can check runAsNonRoot, and the pods' runAsUser.

@@ -14,7 +14,7 @@ import (
 	"k8s.io/pod-security-admission/policy"
 )
 
-// The cluster contract's values (DESIGN.md).
+// The cluster contract's values (docs/architecture.md).
 const (
 	LabelName    = "app.kubernetes.io/name"
 	LabelPartOf  = "app.kubernetes.io/part-of"

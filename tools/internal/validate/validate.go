@@ -2,7 +2,7 @@
 // them: it builds every bot overlay and every kustomization under manifests/
 // in-process, and checks each object strictly against the target Kubernetes
 // version's schemas and Argo CD's CRDs, against the Pod Security "restricted"
-// profile and Fargate's limits, against the cluster contract in DESIGN.md, and
+// profile and Fargate's limits, against the cluster contract in docs/architecture.md, and
 // against the settings in botfleet.yaml. It also lints each bot's Dockerfile
 // (LintDockerfile).
 //

@@ -1,0 +1,150 @@
+package doccheck
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// repoDir is the real repo; the tests only read it.
+const repoDir = "../../.."
+
+func TestExtract(t *testing.T) {
+	md := "# Title\n" +
+		"\n" +
+		"```go\n" +
+		"func a() {}\n" +
+		"```\n" +
+		"\n" +
+		"```sh\n" +
+		"make test\n" +
+		"```\n" +
+		"- a list item:\n" +
+		"\n" +
+		"  ```go\n" +
+		"  func b() {}\n" +
+		"  ```\n" +
+		"<!-- not compiled: a sketch -->\n" +
+		"```go\n" +
+		"deploy(everything)\n" +
+		"```\n" +
+		"````go\n" +
+		"const fence = \"```\"\n" +
+		"````\n"
+	got, err := Extract("README.md", []byte(md))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Block{
+		{File: "README.md", Line: 4, Code: "func a() {}\n"},
+		{File: "README.md", Line: 13, Code: "func b() {}\n"},
+		{File: "README.md", Line: 20, Code: "const fence = \"```\"\n"},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Extract (-want +got):\n%s", diff)
+	}
+
+	bad := []struct{ name, md, want string }{
+		{"marker without a reason", "<!-- not compiled -->\n```go\nx\n```\n", "README.md:1: say why"},
+		{"marker before prose", "<!-- not compiled: x -->\ntext\n", "README.md:1: a not compiled marker must be right before"},
+		{"marker before another language", "<!-- not compiled: x -->\n```sh\nx\n```\n", "README.md:1: a not compiled marker must be right before"},
+		{"marker at the end", "<!-- not compiled: x -->\n", "README.md:1: a not compiled marker"},
+		{"unclosed", "```go\nfunc a() {}\n", "README.md:1: code block not closed"},
+	}
+	for _, tt := range bad {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := Extract("README.md", []byte(tt.md)); err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Extract = %v, want an error containing %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// The README's sample before it was fixed: setup takes a *botkit.Live[Config].
+const oldSample = "```go\n" +
+	"func main() { botmain.Main(\"hello\", setup) }\n" +
+	"\n" +
+	"type Config struct{ botkit.Settings }\n" +
+	"\n" +
+	"func setup(ctx context.Context, b *botkit.Bot, cfg *Config, env botkit.Env) error {\n" +
+	"\treturn nil\n" +
+	"}\n" +
+	"```\n"
+
+func TestCheck(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go vet")
+	}
+	pkgDir := filepath.Join(repoDir, "pkg")
+	good := "# A bot\n\n" + strings.Replace(oldSample, "cfg *Config", "cfg *botkit.Live[Config]", 1) +
+		"\nIts test uses the setup above:\n\n```go\n" +
+		"func TestPing(t *testing.T) {\n" +
+		"\ttr := botkittest.New(t)\n" +
+		"\tif err := setup(t.Context(), tr.Bot(), botkit.NewLive(&Config{}), botkit.Env{Name: \"local\"}); err != nil {\n" +
+		"\t\tt.Fatal(err)\n" +
+		"\t}\n" +
+		"\tstrings := []string{\"a local name like a package's\"}\n" +
+		"\t_ = strings\n" +
+		"}\n```\n" +
+		"\n<!-- not compiled: pseudo-code -->\n```go\ndeploy everything\n```\n" +
+		"\n```go\npackage other\n\nimport \"fmt\"\n\nfunc F() { fmt.Println() }\n```\n"
+	tests := []struct {
+		name string
+		md   string
+		want string // "" means it compiles
+	}{
+		{"good", good, ""},
+		{"old signature", "# A bot\n\n" + oldSample, "README.md:4:37: in call to botmain.Main, type func(ctx context.Context, b *botkit.Bot, cfg *Config, env botkit.Env) error of setup does not match"},
+		{"statements", "```go\ntr := botkittest.New(t)\n```\n", "README.md:2: expected declaration, found tr"},
+		{"wrong method", "```go\nfunc f(b *botkit.Bot) { b.Comand(\"x\", nil) }\n```\n", "README.md:2:27: b.Comand undefined"},
+		{"vet finding", "```go\nfunc f() { fmt.Printf(\"%d\", \"x\") }\n```\n", "README.md:2:24: fmt.Printf format %d has arg \"x\" of wrong type string"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fsys := fstest.MapFS{"README.md": {Data: []byte(tt.md)}}
+			err := Check(t.Context(), fsys, []string{"README.md"}, pkgDir)
+			switch {
+			case tt.want == "" && err != nil:
+				t.Errorf("Check: %v", err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Errorf("Check = %v, want an error containing %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestRepoDocs compiles the samples of the repo's own Markdown files.
+func TestRepoDocs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go vet")
+	}
+	fsys := os.DirFS(repoDir)
+	files, err := Files(fsys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"README.md", "docs/architecture.md", "bots/hello/README.md"} {
+		if !strings.Contains(strings.Join(files, " "), want) {
+			t.Errorf("Files = %v, want %s among them", files, want)
+		}
+	}
+	if err := Check(t.Context(), fsys, files, filepath.Join(repoDir, "pkg")); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestRepoPointsInside: the repo's docs and code cite only what the repo
+// holds; the team's own notes (DESIGN.md, STYLE.md) are not in it.
+func TestRepoPointsInside(t *testing.T) {
+	out, err := exec.Command("git", "-C", repoDir, "grep", "-n", "-I", "-E", `\b(DESIGN|STYLE)\.md\b`, "--", ".", ":!tools/internal/doccheck").CombinedOutput()
+	if err == nil {
+		t.Errorf("files cite documents that are not in the repo (docs/architecture.md holds the contracts):\n%s", out)
+	} else if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
+		t.Fatalf("git grep: %v\n%s", err, out)
+	}
+}
