@@ -1,7 +1,10 @@
 package render
 
 import (
+	"errors"
 	"flag"
+	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -11,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 
+	"github.com/botfleet/botfleet/tools/internal/scaffold"
 	"github.com/botfleet/botfleet/tools/internal/settings"
 )
 
@@ -54,7 +58,9 @@ func repoBots(t *testing.T) []string {
 
 // TestGolden renders every bot's overlays from the repo and compares them
 // with testdata/<bot>-<env>.golden (go test -update rewrites them), with the
-// image tags masked.
+// image tags masked. A bot without a golden, as `make bot` creates it, must
+// render as the scaffold's templates do, until its manifests change and a
+// golden records the change.
 func TestGolden(t *testing.T) {
 	s, err := settings.Load(os.DirFS(repoDir))
 	if err != nil {
@@ -68,25 +74,101 @@ func TestGolden(t *testing.T) {
 					t.Fatal(err)
 				}
 				repo := s.ImageRepo(bot)
-				got := string(maskTags(out, repo))
-				if !strings.Contains(got, "image: "+repo+":NEWTAG\n") {
+				got := maskTags(out, repo)
+				if !strings.Contains(string(got), "image: "+repo+":NEWTAG\n") {
 					t.Errorf("output lacks the image %s:<tag>", repo)
 				}
-				golden := filepath.Join("testdata", bot+"-"+env+".golden")
 				if *update {
-					if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+					if err := os.WriteFile(goldenPath(bot, env), got, 0o644); err != nil {
 						t.Fatal(err)
 					}
 				}
-				want, err := os.ReadFile(golden)
-				if err != nil {
-					t.Fatalf("%v (run go test -update to create it)", err)
-				}
-				if diff := cmp.Diff(string(want), got); diff != "" {
-					t.Errorf("%s %s rendered differently (-%s +got); if that is intended, run go test -update:\n%s", bot, env, golden, diff)
+				if problem := goldenDiff(t, s, bot, env, got); problem != "" {
+					t.Error(problem)
 				}
 			})
 		}
+	}
+}
+
+func goldenPath(bot, env string) string { return filepath.Join("testdata", bot+"-"+env+".golden") }
+
+// updateHint says how to record a golden, from the repo's root.
+const updateHint = "(cd tools && go test ./internal/render -run TestGolden -update)"
+
+// goldenDiff compares bot's rendered overlay for env, tags masked, with its
+// golden or, when it has none, with what the scaffold's templates render;
+// it returns what differs, or "".
+func goldenDiff(t *testing.T, s *settings.Settings, bot, env string, got []byte) string {
+	t.Helper()
+	golden := goldenPath(bot, env)
+	want, err := os.ReadFile(golden)
+	if errors.Is(err, fs.ErrNotExist) {
+		if diff := cmp.Diff(string(templateRender(t, s, bot, env)), string(got)); diff != "" {
+			return fmt.Sprintf("bots/%s has no %s and its %s overlay renders differently from the scaffold's templates (-templates +got); if that is intended, record it: %s\n%s",
+				bot, golden, env, updateHint, diff)
+		}
+		return ""
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(string(want), string(got)); diff != "" {
+		return fmt.Sprintf("%s %s rendered differently (-%s +got); if that is intended, record it: %s\n%s", bot, env, golden, updateHint, diff)
+	}
+	return ""
+}
+
+// templateRender renders bot's overlay for env as `botctl new` writes it,
+// image tags masked.
+func templateRender(t *testing.T, s *settings.Settings, bot, env string) []byte {
+	t.Helper()
+	files, err := scaffold.Render(scaffold.NewData(bot, s, "1.26.0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mem := filesys.MakeFsInMemory()
+	for _, f := range files {
+		if !strings.HasPrefix(f.Path, "manifests/") {
+			continue
+		}
+		p := "/r/bots/" + bot + "/" + f.Path
+		if err := mem.MkdirAll(filepath.Dir(p)); err != nil {
+			t.Fatal(err)
+		}
+		if err := mem.WriteFile(p, f.Data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, err := Overlay(mem, "/r", bot, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return maskTags(out, s.ImageRepo(bot))
+}
+
+// TestGoldenOfNewBot: a bot fresh from the scaffold has no golden and
+// passes; once its manifests change, it fails until a golden records them.
+func TestGoldenOfNewBot(t *testing.T) {
+	s, err := settings.Load(os.DirFS(repoDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const bot = "pager" // no golden in testdata/
+	if _, err := os.Stat(filepath.Join("testdata", bot+"-dev.golden")); err == nil {
+		t.Fatalf("testdata has a golden for %s", bot)
+	}
+	fresh := templateRender(t, s, bot, "dev")
+	changed := []byte(strings.Replace(string(fresh), "cpu: 250m", "cpu: 500m", 2))
+	if string(changed) == string(fresh) {
+		t.Fatal("the dev overlay has no cpu: 250m to change")
+	}
+	if problem := goldenDiff(t, s, bot, "dev", fresh); problem != "" {
+		t.Errorf("a fresh bot without a golden: %s", problem)
+	}
+	problem := goldenDiff(t, s, bot, "dev", changed)
+	if !strings.Contains(problem, "bots/pager has no testdata/pager-dev.golden") || !strings.Contains(problem, updateHint) {
+		t.Errorf("a changed bot without a golden: %q", problem)
 	}
 }
 
