@@ -28,21 +28,36 @@ const (
 	exitUsage    = 2
 )
 
-// usageError is a bad command line.
+// usageError is a bad command line: its message is followed by the
+// command's usage line.
 type usageError struct{ error }
+
+// inputError is bad input whose message says what to do instead (a bot
+// name, an existing bot): no usage line follows it.
+type inputError struct{ error }
 
 // Run runs botctl with args (without the program name) and returns its exit
 // code. Cancelling ctx stops a running command.
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	cmd := newRootCmd(stdout, stderr)
+	cmd, g := newRootCmd(stdout, stderr)
 	cmd.SetArgs(args)
-	err := cmd.ExecuteContext(ctx)
-	var ue usageError
+	c, err := cmd.ExecuteContextC(ctx)
+	var (
+		ue usageError
+		ie inputError
+	)
 	switch {
 	case err == nil:
 		return exitOK
+	case errors.As(err, &ie):
+		fmt.Fprintf(stderr, "botctl: %v\n", err)
+		return exitUsage
 	case errors.As(err, &ue):
-		fmt.Fprintf(stderr, "botctl: %v\nRun 'botctl --help' for usage.\n", err)
+		fmt.Fprintf(stderr, "botctl: %v\n", err)
+		if !g.makeTarget {
+			// Not "run botctl --help": botctl is seldom on PATH (go run, bin/botctl).
+			fmt.Fprintf(stderr, "usage: %s\n", c.UseLine())
+		}
 		return exitUsage
 	case errors.Is(err, errProblems):
 		return exitProblems

@@ -50,7 +50,25 @@ func TestUsageErrors(t *testing.T) {
 			if code != exitUsage || !strings.Contains(errs, tt.want) {
 				t.Errorf("exit %d, stderr %q; want %d and %q", code, errs, exitUsage, tt.want)
 			}
+			// botctl is seldom on PATH: no "Run 'botctl --help'".
+			if strings.Contains(errs, "--help") {
+				t.Errorf("stderr %q points to --help", errs)
+			}
 		})
+	}
+	// A bad command line shows the command's usage; a bad name says what to use instead.
+	if _, _, errs := run(t, "--repo", repoDir, "render", "hello"); !strings.HasSuffix(errs, "usage: botctl render BOT --env ENV [flags]\n") {
+		t.Errorf("stderr %q lacks render's usage line", errs)
+	}
+	if _, _, errs := run(t, "--repo", repoDir, "render", "Hello_Bot", "--env", "dev"); strings.Contains(errs, "usage:") || !strings.Contains(errs, `(e.g. "hello-bot")`) {
+		t.Errorf("stderr %q: want the name's faults and a name to use, no usage line", errs)
+	}
+}
+
+func TestVersion(t *testing.T) {
+	code, out, errs := run(t, "--version")
+	if code != exitOK || out != "botctl version dev\n" {
+		t.Errorf("--version: exit %d, stdout %q, stderr %q", code, out, errs)
 	}
 }
 

@@ -53,10 +53,7 @@ func newNewCmd(g *globalOptions) *cobra.Command {
 }
 
 func (o *newOptions) validate() error {
-	if err := scaffold.CheckName(o.name); err != nil {
-		return usageError{err}
-	}
-	return nil
+	return checkBotName(o.name)
 }
 
 func (o *newOptions) run(ctx context.Context) error {
@@ -66,7 +63,10 @@ func (o *newOptions) run(ctx context.Context) error {
 	}
 	res, err := scaffold.New(ctx, root, scaffold.Options{Name: o.name, Force: o.force})
 	if errors.Is(err, scaffold.ErrExists) {
-		return usageError{err}
+		if o.makeTarget {
+			return inputError{fmt.Errorf("%w: make bot NAME=%s FORCE=1 rewrites its template files (and keeps its other files)", err, o.name)}
+		}
+		return inputError{fmt.Errorf("%w: pass --force to rewrite its template files (its other files are kept)", err)}
 	}
 	if err != nil {
 		return err

@@ -109,6 +109,8 @@ func TestNewRefuses(t *testing.T) {
 		{"dash at the end", []string{"new", "deploy-"}, "must not end in a dash"},
 		{"reserved", []string{"new", "pkg"}, `bot name "pkg": reserved`},
 		{"exists", []string{"new", "hello"}, "bots/hello already exists: pass --force"},
+		{"exists, from make bot", []string{"--make-target", "new", "hello"}, "bots/hello already exists: make bot NAME=hello FORCE=1 rewrites"},
+		{"every fault of a name", []string{"new", "Bad_Name"}, `bot name "Bad_Name": must start with a lowercase letter; uppercase 'B', 'N' not allowed; '_' not allowed: use lowercase letters, digits and dashes (e.g. "bad-name")`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

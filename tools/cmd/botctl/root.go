@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 
 	"github.com/spf13/cobra"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
@@ -16,17 +17,21 @@ import (
 
 // globalOptions are the flags every subcommand takes.
 type globalOptions struct {
-	repo   string // the repo root; "" means found from the working directory
-	stdout io.Writer
+	repo string // the repo root; "" means found from the working directory
+	// makeTarget phrases hints for the make target that runs botctl
+	// (make bot NAME=x FORCE=1) rather than for botctl's own flags.
+	makeTarget bool
+	stdout     io.Writer
 	stderr io.Writer
 	fs     filesys.FileSystem
 }
 
-func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
+func newRootCmd(stdout, stderr io.Writer) (*cobra.Command, *globalOptions) {
 	g := &globalOptions{stdout: stdout, stderr: stderr, fs: filesys.MakeFsOnDisk()}
 	cmd := &cobra.Command{
 		Use:           "botctl",
 		Short:         "botfleet's CLI: render and validate the bots' manifests",
+		Version:       botctlVersion(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
@@ -35,12 +40,30 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	cmd.SetErr(stderr)
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	cmd.PersistentFlags().StringVar(&g.repo, "repo", "", "the repo's root (default: the nearest directory upwards with "+settings.FileName+")")
+	cmd.PersistentFlags().BoolVar(&g.makeTarget, "make-target", false, "phrase hints for the Makefile's targets (FORCE=1, not --force)")
+	cmd.PersistentFlags().MarkHidden("make-target")
 	cmd.AddCommand(newRenderCmd(g), newValidateCmd(g))
 	cmd.AddCommand(newSettingsCmd(g))
 	cmd.AddCommand(newNewCmd(g))
 	cmd.AddCommand(newChangedCmd(g), newSetImageCmd(g), newPromoteCmd(g))
 	cmd.AddCommand(newCheckFilesCmd(g))
-	return cmd
+	return cmd, g
+}
+
+// version is botctl's version, set at build time:
+// -ldflags "-X main.version=<version>" (the Makefile passes git describe).
+var version string
+
+// botctlVersion is version, else the module version go install stamped,
+// else "dev".
+func botctlVersion() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
 }
 
 // root returns the repo's root, absolute.
@@ -83,7 +106,7 @@ func (g *globalOptions) settings(root string) (*settings.Settings, error) {
 // checkBotName refuses a name no bot can have (scaffold.CheckName).
 func checkBotName(name string) error {
 	if err := scaffold.CheckName(name); err != nil {
-		return usageError{err}
+		return inputError{err}
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -146,5 +147,66 @@ func TestRepoPointsInside(t *testing.T) {
 		t.Errorf("files cite documents that are not in the repo (docs/architecture.md holds the contracts):\n%s", out)
 	} else if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
 		t.Fatalf("git grep: %v\n%s", err, out)
+	}
+}
+
+func TestCitations(t *testing.T) {
+	text := "see manifests/README.md, \"Each new bot, once\" and\n" +
+		"[docs/architecture.md](../docs/architecture.md#cluster-contract), \"Cluster contract\"; not \"this\".\n" +
+		"# (DESIGN.md, \"images\")\n"
+	want := []Citation{
+		{Line: 1, Target: "manifests/README.md", Section: "Each new bot, once"},
+		{Line: 2, Target: "../docs/architecture.md", Section: "Cluster contract"},
+		{Line: 3, Target: "DESIGN.md", Section: "images"},
+	}
+	if diff := cmp.Diff(want, Citations([]byte(text))); diff != "" {
+		t.Errorf("Citations (-want +got):\n%s", diff)
+	}
+	md := "# Title\n\n## One-time bootstrap ##\n\n```sh\n# not a heading\n```\n3. **IRSA**, for bots\n- **Deploy key.** a key\n### Each new bot, once\n"
+	if diff := cmp.Diff([]string{"Title", "One-time bootstrap", "IRSA", "Deploy key", "Each new bot, once"}, Headings([]byte(md))); diff != "" {
+		t.Errorf("Headings (-want +got):\n%s", diff)
+	}
+}
+
+// TestRepoCitations: every `file.md, "Section"` the repo's files cite (docs,
+// code, the scaffold's templates, settings) names a heading of that file.
+func TestRepoCitations(t *testing.T) {
+	out, err := exec.Command("git", "-C", repoDir, "ls-files", "-z").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, f := range strings.Split(strings.TrimSuffix(string(out), "\x00"), "\x00") {
+		if strings.HasPrefix(f, "tools/internal/doccheck/") {
+			continue // the fixtures above
+		}
+		data, err := os.ReadFile(filepath.Join(repoDir, f))
+		if err != nil {
+			continue // deleted in the work tree
+		}
+		for _, c := range Citations(data) {
+			n++
+			target := ""
+			for _, p := range []string{filepath.Join(filepath.Dir(f), c.Target), c.Target} {
+				if _, err := os.Stat(filepath.Join(repoDir, p)); err == nil {
+					target = p
+					break
+				}
+			}
+			if target == "" {
+				t.Errorf("%s:%d: cites %s, which is not in the repo", f, c.Line, c.Target)
+				continue
+			}
+			md, err := os.ReadFile(filepath.Join(repoDir, target))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Contains(Headings(md), c.Section) {
+				t.Errorf("%s:%d: cites %s, %q, which has no such heading (it has %q)", f, c.Line, c.Target, c.Section, Headings(md))
+			}
+		}
+	}
+	if n == 0 {
+		t.Error("no citations found: the pattern is broken")
 	}
 }

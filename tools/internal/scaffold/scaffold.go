@@ -29,7 +29,7 @@ const (
 )
 
 // ErrExists is returned when the bot's directory exists and Options.Force
-// is not set.
+// is not set; the caller says how to force (a flag, a make variable).
 var ErrExists = errors.New("already exists")
 
 // RootError is returned when the directory is not a botfleet repo's root.
@@ -256,7 +256,7 @@ func existingFiles(r *os.Root, dir string, force bool) (map[string][]byte, error
 	case !fi.IsDir():
 		return nil, fmt.Errorf("%s exists and is not a directory: remove it first", dir)
 	case !force:
-		return nil, fmt.Errorf("%s %w: pass --force to rewrite its template files (its other files are kept)", dir, ErrExists)
+		return nil, fmt.Errorf("%s %w", dir, ErrExists)
 	}
 	files := map[string][]byte{}
 	err = fs.WalkDir(r.FS(), dir, func(p string, de fs.DirEntry, err error) error {

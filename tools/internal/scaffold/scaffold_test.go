@@ -158,7 +158,7 @@ func TestNewRefuses(t *testing.T) {
 		{name: "too long", bot: strings.Repeat("x", 41), want: "41 characters, at most 40"},
 		{name: "path", bot: "../../etc", want: "must start with a lowercase letter"},
 		{name: "reserved", bot: "tools", want: "reserved"},
-		{name: "exists", bot: "foo", want: "bots/foo already exists: pass --force",
+		{name: "exists", bot: "foo", want: "bots/foo already exists",
 			setup: func(t *testing.T, root, _ string) { write(t, filepath.Join(root, "bots/foo/foo.go"), "package main\n") }},
 		{name: "exists as a file", bot: "foo", force: true, want: "bots/foo exists and is not a directory",
 			setup: func(t *testing.T, root, _ string) { write(t, filepath.Join(root, "bots/foo"), "x") }},
@@ -413,6 +413,8 @@ func TestNextSteps(t *testing.T) {
 		"`foo-slack` with each app's tokens in `infra-bot-dev` and `infra-bot-prd`",
 		"`/efs/config/foo/dev.yaml` and `/efs/config/foo/prd.yaml` on EFS",
 		"arn:aws:iam::123456789012:role/botfleet-foo-prd", "Argo CD creates and syncs `foo-dev`",
+		`manifests/README.md, "Each new bot, once"`, "`cd bots/foo && go test -run TestHelpGolden -update`",
+		"`cd tools && go test ./internal/render -run TestGolden -update`",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("next steps lack %q:\n%s", want, got)
