@@ -22,8 +22,8 @@ type globalOptions struct {
 	// (make bot NAME=x FORCE=1) rather than for botctl's own flags.
 	makeTarget bool
 	stdout     io.Writer
-	stderr io.Writer
-	fs     filesys.FileSystem
+	stderr     io.Writer
+	fs         filesys.FileSystem
 }
 
 func newRootCmd(stdout, stderr io.Writer) (*cobra.Command, *globalOptions) {
