@@ -43,6 +43,8 @@ func TestUsageErrors(t *testing.T) {
 		{"unknown env", []string{"--repo", repoDir, "render", "hello", "--env", "stg"}, "--env stg: want one of [dev prd]"},
 		{"unknown flag", []string{"validate", "--nope"}, "unknown flag: --nope"},
 		{"bad bot to validate", []string{"--repo", repoDir, "validate", "x_y"}, `bot name "x_y"`},
+		{"affected without a base", []string{"--repo", repoDir, "affected"}, "--base is required"},
+		{"affected, bad format", []string{"--repo", repoDir, "affected", "--base", "HEAD", "--format", "yaml"}, "--format yaml: want json or lines"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -71,6 +71,12 @@ func TestNewBotEndToEnd(t *testing.T) {
 	if code != exitOK || strings.TrimSpace(out) != `["deploy-bot"]` {
 		t.Errorf("changed: exit %d\nstdout %s\nstderr %s", code, out, errs)
 	}
+	// Its pull request tests everything: go.work changed, so may every
+	// module's dependency versions.
+	code, out, errs = run(t, "--repo", root, "affected", "--base", base, "--head", "HEAD")
+	if code != exitOK || strings.TrimSpace(out) != `["bots/deploy-bot","pkg"]` {
+		t.Errorf("affected: exit %d\nstdout %s\nstderr %s", code, out, errs)
+	}
 }
 
 // copyPath copies a file or a directory tree.

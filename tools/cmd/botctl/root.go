@@ -46,7 +46,7 @@ func newRootCmd(stdout, stderr io.Writer) (*cobra.Command, *globalOptions) {
 	cmd.AddCommand(newSettingsCmd(g))
 	cmd.AddCommand(newNewCmd(g))
 	cmd.AddCommand(newChangedCmd(g), newSetImageCmd(g), newPromoteCmd(g))
-	cmd.AddCommand(newCheckFilesCmd(g))
+	cmd.AddCommand(newCheckFilesCmd(g), newAffectedCmd(g))
 	return cmd, g
 }
 

@@ -72,12 +72,38 @@ func (g git) diff(ctx context.Context, from, to string) ([]change, error) {
 	if err != nil {
 		return nil, err
 	}
+	return parseNameStatus(out), nil
+}
+
+// workTreeChanges lists the files that differ between commit and the work
+// tree: tracked files changed (staged or not) and untracked files that are
+// not ignored.
+func (g git) workTreeChanges(ctx context.Context, commit string) ([]change, error) {
+	out, err := g.output(ctx, "diff", "--no-renames", "--no-ext-diff", "--no-textconv", "--name-status", "-z", commit, "--")
+	if err != nil {
+		return nil, err
+	}
+	cs := parseNameStatus(out)
+	untracked, err := g.output(ctx, "ls-files", "-z", "--others", "--exclude-standard")
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range strings.Split(string(untracked), "\x00") {
+		if p != "" {
+			cs = append(cs, change{path: p})
+		}
+	}
+	return cs, nil
+}
+
+// parseNameStatus parses git diff --name-status -z --no-renames.
+func parseNameStatus(out []byte) []change {
 	fields := strings.Split(strings.TrimSuffix(string(out), "\x00"), "\x00")
 	var cs []change
 	for i := 0; i+1 < len(fields); i += 2 {
 		cs = append(cs, change{path: fields[i+1], deleted: fields[i] == "D"})
 	}
-	return cs, nil
+	return cs
 }
 
 // subdirs lists the directories directly under dir (slash path) at commit.
