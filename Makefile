@@ -13,21 +13,55 @@ LDFLAGS  := -s -w -X github.com/botfleet/botfleet/pkg/botkit/botmain.Version=$(V
 FUZZTIME ?= 20000x
 # The module proxy only: a module it refuses fails at once instead of trying git.
 export GOPROXY := $(shell go env GOPROXY | cut -d, -f1)
+# botctl, built by the targets that run it; BOTCTL=path runs another build.
+BOTCTL   ?= bin/botctl
+# What make test runs besides Go, as COMMAND=DEBIAN_PACKAGE: .ci/need installs
+# what is missing where it may (root, or CI with sudo), else names the command.
+TEST_NEEDS := git ansible-playbook=ansible-core
+# The fuzz targets, as MODULE:PACKAGE:FUNC.
+FUZZ_TARGETS := pkg:./pkg/botkit:FuzzParsePattern pkg:./pkg/botkit:FuzzMatch \
+	bots/ansible:./bots/ansible/internal/playbook:FuzzParser bots/ansible:./bots/ansible/internal/gitx:FuzzCheckBranch
+# make fuzz runs the targets of these modules.
+FUZZ_MODULES ?= $(MODULES)
 
 .PHONY: help
 help: ## List the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@if [ -t 1 ]; then c=$$'\033[36m' r=$$'\033[0m'; else c= r=; fi; \
+	awk -v c="$$c" -v r="$$r" 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %s%-13s%s %s\n", c, $$1, r, $$2}' $(MAKEFILE_LIST)
+
+# bin/botctl is rebuilt on every use: go build's cache makes that a second
+# unless its sources changed. The first build compiles kustomize and the
+# Kubernetes API, and takes a while: say so.
+.PHONY: bin/botctl
+bin/botctl:
+	@test -x $@ || echo "building $@ (the first time takes a minute or more)" >&2
+	@go build -ldflags "-X main.version=$(VERSION)" -o $@ ./tools/cmd/botctl
 
 .PHONY: run
 run: ## Run a bot (BOT=hello); without Slack tokens it reads commands from the terminal
 	@test -f bots/$(BOT)/go.mod || { echo "no bot '$(BOT)'; the bots are: $(BOTS)"; exit 2; }
+	@echo "make run: compiling bots/$(BOT) (the first time takes a minute or more)" >&2
 	@if [ -d bots/$(BOT)/internal/cmd/localrepo ]; then cd bots/$(BOT) && go run ./internal/cmd/localrepo; fi
 	@cd bots/$(BOT) && go run -ldflags "-X github.com/botfleet/botfleet/pkg/botkit/botmain.Version=$(VERSION)" .
 
+# make bot stops with botctl's one-line message as make's own error, not a
+# recipe failure that make would follow with "make: *** [...] Error 2":
+# botctl's output streams to the terminal (stderr), its error is captured.
+ifneq ($(filter bot,$(MAKECMDGOALS)),)
+ifeq ($(NAME),)
+$(error make bot: NAME is empty; e.g. make bot NAME=deploy-bot (a lowercase letter, then lowercase letters, digits and dashes))
+endif
+endif
+# (make -n only prints the command.)
+dry_run := $(findstring n,$(firstword -$(MAKEFLAGS)))
 .PHONY: bot
-bot: ## Create a new bot from the templates (NAME=x; FORCE=1 rewrites their files), then print the next steps
-	@test -n "$(NAME)" || { echo "make bot: NAME is empty; e.g. make bot NAME=deploy-bot (a lowercase letter, then lowercase letters, digits and dashes)"; exit 2; }
-	go run ./tools/cmd/botctl new $(if $(FORCE),--force )$(NAME)
+bot: $(BOTCTL) ## Create a new bot from the templates (NAME=x; FORCE=1 rewrites their files), then print the next steps
+ifeq ($(dry_run),)
+	$(eval bot_err := $(shell $(BOTCTL) --make-target new $(if $(FORCE),--force) -- '$(NAME)' 3>&2 2>&1 1>&3))
+	$(if $(filter-out 0,$(.SHELLSTATUS)),$(error $(or $(filter-out botctl:,$(bot_err)),botctl new failed)))
+else
+	$(BOTCTL) --make-target new $(if $(FORCE),--force) -- '$(NAME)'
+endif
 
 .PHONY: build
 build: ## Build every bot to bin/<bot>, alone (GOWORK=off) as its image does
@@ -37,26 +71,41 @@ build: ## Build every bot to bin/<bot>, alone (GOWORK=off) as its image does
 		(cd bots/$$b && GOWORK=off CGO_ENABLED=0 go build -trimpath -ldflags "$(LDFLAGS)" -o ../../bin/$$b .); \
 	done
 
+.PHONY: prereqs
+prereqs: ## Check for the programs make test runs besides Go; install them where it may
+	@.ci/need $(TEST_NEEDS)
+
 .PHONY: test
-test: tidy-check lint validate ## Run every check and test (what CI runs)
-	go test -race -count=1 ./pkg/... ./tools/... $(addsuffix /...,$(addprefix ./bots/,$(BOTS)))
+test: prereqs tidy-check lint validate ## Run every check and every module's tests (main, nightly)
+	go test -race -count=1 $(addprefix ./,$(addsuffix /...,$(MODULES)))
 	$(MAKE) --no-print-directory fuzz
+
+.PHONY: test-changed
+test-changed: prereqs tidy-check lint validate $(BOTCTL) ## Every check, and the tests of the modules a change since BASE can affect (pull requests)
+	@mods=$$($(BOTCTL) affected --base '$(or $(BASE),origin/main)' --format lines --explain); \
+	if [ -z "$$mods" ]; then echo "test-changed: no module's tests can be affected since $(or $(BASE),origin/main)"; exit 0; fi; \
+	echo go test -race -count=1 $$(printf './%s/... ' $$mods); \
+	go test -race -count=1 $$(printf './%s/... ' $$mods); \
+	$(MAKE) --no-print-directory fuzz FUZZ_MODULES="$$(echo $$mods)"
 
 .PHONY: fuzz
 fuzz: ## Run each fuzz target briefly (FUZZTIME=20000x executions)
-	go test -run='^$$' -fuzz='^FuzzParsePattern$$' -fuzztime=$(FUZZTIME) ./pkg/botkit
-	go test -run='^$$' -fuzz='^FuzzMatch$$' -fuzztime=$(FUZZTIME) ./pkg/botkit
-	go test -run='^$$' -fuzz='^FuzzParser$$' -fuzztime=$(FUZZTIME) ./bots/ansible/internal/playbook
-	go test -run='^$$' -fuzz='^FuzzCheckBranch$$' -fuzztime=$(FUZZTIME) ./bots/ansible/internal/gitx
+	@for t in $(FUZZ_TARGETS); do \
+		IFS=: read -r mod pkg fn <<<"$$t"; \
+		case " $(FUZZ_MODULES) " in *" $$mod "*) ;; *) continue ;; esac; \
+		echo "go test -run='^\$$' -fuzz='^$$fn\$$' -fuzztime=$(FUZZTIME) $$pkg"; \
+		go test -run='^$$' -fuzz="^$$fn\$$" -fuzztime=$(FUZZTIME) "$$pkg"; \
+	done
 
 .PHONY: lint
 # actionlint (a tool of tools/go.mod) also runs shellcheck on run: scripts where it is installed.
-lint: ## gofmt, go vet, actionlint, the workflows' SHA pins, and no binary, large file or secret in git
+lint: $(BOTCTL) ## gofmt, go vet, actionlint, the workflows' SHA pins, and no binary, large file or secret in git
 	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	go vet ./pkg/... ./tools/... $(addsuffix /...,$(addprefix ./bots/,$(BOTS)))
+	go vet -tags=bench ./pkg/internal/fleetbench
 	go tool actionlint .github/workflows/*.yml
 	go test -count=1 -run='^TestRepoWorkflowsPinned$$' ./tools/internal/workflows
-	go run ./tools/cmd/botctl check-files
+	$(BOTCTL) check-files
 
 # Its own version, run with go run: as a tool of the tools module it would move
 # x/sys and x/text for every bot. Bumped by hand (Dependabot does not read it).
@@ -70,30 +119,30 @@ vulncheck: ## govulncheck every module, built alone (GOWORK=off) as its image is
 	done; \
 	if [ -n "$$failed" ]; then echo "vulncheck: reachable vulnerabilities (or a failure) in:$$failed"; exit 1; fi
 
+# The benchmarks, and the tests that build and run whole bots to measure
+# them (-tags=bench: fleetbench's TestBurst), which make test leaves out.
 .PHONY: bench
-bench: ## Run the benchmarks (figures in README.md)
-	go test -run='^$$' -bench=. -benchmem ./pkg/... ./tools/... $(addsuffix /...,$(addprefix ./bots/,$(BOTS)))
+bench: ## Run the benchmarks, and the tests of their harness (figures in README.md)
+	go test -tags=bench -run='^TestBurst$$' -bench=. -benchmem $(addprefix ./,$(addsuffix /...,$(MODULES)))
 
 .PHONY: tools
-tools: ## Build bin/botctl
-	@mkdir -p bin
-	cd tools && go build -trimpath -o ../bin/botctl ./cmd/botctl
+tools: $(BOTCTL) ## Build bin/botctl
 
 .PHONY: validate
-validate: ## Check every bot's overlays, Dockerfile and manifests/ (botctl validate)
-	go run ./tools/cmd/botctl validate
+validate: $(BOTCTL) ## Check every bot's overlays, Dockerfile and manifests/ (botctl validate)
+	$(BOTCTL) validate
 
 .PHONY: image-test
 image-test: ## Build every bot's image offline with buildah on local stand-in bases, run its -version
 	VERSION=$(VERSION) .ci/image-test
 
 .PHONY: render
-render: ## Print a bot's built overlay (BOT=hello ENV=dev)
-	go run ./tools/cmd/botctl render $(BOT) --env $(or $(ENV),dev)
+render: $(BOTCTL) ## Print a bot's built overlay (BOT=hello ENV=dev)
+	@$(BOTCTL) render $(BOT) --env $(or $(ENV),dev)
 
 .PHONY: changed
-changed: ## List the bots whose images changed since BASE (default origin/main), as JSON
-	go run ./tools/cmd/botctl changed --base $(or $(BASE),origin/main)
+changed: $(BOTCTL) ## List the bots whose images changed since BASE (default origin/main), as JSON
+	@$(BOTCTL) changed --base $(or $(BASE),origin/main)
 
 .PHONY: schemas
 schemas: ## Regenerate botctl's embedded Kubernetes and Argo CD schemas

@@ -17,7 +17,7 @@ func TestNewBotEndToEnd(t *testing.T) {
 		t.Skip("runs the new bot's tests")
 	}
 	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("needs git")
+		t.Fatal("this test needs git (make prereqs)") // never skipped: it would pass unseen in CI
 	}
 	root := t.TempDir()
 	for _, p := range []string{"botfleet.yaml", "go.work", ".gitignore", "pkg", "manifests"} {
