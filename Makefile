@@ -13,6 +13,10 @@ LDFLAGS  := -s -w -X github.com/botfleet/botfleet/pkg/botkit/botmain.Version=$(V
 FUZZTIME ?= 20000x
 # The module proxy only: a module it refuses fails at once instead of trying git.
 export GOPROXY := $(shell go env GOPROXY | cut -d, -f1)
+# A binary built with -race sleeps a second when it exits, for late race
+# reports: every test binary, and every bot process a bot's end-to-end tests
+# start, would. Not here.
+export GORACE ?= atexit_sleep_ms=0
 # botctl, built by the targets that run it; BOTCTL=path runs another build.
 BOTCTL   ?= bin/botctl
 # What make test runs besides Go, as COMMAND=DEBIAN_PACKAGE: .ci/need installs

@@ -3,7 +3,6 @@ package main
 import (
 	"flag"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -71,14 +70,11 @@ func TestConfigValidate(t *testing.T) {
 	}
 }
 
-// TestBinaryPipe builds the real binary and pipes commands into it, as
+// TestBinaryPipe runs the bot's main and pipes commands into it, as
 // `printf 'ping\n' | make run` does.
 func TestBinaryPipe(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds a binary")
-	}
-	cmd := exec.Command(bin) // built by TestMain
-	cmd.Env = append(os.Environ(), "BOT_HTTP_ADDR=127.0.0.1:0", "BOT_CFG_GREETING=Hi")
+	t.Parallel()
+	cmd := botCmd(t, "BOT_HTTP_ADDR=127.0.0.1:0", "BOT_CFG_GREETING=Hi")
 	cmd.Stdin = strings.NewReader("ping\n@hello whoami\n")
 	var stdout, stderr strings.Builder
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
