@@ -295,7 +295,7 @@ func listTests(ctx context.Context, tree string, modules []string, env []string)
 	}
 	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = tree
-	cmd.Env = slices.Concat(os.Environ(), env, []string{"PWD=" + tree, "GOWORK=" + gowork, "GOFLAGS=-mod=readonly"})
+	cmd.Env = slices.Concat(os.Environ(), env, []string{"PWD=" + tree, "GOWORK=" + gowork, "GOFLAGS=" + strings.TrimSpace(os.Getenv("GOFLAGS")+" -mod=readonly")})
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()

@@ -191,7 +191,7 @@ func Check(ctx context.Context, fsys fs.FS, files []string, pkgDir string) error
 	}
 	cmd := exec.CommandContext(ctx, "go", "vet", "./...")
 	cmd.Dir = filepath.Join(tmp, "samples")
-	cmd.Env = append(os.Environ(), "GOWORK="+filepath.Join(tmp, "go.work"), "GOFLAGS=-mod=readonly")
+	cmd.Env = append(os.Environ(), "GOWORK="+filepath.Join(tmp, "go.work"), goFlags())
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("the code samples do not compile (go vet: %w):\n%s", err, cleanVet(out, tmp, files))
 	}
@@ -215,6 +215,13 @@ func cleanVet(out []byte, tmp string, docs []string) string {
 	return strings.TrimSpace(b.String())
 }
 
+// goFlags is GOFLAGS for the go commands Check runs: the caller's (say
+// -modcacherw, so that a temporary module cache can be removed), and never
+// an edit of a go.mod.
+func goFlags() string {
+	return "GOFLAGS=" + strings.TrimSpace(os.Getenv("GOFLAGS")+" -mod=readonly")
+}
+
 var goDirective = regexp.MustCompile(`(?m)^go\s+(\S+)\s*$`)
 
 func goLine(gomod string) (string, error) {
@@ -235,7 +242,7 @@ func goLine(gomod string) (string, error) {
 func packageNames(ctx context.Context, workDir string) (map[string]string, error) {
 	cmd := exec.CommandContext(ctx, "go", "list", "-e", "-f", "{{.Name}} {{.ImportPath}}", "std", "github.com/botfleet/botfleet/pkg/...")
 	cmd.Dir = workDir
-	cmd.Env = append(os.Environ(), "GOWORK="+filepath.Join(workDir, "go.work"), "GOFLAGS=-mod=readonly")
+	cmd.Env = append(os.Environ(), "GOWORK="+filepath.Join(workDir, "go.work"), goFlags())
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
