@@ -1,11 +1,14 @@
 package maketest
 
 import (
+	"bufio"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // pathWith makes a directory holding only links to the named programs, to
@@ -65,5 +68,56 @@ func TestNeed(t *testing.T) {
 	}
 	if code != 1 || !strings.Contains(errs, "Install with:\n  sudo apt-get update && sudo apt-get install -y --no-install-recommends ansible-core\n") {
 		t.Errorf("not root: exit %d, stderr %q", code, errs)
+	}
+}
+
+// TestImageTestOneRunAtATime: make image-test's directory (buildah's
+// storage, the stand-in bases) is shared between runs, so a second run
+// waits for the first, and says so, instead of sharing it.
+func TestImageTestOneRunAtATime(t *testing.T) {
+	need(t, "bash", "flock", "git", "go")
+	dir := t.TempDir()
+	lock, err := os.Create(filepath.Join(dir, ".lock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("bash", ".ci/image-test")
+	cmd.Dir = repoDir
+	cmd.Env = append(os.Environ(), "IMAGE_TEST_DIR="+dir)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// It waits: stop it, and the flock it runs, before the lock is let go.
+	defer func() {
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		cmd.Wait()
+	}()
+	saw := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), "another run is using") {
+				saw <- sc.Text()
+				return
+			}
+		}
+		close(saw)
+	}()
+	select {
+	case line, ok := <-saw:
+		if !ok || !strings.Contains(line, dir+"; waiting for it") {
+			t.Errorf("image-test did not say it waits: %q", line)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("image-test neither waited nor said so within 30s")
 	}
 }
