@@ -48,6 +48,8 @@ fuzz: ## Run each fuzz target briefly (FUZZTIME=20000x executions)
 	go test -run='^$$' -fuzz='^FuzzMatch$$' -fuzztime=$(FUZZTIME) ./pkg/botkit
 	go test -run='^$$' -fuzz='^FuzzParser$$' -fuzztime=$(FUZZTIME) ./bots/ansible/internal/playbook
 	go test -run='^$$' -fuzz='^FuzzCheckBranch$$' -fuzztime=$(FUZZTIME) ./bots/ansible/internal/gitx
+	go test -run='^$$' -fuzz='^FuzzLoad$$' -fuzztime=$(FUZZTIME) ./pkg/config
+	go test -run='^$$' -fuzz='^FuzzConvert$$' -fuzztime=$(FUZZTIME) ./pkg/config
 
 .PHONY: lint
 # actionlint (a tool of tools/go.mod) also runs shellcheck on run: scripts where it is installed.
