@@ -94,12 +94,21 @@ test-changed: prereqs tidy-check lint validate $(BOTCTL) ## Every check, and the
 
 .PHONY: fuzz
 fuzz: ## Run each fuzz target briefly (FUZZTIME=20000x executions)
+<<<<<<< HEAD
 	@for t in $(FUZZ_TARGETS); do \
 		IFS=: read -r mod pkg fn <<<"$$t"; \
 		case " $(FUZZ_MODULES) " in *" $$mod "*) ;; *) continue ;; esac; \
 		echo "go test -run='^\$$' -fuzz='^$$fn\$$' -fuzztime=$(FUZZTIME) $$pkg"; \
 		go test -run='^$$' -fuzz="^$$fn\$$" -fuzztime=$(FUZZTIME) "$$pkg"; \
 	done
+=======
+	go test -run='^$$' -fuzz='^FuzzParsePattern$$' -fuzztime=$(FUZZTIME) ./pkg/botkit
+	go test -run='^$$' -fuzz='^FuzzMatch$$' -fuzztime=$(FUZZTIME) ./pkg/botkit
+	go test -run='^$$' -fuzz='^FuzzParser$$' -fuzztime=$(FUZZTIME) ./bots/ansible/internal/playbook
+	go test -run='^$$' -fuzz='^FuzzCheckBranch$$' -fuzztime=$(FUZZTIME) ./bots/ansible/internal/gitx
+	go test -run='^$$' -fuzz='^FuzzLoad$$' -fuzztime=$(FUZZTIME) ./pkg/config
+	go test -run='^$$' -fuzz='^FuzzConvert$$' -fuzztime=$(FUZZTIME) ./pkg/config
+>>>>>>> h/config
 
 .PHONY: lint
 # actionlint (a tool of tools/go.mod) also runs shellcheck on run: scripts where it is installed.

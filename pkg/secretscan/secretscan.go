@@ -26,6 +26,25 @@ var tokens = []struct {
 	{"a private key", regexp.MustCompile(`-----BEGIN [A-Z ]*PRIVATE KEY-----`)},
 }
 
+// caseless are the token patterns without regard to case, for Redact:
+// viper lowercases key names, so a token used as a key arrives lowercased.
+var caseless = func() []*regexp.Regexp {
+	res := make([]*regexp.Regexp, len(tokens))
+	for i, t := range tokens {
+		res[i] = regexp.MustCompile("(?i)" + t.re.String())
+	}
+	return res
+}()
+
+// Redact returns s with every token shape, in any case, replaced by
+// [redacted]: for error text that may quote a key or a value.
+func Redact(s string) string {
+	for _, re := range caseless {
+		s = re.ReplaceAllString(s, "[redacted]")
+	}
+	return s
+}
+
 // AWSSecretKey is what Value and Text call an AWS secret access key.
 const AWSSecretKey = "an AWS secret access key"
 

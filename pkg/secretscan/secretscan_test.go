@@ -55,3 +55,16 @@ func TestText(t *testing.T) {
 		t.Errorf("Text of a clean file = %v", got)
 	}
 }
+
+func TestRedact(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"key xoxb-123456-abcdef: unknown key", "key [redacted]: unknown key"},
+		{"key XOXB-123456-ABCDEF.name", "key [redacted].name"},
+		{"apps.akiaabcdefghijklmnop: bad", "apps.[redacted]: bad"},
+		{"nothing to hide here", "nothing to hide here"},
+	} {
+		if got := Redact(tt.in); got != tt.want {
+			t.Errorf("Redact(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}

@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"syscall"
@@ -120,18 +121,22 @@ func Run[C any](ctx context.Context, name string, setup SetupFunc[C], o Options)
 			return ExitFailed
 		}
 		if err := applySettings(b, cfg); err != nil {
-			fmt.Fprintf(o.Stderr, "%v\n", &config.Error{File: rt.configPath, Msg: err.Error(), Err: err})
+			fmt.Fprintf(o.Stderr, "%v\n", loaded.Locate(err))
 			return ExitFailed
 		}
 		if loaded.FileFound {
-			fmt.Fprintf(o.Stdout, "config %s: ok\n", rt.configPath)
-		} else {
-			fmt.Fprintf(o.Stdout, "config %s: not found; the bot's defaults are valid\n", rt.configPath)
+			fmt.Fprintf(o.Stdout, "%s: ok\n", rt.configPath)
+			return ExitOK
 		}
+		// The bot would start on its defaults, so the check passes; but
+		// whoever runs it meant to check a file, most often from the wrong
+		// directory (the local default is relative to it): say so loudly.
+		fmt.Fprintf(o.Stderr, "warning: no config file was checked: %s; %s\n", missingConfig(rt), configHint(rt, name))
+		fmt.Fprintf(o.Stdout, "no config file; the bot's defaults are valid\n")
 		return ExitOK
 	}
 	if !loaded.FileFound {
-		logger.Warn("no config file; using the bot's defaults", "file", rt.configPath)
+		logger.Warn("no config file; using the bot's defaults", "file", missingConfig(rt), "hint", configHint(rt, name))
 	}
 
 	ctx, stop := signal.NotifyContext(ctx, o.signals()...)
@@ -155,7 +160,7 @@ func Run[C any](ctx context.Context, name string, setup SetupFunc[C], o Options)
 		return ExitFailed
 	}
 	if err := applySettings(b, cfg); err != nil {
-		logger.Error("loading config", "err", &config.Error{File: rt.configPath, Msg: err.Error(), Err: err})
+		logger.Error("loading config", "err", loaded.Locate(err))
 		return ExitFailed
 	}
 	rl := &reloader[C]{
@@ -187,6 +192,36 @@ func Run[C any](ctx context.Context, name string, setup SetupFunc[C], o Options)
 		return ExitFailed
 	}
 	return ExitOK
+}
+
+// missingConfig says which file is missing: the default path is relative
+// to the working directory, so name that too.
+func missingConfig(rt runtimeConfig) string {
+	if filepath.IsAbs(rt.configPath) {
+		return rt.configPath + " does not exist"
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return rt.configPath + " does not exist"
+	}
+	return fmt.Sprintf("%s does not exist in %s", rt.configPath, wd)
+}
+
+// configHint says how to name the file, with the bot's own local config
+// when it is found from the repository's root.
+func configHint(rt runtimeConfig, name string) string {
+	if filepath.IsAbs(rt.configPath) {
+		return "write it there, or set BOT_CONFIG to the file"
+	}
+	if own := filepath.Join("bots", name, rt.configPath); fileExists(own) {
+		return fmt.Sprintf("run the bot from bots/%s, or set BOT_CONFIG=%s", name, own)
+	}
+	return "run the bot from its directory (bots/" + name + "), or set BOT_CONFIG to the file"
+}
+
+func fileExists(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.Mode().IsRegular()
 }
 
 func (o Options) signals() []os.Signal {

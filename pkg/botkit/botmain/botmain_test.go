@@ -3,6 +3,7 @@ package botmain_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -101,6 +102,17 @@ func TestFlagsAndEnvironment(t *testing.T) {
 	os.WriteFile(badRule, []byte("access:\n  rules:\n    - command: pnig\n      users: [U1]\n"), 0o600)
 	goodRule := filepath.Join(dir, "goodrule.yaml")
 	os.WriteFile(goodRule, []byte("access:\n  default: deny\n  rules:\n    - command: ping\n      users: [U0LOCAL]\n"), 0o600)
+	wrongType := filepath.Join(dir, "type.yaml")
+	os.WriteFile(wrongType, []byte("# hello's greeting\ngreeting:\n  - hi\n  - there\n"), 0o600)
+	quote := filepath.Join(dir, "quote.yaml")
+	os.WriteFile(quote, []byte("greeting: \"hi\n\n\naccess: {}\n"), 0o600)
+	cased := filepath.Join(dir, "case.yaml")
+	os.WriteFile(cased, []byte("GREETING: prd\ngreeting: dev\n"), 0o600)
+	tokenKey := filepath.Join(dir, "tokenkey.yaml")
+	os.WriteFile(tokenKey, []byte("greeting: hi\nxoxb-12345-fakesecretvalue: 1\n"), 0o600)
+	big := filepath.Join(dir, "big.yaml")
+	bigContent := "greeting: hi\n#" + strings.Repeat("x", 1<<20) + "\n"
+	os.WriteFile(big, []byte(bigContent), 0o600)
 
 	tests := []struct {
 		name    string
@@ -121,14 +133,22 @@ func TestFlagsAndEnvironment(t *testing.T) {
 		{"grace period too long", nil, []string{"BOT_GRACE_PERIOD=25h"}, 2, "", "at most 24h0m0s"},
 		{"default grace period", nil, nil, 0, "", "grace=25s"},
 		{"grace period", nil, []string{"BOT_GRACE_PERIOD=45m"}, 0, "", "grace=45m0s"},
-		{"check good config", []string{"-check-config"}, []string{"BOT_CONFIG=" + good}, 0, "config " + good + ": ok", ""},
-		{"check unknown key", []string{"-check-config"}, []string{"BOT_CONFIG=" + bad}, 1, "", "key greting: unknown key"},
-		{"check invalid", []string{"-check-config"}, []string{"BOT_CONFIG=" + empty}, 1, "", "greeting: must not be empty"},
-		{"check rule naming unknown command", []string{"-check-config"}, []string{"BOT_CONFIG=" + badRule}, 1, "", `key access.rules[0].command: unknown command "pnig"`},
+		{"check good config", []string{"-check-config"}, []string{"BOT_CONFIG=" + good}, 0, good + ": ok\n", ""},
+		{"check unknown key", []string{"-check-config"}, []string{"BOT_CONFIG=" + bad}, 1, "", bad + ":1: key greting: unknown key"},
+		{"check invalid", []string{"-check-config"}, []string{"BOT_CONFIG=" + empty}, 1, "", empty + ":1: key greeting: must not be empty"},
+		{"check wrong type", []string{"-check-config"}, []string{"BOT_CONFIG=" + wrongType}, 1, "", wrongType + ":2: key greeting: want a string, got a list\n"},
+		{"check unclosed quote on line 1", []string{"-check-config"}, []string{"BOT_CONFIG=" + quote}, 1, "", quote + ":1: not valid YAML: a quoted value is never closed"},
+		{"check keys differing in case", []string{"-check-config"}, []string{"BOT_CONFIG=" + cased}, 1, "", cased + ":2: keys GREETING (line 1) and greeting (line 2) differ only in case"},
+		{"check token as a key", []string{"-check-config"}, []string{"BOT_CONFIG=" + tokenKey}, 1, "", tokenKey + ":2: holds what looks like a Slack token"},
+		{"run with token as a key, JSON log", nil, []string{"BOT_CONFIG=" + tokenKey, "BOT_LOG_FORMAT=json"}, 1, "", `"err":"` + tokenKey + `:2: holds what looks like a Slack token`},
+		{"check file over 1 MiB", []string{"-check-config"}, []string{"BOT_CONFIG=" + big}, 1, "", fmt.Sprintf("%s: is %d bytes (1.0 MiB); a config file may be at most 1 MiB (1048576 bytes)\n", big, len(bigContent))},
+		{"check rule naming unknown command", []string{"-check-config"}, []string{"BOT_CONFIG=" + badRule}, 1, "", badRule + `:3: key access.rules[0].command: unknown command "pnig"`},
 		{"check good rules", []string{"-check-config"}, []string{"BOT_CONFIG=" + goodRule}, 0, "ok", ""},
 		{"run with rule naming unknown command", nil, []string{"BOT_CONFIG=" + badRule}, 1, "", `unknown command \"pnig\"`},
-		{"check missing named file", []string{"-check-config"}, []string{"BOT_CONFIG=" + filepath.Join(dir, "no.yaml")}, 1, "", "does not exist"},
-		{"check missing default", []string{"-check-config"}, []string{"BOT_ENV=dev"}, 0, "/efs/config/testbot/dev.yaml: not found; the bot's defaults are valid", ""},
+		{"check missing named file", []string{"-check-config"}, []string{"BOT_CONFIG=" + filepath.Join(dir, "no.yaml")}, 1, "", filepath.Join(dir, "no.yaml") + ": does not exist (named by BOT_CONFIG)"},
+		{"check a directory", []string{"-check-config"}, []string{"BOT_CONFIG=" + dir}, 1, "", dir + ": is a directory, not a file"},
+		{"check missing default", []string{"-check-config"}, []string{"BOT_ENV=dev"}, 0, "no config file; the bot's defaults are valid\n",
+			"warning: no config file was checked: /efs/config/testbot/dev.yaml does not exist; write it there, or set BOT_CONFIG to the file\n"},
 		{"bot token alone", nil, []string{"SLACK_BOT_TOKEN=xoxb-test"}, 2, "", "SLACK_BOT_TOKEN is set without"},
 		{"app token without bot token", nil, []string{"SLACK_APP_TOKEN=xapp-test"}, 2, "", "SLACK_BOT_TOKEN is not set"},
 	}
@@ -139,8 +159,43 @@ func TestFlagsAndEnvironment(t *testing.T) {
 				t.Errorf("code %d, stdout %q, stderr %q; want code %d, stdout with %q, stderr with %q",
 					r.code, r.stdout, r.stderr, tt.code, tt.stdout, tt.stderr)
 			}
-			if strings.Contains(r.stderr, "xoxb-test") || strings.Contains(r.stderr, "xapp-test") {
+			if strings.Contains(r.stderr, "xoxb-test") || strings.Contains(r.stderr, "xapp-test") || strings.Contains(r.stderr, "secretvalue") {
 				t.Errorf("a token was logged: %s", r.stderr)
+			}
+		})
+	}
+}
+
+// TestCheckConfigDefaultPath: the local default, config/local.yaml, is
+// relative to the working directory, as `make run` (which starts a bot in
+// its own directory) needs. -check-config from the bot's directory checks
+// it; from anywhere else it says loudly that no file was checked, and from
+// the repository's root it names the bot's file.
+func TestCheckConfigDefaultPath(t *testing.T) {
+	root := t.TempDir()
+	botDir := filepath.Join(root, "bots", "testbot")
+	if err := os.MkdirAll(filepath.Join(botDir, "config"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(botDir, "config", "local.yaml"), []byte("greeting: hey\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, dir      string
+		stdout, stderr string
+	}{
+		{"from the bot's directory", botDir, "config/local.yaml: ok\n", ""},
+		{"from the repository's root", root, "no config file; the bot's defaults are valid\n",
+			"warning: no config file was checked: config/local.yaml does not exist in " + root + "; run the bot from bots/testbot, or set BOT_CONFIG=bots/testbot/config/local.yaml\n"},
+		{"from elsewhere", filepath.Join(root, "bots"), "no config file; the bot's defaults are valid\n",
+			"warning: no config file was checked: config/local.yaml does not exist in " + filepath.Join(root, "bots") + "; run the bot from its directory (bots/testbot), or set BOT_CONFIG to the file\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Chdir(tt.dir)
+			r := run(t, strings.NewReader(""), nil, "-check-config")
+			if r.code != 0 || r.stdout != tt.stdout || r.stderr != tt.stderr {
+				t.Errorf("code %d, stdout %q, stderr %q; want 0, %q, %q", r.code, r.stdout, r.stderr, tt.stdout, tt.stderr)
 			}
 		})
 	}

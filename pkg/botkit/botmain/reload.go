@@ -7,7 +7,6 @@ import (
 	"errors"
 	"io/fs"
 	"log/slog"
-	"os"
 	"sync"
 	"time"
 
@@ -28,7 +27,9 @@ func applySettings(b *botkit.Bot, cfg any) error {
 
 // reloader polls the config file and swaps in each new version that loads
 // and validates; a broken one keeps the last good config and is reported
-// until the file changes again.
+// until the file changes again. A file that cannot be read (missing, a
+// directory, too large) is reported once per change of the fault, not at
+// every poll, and so is its recovery.
 type reloader[C any] struct {
 	path     string
 	required bool
@@ -39,6 +40,7 @@ type reloader[C any] struct {
 	logger   *slog.Logger
 
 	hash     [32]byte // of the content last tried
+	fault    string   // why the file cannot be read, as last reported; "" when it can
 	mu       sync.Mutex
 	lastErr  error
 	reloads  metric.Vec // botkit_config_reloads_total{result}: config file changes seen (ok, error)
@@ -87,37 +89,48 @@ func (r *reloader[C]) run(ctx context.Context) {
 // check reloads the file if its content changed. Content, not mtime: NFS
 // attribute caching can hide an mtime change for a while.
 func (r *reloader[C]) check() {
-	content, err := os.ReadFile(r.path)
-	if errors.Is(err, fs.ErrNotExist) && !r.required && r.hash == ([32]byte{}) {
-		return // never had a file; still on defaults
+	content, err := config.ReadFile(r.path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) && !r.required && r.hash == ([32]byte{}) && r.fault == "" {
+			return // never had a file; still on defaults
+		}
+		if err.Error() == r.fault {
+			return // reported when it began
+		}
+		r.fault, r.hash = err.Error(), [32]byte{}
+		r.failed(err)
+		return
 	}
 	h := hashOf(content)
-	if err == nil && bytes.Equal(h[:], r.hash[:]) {
+	if r.fault == "" && bytes.Equal(h[:], r.hash[:]) {
 		return
 	}
-	r.hash = h
+	r.fault, r.hash = "", h
 	cfg := new(C)
-	if err == nil {
-		_, err = config.Load(cfg, config.Options{Path: r.path, Required: true, Environ: r.environ})
-	} else {
-		err = &config.Error{File: r.path, Msg: "cannot read the file: " + err.Error(), Err: err}
-	}
+	loaded, err := config.Load(cfg, config.Options{Path: r.path, Required: true, Environ: r.environ, Content: content})
 	if err == nil {
 		if aerr := applySettings(r.bot, cfg); aerr != nil {
-			err = &config.Error{File: r.path, Msg: aerr.Error(), Err: aerr}
+			err = loaded.Locate(aerr)
 		}
 	}
-	r.mu.Lock()
-	r.lastErr = err
-	r.mu.Unlock()
 	if err != nil {
-		r.reloads.Counter("error").Inc()
-		r.lastGood.Set(0)
-		r.logger.Error("config reload failed; keeping the last good config", "file", r.path, "err", err)
+		r.failed(err)
 		return
 	}
+	r.mu.Lock()
+	r.lastErr = nil
+	r.mu.Unlock()
 	r.live.Store(cfg)
 	r.reloads.Counter("ok").Inc()
 	r.lastGood.Set(1)
 	r.logger.Info("config reloaded", "file", r.path)
+}
+
+func (r *reloader[C]) failed(err error) {
+	r.mu.Lock()
+	r.lastErr = err
+	r.mu.Unlock()
+	r.reloads.Counter("error").Inc()
+	r.lastGood.Set(0)
+	r.logger.Error("config reload failed; keeping the last good config", "file", r.path, "err", err)
 }
