@@ -38,7 +38,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	cmd.AddCommand(newRenderCmd(g), newValidateCmd(g))
 	cmd.AddCommand(newSettingsCmd(g))
 	cmd.AddCommand(newNewCmd(g))
-	cmd.AddCommand(newChangedCmd(g), newSetImageCmd(g), newPromoteCmd(g))
+	cmd.AddCommand(newChangedCmd(g), newSetImageCmd(g), newPromoteCmd(g), newBumpCmd(g))
 	return cmd
 }
 

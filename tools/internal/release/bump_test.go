@@ -375,3 +375,30 @@ func TestBumpBadInput(t *testing.T) {
 		})
 	}
 }
+
+func TestDeployed(t *testing.T) {
+	r := newRemote(t)
+	c1 := r.commit("one")
+	r.bump(Options{Tag: c1, Bots: []string{"a"}})
+	c2 := r.commit("two")
+	r.bump(Options{Tag: c2 + "-rebuild-3", Bots: []string{"b"}})
+	work := r.clone()
+	got, err := Deployed(t.Context(), work, "dev", "origin/main")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// c keeps the placeholder: no release known.
+	if diff := cmp.Diff(map[string]string{"a": c1, "b": c2}, got); diff != "" {
+		t.Errorf("dev (-want +got):\n%s", diff)
+	}
+	// At c2, before the bump of b, only a.
+	if got, err = Deployed(t.Context(), work, "dev", c2); err != nil || len(got) != 1 || got["a"] != c1 {
+		t.Errorf("at c2: %v, %v", got, err)
+	}
+	if got, err = Deployed(t.Context(), work, "prd", "origin/main"); err != nil || len(got) != 0 {
+		t.Errorf("prd: %v, %v; want none", got, err)
+	}
+	if _, err = Deployed(t.Context(), work, "dev", "nope"); err == nil || !strings.Contains(err.Error(), "no such commit") {
+		t.Errorf("unknown revision: %v", err)
+	}
+}
