@@ -122,6 +122,7 @@ func (v *Validator) Run(ctx context.Context, bots []string) ([]Problem, error) {
 		return nil, err
 	}
 	r.cross(results)
+	r.checkLifecycle()
 	r.checkDockerfiles()
 	var out []Problem
 	out = append(out, r.problems...)

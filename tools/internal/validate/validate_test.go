@@ -39,6 +39,10 @@ const (
 	devKust   = dev + "kustomization.yaml"
 	appsetDev = "manifests/argocd/bots-dev.yaml"
 	projects  = "manifests/argocd/projects.yaml"
+	ecrPolicy = ".github/ecr-lifecycle-policy.json"
+	prdKust   = prd + "kustomization.yaml"
+	// oldPolicy is the one release.yml used to put: the last 100 images.
+	oldPolicy = `{"rules": [{"rulePriority": 1, "description": "keep the last 100 images", "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 100}, "action": {"type": "expire"}}]}`
 	appsetPrd = "manifests/argocd/bots-prd.yaml"
 )
 
@@ -239,6 +243,20 @@ spec:
 			want: "manifests: AppProject/argocd/botfleet-addons: spec.clusterResourceWhitelist[0]: allows Namespace kube-system, which its Applications do not hold"},
 		{name: "an unused project", changes: []change{{projects, "kind: AppProject\nmetadata:\n  name: botfleet-addons\n", "kind: AppProject\nmetadata:\n  name: botfleet-extras\n"}},
 			want: "manifests: AppProject/argocd/botfleet-extras: no Application or ApplicationSet in manifests/ uses it: remove it (and from the cluster: kubectl -n argocd delete appproject botfleet-extras)"},
+
+		// The ECR lifecycle policy never expires an image an overlay names (issue 14).
+		{name: "lifecycle: the last 100 images of any tag", changes: []change{{ecrPolicy, "", oldPolicy}, {prdKust, `newTag: "0000000"`, `newTag: "1111111"`}},
+			want: ".github/ecr-lifecycle-policy.json: bot hello: expires the image prd runs (tag 1111111), in a history of 21 promotions 250 releases apart, then 1000 releases: keep the images tagged prd-<tag> by a rule of higher priority than the others"},
+		{name: "lifecycle: prd and dev on one image", changes: []change{{ecrPolicy, "", oldPolicy}},
+			want: ".github/ecr-lifecycle-policy.json: bot hello: expires the image prd and dev run (tag 0000000), in a history of 21 promotions 250 releases apart, then 1000 releases: keep the images tagged prd-<tag> by a rule of higher priority than the others"},
+		{name: "lifecycle: too few promoted images kept", changes: []change{{ecrPolicy, `"countNumber": 10000`, `"countNumber": 10`}},
+			want: ".github/ecr-lifecycle-policy.json: bot hello: expires an image promoted earlier, which reverting a promotion rolls back to, in a history of 21 promotions 250 releases apart, then 1000 releases: keep the images tagged prd-<tag> by a rule of higher priority than the others"},
+		{name: "lifecycle: a prefix the promotions do not use", changes: []change{{ecrPolicy, `"tagPrefixList": ["prd-"]`, `"tagPrefixList": ["prod-"]`}, {prdKust, `newTag: "0000000"`, `newTag: "1111111"`}},
+			want: "…bot hello: expires the image prd runs (tag 1111111), in a history"},
+		{name: "lifecycle: ECR would refuse it", changes: []change{{ecrPolicy, `"rulePriority": 1,`, `"rulePriority": 3,`}},
+			want: ".github/ecr-lifecycle-policy.json: rules[1]: tagStatus any must have the highest rulePriority; rules[0] has 3"},
+		{name: "lifecycle: missing", remove: []string{ecrPolicy},
+			want: ".github/ecr-lifecycle-policy.json: missing: the release workflow puts this ECR lifecycle policy on every bot's repository"},
 
 		// One project per environment: dev's Applications sync by themselves (issue 14).
 		{name: "dev project with a prd destination", changes: []change{{projects, "      namespace: infra-bot-dev\n  clusterResourceWhitelist: []\n", "      namespace: infra-bot-dev\n    - server: https://kubernetes.default.svc\n      namespace: infra-bot-prd\n  clusterResourceWhitelist: []\n"}},
