@@ -123,6 +123,8 @@ func (v *Validator) Run(ctx context.Context, bots []string) ([]Problem, error) {
 	}
 	r.cross(results)
 	r.checkLifecycle()
+	r.checkWorkflows()
+	r.checkCodeOwners()
 	r.checkDockerfiles()
 	var out []Problem
 	out = append(out, r.problems...)

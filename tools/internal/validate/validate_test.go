@@ -39,8 +39,13 @@ const (
 	devKust   = dev + "kustomization.yaml"
 	appsetDev = "manifests/argocd/bots-dev.yaml"
 	projects  = "manifests/argocd/projects.yaml"
-	ecrPolicy = ".github/ecr-lifecycle-policy.json"
-	prdKust   = prd + "kustomization.yaml"
+	releaseWF = ".github/workflows/release.yml"
+	promoteWF = ".github/workflows/promote.yml"
+	ciWF      = ".github/workflows/ci.yml"
+	// codeOwnersFile is where GitHub looks first.
+	codeOwnersFile = ".github/CODEOWNERS"
+	ecrPolicy      = ".github/ecr-lifecycle-policy.json"
+	prdKust        = prd + "kustomization.yaml"
 	// oldPolicy is the one release.yml used to put: the last 100 images.
 	oldPolicy = `{"rules": [{"rulePriority": 1, "description": "keep the last 100 images", "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 100}, "action": {"type": "expire"}}]}`
 	appsetPrd = "manifests/argocd/bots-prd.yaml"
@@ -257,6 +262,26 @@ spec:
 			want: ".github/ecr-lifecycle-policy.json: rules[1]: tagStatus any must have the highest rulePriority; rules[0] has 3"},
 		{name: "lifecycle: missing", remove: []string{ecrPolicy},
 			want: ".github/ecr-lifecycle-policy.json: missing: the release workflow puts this ECR lifecycle policy on every bot's repository"},
+
+		// The release's credentials in the protected environment only; code owners (issue 14).
+		{name: "bump without the environment", changes: []change{{releaseWF, "    # DEPLOY_KEY lives in this environment, which only main may use.\n    environment: release\n", ""}},
+			want: "…: jobs.bump: uses the secret DEPLOY_KEY without `environment: release`: only that environment's jobs get them, and only on main"},
+		{name: "build without the environment", changes: []change{{releaseWF, "    # (repo:<owner>/<repo>:environment:release), and only main may use it.\n    environment: release\n", "\n"}},
+			want: "…: jobs.build: uses the role botfleet-github-release without `environment: release`"},
+		{name: "promote in another environment", changes: []change{{promoteWF, "    environment: release\n", "    environment: prd\n"}},
+			want: "…: jobs.promote: uses the secret DEPLOY_KEY in environment \"prd\": want release, the one only main may use"},
+		{name: "a CI job with the deploy key", changes: []change{{ciWF, "      - id: changed\n", "      - id: changed\n        env:\n          KEY: ${{ secrets.DEPLOY_KEY }}\n"}},
+			want: "…: jobs.changed: uses the secret DEPLOY_KEY without `environment: release`"},
+		{name: "no CODEOWNERS", remove: []string{codeOwnersFile},
+			want: `.github/CODEOWNERS: missing: manifests/, .github/, botfleet.yaml need code owners, whose review main's protection requires ("Require review from Code Owners"); a merge there reaches the cluster or the release pipeline`},
+		{name: "manifests without an owner", changes: []change{{codeOwnersFile, "/manifests/     @botfleet/platform\n", ""}},
+			want: "….github/CODEOWNERS: manifests/ has no code owner (manifests/"},
+		{name: "settings without an owner", changes: []change{{codeOwnersFile, "/botfleet.yaml  @botfleet/platform\n", ""}},
+			want: ".github/CODEOWNERS: botfleet.yaml has no code owner (botfleet.yaml: no line matches it): add a line /botfleet.yaml @<team>"},
+		{name: "projects un-owned by a later line", changes: []change{{codeOwnersFile, "/botfleet.yaml  @botfleet/platform\n", "/botfleet.yaml  @botfleet/platform\n/manifests/argocd/\n"}},
+			want: "…/monitoring.yaml, …: line 11, \"/manifests/argocd/\", the last to match, names no owner): add a line /manifests/ @<team>"},
+		{name: "a line GitHub would skip", changes: []change{{codeOwnersFile, "/.github/       @botfleet/platform", "/.github/       botfleet/platform"}},
+			want: `.github/CODEOWNERS: line 9: owner "botfleet/platform": want @user, @org/team or an email address`},
 
 		// One project per environment: dev's Applications sync by themselves (issue 14).
 		{name: "dev project with a prd destination", changes: []change{{projects, "      namespace: infra-bot-dev\n  clusterResourceWhitelist: []\n", "      namespace: infra-bot-dev\n    - server: https://kubernetes.default.svc\n      namespace: infra-bot-prd\n  clusterResourceWhitelist: []\n"}},
