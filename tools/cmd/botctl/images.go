@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -99,9 +100,9 @@ func (o *setImageOptions) run(ctx context.Context) error {
 // promoteOptions are `botctl promote`'s.
 type promoteOptions struct {
 	*globalOptions
-	bots     []string
-	from, to string
-	all      bool
+	bots             []string
+	from, to, format string
+	all              bool
 }
 
 func newPromoteCmd(g *globalOptions) *cobra.Command {
@@ -111,7 +112,9 @@ func newPromoteCmd(g *globalOptions) *cobra.Command {
 		Short: "Copy bots' image tags from one overlay to another",
 		Long: "Sets each bot's newTag in its --to overlay to the one in its --from overlay.\n" +
 			"With --all, every bot with a --from overlay whose tag differs. Nothing is\n" +
-			"written unless every bot can be promoted.",
+			"written unless every bot can be promoted. --format json prints the tags that\n" +
+			"changed, [{\"bot\", \"env\", \"path\", \"old\", \"new\"}], for the pipeline to mark\n" +
+			"those images in ECR as promoted.",
 		Example: "  botctl promote hello --from dev --to prd\n" +
 			"  botctl promote --all --from dev --to prd",
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -125,6 +128,7 @@ func newPromoteCmd(g *globalOptions) *cobra.Command {
 	cmd.Flags().StringVar(&o.from, "from", "", "the environment whose tags are taken (dev)")
 	cmd.Flags().StringVar(&o.to, "to", "", "the environment whose overlays are set (prd)")
 	cmd.Flags().BoolVar(&o.all, "all", false, "promote every bot whose tags differ")
+	cmd.Flags().StringVar(&o.format, "format", "text", "text (a line per bot) or json (the tags that changed)")
 	return cmd
 }
 
@@ -138,6 +142,8 @@ func (o *promoteOptions) validate() error {
 		return usageError{fmt.Errorf("name bots or use --all, not both")}
 	case !o.all && len(o.bots) == 0:
 		return usageError{fmt.Errorf("name at least one bot, or use --all")}
+	case o.format != "text" && o.format != "json":
+		return usageError{fmt.Errorf("--format %s: want text or json", o.format)}
 	}
 	return checkBotNames(o.bots)
 }
@@ -173,11 +179,40 @@ func (o *promoteOptions) run(_ context.Context) error {
 			}
 		}
 		if len(tags) == 0 {
+			if o.format == "json" {
+				_, err := fmt.Fprintln(o.stdout, "[]")
+				return err
+			}
 			fmt.Fprintf(o.stdout, "every bot's %s tag is its %s tag already\n", o.to, o.from)
 			return nil
 		}
 	}
-	return o.applyTags(root, o.to, tags)
+	if o.format == "text" {
+		return o.applyTags(root, o.to, tags)
+	}
+	edits, err := o.writeTags(root, o.to, tags)
+	if err != nil {
+		return err
+	}
+	type promoted struct {
+		Bot  string `json:"bot"`
+		Env  string `json:"env"`
+		Path string `json:"path"`
+		Old  string `json:"old"`
+		New  string `json:"new"`
+	}
+	out := []promoted{}
+	for _, e := range edits {
+		if e.Changed() {
+			out = append(out, promoted{Bot: e.Bot, Env: e.Env, Path: e.Path, Old: e.Old, New: e.New})
+		}
+	}
+	js, err := json.Marshal(out)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(o.stdout, "%s\n", js)
+	return err
 }
 
 // checkEnv fails unless env is one of the settings' environments.
@@ -195,17 +230,23 @@ func (g *globalOptions) checkEnv(root, env string) error {
 // applyTags sets the tags (bot to tag) in env's overlays, all or none, and
 // prints one line per bot.
 func (g *globalOptions) applyTags(root, env string, tags map[string]string) error {
-	edits, err := overlay.Plan(g.fs, root, env, tags)
+	edits, err := g.writeTags(root, env, tags)
 	if err != nil {
-		return fmt.Errorf("nothing written:\n%w", err)
-	}
-	if err := overlay.Apply(g.fs, root, edits); err != nil {
 		return err
 	}
 	for _, e := range edits {
 		fmt.Fprintln(g.stdout, e)
 	}
 	return nil
+}
+
+// writeTags sets the tags (bot to tag) in env's overlays, all or none.
+func (g *globalOptions) writeTags(root, env string, tags map[string]string) ([]overlay.Edit, error) {
+	edits, err := overlay.Plan(g.fs, root, env, tags)
+	if err != nil {
+		return nil, fmt.Errorf("nothing written:\n%w", err)
+	}
+	return edits, overlay.Apply(g.fs, root, edits)
 }
 
 func checkBotNames(bots []string) error {

@@ -1,5 +1,6 @@
-// Command botctl is botfleet's own CLI: it renders and validates the bots'
-// Kubernetes manifests (and, later, scaffolds bots and promotes images).
+// Command botctl is botfleet's own CLI: it scaffolds bots, renders and
+// validates their Kubernetes manifests, lists the bots a change affects, and
+// sets, promotes and releases their image tags.
 //
 //	botctl render hello --env dev
 //	botctl validate [BOT...]

@@ -99,7 +99,7 @@ func copyRepo(t *testing.T) string {
 	}
 	copyFile("botfleet.yaml")
 	copyFile("bots/hello/Dockerfile")
-	for _, dir := range []string{"manifests", "bots/hello/manifests"} {
+	for _, dir := range []string{"manifests", "bots/hello/manifests", ".github"} {
 		err := fs.WalkDir(os.DirFS(repoDir), dir, func(p string, d fs.DirEntry, err error) error {
 			if err == nil && !d.IsDir() {
 				copyFile(p)

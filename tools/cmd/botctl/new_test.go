@@ -20,7 +20,7 @@ func TestNewBotEndToEnd(t *testing.T) {
 		t.Fatal("this test needs git (make prereqs)") // never skipped: it would pass unseen in CI
 	}
 	root := t.TempDir()
-	for _, p := range []string{"botfleet.yaml", "go.work", ".gitignore", "pkg", "manifests"} {
+	for _, p := range []string{"botfleet.yaml", "go.work", ".gitignore", "pkg", "manifests", ".github"} {
 		copyPath(t, filepath.Join(repoDir, p), filepath.Join(root, p))
 	}
 	git := func(args ...string) string {

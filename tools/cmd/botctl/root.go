@@ -45,7 +45,7 @@ func newRootCmd(stdout, stderr io.Writer) (*cobra.Command, *globalOptions) {
 	cmd.AddCommand(newRenderCmd(g), newValidateCmd(g))
 	cmd.AddCommand(newSettingsCmd(g))
 	cmd.AddCommand(newNewCmd(g))
-	cmd.AddCommand(newChangedCmd(g), newSetImageCmd(g), newPromoteCmd(g))
+	cmd.AddCommand(newChangedCmd(g), newSetImageCmd(g), newPromoteCmd(g), newBumpCmd(g))
 	cmd.AddCommand(newCheckFilesCmd(g), newAffectedCmd(g))
 	return cmd, g
 }

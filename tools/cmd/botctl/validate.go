@@ -28,7 +28,10 @@ func newValidateCmd(g *globalOptions) *cobra.Command {
 		Long: "Builds every overlay of every bot (or of the named bots) and every kustomization\n" +
 			"under manifests/, and checks each object: strictly against the target Kubernetes\n" +
 			"version's schemas and Argo CD's CRDs, Pod Security \"restricted\", Fargate's limits,\n" +
-			"the cluster contract (docs/architecture.md) and botfleet.yaml; and lints each bot's Dockerfile\n" +
+			"the cluster contract (docs/architecture.md) and botfleet.yaml; the AppProjects against what\n" +
+			"their Applications hold; the ECR lifecycle policy against the overlays; that only\n" +
+			"jobs of the environment release use the deploy key or the AWS push role; that\n" +
+			"CODEOWNERS owns manifests/, .github/ and botfleet.yaml; and lints each bot's Dockerfile\n" +
 			"(BuildKit's parser and offline lint rules, and the repo's image rules). Prints one\n" +
 			"line per problem (directory: object: field: problem, or file:line: problem) and\n" +
 			"exits 1 when there is any.",

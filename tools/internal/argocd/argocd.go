@@ -134,23 +134,39 @@ type AppProject struct {
 
 // AppProjectSpec is an AppProject's spec.
 type AppProjectSpec struct {
-	Description                string        `json:"description,omitempty"`
-	SourceRepos                []string      `json:"sourceRepos,omitempty"`
-	Destinations               []Destination `json:"destinations,omitempty"`
-	ClusterResourceWhitelist   []GroupKind   `json:"clusterResourceWhitelist,omitempty"`
-	ClusterResourceBlacklist   []GroupKind   `json:"clusterResourceBlacklist,omitempty"`
-	NamespaceResourceWhitelist []GroupKind   `json:"namespaceResourceWhitelist,omitempty"`
-	NamespaceResourceBlacklist []GroupKind   `json:"namespaceResourceBlacklist,omitempty"`
+	Description string   `json:"description,omitempty"`
+	SourceRepos []string `json:"sourceRepos,omitempty"`
+	// SourceNamespaces are the namespaces besides Argo CD's own whose
+	// Applications may use the project (globs).
+	SourceNamespaces           []string          `json:"sourceNamespaces,omitempty"`
+	Destinations               []Destination     `json:"destinations,omitempty"`
+	ClusterResourceWhitelist   []ClusterResource `json:"clusterResourceWhitelist,omitempty"`
+	ClusterResourceBlacklist   []ClusterResource `json:"clusterResourceBlacklist,omitempty"`
+	NamespaceResourceWhitelist []GroupKind       `json:"namespaceResourceWhitelist,omitempty"`
+	NamespaceResourceBlacklist []GroupKind       `json:"namespaceResourceBlacklist,omitempty"`
 }
 
-// GroupKind names a kind; both parts may be globs.
+// GroupKind names a namespaced kind; both parts may be globs. Argo CD
+// matches namespaced kinds by group and kind only, never by name.
 type GroupKind struct {
 	Group string `json:"group"`
 	Kind  string `json:"kind"`
 }
 
+// ClusterResource names a cluster-scoped kind, and optionally the names of
+// its objects; each part may be a glob, and no name means every object.
+type ClusterResource struct {
+	Group string `json:"group"`
+	Kind  string `json:"kind"`
+	Name  string `json:"name,omitempty"`
+}
+
 func (gk GroupKind) matches(group, kind string) bool {
 	return glob(gk.Group, group) && glob(gk.Kind, kind)
+}
+
+func (c ClusterResource) matches(group, kind, name string) bool {
+	return glob(c.Group, group) && glob(c.Kind, kind) && (c.Name == "" || glob(c.Name, name))
 }
 
 func glob(pattern, s string) bool {
@@ -158,29 +174,34 @@ func glob(pattern, s string) bool {
 	return err == nil && ok
 }
 
-// Permits reports whether the project lets its Applications deploy objects
-// of group and kind, as Argo CD decides: a cluster-scoped kind must be in the
-// cluster whitelist (empty means none); a namespaced kind must be in the
-// namespace whitelist when there is one, and in no blacklist.
-func (p *AppProject) Permits(group, kind string, clusterScoped bool) bool {
-	white, black := p.Spec.NamespaceResourceWhitelist, p.Spec.NamespaceResourceBlacklist
+// Permits reports whether the project lets its Applications deploy the
+// object of group and kind named name, as Argo CD decides
+// (AppProject.IsGroupKindNamePermitted): a cluster-scoped object must match
+// an entry of the cluster whitelist (empty means none); a namespaced kind
+// must be in the namespace whitelist when it has one (an empty list allows
+// none, a missing one all), and neither may be in its blacklist.
+func (p *AppProject) Permits(group, kind, name string, clusterScoped bool) bool {
 	if clusterScoped {
-		white, black = p.Spec.ClusterResourceWhitelist, p.Spec.ClusterResourceBlacklist
-	}
-	for _, gk := range black {
-		if gk.matches(group, kind) {
+		in := func(list []ClusterResource) bool {
+			for _, c := range list {
+				if c.matches(group, kind, name) {
+					return true
+				}
+			}
 			return false
 		}
+		return in(p.Spec.ClusterResourceWhitelist) && !in(p.Spec.ClusterResourceBlacklist)
 	}
-	if !clusterScoped && len(white) == 0 {
-		return true
-	}
-	for _, gk := range white {
-		if gk.matches(group, kind) {
-			return true
+	in := func(list []GroupKind) bool {
+		for _, gk := range list {
+			if gk.matches(group, kind) {
+				return true
+			}
 		}
+		return false
 	}
-	return false
+	white := p.Spec.NamespaceResourceWhitelist
+	return (white == nil || in(white)) && !in(p.Spec.NamespaceResourceBlacklist)
 }
 
 // PermitsDestination reports whether the project lets its Applications

@@ -8,7 +8,11 @@
 // change no image; nor does a go.sum, which selects no version.
 //
 // Revisions are compared as a pull request is: head against its merge base
-// with base. A renamed bot is a new bot; a deleted bot is not listed. Head
+// with base. Each bot may have a base of its own (Options.Bases), such as the
+// commit its running image was built from, so a bot whose last build failed
+// stays changed until one succeeds. A change of where images are pushed (the
+// account, region, registry or image prefix in botfleet.yaml) changes every
+// bot. A renamed bot is a new bot; a deleted bot is not listed. Head
 // is listed in the work tree when it holds exactly head, else in an
 // extracted copy; the base revision only ever needs its go.mod files, read
 // offline (GOPROXY=off) from the module cache. Where go cannot answer (a bot
@@ -27,13 +31,23 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/botfleet/botfleet/tools/internal/settings"
 )
 
 // Options say which revisions to compare, in which repository.
 type Options struct {
 	Repo string // the repo's root, a git work tree
-	Base string // a revision; required
-	Head string // a revision; "" means HEAD
+	// Base is the revision every bot is compared with; required unless
+	// Bases is set, and not with it.
+	Base string
+	// Bases gives each bot its own base revision, by name, in place of Base.
+	// A bot with no entry, an empty one, or one that names no commit here is
+	// listed: what it was last built from is unknown.
+	Bases map[string]string
+	Head  string // a revision; "" means HEAD
 	// GoEnv is added to the go commands' environment (KEY=value), e.g. GOMODCACHE.
 	GoEnv []string
 	// Jobs is how many go list processes run at once; 0 means GOMAXPROCS.
@@ -42,8 +56,13 @@ type Options struct {
 
 // Result is the answer of Bots.
 type Result struct {
-	Base string // the commit compared with Head: the merge base of Options.Base and Head
-	Head string // Options.Head's commit
+	// Base is the commit compared with Head: the merge base of Options.Base
+	// and Head; "" with Options.Bases.
+	Base string
+	// Bases maps each bot that had a base to the commit it was compared with
+	// (the merge base of its base and Head).
+	Bases map[string]string
+	Head  string // Options.Head's commit
 	// Bots are the changed bots' names, sorted; never nil.
 	Bots []string
 	// Reasons says, for each bot in Bots, the first change found to affect
@@ -54,6 +73,7 @@ type Result struct {
 // bot is one bot at the head revision.
 type bot struct {
 	name, dir string // dir: "bots/<name>"
+	base      string // the commit it is compared with; "" when none is known
 	ctx       buildContext
 	goMod     []byte // at head
 	baseGoMod []byte // at base; nil for a new bot
@@ -76,13 +96,17 @@ const (
 	pkgGoMod             // it is when the bot links a module whose pkg/go.mod line changed
 )
 
-// Bots returns the bots whose images differ between the merge base of
-// o.Base and o.Head, and o.Head. It runs git and go (never a shell), and
-// extracts the revisions that go list needs into temporary directories,
-// which it removes. Cancelling ctx kills them. Safe for concurrent use.
+// Bots returns the bots whose images differ between Head and the merge base
+// of Head and each bot's base (o.Base, or its entry in o.Bases). It runs git
+// and go (never a shell), and extracts the revisions that go list needs into
+// temporary directories, which it removes. Cancelling ctx kills them. Safe
+// for concurrent use.
 func Bots(ctx context.Context, o Options) (*Result, error) {
-	if o.Base == "" {
+	switch {
+	case o.Base == "" && o.Bases == nil:
 		return nil, fmt.Errorf("no base revision")
+	case o.Base != "" && o.Bases != nil:
+		return nil, fmt.Errorf("a base revision and bases per bot: give one")
 	}
 	repo, err := filepath.Abs(o.Repo)
 	if err != nil {
@@ -96,31 +120,73 @@ func Bots(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	base, err := g.commit(ctx, "--base", o.Base)
+	res := &Result{Head: head, Bots: []string{}, Bases: map[string]string{}, Reasons: map[string]string{}}
+	names, err := g.subdirs(ctx, head, "bots")
 	if err != nil {
 		return nil, err
 	}
-	if base, err = g.mergeBase(ctx, base, head); err != nil {
-		return nil, err
+	bases := map[string]string{} // bot name to its merge base with head
+	unknown := map[string]string{}
+	if o.Bases == nil {
+		base, err := g.commit(ctx, "--base", o.Base)
+		if err != nil {
+			return nil, err
+		}
+		if res.Base, err = g.mergeBase(ctx, base, head); err != nil {
+			return nil, err
+		}
+		for _, n := range names {
+			bases[n] = res.Base
+		}
+	} else {
+		merged := map[string]string{} // a base's commit to its merge base, computed once
+		for _, n := range names {
+			rev := o.Bases[n]
+			if rev == "" {
+				unknown[n] = "no base known: what it was last built from is unknown"
+				continue
+			}
+			c, err := g.commit(ctx, "base of "+n, rev)
+			if err != nil {
+				unknown[n] = fmt.Sprintf("its base %s is no commit here", rev)
+				continue
+			}
+			if _, ok := merged[c]; !ok {
+				if merged[c], err = g.mergeBase(ctx, c, head); err != nil {
+					return nil, err
+				}
+			}
+			bases[n] = merged[c]
+		}
 	}
-	res := &Result{Base: base, Head: head, Bots: []string{}, Reasons: map[string]string{}}
-	changes, err := g.diff(ctx, base, head)
+	bots, err := loadBots(ctx, g, names, bases, head)
 	if err != nil {
 		return nil, err
 	}
-	if len(changes) == 0 {
-		return res, nil
-	}
-	bots, err := loadBots(ctx, g, base, head)
-	if err != nil {
-		return nil, err
-	}
+	changes := map[string][]change{} // by base
+	moved := map[string]string{}     // by base: why every image moves
 	var list []*bot
 	for _, b := range bots {
+		if why, ok := unknown[b.name]; ok {
+			b.reason = why
+		}
 		if b.reason != "" {
 			continue
 		}
-		for _, c := range changes {
+		cs, ok := changes[b.base]
+		if !ok {
+			if cs, err = g.diff(ctx, b.base, head); err != nil {
+				return nil, err
+			}
+			changes[b.base] = cs
+			if moved[b.base], err = imagesMoved(ctx, g, b.base, head, cs); err != nil {
+				return nil, err
+			}
+		}
+		if b.reason = moved[b.base]; b.reason != "" {
+			continue
+		}
+		for _, c := range cs {
 			switch b.classify(c) {
 			case direct:
 				b.reason = c.path
@@ -141,13 +207,16 @@ func Bots(ctx context.Context, o Options) (*Result, error) {
 		}
 	}
 	if len(list) > 0 {
-		c := &checker{g: g, base: base, head: head, env: o.GoEnv, jobs: cmp.Or(o.Jobs, runtime.GOMAXPROCS(0))}
+		c := &checker{g: g, head: head, env: o.GoEnv, jobs: cmp.Or(o.Jobs, runtime.GOMAXPROCS(0))}
 		defer c.close()
 		if err := c.check(ctx, list); err != nil {
 			return nil, err
 		}
 	}
 	for _, b := range bots {
+		if b.base != "" {
+			res.Bases[b.name] = b.base
+		}
 		if b.reason != "" {
 			res.Bots = append(res.Bots, b.name)
 			res.Reasons[b.name] = b.reason
@@ -157,15 +226,51 @@ func Bots(ctx context.Context, o Options) (*Result, error) {
 	return res, nil
 }
 
+// imagesMoved says why every image must be built again between base and
+// head: the settings that name where images are pushed (account, region,
+// registry, image prefix) differ, so the images the overlays will name do not
+// exist yet. "" when they are the same.
+func imagesMoved(ctx context.Context, g git, base, head string, changes []change) (string, error) {
+	if !slices.ContainsFunc(changes, func(c change) bool { return c.path == settings.FileName }) {
+		return "", nil
+	}
+	before, err := g.files(ctx, base, []string{settings.FileName})
+	if err != nil {
+		return "", err
+	}
+	after, err := g.files(ctx, head, []string{settings.FileName})
+	if err != nil {
+		return "", err
+	}
+	// Leniently: only these values matter, and an older file may not pass
+	// today's validation.
+	var b, a struct {
+		AWS settings.AWS `json:"aws"`
+	}
+	_ = yaml.Unmarshal(before[settings.FileName], &b)
+	_ = yaml.Unmarshal(after[settings.FileName], &a)
+	for _, f := range []struct{ key, before, after string }{
+		{"aws.accountID", b.AWS.AccountID, a.AWS.AccountID},
+		{"aws.region", b.AWS.Region, a.AWS.Region},
+		{"aws.ecrRegistry", b.AWS.ECRRegistry, a.AWS.ECRRegistry},
+		{"aws.imagePrefix", b.AWS.ImagePrefix, a.AWS.ImagePrefix},
+	} {
+		if f.before != f.after {
+			return fmt.Sprintf("%s: %s %q -> %q: every image is pushed anew", settings.FileName, f.key, f.before, f.after), nil
+		}
+	}
+	return "", nil
+}
+
 // checker decides, with go list, about the bots whose changes are Go
 // packages or modules.
 type checker struct {
-	g          git
-	base, head string
-	env        []string
-	jobs       int
-	headTree   string // where head is checked out: the work tree or a temp dir
-	temps      []string
+	g        git
+	head     string
+	env      []string
+	jobs     int
+	headTree string // where head is checked out: the work tree or a temp dir
+	temps    []string
 }
 
 func (c *checker) close() {
@@ -261,31 +366,42 @@ func (c *checker) listHead(ctx context.Context, bots []*bot) error {
 // module, which compareModules then tells.
 func (c *checker) pkgGoMod(ctx context.Context, bots []*bot) error {
 	const name = "pkg/go.mod"
-	before, err := c.g.files(ctx, c.base, []string{name})
-	if err != nil {
-		return err
-	}
 	after, err := os.ReadFile(filepath.Join(c.headTree, "pkg", "go.mod"))
 	if err != nil {
 		return fmt.Errorf("reading %s at %s: %w", name, short(c.head), err)
 	}
-	goBefore, reqBefore := parseGoMod(before[name])
 	goAfter, reqAfter := parseGoMod(after)
-	changedReqs := map[string]bool{}
-	for p, v := range reqBefore {
-		if reqAfter[p] != v {
-			changedReqs[p] = true
-		}
+	type diff struct {
+		goBefore string
+		reqs     map[string]bool // the requirements that changed
 	}
-	for p, v := range reqAfter {
-		if reqBefore[p] != v {
-			changedReqs[p] = true
-		}
-	}
+	diffs := map[string]diff{} // by base
 	for _, b := range bots {
 		if b.reason != "" || !b.pkgGoMod || b.head == nil {
 			continue
 		}
+		d, ok := diffs[b.base]
+		if !ok {
+			before, err := c.g.files(ctx, b.base, []string{name})
+			if err != nil {
+				return err
+			}
+			var reqBefore map[string]string
+			d.goBefore, reqBefore = parseGoMod(before[name])
+			d.reqs = map[string]bool{}
+			for p, v := range reqBefore {
+				if reqAfter[p] != v {
+					d.reqs[p] = true
+				}
+			}
+			for p, v := range reqAfter {
+				if reqBefore[p] != v {
+					d.reqs[p] = true
+				}
+			}
+			diffs[b.base] = d
+		}
+		goBefore, changedReqs := d.goBefore, d.reqs
 		linked := b.head.modulePaths()
 		switch {
 		case goBefore != goAfter && linked[b.head.pkgModule()]:
@@ -305,18 +421,26 @@ func (c *checker) pkgGoMod(ctx context.Context, bots []*bot) error {
 // module cache.
 func (c *checker) compareModules(ctx context.Context, bots []*bot) error {
 	// go mod graph reads go.mod and go.sum files, no more.
-	paths := []string{"pkg/go.mod", "pkg/go.sum"}
+	paths := map[string][]string{} // by base
 	for _, b := range bots {
-		paths = append(paths, b.dir+"/go.mod", b.dir+"/go.sum")
+		if paths[b.base] == nil {
+			paths[b.base] = []string{"pkg/go.mod", "pkg/go.sum"}
+		}
+		paths[b.base] = append(paths[b.base], b.dir+"/go.mod", b.dir+"/go.sum")
 	}
-	baseTree, err := c.checkout(ctx, c.base, paths)
-	if err != nil {
-		return err
+	trees := map[string]string{}
+	for _, base := range slices.Sorted(maps.Keys(paths)) {
+		tree, err := c.checkout(ctx, base, paths[base])
+		if err != nil {
+			return err
+		}
+		trees[base] = tree
 	}
 	forEach(bots, c.jobs, func(b *bot) {
+		baseTree := trees[b.base]
 		baseMod, err := os.ReadFile(filepath.Join(baseTree, b.dir, "go.mod"))
 		if err != nil {
-			b.reason = "no go.mod at " + short(c.base)
+			b.reason = "no go.mod at " + short(b.base)
 			return
 		}
 		if d := diffDirectives(baseMod, b.goMod); d != "" {
@@ -335,7 +459,7 @@ func (c *checker) compareModules(ctx context.Context, bots []*bot) error {
 		before, err := selectedVersions(ctx, baseTree, b.dir, c.env, true)
 		if err != nil {
 			// Can't tell, so build it: a needless build is cheaper than a stale image.
-			b.reason = "cannot list the modules it built with at " + short(c.base) + ": " + err.Error()
+			b.reason = "cannot list the modules it built with at " + short(b.base) + ": " + err.Error()
 			return
 		}
 		for _, p := range slices.Sorted(maps.Keys(b.head.modulePaths())) {
@@ -392,31 +516,33 @@ func (c *checker) extract(ctx context.Context, commit string, paths []string, ke
 	return tmp, c.g.extract(ctx, commit, tmp, paths, keep)
 }
 
-// loadBots reads, at head, every bots/<name> with a go.mod: its Dockerfile
-// and dockerignore. A bot without a go.mod at base is new, so changed.
-func loadBots(ctx context.Context, g git, base, head string) ([]*bot, error) {
-	names, err := g.subdirs(ctx, head, "bots")
-	if err != nil {
-		return nil, err
-	}
+// loadBots reads, at head, every bots/<name> (names) with a go.mod: its
+// Dockerfile and dockerignore; and its go.mod at its base (bases, by name;
+// a bot with none keeps an empty base). A bot without a go.mod at its base
+// is new, so changed.
+func loadBots(ctx context.Context, g git, names []string, bases map[string]string, head string) ([]*bot, error) {
 	paths := []string{".dockerignore"}
-	var goMods []string
+	goMods := map[string][]string{} // by base
 	for _, n := range names {
 		dir := "bots/" + n
 		paths = append(paths, dir+"/go.mod", dir+"/Dockerfile", dir+"/Dockerfile.dockerignore")
-		goMods = append(goMods, dir+"/go.mod")
+		if base := bases[n]; base != "" {
+			goMods[base] = append(goMods[base], dir+"/go.mod")
+		}
 	}
 	files, err := g.files(ctx, head, paths)
 	if err != nil {
 		return nil, err
 	}
-	atBase, err := g.files(ctx, base, goMods)
-	if err != nil {
-		return nil, err
+	atBase := map[string]map[string][]byte{}
+	for base, mods := range goMods {
+		if atBase[base], err = g.files(ctx, base, mods); err != nil {
+			return nil, err
+		}
 	}
 	var bots []*bot
 	for _, n := range names {
-		b := &bot{name: n, dir: "bots/" + n}
+		b := &bot{name: n, dir: "bots/" + n, base: bases[n]}
 		var ok bool
 		if b.goMod, ok = files[b.dir+"/go.mod"]; !ok {
 			continue // not a Go module, so not a bot
@@ -432,8 +558,10 @@ func loadBots(ctx context.Context, g git, base, head string) ([]*bot, error) {
 			ign = files[".dockerignore"]
 		}
 		b.ctx.ignore = parseIgnore(ign)
-		if b.baseGoMod, ok = atBase[b.dir+"/go.mod"]; !ok {
-			b.reason = "new bot: no " + b.dir + "/go.mod at " + short(base)
+		if b.base != "" {
+			if b.baseGoMod, ok = atBase[b.base][b.dir+"/go.mod"]; !ok {
+				b.reason = "new bot: no " + b.dir + "/go.mod at " + short(b.base)
+			}
 		}
 		bots = append(bots, b)
 	}

@@ -186,3 +186,207 @@ func TestBotsErrors(t *testing.T) {
 		})
 	}
 }
+
+// clone clones the fixture into a temp dir of the test's.
+func clone(t *testing.T, fixture string) string {
+	t.Helper()
+	repo := filepath.Join(t.TempDir(), "repo")
+	run(t, filepath.Dir(repo), nil, "git", "clone", "-q", fixture, repo)
+	return repo
+}
+
+// TestBotsPlatform checks that go list answers for the images' platform
+// (linux/amd64, GOAMD64 v1), whatever the caller's: on an arm64 Mac a change
+// to an x_amd64.go file still changes the images that link its package.
+func TestBotsPlatform(t *testing.T) {
+	fixture, _, env := newFixture(t)
+	repo := clone(t, fixture)
+	write(t, repo, map[string]string{
+		"pkg/shout/arch_amd64.go": "package shout\n\nconst arch = \"amd64\"\n",
+		"pkg/shout/arch_arm64.go": "package shout\n\nconst arch = \"arm64\"\n",
+		"pkg/shout/os_linux.go":   "package shout\n\nconst goos = \"linux\"\n",
+		"pkg/shout/os_darwin.go":  "package shout\n\nconst goos = \"darwin\"\n",
+		"pkg/shout/fast.go":       "//go:build amd64.v3\n\npackage shout\n\nconst fast = true\n",
+	})
+	base := commitAll(t, repo, "platform files")
+	callers := []struct{ goos, goarch, goamd64 string }{
+		{"darwin", "arm64", ""},
+		{"linux", "arm64", ""},
+		{"linux", "amd64", "v3"},
+	}
+	tests := []struct {
+		file string
+		want []string
+	}{
+		{"pkg/shout/arch_amd64.go", []string{"b", "c"}},
+		{"pkg/shout/arch_arm64.go", []string{}},
+		{"pkg/shout/os_linux.go", []string{"b", "c"}},
+		{"pkg/shout/os_darwin.go", []string{}},
+		{"pkg/shout/fast.go", []string{}}, // amd64.v3 only; the images are v1
+	}
+	for _, caller := range callers {
+		for _, tt := range tests {
+			t.Run(caller.goos+"-"+caller.goarch+caller.goamd64+"/"+tt.file, func(t *testing.T) {
+				t.Setenv("GOOS", caller.goos)
+				t.Setenv("GOARCH", caller.goarch)
+				t.Setenv("GOAMD64", caller.goamd64)
+				run(t, repo, nil, "git", "reset", "-q", "--hard", base)
+				p := filepath.Join(repo, filepath.FromSlash(tt.file))
+				data, err := os.ReadFile(p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(p, append(data, "\n// changed\n"...), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				commitAll(t, repo, "edit "+tt.file)
+				res, err := Bots(t.Context(), Options{Repo: repo, Base: base, GoEnv: env})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if diff := cmp.Diff(tt.want, res.Bots); diff != "" {
+					t.Errorf("bots (-want +got):\n%s\nreasons: %v", diff, res.Reasons)
+				}
+			})
+		}
+	}
+}
+
+// TestBotsSettings checks that moving the images (account, region,
+// registry, image prefix in botfleet.yaml) changes every bot, and that the
+// file's other settings change none.
+func TestBotsSettings(t *testing.T) {
+	fixture, _, env := newFixture(t)
+	repo := clone(t, fixture)
+	const settingsFile = `# the repo's settings
+aws:
+  accountID: "123456789012"
+  region: eu-west-1
+  ecrRegistry: 123456789012.dkr.ecr.eu-west-1.amazonaws.com
+  imagePrefix: botfleet
+  roleARN: arn:aws:iam::{{account}}:role/botfleet-{{bot}}-{{env}}
+kubernetes:
+  version: "1.34"
+`
+	write(t, repo, map[string]string{"botfleet.yaml": settingsFile})
+	base := commitAll(t, repo, "settings")
+	all := []string{"a", "b", "c"}
+	tests := []struct {
+		name, old, new string
+		want           []string
+	}{
+		{"registry", "ecrRegistry: 123456789012.dkr.ecr.eu-west-1", "ecrRegistry: 210987654321.dkr.ecr.eu-west-1", all},
+		{"image prefix", "imagePrefix: botfleet", "imagePrefix: fleet", all},
+		{"account", `accountID: "123456789012"`, `accountID: "210987654321"`, all},
+		{"region", "region: eu-west-1", "region: eu-central-1", all},
+		{"IRSA role pattern", "role/botfleet-", "role/fleet-", []string{}},
+		{"Kubernetes version", `version: "1.34"`, `version: "1.35"`, []string{}},
+		{"comment", "# the repo's settings", "# settings", []string{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			run(t, repo, nil, "git", "reset", "-q", "--hard", base)
+			if !strings.Contains(settingsFile, tt.old) {
+				t.Fatalf("settings lack %q", tt.old)
+			}
+			write(t, repo, map[string]string{"botfleet.yaml": strings.Replace(settingsFile, tt.old, tt.new, 1)})
+			commitAll(t, repo, tt.name)
+			res, err := Bots(t.Context(), Options{Repo: repo, Base: base, GoEnv: env})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, res.Bots); diff != "" {
+				t.Errorf("bots (-want +got):\n%s\nreasons: %v", diff, res.Reasons)
+			}
+			for _, b := range res.Bots {
+				if !strings.HasPrefix(res.Reasons[b], "botfleet.yaml: aws.") {
+					t.Errorf("bot %s: reason %q, want the setting that moved", b, res.Reasons[b])
+				}
+			}
+		})
+	}
+}
+
+// TestBotsBases checks bases per bot: each bot is compared with the commit
+// its image was last built from, so one whose build failed stays changed
+// after later commits that do not touch it, and an older head (a release run
+// again after a newer one) changes nothing.
+func TestBotsBases(t *testing.T) {
+	fixture, base, env := newFixture(t)
+	repo := clone(t, fixture)
+	write(t, repo, map[string]string{"pkg/greet/greet.go": "package greet\n\nimport \"embed\"\n\n//go:embed templates\nvar templates embed.FS\n\n// Hello greets, again.\nfunc Hello() string { b, _ := templates.ReadFile(\"templates/hello.txt\"); return string(b) }\n"})
+	greet := commitAll(t, repo, "greet: a and b") // a's image built; b's failed
+	write(t, repo, map[string]string{"bots/c/extra.go": "package main\n"})
+	later := commitAll(t, repo, "c only") // c's image built
+
+	tests := []struct {
+		name    string
+		head    string
+		bases   map[string]string
+		want    []string
+		reasons map[string]string // a part of each listed bot's reason
+	}{
+		{
+			name:    "b's build failed at greet: still changed at later",
+			bases:   map[string]string{"a": later, "b": base, "c": later},
+			want:    []string{"b"},
+			reasons: map[string]string{"b": "pkg/greet/greet.go"},
+		},
+		{
+			name:  "every bot built at later",
+			bases: map[string]string{"a": later, "b": later, "c": later},
+			want:  []string{},
+		},
+		{
+			name:  "an older head than every base: nothing",
+			head:  greet,
+			bases: map[string]string{"a": later, "b": later, "c": later},
+			want:  []string{},
+		},
+		{
+			name:    "bases unknown or no commit here",
+			bases:   map[string]string{"a": later, "b": "", "c": strings.Repeat("ab", 20)},
+			want:    []string{"b", "c"},
+			reasons: map[string]string{"b": "no base known", "c": "is no commit here"},
+		},
+		{
+			name:    "a bot missing from the bases",
+			bases:   map[string]string{"a": later, "b": later},
+			want:    []string{"c"},
+			reasons: map[string]string{"c": "no base known"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res, err := Bots(t.Context(), Options{Repo: repo, Bases: tt.bases, Head: tt.head, GoEnv: env})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, res.Bots); diff != "" {
+				t.Errorf("bots (-want +got):\n%s\nreasons: %v", diff, res.Reasons)
+			}
+			for b, want := range tt.reasons {
+				if !strings.Contains(res.Reasons[b], want) {
+					t.Errorf("bot %s: reason %q, want it to say %q", b, res.Reasons[b], want)
+				}
+			}
+			if res.Base != "" {
+				t.Errorf("Base %q with bases per bot, want none", res.Base)
+			}
+			if got := res.Bases["a"]; got != orDefault(tt.head, later) {
+				t.Errorf("a compared with %s, want %s", got, orDefault(tt.head, later))
+			}
+		})
+	}
+
+	if _, err := Bots(t.Context(), Options{Repo: repo, Base: base, Bases: map[string]string{}, GoEnv: env}); err == nil || !strings.Contains(err.Error(), "give one") {
+		t.Errorf("Base and Bases: error %v, want one that asks for one of them", err)
+	}
+}
+
+func orDefault(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}

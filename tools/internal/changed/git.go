@@ -13,28 +13,23 @@ import (
 	"path"
 	"strconv"
 	"strings"
+
+	"github.com/botfleet/botfleet/tools/internal/gitcmd"
 )
 
-// git runs git in one repository, without a shell.
+// git reads the revisions of one repository.
 type git struct {
 	dir string
 }
 
+func (g git) repo() gitcmd.Repo { return gitcmd.Repo{Dir: g.dir} }
+
 func (g git) command(ctx context.Context, args ...string) *exec.Cmd {
-	cmd := exec.CommandContext(ctx, "git", append([]string{"-C", g.dir}, args...)...)
-	cmd.Env = append(os.Environ(), "LC_ALL=C") // messages we can quote
-	return cmd
+	return g.repo().Command(ctx, args...)
 }
 
 func (g git) output(ctx context.Context, args ...string) ([]byte, error) {
-	cmd := g.command(ctx, args...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return nil, fmt.Errorf("git %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
-	}
-	return out, nil
+	return g.repo().Output(ctx, args...)
 }
 
 // commit resolves rev to a commit id. flag names the option it came from,

@@ -46,8 +46,23 @@ type listing struct {
 	pkgs []goPackage
 }
 
+// Platform is the platform every image is built for: the workflows' docker
+// builds ask for it (platforms: linux/amd64), and Fargate runs it.
+const Platform = "linux/amd64"
+
+// imageBuildEnv makes go list pick the files an image's build compiles,
+// whatever machine botctl runs on: build constraints (x_amd64.go,
+// //go:build arm64, amd64.v3, goexperiment.x) choose files by these, so the
+// caller's GOOS and GOARCH would hide a change to another platform's file.
+// What the Dockerfiles leave unset gets Go's default, as in the image.
+func imageBuildEnv() []string {
+	goos, goarch, _ := strings.Cut(Platform, "/")
+	return []string{"GOOS=" + goos, "GOARCH=" + goarch, "GOAMD64=v1", "GOEXPERIMENT=", "CGO_ENABLED=0"}
+}
+
 // goList lists the packages the bot in dir links, as its image builds it:
-// alone (GOWORK=off), for linux, without cgo, never editing go.mod.
+// alone (GOWORK=off), for the images' platform, without cgo, never editing
+// go.mod.
 func goList(ctx context.Context, root, botDir string, env []string) (*listing, error) {
 	cmd := exec.CommandContext(ctx, "go", "list", "-e", "-deps", "-json="+listFields, ".")
 	cmd.Dir = filepath.Join(root, filepath.FromSlash(botDir))
@@ -55,9 +70,7 @@ func goList(ctx context.Context, root, botDir string, env []string) (*listing, e
 		"PWD=" + cmd.Dir,
 		"GOWORK=off",
 		"GOFLAGS=-mod=readonly",
-		"GOOS=linux",
-		"CGO_ENABLED=0",
-	})
+	}, imageBuildEnv())
 	pkgs, err := runList(cmd)
 	if err != nil {
 		return nil, fmt.Errorf("go list in %s: %w", botDir, err)
@@ -155,9 +168,7 @@ func goListWorkspace(ctx context.Context, root string, botDirs, moduleDirs []str
 		"PWD=" + root,
 		"GOWORK=" + gowork,
 		"GOFLAGS=-mod=readonly",
-		"GOOS=linux",
-		"CGO_ENABLED=0",
-	})
+	}, imageBuildEnv())
 	pkgs, err := runList(cmd)
 	if err != nil {
 		return nil, fmt.Errorf("go list in a workspace of the bots: %w", err)

@@ -57,11 +57,16 @@ type Kubernetes struct {
 	Version string `json:"version"`
 }
 
-// ArgoCD names Argo CD's namespace and the bots' AppProject.
+// ArgoCD names Argo CD's namespace and the bots' AppProjects.
 type ArgoCD struct {
 	Namespace string `json:"namespace"`
-	Project   string `json:"project"`
+	// Project names the bots' AppProjects: Project-<env>, one per
+	// environment.
+	Project string `json:"project"`
 }
+
+// EnvProject is the AppProject of the Applications of env's bots.
+func (a ArgoCD) EnvProject(env string) string { return a.Project + "-" + env }
 
 // Environment is one of the environments a bot is deployed to.
 type Environment struct {

@@ -71,16 +71,6 @@ func (r *run) cross(results []*built) {
 		}
 		return nil
 	}
-	if p := project(r.s.ArgoCD.Project); p == nil {
-		r.addProblem(Problem{Path: ManifestsDir, Msg: fmt.Sprintf("no AppProject %q (botfleet.yaml argocd.project)", r.s.ArgoCD.Project)})
-	} else {
-		for _, env := range r.s.EnvNames() {
-			ns, _ := r.s.Namespace(env)
-			if !p.PermitsDestination(argocd.Destination{Server: inCluster}, ns) {
-				r.addProblem(Problem{Path: ManifestsDir, Object: "AppProject/" + p.Name, Field: "spec.destinations", Msg: fmt.Sprintf("lacks namespace %s (botfleet.yaml environments.%s)", ns, env)})
-			}
-		}
-	}
 	for _, p := range projects {
 		if !p.x.PermitsSource(r.s.Git.RepoURL) {
 			r.problem(p.b, p.o, "spec.sourceRepos", "lacks %s (botfleet.yaml git.repoURL)", r.s.Git.RepoURL)
@@ -99,6 +89,7 @@ func (r *run) cross(results []*built) {
 			r.addProblem(Problem{Path: b.dir, Msg: "no ApplicationSet in manifests/ generates an Application for this overlay"})
 		}
 	}
+	r.checkProjects(projects, apps, appsets, byDir)
 	r.checkVolumes(pvs, pvcs)
 }
 
@@ -132,12 +123,12 @@ func (r *run) checkPermitted(target *built, p *argocd.AppProject, dest argocd.De
 		return
 	}
 	for _, o := range target.objects {
-		if !p.Permits(o.group, o.kind, o.clusterScoped) {
-			list := "namespaceResourceWhitelist"
+		if !p.Permits(o.group, o.kind, o.name, o.clusterScoped) {
 			if o.clusterScoped {
-				list = "clusterResourceWhitelist"
+				r.problem(target, o, "", "AppProject %s does not permit %s %s (its clusterResourceWhitelist names each object): Argo CD would refuse to sync it", p.Name, o.kind, o.name)
+			} else {
+				r.problem(target, o, "", "AppProject %s does not permit kind %s (its namespaceResourceWhitelist): Argo CD would refuse to sync it", p.Name, o.kind)
 			}
-			r.problem(target, o, "", "AppProject %s does not permit kind %s (its %s): Argo CD would refuse to sync it", p.Name, o.kind, list)
 			continue
 		}
 		ns := o.namespace
@@ -239,6 +230,9 @@ func (r *run) checkApplicationSet(a found[*argocd.ApplicationSet], project func(
 				continue
 			}
 			r.checkSyncPolicy(a, env)
+			if want := r.s.ArgoCD.EnvProject(env); tmpl.Spec.Project != want {
+				r.problem(a.b, a.o, "spec.template.spec.project", "%q, want %q: each environment's bots have a project of their own (botfleet.yaml argocd.project, then -%s)", tmpl.Spec.Project, want, env)
+			}
 			for _, dir := range dirs {
 				r.checkGenerated(a, p, env, dir, overlays[dir])
 				generated[dir] = true

@@ -17,8 +17,8 @@ const repoDir = "../../.."
 // memRoot is where fixtures live in the in-memory filesystem.
 const memRoot = "/repo"
 
-// fixture returns an in-memory copy of the repo's botfleet.yaml, manifests/
-// and the hello bot's manifests and Dockerfile, and more bots made from
+// fixture returns an in-memory copy of the repo's botfleet.yaml, manifests/,
+// .github/ and the hello bot's manifests and Dockerfile, and more bots made from
 // hello's by renaming (as the scaffold does).
 func fixture(tb testing.TB, bots ...string) filesys.FileSystem {
 	tb.Helper()
@@ -32,7 +32,7 @@ func fixture(tb testing.TB, bots ...string) filesys.FileSystem {
 	}
 	copyFile("botfleet.yaml")
 	copyFile("bots/hello/" + DockerfileName)
-	for _, dir := range []string{"manifests", "bots/hello/manifests"} {
+	for _, dir := range []string{"manifests", "bots/hello/manifests", ".github"} {
 		err := fs.WalkDir(os.DirFS(repoDir), dir, func(p string, d fs.DirEntry, err error) error {
 			if err != nil || d.IsDir() || strings.HasSuffix(p, ".md") {
 				return err

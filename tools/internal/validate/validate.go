@@ -3,8 +3,11 @@
 // in-process, and checks each object strictly against the target Kubernetes
 // version's schemas and Argo CD's CRDs, against the Pod Security "restricted"
 // profile and Fargate's limits, against the cluster contract in docs/architecture.md, and
-// against the settings in botfleet.yaml. It also lints each bot's Dockerfile
-// (LintDockerfile).
+// against the settings in botfleet.yaml. It checks that each AppProject
+// allows no more than its Applications hold, the ECR lifecycle policy
+// against the overlays, that only jobs of the release environment use the
+// release's credentials, and that CODEOWNERS owns what reaches the cluster
+// or the pipeline. It also lints each bot's Dockerfile (LintDockerfile).
 //
 // It reads the repo through an injected kustomize filesystem, so tests can
 // use an in-memory one.
@@ -122,6 +125,9 @@ func (v *Validator) Run(ctx context.Context, bots []string) ([]Problem, error) {
 		return nil, err
 	}
 	r.cross(results)
+	r.checkLifecycle()
+	r.checkWorkflows()
+	r.checkCodeOwners()
 	r.checkDockerfiles()
 	var out []Problem
 	out = append(out, r.problems...)

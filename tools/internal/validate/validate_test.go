@@ -38,6 +38,16 @@ const (
 	prdPatch  = prd + "deployment-patch.yaml"
 	devKust   = dev + "kustomization.yaml"
 	appsetDev = "manifests/argocd/bots-dev.yaml"
+	projects  = "manifests/argocd/projects.yaml"
+	releaseWF = ".github/workflows/release.yml"
+	promoteWF = ".github/workflows/promote.yml"
+	ciWF      = ".github/workflows/ci.yml"
+	// codeOwnersFile is where GitHub looks first.
+	codeOwnersFile = ".github/CODEOWNERS"
+	ecrPolicy      = ".github/ecr-lifecycle-policy.json"
+	prdKust        = prd + "kustomization.yaml"
+	// oldPolicy is the one release.yml used to put: the last 100 images.
+	oldPolicy = `{"rules": [{"rulePriority": 1, "description": "keep the last 100 images", "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 100}, "action": {"type": "expire"}}]}`
 	appsetPrd = "manifests/argocd/bots-prd.yaml"
 )
 
@@ -167,7 +177,7 @@ spec:
 		{name: "missing environment", remove: []string{prdDir},
 			want: prdDir + ": missing: every bot has an overlay per environment (botfleet.yaml has dev, prd)"},
 		{name: "kind outside the project", changes: addToBase("role.yaml", "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata:\n  name: hello\n  labels: {app.kubernetes.io/name: hello, app.kubernetes.io/part-of: botfleet}\n"),
-			want: devDir + ": Role/hello: AppProject botfleet does not permit kind Role (its namespaceResourceWhitelist): Argo CD would refuse to sync it"},
+			want: devDir + ": Role/hello: AppProject botfleet-dev does not permit kind Role (its namespaceResourceWhitelist): Argo CD would refuse to sync it"},
 		{name: "ingress placeholder host", changes: []change{{devKust, "resources:\n", "components:\n  - ../../../../../manifests/components/alb-ingress\nresources:\n"}},
 			want: devDir + `: Ingress/hello: spec.rules[0].host: "slack-events.example.invalid" is a placeholder: set the bot's host in the overlay`},
 
@@ -190,7 +200,7 @@ spec:
 			want: "manifests: ApplicationSet/argocd/bots-dev: spec.template.spec.syncPolicy.automated: want prune and selfHeal: dev follows Git by itself"},
 		{name: "missingkey", changes: []change{{appsetDev, "  goTemplateOptions:\n    - missingkey=error\n", ""}},
 			want: "manifests: ApplicationSet/argocd/bots-dev: spec.goTemplateOptions: want missingkey=error, so a typo fails instead of rendering empty"},
-		{name: "templated project", changes: []change{{appsetDev, "      project: botfleet\n", "      project: '{{index .path.segments 1}}'\n"}},
+		{name: "templated project", changes: []change{{appsetDev, "      project: botfleet-dev\n", "      project: '{{index .path.segments 1}}'\n"}},
 			want: "manifests: ApplicationSet/argocd/bots-dev: spec.template.spec.project: templated: a generated Application's project must be fixed"},
 		{name: "project source repos", changes: []change{{"manifests/argocd/projects.yaml", "  sourceRepos:\n    - https://github.com/botfleet/botfleet.git\n", "  sourceRepos:\n    - https://github.com/other/botfleet.git\n"}},
 			want: "…spec.sourceRepos: lacks https://github.com/botfleet/botfleet.git (botfleet.yaml git.repoURL)"},
@@ -210,10 +220,80 @@ spec:
 			want: `manifests: Application/argocd/botfleet: spec.source.path: "manifest" holds no kustomization`},
 		{name: "root app revision", changes: []change{{"manifests/argocd/root.yaml", "targetRevision: main", "targetRevision: HEAD"}},
 			want: `manifests: Application/argocd/botfleet: spec.source.targetRevision: "HEAD", want "main" (botfleet.yaml git.revision)`},
-		{name: "root app project kinds", changes: []change{{"manifests/argocd/projects.yaml", "    - group: \"\"\n      kind: PersistentVolume\n", ""}},
-			want: "manifests: PersistentVolume/botfleet-efs-dev: AppProject botfleet-platform does not permit kind PersistentVolume (its clusterResourceWhitelist): Argo CD would refuse to sync it"},
-		{name: "project destinations", changes: []change{{"manifests/argocd/projects.yaml", "      namespace: infra-bot-prd\n", "      namespace: infra-bot-stg\n"}},
-			want: "manifests: AppProject/botfleet: spec.destinations: lacks namespace infra-bot-prd (botfleet.yaml environments.prd)"},
+		{name: "root app project kinds", changes: []change{{projects, "      name: botfleet-efs-dev\n", "      name: botfleet-efs-stg\n"}},
+			want: "manifests: PersistentVolume/botfleet-efs-dev: AppProject botfleet-platform does not permit PersistentVolume botfleet-efs-dev (its clusterResourceWhitelist names each object): Argo CD would refuse to sync it"},
+		{name: "project destinations", changes: []change{{projects, "      namespace: infra-bot-prd\n", "      namespace: infra-bot-stg\n"}},
+			want: "manifests: AppProject/argocd/botfleet-prd: spec.destinations: lacks namespace infra-bot-prd (botfleet.yaml environments.prd)"},
+
+		// AppProjects allow no more than their Applications hold (issue 14).
+		{name: "platform allows ConfigMaps, in argocd too", changes: []change{{projects, "    - group: \"\"\n      kind: PersistentVolumeClaim\n", "    - group: \"\"\n      kind: PersistentVolumeClaim\n    - group: \"\"\n      kind: ConfigMap\n"}},
+			want: "manifests: AppProject/argocd/botfleet-platform: spec.namespaceResourceWhitelist[1]: ConfigMap: this project deploys into argocd, and Argo CD allows a namespaced kind in every destination, by kind alone, where a ConfigMap (argocd-rbac-cm) or a Secret changes Argo CD itself; allow only AppProject.argoproj.io, Application.argoproj.io, ApplicationSet.argoproj.io, PersistentVolumeClaim, and give ConfigMap a project without argocd"},
+		{name: "platform allows a kind it no longer holds", changes: []change{{"manifests/kustomization.yaml", "  - efs/dev.yaml\n  - efs/prd.yaml\n", ""}},
+			want: "manifests: AppProject/argocd/botfleet-platform: spec.namespaceResourceWhitelist[0]: allows PersistentVolumeClaim, which its Applications do not hold"},
+		{name: "platform allows every Namespace", changes: []change{{projects, "      kind: Namespace\n      name: infra-bot-dev\n", "      kind: Namespace\n"}},
+			want: "manifests: AppProject/argocd/botfleet-platform: spec.clusterResourceWhitelist[0]: no name: allows every Namespace; name each one its Applications hold (Argo CD matches the names of cluster-scoped objects)"},
+		{name: "platform allows Namespaces by pattern", changes: []change{{projects, "      name: infra-bot-dev\n", "      name: infra-bot-*\n"}},
+			want: `manifests: AppProject/argocd/botfleet-platform: spec.clusterResourceWhitelist[0]: Namespace "infra-bot-*" is a pattern: name each object`},
+		{name: "platform allows a Namespace it does not hold", changes: []change{{projects, "      kind: Namespace\n      name: infra-bot-prd\n", "      kind: Namespace\n      name: infra-bot-prd\n    - group: \"\"\n      kind: Namespace\n      name: kube-system\n"}},
+			want: "manifests: AppProject/argocd/botfleet-platform: spec.clusterResourceWhitelist[2]: allows Namespace kube-system, which its Applications do not hold"},
+		{name: "platform allows a namespace it deploys nothing into", changes: []change{{projects, "      namespace: argocd\n    - server", "      namespace: argocd\n    - server: https://kubernetes.default.svc\n      namespace: kube-system\n    - server"}},
+			want: "manifests: AppProject/argocd/botfleet-platform: spec.destinations[1]: namespace kube-system: its Applications deploy nothing there; allow only what they hold"},
+		{name: "platform without a namespace whitelist", changes: []change{{projects, "  namespaceResourceWhitelist:\n    - group: \"\"\n      kind: PersistentVolumeClaim\n    - group: argoproj.io\n      kind: AppProject\n    - group: argoproj.io\n      kind: Application\n    - group: argoproj.io\n      kind: ApplicationSet\n", ""}},
+			want: "manifests: AppProject/argocd/botfleet-platform: spec.namespaceResourceWhitelist: missing, so every namespaced kind is allowed, in argocd too (argocd-rbac-cm, cluster Secrets): list the kinds"},
+		{name: "Applications from other namespaces", changes: []change{{projects, "  description: botfleet's cluster side", "  sourceNamespaces: [\"*\"]\n  description: botfleet's cluster side"}},
+			want: "manifests: AppProject/argocd/botfleet-platform: spec.sourceNamespaces: [*]: lets Applications outside argocd use this project; botfleet's live in argocd only"},
+		{name: "repo pattern", changes: []change{{projects, "  sourceRepos:\n    - https://github.com/botfleet/botfleet.git\n", "  sourceRepos:\n    - https://github.com/botfleet/*\n"}},
+			want: `manifests: AppProject/argocd/botfleet-dev: spec.sourceRepos[0]: "https://github.com/botfleet/*" is a pattern: name the repo, https://github.com/botfleet/botfleet.git`},
+		{name: "add-ons allow a Namespace they do not hold", changes: []change{{projects, "      name: aws-observability\n", "      name: kube-system\n"}},
+			want: "manifests: AppProject/argocd/botfleet-addons: spec.clusterResourceWhitelist[0]: allows Namespace kube-system, which its Applications do not hold"},
+		{name: "an unused project", changes: []change{{projects, "kind: AppProject\nmetadata:\n  name: botfleet-addons\n", "kind: AppProject\nmetadata:\n  name: botfleet-extras\n"}},
+			want: "manifests: AppProject/argocd/botfleet-extras: no Application or ApplicationSet in manifests/ uses it: remove it (and from the cluster: kubectl -n argocd delete appproject botfleet-extras)"},
+
+		// The ECR lifecycle policy never expires an image an overlay names (issue 14).
+		{name: "lifecycle: the last 100 images of any tag", changes: []change{{ecrPolicy, "", oldPolicy}, {prdKust, `newTag: "0000000"`, `newTag: "1111111"`}},
+			want: ".github/ecr-lifecycle-policy.json: bot hello: expires the image prd runs (tag 1111111), in a history of 21 promotions 250 releases apart, then 1000 releases: keep the images tagged prd-<tag> by a rule of higher priority than the others"},
+		{name: "lifecycle: prd and dev on one image", changes: []change{{ecrPolicy, "", oldPolicy}},
+			want: ".github/ecr-lifecycle-policy.json: bot hello: expires the image prd and dev run (tag 0000000), in a history of 21 promotions 250 releases apart, then 1000 releases: keep the images tagged prd-<tag> by a rule of higher priority than the others"},
+		{name: "lifecycle: too few promoted images kept", changes: []change{{ecrPolicy, `"countNumber": 10000`, `"countNumber": 10`}},
+			want: ".github/ecr-lifecycle-policy.json: bot hello: expires an image promoted earlier, which reverting a promotion rolls back to, in a history of 21 promotions 250 releases apart, then 1000 releases: keep the images tagged prd-<tag> by a rule of higher priority than the others"},
+		{name: "lifecycle: a prefix the promotions do not use", changes: []change{{ecrPolicy, `"tagPrefixList": ["prd-"]`, `"tagPrefixList": ["prod-"]`}, {prdKust, `newTag: "0000000"`, `newTag: "1111111"`}},
+			want: "…bot hello: expires the image prd runs (tag 1111111), in a history"},
+		{name: "lifecycle: ECR would refuse it", changes: []change{{ecrPolicy, `"rulePriority": 1,`, `"rulePriority": 3,`}},
+			want: ".github/ecr-lifecycle-policy.json: rules[1]: tagStatus any must have the highest rulePriority; rules[0] has 3"},
+		{name: "lifecycle: missing", remove: []string{ecrPolicy},
+			want: ".github/ecr-lifecycle-policy.json: missing: the release workflow puts this ECR lifecycle policy on every bot's repository"},
+
+		// The release's credentials in the protected environment only; code owners (issue 14).
+		{name: "bump without the environment", changes: []change{{releaseWF, "    # DEPLOY_KEY lives in this environment, which only main may use.\n    environment: release\n", ""}},
+			want: "…: jobs.bump: uses the secret DEPLOY_KEY without `environment: release`: only that environment's jobs get them, and only on main"},
+		{name: "build without the environment", changes: []change{{releaseWF, "    # (repo:<owner>/<repo>:environment:release), and only main may use it.\n    environment: release\n", "\n"}},
+			want: "…: jobs.build: uses the role botfleet-github-release without `environment: release`"},
+		{name: "promote in another environment", changes: []change{{promoteWF, "    environment: release\n", "    environment: prd\n"}},
+			want: "…: jobs.promote: uses the secret DEPLOY_KEY in environment \"prd\": want release, the one only main may use"},
+		{name: "a CI job with the deploy key", changes: []change{{ciWF, "      - id: changed\n", "      - id: changed\n        env:\n          KEY: ${{ secrets.DEPLOY_KEY }}\n"}},
+			want: "…: jobs.changed: uses the secret DEPLOY_KEY without `environment: release`"},
+		{name: "no CODEOWNERS", remove: []string{codeOwnersFile},
+			want: `.github/CODEOWNERS: missing: manifests/, .github/, botfleet.yaml need code owners, whose review main's protection requires ("Require review from Code Owners"); a merge there reaches the cluster or the release pipeline`},
+		{name: "manifests without an owner", changes: []change{{codeOwnersFile, "/manifests/     @botfleet/platform\n", ""}},
+			want: "….github/CODEOWNERS: manifests/ has no code owner (manifests/"},
+		{name: "settings without an owner", changes: []change{{codeOwnersFile, "/botfleet.yaml  @botfleet/platform\n", ""}},
+			want: ".github/CODEOWNERS: botfleet.yaml has no code owner (botfleet.yaml: no line matches it): add a line /botfleet.yaml @<team>"},
+		{name: "projects un-owned by a later line", changes: []change{{codeOwnersFile, "/botfleet.yaml  @botfleet/platform\n", "/botfleet.yaml  @botfleet/platform\n/manifests/argocd/\n"}},
+			want: "…/monitoring.yaml, …: line 11, \"/manifests/argocd/\", the last to match, names no owner): add a line /manifests/ @<team>"},
+		{name: "a line GitHub would skip", changes: []change{{codeOwnersFile, "/.github/       @botfleet/platform", "/.github/       botfleet/platform"}},
+			want: `.github/CODEOWNERS: line 9: owner "botfleet/platform": want @user, @org/team or an email address`},
+
+		// One project per environment: dev's Applications sync by themselves (issue 14).
+		{name: "dev project with a prd destination", changes: []change{{projects, "      namespace: infra-bot-dev\n  clusterResourceWhitelist: []\n", "      namespace: infra-bot-dev\n    - server: https://kubernetes.default.svc\n      namespace: infra-bot-prd\n  clusterResourceWhitelist: []\n"}},
+			want: "manifests: AppProject/argocd/botfleet-dev: spec.destinations: permits namespace infra-bot-prd, prd's: the Applications of dev (ApplicationSet bots-dev) could write into it"},
+		{name: "dev project by pattern", changes: []change{{projects, "      namespace: infra-bot-dev\n  clusterResourceWhitelist: []\n", "      namespace: infra-bot-*\n  clusterResourceWhitelist: []\n"}},
+			want: "manifests: AppProject/argocd/botfleet-dev: spec.destinations: permits namespace infra-bot-prd, prd's: the Applications of dev (ApplicationSet bots-dev) could write into it"},
+		{name: "one project for both environments", changes: []change{{appsetPrd, "      project: botfleet-prd\n", "      project: botfleet-dev\n"}},
+			want: "manifests: AppProject/argocd/botfleet-dev: used by the Applications of dev and prd (ApplicationSet bots-dev, ApplicationSet bots-prd): each environment's bots have a project of their own, so that one environment's Applications cannot write into another's namespace"},
+		{name: "prd's ApplicationSet in another project", changes: []change{{appsetPrd, "      project: botfleet-prd\n", "      project: botfleet-platform\n"}},
+			want: `manifests: ApplicationSet/argocd/bots-prd: spec.template.spec.project: "botfleet-platform", want "botfleet-prd": each environment's bots have a project of their own (botfleet.yaml argocd.project, then -prd)`},
+		{name: "bots project with a cluster-scoped kind", changes: []change{{projects, "  clusterResourceWhitelist: []\n", "  clusterResourceWhitelist:\n    - group: \"\"\n      kind: Namespace\n      name: infra-bot-dev\n"}},
+			want: "manifests: AppProject/argocd/botfleet-dev: spec.clusterResourceWhitelist: a bot's overlay holds no cluster-scoped object: want none"},
 		{name: "Argo CD namespace", changes: []change{{"manifests/argocd/root.yaml", "namespace: argocd\nspec", "namespace: default\nspec"}},
 			want: `manifests: Application/default/botfleet: metadata.namespace: "default", want "argocd" (botfleet.yaml argocd.namespace)`},
 		{name: "EFS volume handle", changes: []change{{"manifests/efs/prd.yaml", "fsap-0fedcba9876543210", "fsap-0123456789abcdef0"}},

@@ -1,7 +1,8 @@
 // Package workflows checks the repo's GitHub Actions files: every action and
 // reusable workflow they use from another repository is pinned by a full
 // commit SHA, with its version tag in a comment, and one action is pinned to
-// one commit everywhere.
+// one commit everywhere (CheckRepo); and only jobs of the protected
+// environment hold the release's credentials (CheckProtected).
 //
 // A tag or branch can be moved to other code by whoever controls the action's
 // repository, and then runs with the job's token and cloud role; a commit SHA
@@ -21,16 +22,22 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// Problem is one `uses:` that breaks a rule.
+// Problem is one `uses:`, or one job, that breaks a rule.
 type Problem struct {
 	File   string // slash-separated, relative to the checked root
 	Line   int
 	Column int
-	Uses   string // the value of uses:
-	Msg    string
+	Uses   string // the value of uses:, for a pin's problem
+	// Key is, for any other problem, where in the file it is: jobs.<id> or
+	// a top-level key.
+	Key string
+	Msg string
 }
 
 func (p Problem) String() string {
+	if p.Key != "" {
+		return fmt.Sprintf("%s:%d:%d: %s: %s", p.File, p.Line, p.Column, p.Key, p.Msg)
+	}
 	return fmt.Sprintf("%s:%d:%d: uses: %s: %s", p.File, p.Line, p.Column, p.Uses, p.Msg)
 }
 
