@@ -98,6 +98,10 @@ func (r *run) checkPod(t target, o *object, meta *metav1.ObjectMeta, spec *corev
 		}
 	})
 
+	if p := fargateSizeOf(spec); p.Size == (FargateSize{}) {
+		add(field, "Fargate has no size for %s (the largest is %s): the pod would stay Pending", p.requests(), fargateSizes[len(fargateSizes)-1])
+	}
+
 	lv := psaapi.LevelVersion{Level: psaapi.LevelRestricted, Version: psaapi.MajorMinorVersion(1, r.s.KubernetesMinor())}
 	for _, res := range psa.EvaluatePod(lv, meta, spec) {
 		if res.Allowed {

@@ -6,17 +6,18 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 )
 
 func runValidator(t testing.TB, mem filesys.FileSystem, bots ...string) []Problem {
 	t.Helper()
 	v := &Validator{FS: mem, Root: memRoot}
-	problems, err := v.Run(context.Background(), bots)
+	rep, err := v.Run(context.Background(), bots)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return problems
+	return rep.Problems
 }
 
 func TestRepoFixtureIsValid(t *testing.T) {
@@ -156,6 +157,10 @@ spec:
 			want: devDir + ": Deployment/hello: spec.template.spec.containers[0].livenessProbe: missing: want an HTTP GET of /healthz on port http"},
 		{name: "no cpu request", changes: []change{{prdPatch, "requests:\n              cpu: 250m\n", "requests:\n"}},
 			want: prdDir + ": Deployment/hello: spec.template.spec.containers[0].resources: cpu: set requests and limits, equal: Fargate sizes the pod from them"},
+		{name: "more CPU than Fargate has", changes: []change{{prdPatch, "cpu: 250m", "cpu: \"32\""}, {prdPatch, "cpu: 250m", "cpu: \"32\""}},
+			want: prdDir + ": Deployment/hello: spec.template.spec: Fargate has no size for cpu 32, memory 512Mi plus Fargate's 256Mi (the largest is 16 vCPU, 120 GB): the pod would stay Pending"},
+		{name: "more memory than Fargate has", changes: []change{{prdPatch, "memory: 512Mi", "memory: 120Gi"}, {prdPatch, "memory: 512Mi", "memory: 120Gi"}},
+			want: prdDir + ": Deployment/hello: spec.template.spec: Fargate has no size for cpu 250m, memory 120Gi plus Fargate's 256Mi (the largest is 16 vCPU, 120 GB): the pod would stay Pending"},
 		{name: "no ServiceAccount", changes: []change{{base + "kustomization.yaml", "  - serviceaccount.yaml\n", ""}},
 			want: devDir + `: no ServiceAccount named "hello": every bot has a Deployment, a ServiceAccount and a Service named after it`},
 		{name: "no Deployment", changes: []change{{base + "kustomization.yaml", "  - deployment.yaml\n", ""}, {devKust, "  - path: deployment-patch.yaml\n", ""}},
@@ -169,7 +174,19 @@ spec:
 		{name: "kind outside the project", changes: addToBase("role.yaml", "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata:\n  name: hello\n  labels: {app.kubernetes.io/name: hello, app.kubernetes.io/part-of: botfleet}\n"),
 			want: devDir + ": Role/hello: AppProject botfleet does not permit kind Role (its namespaceResourceWhitelist): Argo CD would refuse to sync it"},
 		{name: "ingress placeholder host", changes: []change{{devKust, "resources:\n", "components:\n  - ../../../../../manifests/components/alb-ingress\nresources:\n"}},
-			want: devDir + `: Ingress/hello: spec.rules[0].host: "slack-events.example.invalid" is a placeholder: set the bot's host in the overlay`},
+			want: devDir + `: Ingress/hello: spec.rules[0].host: "bot.example.invalid" is a placeholder: set the bot's host in the overlay`},
+		{name: "ingress routes /metrics", changes: append(useALB(t), change{albIngress, "path: /slack/options", "path: /metrics"}),
+			want: devDir + `: Ingress/hello: spec.rules[0].http.paths[3]: Exact "/metrics" routes /metrics to the internet; it serves the cluster only`},
+		{name: "ingress catch-all", changes: append(useALB(t), change{albIngress, "path: /hooks\n", "path: /\n"}),
+			want: devDir + `: Ingress/hello: spec.rules[0].http.paths[4]: Prefix "/" is a catch-all: it routes /metrics, /readyz, /healthz to the internet; route only the bot's public paths (Exact /slack/events, /slack/interactive, /slack/commands, /slack/options, and webhooks: Prefix /hooks)`},
+		{name: "ingress ALB wildcard", changes: append(useALB(t), change{albIngress, "path: /hooks\n            pathType: Prefix", "path: /*z\n            pathType: ImplementationSpecific"}),
+			want: devDir + `: Ingress/hello: spec.rules[0].http.paths[4]: ImplementationSpecific "/*z" routes /readyz, /healthz to the internet; it serves the cluster only`},
+		{name: "ingress other path", changes: append(useALB(t), change{albIngress, "path: /slack/events\n            pathType: Exact", "path: /slack\n            pathType: Prefix"}),
+			want: devDir + `: Ingress/hello: spec.rules[0].http.paths[0]: Prefix "/slack" is not one of a bot's public paths (Exact /slack/events, /slack/interactive, /slack/commands, /slack/options, and webhooks: Prefix /hooks)`},
+		{name: "ingress other backend", changes: append(useALB(t), change{devKust, "        value: hello-dev.bots.example.com\n", "        value: hello-dev.bots.example.com\n      - op: replace\n        path: /spec/rules/0/http/paths/1/backend/service/name\n        value: ansible\n"}),
+			want: devDir + `: Ingress/hello: spec.rules[0].http.paths[1].backend: want the bot's own Service "hello"`},
+		{name: "ingress default backend", changes: append(useALB(t), change{albIngress, "  ingressClassName: alb\n", "  ingressClassName: alb\n  defaultBackend:\n    service:\n      name: bot\n      port:\n        name: http\n"}),
+			want: devDir + `: Ingress/hello: spec.defaultBackend: a catch-all: it routes every path, /metrics, /readyz, /healthz included, to the internet; route only the bot's public paths`},
 
 		// manifests/.
 		{name: "appset path", changes: []change{{appsetDev, "bots/*/manifests/envs/dev", "bots/*/manifest/envs/dev"}},
@@ -262,6 +279,32 @@ spec:
 	}
 }
 
+// TestPodSizes checks the sizes Run reports: one per overlay, in path order.
+func TestPodSizes(t *testing.T) {
+	mem := fixture(t, "big")
+	for range 2 {
+		edit(t, mem, "bots/big/manifests/envs/prd/deployment-patch.yaml", "cpu: 250m", `cpu: "1"`)
+	}
+	v := &Validator{FS: mem, Root: memRoot}
+	rep, err := v.Run(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range rep.Pods {
+		got = append(got, p.String())
+	}
+	want := []string{
+		"bots/big/manifests/envs/dev: Deployment/big: runs on Fargate's 0.25 vCPU, 1 GB (requests cpu 250m, memory 512Mi plus Fargate's 256Mi)",
+		"bots/big/manifests/envs/prd: Deployment/big: runs on Fargate's 1 vCPU, 2 GB (requests cpu 1, memory 512Mi plus Fargate's 256Mi)",
+		"bots/hello/manifests/envs/dev: Deployment/hello: runs on Fargate's 0.25 vCPU, 1 GB (requests cpu 250m, memory 512Mi plus Fargate's 256Mi)",
+		"bots/hello/manifests/envs/prd: Deployment/hello: runs on Fargate's 0.25 vCPU, 1 GB (requests cpu 250m, memory 512Mi plus Fargate's 256Mi)",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("pods (-want +got):\n%s", diff)
+	}
+}
+
 func TestNamedBots(t *testing.T) {
 	mem := fixture(t, "other")
 	edit(t, mem, "bots/other/manifests/base/deployment.yaml", "replicas: 1", "replicas: 3")
@@ -280,17 +323,6 @@ func TestNamedBots(t *testing.T) {
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("validate other nosuch:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-	}
-}
-
-// TestIngressComponent applies the ALB component, with a host, to hello.
-func TestIngressComponent(t *testing.T) {
-	mem := fixture(t)
-	edit(t, mem, devKust, "resources:\n", "components:\n  - ../../../../../manifests/components/alb-ingress\nresources:\n")
-	edit(t, mem, devKust, "  - path: deployment-patch.yaml\n", "  - path: deployment-patch.yaml\n  - path: ingress-patch.yaml\n")
-	write(t, mem, dev+"ingress-patch.yaml", "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: hello\nspec:\n  rules:\n    - host: hello-dev.bots.example.com\n      http:\n        paths:\n          - path: /slack/events\n            pathType: Exact\n            backend:\n              service:\n                name: hello\n                port:\n                  name: http\n")
-	for _, p := range runValidator(t, mem) {
-		t.Errorf("problem: %s", p)
 	}
 }
 
