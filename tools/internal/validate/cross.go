@@ -100,6 +100,26 @@ func (r *run) cross(results []*built) {
 		}
 	}
 	r.checkVolumes(pvs, pvcs)
+	r.checkSharedEFSDirs(results)
+}
+
+// checkSharedEFSDirs reports a directory of an environment's EFS volume,
+// outside config/ and state/, that more than one bot mounts: it belongs to
+// the first bot that mounts it (ansible's playbooks), and another bot could
+// read or change what that one runs.
+func (r *run) checkSharedEFSDirs(results []*built) {
+	for _, b := range results {
+		for _, other := range results {
+			if other.bot == "" || other.bot == b.bot || other.env != b.env {
+				continue
+			}
+			for _, dir := range b.efsDirs {
+				if i := slices.IndexFunc(other.efsDirs, func(d string) bool { return overlaps(d, dir) }); i >= 0 {
+					r.addProblem(Problem{Path: b.dir, Msg: fmt.Sprintf("mounts %s of the EFS volume, and bot %s mounts %s: a directory outside %s/ and %s/ belongs to one bot", dir, other.bot, other.efsDirs[i], EFSConfigDir, EFSStateDir)})
+				}
+			}
+		}
+	}
 }
 
 func (r *run) problem(b *built, o *object, field, format string, args ...any) {

@@ -103,6 +103,7 @@ type built struct {
 	objects  []*object
 	problems []Problem
 	pods     []PodSize
+	efsDirs  []string // directories of the EFS volume mounted outside config/ and state/
 	failed   bool // the build failed
 }
 
@@ -345,10 +346,8 @@ func (r *run) build(t target) *built {
 		}
 		b.objects = append(b.objects, o)
 		b.problems = append(b.problems, r.checkObject(t, o)...)
-		if _, spec, _ := podOf(o.typed); spec != nil && t.bot != "" {
-			if p := fargateSizeOf(spec); p.Size != (FargateSize{}) {
-				b.pods = append(b.pods, PodSize{Path: t.dir, Object: o.id(false), Requests: p.requests(), Size: p.Size})
-			}
+		if t.bot != "" {
+			r.checkBotPod(b, o)
 		}
 	}
 	if t.bot != "" {

@@ -133,8 +133,22 @@ spec:
 			want: devDir + `: Deployment/hello: spec.template.spec.containers[0].env: BOT_CONFIG is "/efs/config/hello/prd.yaml", want "/efs/config/hello/dev.yaml"`},
 		{name: "no Secret", changes: []change{{devPatch, "          envFrom:\n            - secretRef:\n                name: hello-slack\n", ""}},
 			want: devDir + ": Deployment/hello: spec.template.spec.containers[0].envFrom: no Secret: want envFrom secretRef hello-slack, the environment's Slack tokens"},
-		{name: "EFS mount", changes: []change{{deploy, "mountPath: /efs", "mountPath: /data"}},
-			want: devDir + ": Deployment/hello: spec.template.spec.containers[0].volumeMounts: want the environment's EFS claim botfleet-efs mounted at /efs"},
+		{name: "EFS config mount moved", changes: []change{{deploy, "mountPath: /efs/config/hello", "mountPath: /data/config/hello"}},
+			want: devDir + `: Deployment/hello: spec.template.spec.containers[0].volumeMounts[0].mountPath: "/data/config/hello", want /efs/config/hello, the path config/hello has in the volume (and in every pod and doc)`},
+		{name: "EFS no config mount", changes: []change{{deploy, "              mountPath: /efs/config/hello\n              subPath: config/hello\n              readOnly: true\n", "              mountPath: /efs/state/hello/config\n              subPath: state/hello/config\n"}},
+			want: devDir + ": Deployment/hello: spec.template.spec.containers[0].volumeMounts: want config/hello of the environment's EFS claim botfleet-efs mounted read-only at /efs/config/hello by subPath (BOT_CONFIG is there)"},
+		{name: "EFS whole volume", changes: []change{{deploy, "              mountPath: /efs/state/hello\n              subPath: state/hello\n", "              mountPath: /efs\n"}},
+			want: devDir + ": Deployment/hello: spec.template.spec.containers[0].volumeMounts[1]: no subPath: it mounts the whole EFS volume, every bot's config and state; mount config/hello read-only and state/hello"},
+		{name: "EFS another bot's state", changes: []change{{deploy, "              mountPath: /efs/state/hello\n              subPath: state/hello\n", "              mountPath: /efs/state/ansible\n              subPath: state/ansible\n"}},
+			want: devDir + `: Deployment/hello: spec.template.spec.containers[0].volumeMounts[1].subPath: "state/ansible" is bot ansible's: a bot mounts only its own directories (state/hello)`},
+		{name: "EFS every bot's config", changes: []change{{deploy, "              mountPath: /efs/state/hello\n              subPath: state/hello\n", "              mountPath: /efs/config\n              subPath: state/hello/../../config/\n"}},
+			want: devDir + `: Deployment/hello: spec.template.spec.containers[0].volumeMounts[1].subPath: "state/hello/../../config/" holds every bot's config: mount config/hello`},
+		{name: "EFS config writable", changes: []change{{deploy, "              subPath: config/hello\n              readOnly: true\n", "              subPath: config/hello\n"}},
+			want: devDir + ": Deployment/hello: spec.template.spec.containers[0].volumeMounts[0].readOnly: want true: the bot reads its config; people change it"},
+		{name: "EFS subPathExpr", changes: []change{{deploy, "subPath: state/hello", "subPathExpr: state/$(BOT_ENV)"}},
+			want: devDir + `: Deployment/hello: spec.template.spec.containers[0].volumeMounts[1].subPathExpr: "state/$(BOT_ENV)": want a fixed subPath (config/hello, state/hello), which can be checked`},
+		{name: "EFS around the claim", changes: []change{{deploy, "      volumes:\n", "      volumes:\n        - name: raw\n          csi:\n            driver: efs.csi.aws.com\n"}},
+			want: devDir + `: Deployment/hello: spec.template.spec.volumes[0]: volume "raw" reaches EFS around the claim botfleet-efs: mount the bot's directories of the claim by subPath`},
 		{name: "tmp mount", changes: []change{{deploy, "mountPath: /tmp", "mountPath: /scratch"}},
 			want: "…containers[0].volumeMounts: want an emptyDir at /tmp (the root filesystem is read-only)"},
 		{name: "grace period", changes: []change{{deploy, "terminationGracePeriodSeconds: 60", "terminationGracePeriodSeconds: 10"}},
@@ -308,6 +322,33 @@ func TestPodSizes(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("pods (-want +got):\n%s", diff)
+	}
+}
+
+// TestSharedEFSDir mounts one directory outside config/ and state/ in two
+// bots: each overlay of an environment where both do is refused.
+func TestSharedEFSDir(t *testing.T) {
+	mem := fixture(t, "other")
+	mount := "              subPath: state/hello\n"
+	playbooks := mount + "            - name: efs\n              mountPath: /efs/playbooks\n              subPath: playbooks\n"
+	edit(t, mem, deploy, mount, playbooks)
+	if problems := runValidator(t, mem); len(problems) > 0 {
+		t.Fatalf("one bot mounting playbooks: %v, want no problems", problems)
+	}
+	edit(t, mem, "bots/other/manifests/base/deployment.yaml", strings.ReplaceAll(mount, "hello", "other"),
+		strings.ReplaceAll(strings.ReplaceAll(playbooks, "hello", "other"), "playbooks\n", "playbooks/x\n"))
+	var got []string
+	for _, p := range runValidator(t, mem) {
+		got = append(got, p.String())
+	}
+	want := []string{
+		"bots/hello/manifests/envs/dev: mounts playbooks of the EFS volume, and bot other mounts playbooks/x: a directory outside config/ and state/ belongs to one bot",
+		"bots/hello/manifests/envs/prd: mounts playbooks of the EFS volume, and bot other mounts playbooks/x: a directory outside config/ and state/ belongs to one bot",
+		"bots/other/manifests/envs/dev: mounts playbooks/x of the EFS volume, and bot hello mounts playbooks: a directory outside config/ and state/ belongs to one bot",
+		"bots/other/manifests/envs/prd: mounts playbooks/x of the EFS volume, and bot hello mounts playbooks: a directory outside config/ and state/ belongs to one bot",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("problems (-want +got):\n%s", diff)
 	}
 }
 
