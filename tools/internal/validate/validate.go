@@ -104,7 +104,7 @@ type built struct {
 	problems []Problem
 	pods     []PodSize
 	efsDirs  []string // directories of the EFS volume mounted outside config/ and state/
-	failed   bool // the build failed
+	failed   bool     // the build failed
 }
 
 // run is one Run's state.
