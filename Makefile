@@ -50,8 +50,10 @@ fuzz: ## Run each fuzz target briefly (FUZZTIME=20000x executions)
 	go test -run='^$$' -fuzz='^FuzzCheckBranch$$' -fuzztime=$(FUZZTIME) ./bots/ansible/internal/gitx
 
 .PHONY: lint
-# actionlint (a tool of tools/go.mod) also runs shellcheck on run: scripts where it is installed.
-lint: ## gofmt, go vet, actionlint, and the SHA pins of the workflows' actions
+# actionlint (a tool of tools/go.mod) runs shellcheck on run: scripts, and
+# silently skips them when shellcheck is missing: so lint requires it.
+lint: ## gofmt, go vet, actionlint with shellcheck, and the SHA pins of the workflows' actions
+	@command -v shellcheck >/dev/null || { echo "lint: shellcheck not found; actionlint checks the workflows' run: scripts with it: apt-get install shellcheck"; exit 1; }
 	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	go vet ./pkg/... ./tools/... $(addsuffix /...,$(addprefix ./bots/,$(BOTS)))
 	go tool actionlint .github/workflows/*.yml
