@@ -103,10 +103,10 @@ func (r *run) cross(results []*built) {
 	r.checkSharedEFSDirs(results)
 }
 
-// checkSharedEFSDirs reports a directory of an environment's EFS volume,
-// outside config/ and state/, that more than one bot mounts: it belongs to
-// the first bot that mounts it (ansible's playbooks), and another bot could
-// read or change what that one runs.
+// checkSharedEFSDirs reports, for each overlay involved, a directory of an
+// environment's EFS volume outside config/ and state/ that two bots mount
+// (one inside the other counts): such a directory belongs to one bot, like
+// ansible's playbooks, or another could read or change what that one runs.
 func (r *run) checkSharedEFSDirs(results []*built) {
 	for _, b := range results {
 		for _, other := range results {
