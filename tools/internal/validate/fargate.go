@@ -20,9 +20,9 @@ func (s FargateSize) String() string {
 		strconv.FormatFloat(float64(s.MemoryMiB)/1024, 'f', -1, 64) + " GB"
 }
 
-// fargateOverhead is the memory Fargate adds to every pod's requests for its
-// own kubelet, kube-proxy and containerd.
-var fargateOverhead = resource.MustParse("256Mi")
+// fargateOverhead is the memory, in bytes, Fargate adds to every pod's
+// requests for its own kubelet, kube-proxy and containerd.
+const fargateOverhead = 256 << 20
 
 // fargateSizes are EKS Fargate's combinations, smallest first ("Fargate Pod
 // configuration" in the EKS user guide): 0.25 vCPU with 0.5, 1 or 2 GB;
@@ -86,10 +86,9 @@ func fargateSizeOf(spec *corev1.PodSpec) fargatePod {
 	if initMem.Cmp(p.Memory) > 0 {
 		p.Memory = initMem
 	}
-	need := p.Memory.DeepCopy()
-	need.Add(fargateOverhead)
+	need := p.Memory.Value() + fargateOverhead
 	for _, s := range fargateSizes {
-		if p.CPU.MilliValue() <= s.MilliCPU && need.Value() <= s.MemoryMiB<<20 {
+		if p.CPU.MilliValue() <= s.MilliCPU && need <= s.MemoryMiB<<20 {
 			p.Size = s
 			break
 		}
@@ -99,7 +98,7 @@ func fargateSizeOf(spec *corev1.PodSpec) fargatePod {
 
 // requests says what the pod asks for, for a message.
 func (p fargatePod) requests() string {
-	return fmt.Sprintf("cpu %s, memory %s plus Fargate's %s", quantity(p.CPU), quantity(p.Memory), fargateOverhead.String())
+	return fmt.Sprintf("cpu %s, memory %s plus Fargate's %s", quantity(p.CPU), quantity(p.Memory), resource.NewQuantity(fargateOverhead, resource.BinarySI))
 }
 
 func quantity(q resource.Quantity) string {
