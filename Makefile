@@ -21,10 +21,11 @@ export GORACE ?= atexit_sleep_ms=0
 BOTCTL   ?= bin/botctl
 # What make test runs besides Go, as COMMAND=DEBIAN_PACKAGE: .ci/need installs
 # what is missing where it may (root, or CI with sudo), else names the command.
-TEST_NEEDS := git ansible-playbook=ansible-core
+TEST_NEEDS := git ansible-playbook=ansible-core promtool=prometheus shellcheck
 # The fuzz targets, as MODULE:PACKAGE:FUNC.
 FUZZ_TARGETS := pkg:./pkg/botkit:FuzzParsePattern pkg:./pkg/botkit:FuzzMatch \
-	bots/ansible:./bots/ansible/internal/playbook:FuzzParser bots/ansible:./bots/ansible/internal/gitx:FuzzCheckBranch
+	bots/ansible:./bots/ansible/internal/playbook:FuzzParser bots/ansible:./bots/ansible/internal/gitx:FuzzCheckBranch \
+	pkg:./pkg/config:FuzzLoad pkg:./pkg/config:FuzzConvert
 # make fuzz runs the targets of these modules.
 FUZZ_MODULES ?= $(MODULES)
 
@@ -94,25 +95,18 @@ test-changed: prereqs tidy-check lint validate $(BOTCTL) ## Every check, and the
 
 .PHONY: fuzz
 fuzz: ## Run each fuzz target briefly (FUZZTIME=20000x executions)
-<<<<<<< HEAD
 	@for t in $(FUZZ_TARGETS); do \
 		IFS=: read -r mod pkg fn <<<"$$t"; \
 		case " $(FUZZ_MODULES) " in *" $$mod "*) ;; *) continue ;; esac; \
 		echo "go test -run='^\$$' -fuzz='^$$fn\$$' -fuzztime=$(FUZZTIME) $$pkg"; \
 		go test -run='^$$' -fuzz="^$$fn\$$" -fuzztime=$(FUZZTIME) "$$pkg"; \
 	done
-=======
-	go test -run='^$$' -fuzz='^FuzzParsePattern$$' -fuzztime=$(FUZZTIME) ./pkg/botkit
-	go test -run='^$$' -fuzz='^FuzzMatch$$' -fuzztime=$(FUZZTIME) ./pkg/botkit
-	go test -run='^$$' -fuzz='^FuzzParser$$' -fuzztime=$(FUZZTIME) ./bots/ansible/internal/playbook
-	go test -run='^$$' -fuzz='^FuzzCheckBranch$$' -fuzztime=$(FUZZTIME) ./bots/ansible/internal/gitx
-	go test -run='^$$' -fuzz='^FuzzLoad$$' -fuzztime=$(FUZZTIME) ./pkg/config
-	go test -run='^$$' -fuzz='^FuzzConvert$$' -fuzztime=$(FUZZTIME) ./pkg/config
->>>>>>> h/config
 
 .PHONY: lint
-# actionlint (a tool of tools/go.mod) also runs shellcheck on run: scripts where it is installed.
-lint: $(BOTCTL) ## gofmt, go vet, actionlint, the workflows' SHA pins, and no binary, large file or secret in git
+# actionlint (a tool of tools/go.mod) runs shellcheck on run: scripts, and
+# silently skips them when shellcheck is missing: so lint requires it.
+lint: $(BOTCTL) ## gofmt, go vet, actionlint with shellcheck, the workflows' SHA pins, and no binary, large file or secret in git
+	@.ci/need shellcheck
 	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	go vet ./pkg/... ./tools/... $(addsuffix /...,$(addprefix ./bots/,$(BOTS)))
 	go vet -tags=bench ./pkg/internal/fleetbench

@@ -79,6 +79,10 @@ func TestValidateRepo(t *testing.T) {
 	if code != exitOK || !strings.Contains(out, "no problems") {
 		t.Fatalf("exit %d\nstdout %s\nstderr %s", code, out, errs)
 	}
+	// What Fargate makes of ansible's 500m and 1Gi, as its overlay's comment says.
+	if want := "bots/ansible/manifests/envs/prd: Deployment/ansible: runs on Fargate's 0.5 vCPU, 2 GB (requests cpu 500m, memory 1Gi plus Fargate's 256Mi)\n"; !strings.Contains(out, want) {
+		t.Errorf("stdout lacks %q:\n%s", want, out)
+	}
 }
 
 // copyRepo copies what validate reads to a temp dir.

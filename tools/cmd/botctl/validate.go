@@ -34,7 +34,9 @@ func newValidateCmd(g *globalOptions) *cobra.Command {
 			"CODEOWNERS owns manifests/, .github/ and botfleet.yaml; and lints each bot's Dockerfile\n" +
 			"(BuildKit's parser and offline lint rules, and the repo's image rules). Prints one\n" +
 			"line per problem (directory: object: field: problem, or file:line: problem) and\n" +
-			"exits 1 when there is any.",
+			"exits 1 when there is any; else one line per bot pod with the Fargate size it\n" +
+			"runs on (its requests plus Fargate's 256Mi, rounded up to a CPU and memory\n" +
+			"combination).",
 		Example: "  botctl validate\n  botctl validate hello",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.bots = args
@@ -61,16 +63,19 @@ func (o *validateOptions) run(ctx context.Context) error {
 		return err
 	}
 	v := &validate.Validator{FS: o.fs, Root: root}
-	problems, err := v.Run(ctx, o.bots)
+	rep, err := v.Run(ctx, o.bots)
 	if err != nil {
 		return err
 	}
-	for _, p := range problems {
+	for _, p := range rep.Problems {
 		fmt.Fprintln(o.stdout, p)
 	}
-	if len(problems) > 0 {
-		fmt.Fprintf(o.stderr, "botctl validate: %d problem(s)\n", len(problems))
+	if len(rep.Problems) > 0 {
+		fmt.Fprintf(o.stderr, "botctl validate: %d problem(s)\n", len(rep.Problems))
 		return errProblems
+	}
+	for _, p := range rep.Pods {
+		fmt.Fprintln(o.stdout, p)
 	}
 	what := "every bot"
 	if len(o.bots) > 0 {

@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
+	"testing"
 )
 
 // NoSumDB points every go command the test process starts at a checksum database that cannot be reached, as on a machine
@@ -45,4 +47,22 @@ func verifierKey(name string, pub ed25519.PublicKey) string {
 	h.Write(key)
 	hash := binary.BigEndian.Uint32(h.Sum(nil))
 	return fmt.Sprintf("%s+%08x+%s", name, hash, base64.StdEncoding.EncodeToString(key))
+}
+
+// Program returns the path of a program a test runs, found on PATH. When it
+// is missing the test stops with the command that installs it: it fails under
+// CI (CI set, as CI services and .ci/run set it), so that CI never passes
+// without running it, and is skipped elsewhere.
+func Program(tb testing.TB, name, install string) string {
+	tb.Helper()
+	p, err := exec.LookPath(name)
+	if err == nil {
+		return p
+	}
+	msg := fmt.Sprintf("%s not found; this test runs the real one: %s", name, install)
+	if ci := os.Getenv("CI"); ci != "" && ci != "false" {
+		tb.Fatal(msg)
+	}
+	tb.Skip(msg)
+	return ""
 }

@@ -19,12 +19,12 @@ func BenchmarkValidate50Bots(b *testing.B) {
 	v := &Validator{FS: mem, Root: memRoot}
 	for b.Loop() {
 		start := time.Now()
-		problems, err := v.Run(context.Background(), nil)
+		rep, err := v.Run(context.Background(), nil)
 		if err != nil {
 			b.Fatal(err)
 		}
-		if len(problems) > 0 {
-			b.Fatalf("%d problems, first: %s", len(problems), problems[0])
+		if len(rep.Problems) > 0 {
+			b.Fatalf("%d problems, first: %s", len(rep.Problems), rep.Problems[0])
 		}
 		if d := time.Since(start); d > 5*time.Second {
 			b.Errorf("validate of 50 bots took %s, want < 5s", d)

@@ -17,10 +17,11 @@ const (
 	LoggingConfigMap       = "aws-logging"
 )
 
-const (
-	psaEnforce        = "pod-security.kubernetes.io/enforce"
-	psaEnforceVersion = "pod-security.kubernetes.io/enforce-version"
-)
+// Pod Security admission's modes: each has a label for its level and one
+// for the version of the standard ("latest" when unset).
+var psaModes = []string{"enforce", "warn", "audit"}
+
+const psaLabelPrefix = "pod-security.kubernetes.io/"
 
 var (
 	regionLine = regexp.MustCompile(`(?m)^\s*region\s+(\S+)\s*$`)
@@ -33,11 +34,15 @@ func (r *run) checkClusterObject(t target, o *object) []Problem {
 	add := r.adder(t, o, &out)
 	switch x := o.typed.(type) {
 	case *corev1.Namespace:
-		if _, isEnv := r.s.EnvOfNamespace(x.Name); isEnv && x.Labels[psaEnforce] != "restricted" {
-			add("metadata.labels", "%s is %q, want restricted: the bots' namespaces enforce it", psaEnforce, x.Labels[psaEnforce])
-		}
-		if v, ok := x.Labels[psaEnforceVersion]; ok && v != "latest" && v != "v"+r.s.Kubernetes.Version {
-			add("metadata.labels", "%s is %q, want %q (botfleet.yaml kubernetes.version)", psaEnforceVersion, v, "v"+r.s.Kubernetes.Version)
+		_, isEnv := r.s.EnvOfNamespace(x.Name)
+		for _, mode := range psaModes {
+			level := psaLabelPrefix + mode
+			if isEnv && x.Labels[level] != "restricted" {
+				add("metadata.labels", "%s is %q, want restricted: the bots' namespaces enforce it, and warn and audit at it so that kubectl and the audit log show what a newer standard refuses", level, x.Labels[level])
+			}
+			if v, ok := x.Labels[level+"-version"]; ok && v != "latest" && v != "v"+r.s.Kubernetes.Version {
+				add("metadata.labels", "%s-version is %q, want %q (botfleet.yaml kubernetes.version) or latest", level, v, "v"+r.s.Kubernetes.Version)
+			}
 		}
 	case *corev1.PersistentVolume:
 		csi := x.Spec.CSI

@@ -91,6 +91,26 @@ func (r *run) cross(results []*built) {
 	}
 	r.checkProjects(projects, apps, appsets, byDir)
 	r.checkVolumes(pvs, pvcs)
+	r.checkSharedEFSDirs(results)
+}
+
+// checkSharedEFSDirs reports, for each overlay involved, a directory of an
+// environment's EFS volume outside config/ and state/ that two bots mount
+// (one inside the other counts): such a directory belongs to one bot, like
+// ansible's playbooks, or another could read or change what that one runs.
+func (r *run) checkSharedEFSDirs(results []*built) {
+	for _, b := range results {
+		for _, other := range results {
+			if other.bot == "" || other.bot == b.bot || other.env != b.env {
+				continue
+			}
+			for _, dir := range b.efsDirs {
+				if i := slices.IndexFunc(other.efsDirs, func(d string) bool { return overlaps(d, dir) }); i >= 0 {
+					r.addProblem(Problem{Path: b.dir, Msg: fmt.Sprintf("mounts %s of the EFS volume, and bot %s mounts %s: a directory outside %s/ and %s/ belongs to one bot", dir, other.bot, other.efsDirs[i], EFSConfigDir, EFSStateDir)})
+				}
+			}
+		}
+	}
 }
 
 func (r *run) problem(b *built, o *object, field, format string, args ...any) {

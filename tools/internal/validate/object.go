@@ -218,6 +218,9 @@ func (r *run) checkObject(t target, o *object) []Problem {
 	if _, ok := o.typed.(*appsv1.DaemonSet); ok {
 		add("", "Fargate runs no DaemonSets")
 	}
+	if ing, ok := o.typed.(*networkingv1.Ingress); ok {
+		checkIngress(add, t.bot, ing)
+	}
 	if meta, spec, field := podOf(o.typed); spec != nil {
 		out = append(out, r.checkPod(t, o, meta, spec, field)...)
 	}

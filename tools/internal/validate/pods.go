@@ -2,6 +2,7 @@ package validate
 
 import (
 	"fmt"
+	"path"
 	"slices"
 	"strings"
 	"time"
@@ -97,6 +98,10 @@ func (r *run) checkPod(t target, o *object, meta *metav1.ObjectMeta, spec *corev
 			sc.Privileged = nil
 		}
 	})
+
+	if p := fargateSizeOf(spec); p.Size == (FargateSize{}) {
+		add(field, "Fargate has no size for %s (the largest is %s): the pod would stay Pending", p.requests(), fargateSizes[len(fargateSizes)-1])
+	}
 
 	lv := psaapi.LevelVersion{Level: psaapi.LevelRestricted, Version: psaapi.MajorMinorVersion(1, r.s.KubernetesMinor())}
 	for _, res := range psa.EvaluatePod(lv, meta, spec) {
@@ -254,12 +259,12 @@ func (r *run) checkBotDeployment(t target, d *appsv1.Deployment, add addFunc) {
 			add(cf+".envFrom", "no Secret: want envFrom secretRef %s%s, the environment's Slack tokens", t.bot, SecretSuffix)
 		}
 
+		if !hasConfigMount(spec, c, t.bot) {
+			add(cf+".volumeMounts", "want %s/%s of the environment's EFS claim %s mounted read-only at %s by subPath (BOT_CONFIG is there)", EFSConfigDir, t.bot, EFSClaim, path.Join(EFSMount, EFSConfigDir, t.bot))
+		}
 		mounts := map[string]string{}
 		for _, m := range c.VolumeMounts {
 			mounts[m.MountPath] = m.Name
-		}
-		if v, ok := volumes[mounts[EFSMount]]; !ok || v.PersistentVolumeClaim == nil || v.PersistentVolumeClaim.ClaimName != EFSClaim {
-			add(cf+".volumeMounts", "want the environment's EFS claim %s mounted at %s", EFSClaim, EFSMount)
 		}
 		if v, ok := volumes[mounts[TmpMount]]; !ok || v.EmptyDir == nil {
 			add(cf+".volumeMounts", "want an emptyDir at %s (the root filesystem is read-only)", TmpMount)
@@ -291,6 +296,19 @@ func checkProbe(add addFunc, field string, p *corev1.Probe, path string) {
 		add(field, "missing: want an HTTP GET of %s on port http", path)
 	case p.HTTPGet == nil || p.HTTPGet.Path != path:
 		add(field, "want an HTTP GET of %s on port http", path)
+	}
+}
+
+// checkBotPod runs the checks of a bot's pod template whose findings cross
+// and Run use: its EFS mounts, and its Fargate size.
+func (r *run) checkBotPod(b *built, o *object) {
+	_, spec, field := podOf(o.typed)
+	if spec == nil {
+		return
+	}
+	b.efsDirs = append(b.efsDirs, checkEFSMounts(r.adder(b.target, o, &b.problems), b.bot, spec, field)...)
+	if p := fargateSizeOf(spec); p.Size != (FargateSize{}) {
+		b.pods = append(b.pods, PodSize{Path: b.dir, Object: o.id(false), Requests: p.requests(), Size: p.Size})
 	}
 }
 

@@ -68,6 +68,26 @@ func (p Problem) String() string {
 	return strings.Join(parts, ": ") + ": " + p.Msg
 }
 
+// Report is what Run found.
+type Report struct {
+	Problems []Problem
+	// Pods are the Fargate sizes of the bots' pods, one per pod template of
+	// each overlay that has a size.
+	Pods []PodSize
+}
+
+// PodSize is what Fargate runs one pod template of a bot's overlay on.
+type PodSize struct {
+	Path     string // the overlay, relative to the repo root
+	Object   string // Kind/name
+	Requests string // what the pod asks for, as Fargate adds it up
+	Size     FargateSize
+}
+
+func (p PodSize) String() string {
+	return fmt.Sprintf("%s: %s: runs on Fargate's %s (requests %s)", p.Path, p.Object, p.Size, p.Requests)
+}
+
 // Names of the repo's layout.
 const (
 	BotsDir      = "bots"
@@ -85,7 +105,9 @@ type built struct {
 	target
 	objects  []*object
 	problems []Problem
-	failed   bool // the build failed
+	pods     []PodSize
+	efsDirs  []string // directories of the EFS volume mounted outside config/ and state/
+	failed   bool     // the build failed
 }
 
 // run is one Run's state.
@@ -98,9 +120,10 @@ type run struct {
 }
 
 // Run checks the named bots (every bot when none is named) and manifests/,
-// and returns the problems found, in a stable order. The error is for what
-// stops the checks themselves: unreadable settings, a cancelled ctx.
-func (v *Validator) Run(ctx context.Context, bots []string) ([]Problem, error) {
+// and returns the problems found and the bots' pod sizes, each in a stable
+// order. The error is for what stops the checks themselves: unreadable
+// settings, a cancelled ctx.
+func (v *Validator) Run(ctx context.Context, bots []string) (*Report, error) {
 	s := v.Settings
 	if s == nil {
 		data, err := v.FS.ReadFile(filepath.Join(v.Root, settings.FileName))
@@ -129,13 +152,15 @@ func (v *Validator) Run(ctx context.Context, bots []string) ([]Problem, error) {
 	r.checkWorkflows()
 	r.checkCodeOwners()
 	r.checkDockerfiles()
-	var out []Problem
-	out = append(out, r.problems...)
+	rep := &Report{}
+	rep.Problems = append(rep.Problems, r.problems...)
 	for _, b := range results {
-		out = append(out, b.problems...)
+		rep.Problems = append(rep.Problems, b.problems...)
+		rep.Pods = append(rep.Pods, b.pods...)
 	}
-	slices.SortStableFunc(out, func(a, b Problem) int { return strings.Compare(a.Path, b.Path) })
-	return slices.CompactFunc(out, func(a, b Problem) bool { return a == b }), nil
+	slices.SortStableFunc(rep.Problems, func(a, b Problem) int { return strings.Compare(a.Path, b.Path) })
+	rep.Problems = slices.CompactFunc(rep.Problems, func(a, b Problem) bool { return a == b })
+	return rep, nil
 }
 
 func (r *run) abs(dir string) string { return filepath.Join(r.v.Root, filepath.FromSlash(dir)) }
@@ -327,6 +352,9 @@ func (r *run) build(t target) *built {
 		}
 		b.objects = append(b.objects, o)
 		b.problems = append(b.problems, r.checkObject(t, o)...)
+		if t.bot != "" {
+			r.checkBotPod(b, o)
+		}
 	}
 	if t.bot != "" {
 		b.problems = append(b.problems, r.checkBotOverlay(t, b.objects)...)

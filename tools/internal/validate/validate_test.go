@@ -6,17 +6,18 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 )
 
 func runValidator(t testing.TB, mem filesys.FileSystem, bots ...string) []Problem {
 	t.Helper()
 	v := &Validator{FS: mem, Root: memRoot}
-	problems, err := v.Run(context.Background(), bots)
+	rep, err := v.Run(context.Background(), bots)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return problems
+	return rep.Problems
 }
 
 func TestRepoFixtureIsValid(t *testing.T) {
@@ -142,8 +143,22 @@ spec:
 			want: devDir + `: Deployment/hello: spec.template.spec.containers[0].env: BOT_CONFIG is "/efs/config/hello/prd.yaml", want "/efs/config/hello/dev.yaml"`},
 		{name: "no Secret", changes: []change{{devPatch, "          envFrom:\n            - secretRef:\n                name: hello-slack\n", ""}},
 			want: devDir + ": Deployment/hello: spec.template.spec.containers[0].envFrom: no Secret: want envFrom secretRef hello-slack, the environment's Slack tokens"},
-		{name: "EFS mount", changes: []change{{deploy, "mountPath: /efs", "mountPath: /data"}},
-			want: devDir + ": Deployment/hello: spec.template.spec.containers[0].volumeMounts: want the environment's EFS claim botfleet-efs mounted at /efs"},
+		{name: "EFS config mount moved", changes: []change{{deploy, "mountPath: /efs/config/hello", "mountPath: /data/config/hello"}},
+			want: devDir + `: Deployment/hello: spec.template.spec.containers[0].volumeMounts[0].mountPath: "/data/config/hello", want /efs/config/hello, the path config/hello has in the volume (and in every pod and doc)`},
+		{name: "EFS no config mount", changes: []change{{deploy, "              mountPath: /efs/config/hello\n              subPath: config/hello\n              readOnly: true\n", "              mountPath: /efs/state/hello/config\n              subPath: state/hello/config\n"}},
+			want: devDir + ": Deployment/hello: spec.template.spec.containers[0].volumeMounts: want config/hello of the environment's EFS claim botfleet-efs mounted read-only at /efs/config/hello by subPath (BOT_CONFIG is there)"},
+		{name: "EFS whole volume", changes: []change{{deploy, "              mountPath: /efs/state/hello\n              subPath: state/hello\n", "              mountPath: /efs\n"}},
+			want: devDir + ": Deployment/hello: spec.template.spec.containers[0].volumeMounts[1]: no subPath: it mounts the whole EFS volume, every bot's config and state; mount config/hello read-only and state/hello"},
+		{name: "EFS another bot's state", changes: []change{{deploy, "              mountPath: /efs/state/hello\n              subPath: state/hello\n", "              mountPath: /efs/state/ansible\n              subPath: state/ansible\n"}},
+			want: devDir + `: Deployment/hello: spec.template.spec.containers[0].volumeMounts[1].subPath: "state/ansible" is bot ansible's: a bot mounts only its own directories (state/hello)`},
+		{name: "EFS every bot's config", changes: []change{{deploy, "              mountPath: /efs/state/hello\n              subPath: state/hello\n", "              mountPath: /efs/config\n              subPath: state/hello/../../config/\n"}},
+			want: devDir + `: Deployment/hello: spec.template.spec.containers[0].volumeMounts[1].subPath: "state/hello/../../config/" holds every bot's config: mount config/hello`},
+		{name: "EFS config writable", changes: []change{{deploy, "              subPath: config/hello\n              readOnly: true\n", "              subPath: config/hello\n"}},
+			want: devDir + ": Deployment/hello: spec.template.spec.containers[0].volumeMounts[0].readOnly: want true: the bot reads its config; people change it"},
+		{name: "EFS subPathExpr", changes: []change{{deploy, "subPath: state/hello", "subPathExpr: state/$(BOT_ENV)"}},
+			want: devDir + `: Deployment/hello: spec.template.spec.containers[0].volumeMounts[1].subPathExpr: "state/$(BOT_ENV)": want a fixed subPath (config/hello, state/hello), which can be checked`},
+		{name: "EFS around the claim", changes: []change{{deploy, "      volumes:\n", "      volumes:\n        - name: raw\n          csi:\n            driver: efs.csi.aws.com\n"}},
+			want: devDir + `: Deployment/hello: spec.template.spec.volumes[0]: volume "raw" reaches EFS around the claim botfleet-efs: mount the bot's directories of the claim by subPath`},
 		{name: "tmp mount", changes: []change{{deploy, "mountPath: /tmp", "mountPath: /scratch"}},
 			want: "…containers[0].volumeMounts: want an emptyDir at /tmp (the root filesystem is read-only)"},
 		{name: "grace period", changes: []change{{deploy, "terminationGracePeriodSeconds: 60", "terminationGracePeriodSeconds: 10"}},
@@ -166,6 +181,10 @@ spec:
 			want: devDir + ": Deployment/hello: spec.template.spec.containers[0].livenessProbe: missing: want an HTTP GET of /healthz on port http"},
 		{name: "no cpu request", changes: []change{{prdPatch, "requests:\n              cpu: 250m\n", "requests:\n"}},
 			want: prdDir + ": Deployment/hello: spec.template.spec.containers[0].resources: cpu: set requests and limits, equal: Fargate sizes the pod from them"},
+		{name: "more CPU than Fargate has", changes: []change{{prdPatch, "cpu: 250m", "cpu: \"32\""}, {prdPatch, "cpu: 250m", "cpu: \"32\""}},
+			want: prdDir + ": Deployment/hello: spec.template.spec: Fargate has no size for cpu 32, memory 512Mi plus Fargate's 256Mi (the largest is 16 vCPU, 120 GB): the pod would stay Pending"},
+		{name: "more memory than Fargate has", changes: []change{{prdPatch, "memory: 512Mi", "memory: 120Gi"}, {prdPatch, "memory: 512Mi", "memory: 120Gi"}},
+			want: prdDir + ": Deployment/hello: spec.template.spec: Fargate has no size for cpu 250m, memory 120Gi plus Fargate's 256Mi (the largest is 16 vCPU, 120 GB): the pod would stay Pending"},
 		{name: "no ServiceAccount", changes: []change{{base + "kustomization.yaml", "  - serviceaccount.yaml\n", ""}},
 			want: devDir + `: no ServiceAccount named "hello": every bot has a Deployment, a ServiceAccount and a Service named after it`},
 		{name: "no Deployment", changes: []change{{base + "kustomization.yaml", "  - deployment.yaml\n", ""}, {devKust, "  - path: deployment-patch.yaml\n", ""}},
@@ -179,7 +198,19 @@ spec:
 		{name: "kind outside the project", changes: addToBase("role.yaml", "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata:\n  name: hello\n  labels: {app.kubernetes.io/name: hello, app.kubernetes.io/part-of: botfleet}\n"),
 			want: devDir + ": Role/hello: AppProject botfleet-dev does not permit kind Role (its namespaceResourceWhitelist): Argo CD would refuse to sync it"},
 		{name: "ingress placeholder host", changes: []change{{devKust, "resources:\n", "components:\n  - ../../../../../manifests/components/alb-ingress\nresources:\n"}},
-			want: devDir + `: Ingress/hello: spec.rules[0].host: "slack-events.example.invalid" is a placeholder: set the bot's host in the overlay`},
+			want: devDir + `: Ingress/hello: spec.rules[0].host: "bot.example.invalid" is a placeholder: set the bot's host in the overlay`},
+		{name: "ingress routes /metrics", changes: append(useALB(t), change{albIngress, "path: /slack/options", "path: /metrics"}),
+			want: devDir + `: Ingress/hello: spec.rules[0].http.paths[3]: Exact "/metrics" routes /metrics to the internet; it serves the cluster only`},
+		{name: "ingress catch-all", changes: append(useALB(t), change{albIngress, "path: /hooks\n", "path: /\n"}),
+			want: devDir + `: Ingress/hello: spec.rules[0].http.paths[4]: Prefix "/" is a catch-all: it routes /metrics, /readyz, /healthz to the internet; route only the bot's public paths (Exact /slack/events, /slack/interactive, /slack/commands, /slack/options, and webhooks: Prefix /hooks)`},
+		{name: "ingress ALB wildcard", changes: append(useALB(t), change{albIngress, "path: /hooks\n            pathType: Prefix", "path: /*z\n            pathType: ImplementationSpecific"}),
+			want: devDir + `: Ingress/hello: spec.rules[0].http.paths[4]: ImplementationSpecific "/*z" routes /readyz, /healthz to the internet; it serves the cluster only`},
+		{name: "ingress other path", changes: append(useALB(t), change{albIngress, "path: /slack/events\n            pathType: Exact", "path: /slack\n            pathType: Prefix"}),
+			want: devDir + `: Ingress/hello: spec.rules[0].http.paths[0]: Prefix "/slack" is not one of a bot's public paths (Exact /slack/events, /slack/interactive, /slack/commands, /slack/options, and webhooks: Prefix /hooks)`},
+		{name: "ingress other backend", changes: append(useALB(t), change{devKust, "        value: hello-dev.bots.example.com\n", "        value: hello-dev.bots.example.com\n      - op: replace\n        path: /spec/rules/0/http/paths/1/backend/service/name\n        value: ansible\n"}),
+			want: devDir + `: Ingress/hello: spec.rules[0].http.paths[1].backend: want the bot's own Service "hello"`},
+		{name: "ingress default backend", changes: append(useALB(t), change{albIngress, "  ingressClassName: alb\n", "  ingressClassName: alb\n  defaultBackend:\n    service:\n      name: bot\n      port:\n        name: http\n"}),
+			want: devDir + `: Ingress/hello: spec.defaultBackend: a catch-all: it routes every path, /metrics, /readyz, /healthz included, to the internet; route only the bot's public paths`},
 
 		// manifests/.
 		{name: "appset path", changes: []change{{appsetDev, "bots/*/manifests/envs/dev", "bots/*/manifest/envs/dev"}},
@@ -303,9 +334,15 @@ spec:
 		{name: "EFS volume missing", changes: []change{{"manifests/kustomization.yaml", "  - efs/prd.yaml\n", ""}},
 			want: "manifests: infra-bot-prd: want one PersistentVolume bound to claim botfleet-efs, found 0"},
 		{name: "Pod Security version", changes: []change{{"manifests/namespaces.yaml", "enforce-version: v1.34", "enforce-version: v1.30"}},
-			want: `manifests: Namespace/infra-bot-dev: metadata.labels: pod-security.kubernetes.io/enforce-version is "v1.30", want "v1.34" (botfleet.yaml kubernetes.version)`},
+			want: `manifests: Namespace/infra-bot-dev: metadata.labels: pod-security.kubernetes.io/enforce-version is "v1.30", want "v1.34" (botfleet.yaml kubernetes.version) or latest`},
+		{name: "Pod Security warn version", changes: []change{{"manifests/namespaces.yaml", "warn-version: latest", "warn-version: v1.33"}},
+			want: `manifests: Namespace/infra-bot-dev: metadata.labels: pod-security.kubernetes.io/warn-version is "v1.33", want "v1.34" (botfleet.yaml kubernetes.version) or latest`},
 		{name: "Pod Security level", changes: []change{{"manifests/namespaces.yaml", "enforce: restricted", "enforce: baseline"}},
-			want: `manifests: Namespace/infra-bot-dev: metadata.labels: pod-security.kubernetes.io/enforce is "baseline", want restricted: the bots' namespaces enforce it`},
+			want: `manifests: Namespace/infra-bot-dev: metadata.labels: pod-security.kubernetes.io/enforce is "baseline", want restricted: the bots' namespaces enforce it, and warn and audit at it so that kubectl and the audit log show what a newer standard refuses`},
+		{name: "Pod Security no warn", changes: []change{{"manifests/namespaces.yaml", "    pod-security.kubernetes.io/warn: restricted\n", ""}},
+			want: `manifests: Namespace/infra-bot-dev: metadata.labels: pod-security.kubernetes.io/warn is "", want restricted: the bots' namespaces enforce it, and warn and audit at it so that kubectl and the audit log show what a newer standard refuses`},
+		{name: "Pod Security audit level", changes: []change{{"manifests/namespaces.yaml", "audit: restricted", "audit: privileged"}},
+			want: `manifests: Namespace/infra-bot-dev: metadata.labels: pod-security.kubernetes.io/audit is "privileged", want restricted: the bots' namespaces enforce it, and warn and audit at it so that kubectl and the audit log show what a newer standard refuses`},
 		{name: "logging region", changes: []change{{"manifests/addons/fargate-logging/aws-observability.yaml", "region eu-west-1", "region us-east-1"}},
 			want: `manifests/addons/fargate-logging: ConfigMap/aws-observability/aws-logging: data["output.conf"]: region is us-east-1, want eu-west-1 (botfleet.yaml aws.region)`},
 		{name: "alert duration", changes: []change{{"manifests/addons/monitoring/prd.yaml", "for: 10m", "for: ten minutes"}},
@@ -342,6 +379,59 @@ spec:
 	}
 }
 
+// TestPodSizes checks the sizes Run reports: one per overlay, in path order.
+func TestPodSizes(t *testing.T) {
+	mem := fixture(t, "big")
+	for range 2 {
+		edit(t, mem, "bots/big/manifests/envs/prd/deployment-patch.yaml", "cpu: 250m", `cpu: "1"`)
+	}
+	v := &Validator{FS: mem, Root: memRoot}
+	rep, err := v.Run(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range rep.Pods {
+		got = append(got, p.String())
+	}
+	want := []string{
+		"bots/big/manifests/envs/dev: Deployment/big: runs on Fargate's 0.25 vCPU, 1 GB (requests cpu 250m, memory 512Mi plus Fargate's 256Mi)",
+		"bots/big/manifests/envs/prd: Deployment/big: runs on Fargate's 1 vCPU, 2 GB (requests cpu 1, memory 512Mi plus Fargate's 256Mi)",
+		"bots/hello/manifests/envs/dev: Deployment/hello: runs on Fargate's 0.25 vCPU, 1 GB (requests cpu 250m, memory 512Mi plus Fargate's 256Mi)",
+		"bots/hello/manifests/envs/prd: Deployment/hello: runs on Fargate's 0.25 vCPU, 1 GB (requests cpu 250m, memory 512Mi plus Fargate's 256Mi)",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("pods (-want +got):\n%s", diff)
+	}
+}
+
+// TestSharedEFSDir mounts one directory outside config/ and state/ in two
+// bots: each overlay of an environment where both do is refused.
+func TestSharedEFSDir(t *testing.T) {
+	mem := fixture(t, "other")
+	mount := "              subPath: state/hello\n"
+	playbooks := mount + "            - name: efs\n              mountPath: /efs/playbooks\n              subPath: playbooks\n"
+	edit(t, mem, deploy, mount, playbooks)
+	if problems := runValidator(t, mem); len(problems) > 0 {
+		t.Fatalf("one bot mounting playbooks: %v, want no problems", problems)
+	}
+	edit(t, mem, "bots/other/manifests/base/deployment.yaml", strings.ReplaceAll(mount, "hello", "other"),
+		strings.ReplaceAll(strings.ReplaceAll(playbooks, "hello", "other"), "playbooks\n", "playbooks/x\n"))
+	var got []string
+	for _, p := range runValidator(t, mem) {
+		got = append(got, p.String())
+	}
+	want := []string{
+		"bots/hello/manifests/envs/dev: mounts playbooks of the EFS volume, and bot other mounts playbooks/x: a directory outside config/ and state/ belongs to one bot",
+		"bots/hello/manifests/envs/prd: mounts playbooks of the EFS volume, and bot other mounts playbooks/x: a directory outside config/ and state/ belongs to one bot",
+		"bots/other/manifests/envs/dev: mounts playbooks/x of the EFS volume, and bot hello mounts playbooks: a directory outside config/ and state/ belongs to one bot",
+		"bots/other/manifests/envs/prd: mounts playbooks/x of the EFS volume, and bot hello mounts playbooks: a directory outside config/ and state/ belongs to one bot",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("problems (-want +got):\n%s", diff)
+	}
+}
+
 func TestNamedBots(t *testing.T) {
 	mem := fixture(t, "other")
 	edit(t, mem, "bots/other/manifests/base/deployment.yaml", "replicas: 1", "replicas: 3")
@@ -360,17 +450,6 @@ func TestNamedBots(t *testing.T) {
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("validate other nosuch:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-	}
-}
-
-// TestIngressComponent applies the ALB component, with a host, to hello.
-func TestIngressComponent(t *testing.T) {
-	mem := fixture(t)
-	edit(t, mem, devKust, "resources:\n", "components:\n  - ../../../../../manifests/components/alb-ingress\nresources:\n")
-	edit(t, mem, devKust, "  - path: deployment-patch.yaml\n", "  - path: deployment-patch.yaml\n  - path: ingress-patch.yaml\n")
-	write(t, mem, dev+"ingress-patch.yaml", "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: hello\nspec:\n  rules:\n    - host: hello-dev.bots.example.com\n      http:\n        paths:\n          - path: /slack/events\n            pathType: Exact\n            backend:\n              service:\n                name: hello\n                port:\n                  name: http\n")
-	for _, p := range runValidator(t, mem) {
-		t.Errorf("problem: %s", p)
 	}
 }
 
