@@ -17,8 +17,8 @@ const repoDir = "../../.."
 // memRoot is where fixtures live in the in-memory filesystem.
 const memRoot = "/repo"
 
-// fixture returns an in-memory copy of the repo's botfleet.yaml, manifests/
-// and the hello bot's manifests and Dockerfile, and more bots made from
+// fixture returns an in-memory copy of the repo's botfleet.yaml,
+// dependabot.yml, manifests/ and the hello bot's manifests and Dockerfile, and more bots made from
 // hello's by renaming (as the scaffold does).
 func fixture(tb testing.TB, bots ...string) filesys.FileSystem {
 	tb.Helper()
@@ -31,6 +31,7 @@ func fixture(tb testing.TB, bots ...string) filesys.FileSystem {
 		write(tb, mem, rel, string(data))
 	}
 	copyFile("botfleet.yaml")
+	copyFile(DependabotConfig)
 	copyFile("bots/hello/" + DockerfileName)
 	for _, dir := range []string{"manifests", "bots/hello/manifests"} {
 		err := fs.WalkDir(os.DirFS(repoDir), dir, func(p string, d fs.DirEntry, err error) error {

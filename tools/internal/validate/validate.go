@@ -123,6 +123,7 @@ func (v *Validator) Run(ctx context.Context, bots []string) ([]Problem, error) {
 	}
 	r.cross(results)
 	r.checkDockerfiles()
+	r.checkDependabot()
 	var out []Problem
 	out = append(out, r.problems...)
 	for _, b := range results {
