@@ -4,7 +4,8 @@
 // version's schemas and Argo CD's CRDs, against the Pod Security "restricted"
 // profile and Fargate's limits, against the cluster contract in DESIGN.md, and
 // against the settings in botfleet.yaml. It also lints each bot's Dockerfile
-// (LintDockerfile).
+// (LintDockerfile), and checks that an update of dependabot.yml covers each
+// bot's go.mod, Dockerfile and requirements.txt.
 //
 // It reads the repo through an injected kustomize filesystem, so tests can
 // use an in-memory one.
