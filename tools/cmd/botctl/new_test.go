@@ -20,7 +20,7 @@ func TestNewBotEndToEnd(t *testing.T) {
 		t.Skip("needs git")
 	}
 	root := t.TempDir()
-	for _, p := range []string{"botfleet.yaml", "go.work", ".gitignore", "pkg", "manifests"} {
+	for _, p := range []string{"botfleet.yaml", "go.work", ".gitignore", ".github", "pkg", "manifests"} {
 		copyPath(t, filepath.Join(repoDir, p), filepath.Join(root, p))
 	}
 	git := func(args ...string) string {
