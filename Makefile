@@ -140,7 +140,7 @@ validate: $(BOTCTL) ## Check every bot's overlays, Dockerfile and manifests/ (bo
 	$(BOTCTL) validate
 
 .PHONY: image-test
-image-test: ## Build every bot's image offline with buildah on local stand-in bases, run its -version
+image-test: ## Build every bot's image with buildah on local stand-in bases and run it (ansible's: git and a playbook over SSH as 65532)
 	VERSION=$(VERSION) .ci/image-test
 
 .PHONY: render

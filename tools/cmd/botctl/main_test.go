@@ -102,6 +102,7 @@ func copyRepo(t *testing.T) string {
 		}
 	}
 	copyFile("botfleet.yaml")
+	copyFile(".github/dependabot.yml")
 	copyFile("bots/hello/Dockerfile")
 	for _, dir := range []string{"manifests", "bots/hello/manifests", ".github"} {
 		err := fs.WalkDir(os.DirFS(repoDir), dir, func(p string, d fs.DirEntry, err error) error {

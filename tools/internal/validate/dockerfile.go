@@ -45,11 +45,11 @@ const (
 
 // LintDockerfile checks a bot's Dockerfile, offline: BuildKit's parser and
 // those of its lint rules that need neither the base images nor the build
-// context, then the repo's rules (a multi-stage build; every base a build
-// arg whose default names a tag, so that tests substitute stand-ins and
-// Dependabot bumps them; no ADD of a URL; a numeric non-root USER in the
-// final stage). name is the file's path in the problems, each with its line.
-// A `# check=skip=<rules>` directive skips BuildKit's rules as it does in a
+// context, then the repo's rules (a multi-stage build; every base an earlier
+// stage or an image named by tag on its FROM line, the one form Dependabot
+// reads; no ADD of a URL; a numeric non-root USER in the final stage). name
+// is the file's path in the problems, each with its line. A
+// `# check=skip=<rules>` directive skips BuildKit's rules as it does in a
 // build. It is safe for concurrent use.
 func LintDockerfile(name string, data []byte) []Problem {
 	var out []Problem
@@ -122,10 +122,10 @@ func LintDockerfile(name string, data []byte) []Problem {
 			args[kv.Key] = a
 		}
 	}
-	checkedArgs := map[string]bool{}
+	lines := strings.Split(string(data), "\n")
 	seen := map[string]bool{"scratch": true} // earlier stages, by name
 	for _, st := range stages {
-		checkBase(add, st, seen, args, checkedArgs)
+		checkBase(add, st, seen, args, lines)
 		if st.Name != "" {
 			seen[strings.ToLower(st.Name)] = true
 		}
@@ -143,52 +143,64 @@ func LintDockerfile(name string, data []byte) []Problem {
 	return sortByLine(out)
 }
 
-// varRef matches a FROM whose base is exactly one variable: $X or ${X}.
+// varRef matches a base that is exactly one variable: $X or ${X}.
 var varRef = regexp.MustCompile(`^\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))$`)
 
-// checkBase checks that st's base is an earlier stage or a build arg
-// declared before the first FROM whose default names an image by tag.
-func checkBase(add func(int, string, ...any), st instructions.Stage, stages map[string]bool, args map[string]*instructions.ArgCommand, checked map[string]bool) {
+// checkBase checks that st's base is an earlier stage, scratch, or an image
+// named by a tag on the FROM line itself, in the form Dependabot's docker
+// ecosystem reads: it matches each line against `FROM [--platform=P]
+// image[:tag][@digest] [AS name]` and expands no ARG (dependabot-core#2057),
+// so a base behind a variable is never updated. Tests substitute local
+// stand-ins for the literal names (make image-test: buildah's
+// --build-context NAME=container-image://...), so no ARG is needed for them.
+// lines are the file's lines, as Dependabot sees them.
+func checkBase(add func(int, string, ...any), st instructions.Stage, stages map[string]bool, args map[string]*instructions.ArgCommand, lines []string) {
 	base := st.BaseName
 	if stages[strings.ToLower(base)] {
 		return
 	}
-	m := varRef.FindStringSubmatch(base)
-	if m == nil && strings.Contains(base, "$") {
-		add(stageLine(st), "FROM %s: want the whole base from one ARG (FROM ${NAME}), whose default is the image and its tag", base)
+	line := stageLine(st)
+	if strings.Contains(base, "$") {
+		want := "the image and its tag, e.g. FROM golang:1.26"
+		if m := varRef.FindStringSubmatch(base); m != nil {
+			if def := argDefault(args[m[1]+m[2]], m[1]+m[2]); def != "" && !strings.Contains(def, "$") {
+				want = "FROM " + def
+			}
+		}
+		add(line, "FROM %s: Dependabot does not expand ARGs (dependabot-core#2057) and never updates this base; write %s (make image-test substitutes its stand-ins for literal names)", base, want)
 		return
 	}
-	if m == nil {
-		add(stageLine(st), "FROM %s: name the base through an ARG declared before the first FROM (ARG BASE_IMAGE=%s, then FROM ${BASE_IMAGE}), so tests can substitute a local stand-in", base, base)
-		return
+	if _, tag, _ := splitImage(base); tag == "" || tag == "latest" {
+		add(line, "FROM %s: name the base by a tag that Dependabot bumps (e.g. golang:1.26), not %q", base, cmpOr(tag, "none"))
 	}
-	key := m[1] + m[2]
-	arg, ok := args[key]
-	if !ok {
-		add(stageLine(st), "FROM %s: %s is not an ARG declared before the first FROM", base, key)
-		return
+	if line < 1 || line > len(lines) || !dependabotFrom(lines[line-1], base) {
+		add(line, "FROM %s: write the base on the FROM line itself, at the line's start (FROM [--platform=P] %s [AS name]): Dependabot reads each line alone and no other form", base, base)
 	}
-	if checked[key] {
-		return
+}
+
+// fromLine is the start of a FROM line as Dependabot reads it (its
+// FileParser::FROM_LINE): FROM at the line's start, an optional
+// --platform=P, then the base.
+var fromLine = regexp.MustCompile(`(?i)^FROM\s+(?:--platform=\S+\s+)?(\S+)`)
+
+// dependabotFrom reports whether line, as written, is a FROM line whose base
+// Dependabot reads as base.
+func dependabotFrom(line, base string) bool {
+	m := fromLine.FindStringSubmatch(line)
+	return m != nil && m[1] == base
+}
+
+// argDefault is the default a's declares for key, or "".
+func argDefault(a *instructions.ArgCommand, key string) string {
+	if a == nil {
+		return ""
 	}
-	checked[key] = true
-	var def *string
-	for _, kv := range arg.Args {
-		if kv.Key == key {
-			def = kv.Value
+	for _, kv := range a.Args {
+		if kv.Key == key && kv.Value != nil {
+			return *kv.Value
 		}
 	}
-	line := cmdLine(arg)
-	switch {
-	case def == nil || *def == "":
-		add(line, "ARG %s has no default: want the base image and its version tag (e.g. golang:1.26)", key)
-	case strings.Contains(*def, "$"):
-		add(line, "ARG %s=%s: want a literal image name, which Dependabot can read and bump", key, *def)
-	default:
-		if _, tag, _ := splitImage(*def); tag == "" || tag == "latest" {
-			add(line, "ARG %s=%s: name the base by a tag that Dependabot bumps (e.g. golang:1.26), not %q", key, *def, cmpOr(tag, "none"))
-		}
-	}
+	return ""
 }
 
 // checkUser checks that the final stage runs as the numeric non-root user.
@@ -230,7 +242,8 @@ var (
 // lintLikeBuildKit runs the lint rules that BuildKit runs while it converts
 // a Dockerfile to LLB and that need neither the base images nor the build
 // context, as BuildKit v0.28 words and places them. UndefinedArgInFrom and
-// InvalidDefaultArgInFrom are left to checkBase, which is stricter.
+// InvalidDefaultArgInFrom are left to checkBase, which allows no variable in
+// a base at all.
 func lintLikeBuildKit(stages []instructions.Stage, metaArgs []*instructions.ArgCommand, lint *linter.Linter) {
 	secrets := func(instruction, key string, loc []parser.Range) {
 		if secretKey.MatchString(key) && !notSecretKey.MatchString(key) {

@@ -31,6 +31,7 @@ func fixture(tb testing.TB, bots ...string) filesys.FileSystem {
 		write(tb, mem, rel, string(data))
 	}
 	copyFile("botfleet.yaml")
+	copyFile(DependabotConfig)
 	copyFile("bots/hello/" + DockerfileName)
 	for _, dir := range []string{"manifests", "bots/hello/manifests", ".github"} {
 		err := fs.WalkDir(os.DirFS(repoDir), dir, func(p string, d fs.DirEntry, err error) error {

@@ -7,7 +7,9 @@
 // allows no more than its Applications hold, the ECR lifecycle policy
 // against the overlays, that only jobs of the release environment use the
 // release's credentials, and that CODEOWNERS owns what reaches the cluster
-// or the pipeline. It also lints each bot's Dockerfile (LintDockerfile).
+// or the pipeline. It also lints each bot's Dockerfile (LintDockerfile),
+// and checks that an update of dependabot.yml covers each bot's go.mod,
+// Dockerfile and requirements.txt.
 //
 // It reads the repo through an injected kustomize filesystem, so tests can
 // use an in-memory one.
@@ -152,6 +154,7 @@ func (v *Validator) Run(ctx context.Context, bots []string) (*Report, error) {
 	r.checkWorkflows()
 	r.checkCodeOwners()
 	r.checkDockerfiles()
+	r.checkDependabot()
 	rep := &Report{}
 	rep.Problems = append(rep.Problems, r.problems...)
 	for _, b := range results {

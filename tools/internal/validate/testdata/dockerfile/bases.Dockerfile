@@ -1,16 +1,19 @@
-ARG GO_IMAGE=golang
-ARG BASE_IMAGE=gcr.io/distroless/static-debian12:latest
-ARG TOOLS_IMAGE
+ARG GO_IMAGE=golang:1.26
 ARG MIRROR=registry.example.com
-ARG PY_IMAGE=${MIRROR}/python:3.13-slim
-FROM golang:1.26 AS build
+FROM ${GO_IMAGE} AS build
 RUN go build -o /bot .
-FROM ${GO_IMAGE} AS gobuild
-FROM ${TOOLS_IMAGE} AS tools
-FROM ${PY_IMAGE} AS py
+FROM $MIRROR/python:3.13-slim AS py
 FROM ${UNDECLARED} AS undeclared
-FROM ${GO_IMAGE}-alpine AS suffixed
-FROM ${BASE_IMAGE}
+FROM golang AS untagged
+FROM gcr.io/distroless/static-debian12:latest AS latest
+  FROM golang:1.26 AS indented
+FROM \
+    golang:1.26 AS continued
+# Dependabot reads these three.
+FROM --platform=$BUILDPLATFORM golang:1.26 AS cross
+FROM registry.example.com:5000/team/go:1.26-bookworm AS mirrored
+FROM build AS test
+FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /bot /bot
 USER 65532:65532
 ENTRYPOINT ["/bot"]

@@ -1,3 +1,3 @@
-ARG GO_IMAGE=golang:1.26
+ARG VERSION=dev
 RUN echo hi
-FROM ${GO_IMAGE} AS build
+FROM golang:1.26 AS build

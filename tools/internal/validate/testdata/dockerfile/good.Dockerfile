@@ -1,19 +1,17 @@
 # syntax=docker/dockerfile:1
-# A bot's image as the repo wants it: bases from build args named by tag,
-# a build stage, a final stage with only the binary, a numeric user.
-ARG GO_IMAGE=golang:1.26
-ARG BASE_IMAGE=gcr.io/distroless/static-debian12:nonroot
-
-FROM ${GO_IMAGE} AS build
+# A bot's image as the repo wants it: bases named by tag on their FROM
+# lines, a build stage, a final stage with only the binary, a numeric user.
+FROM golang:1.26 AS build
 WORKDIR /src
 COPY . .
-RUN go build -o /out/bot .
+ARG VERSION=dev
+RUN go build -ldflags="-X main.version=${VERSION}" -o /out/bot .
 
 # A test stage on the build stage: bases may be earlier stages.
 FROM build AS test
 RUN go vet ./...
 
-FROM $BASE_IMAGE
+FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/bot /bot
 USER 65532:65532
 ENTRYPOINT ["/bot"]

@@ -1,5 +1,4 @@
-ARG GO_IMAGE=golang:1.26
-FROM ${GO_IMAGE}
+FROM golang:1.26
 COPY . .
 RUN go build -o /bot .
 USER 65532

@@ -1,4 +1,3 @@
-ARG GO_IMAGE=golang:1.26
-FROM ${GO_IMAGE} AS build
+FROM golang:1.26 AS build
 RUN go build -o /bot .
 COPYY /bot /bot

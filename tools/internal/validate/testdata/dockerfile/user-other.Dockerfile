@@ -1,8 +1,6 @@
-ARG GO_IMAGE=golang:1.26
-ARG BASE_IMAGE=debian:12-slim
-FROM ${GO_IMAGE} AS build
+FROM golang:1.26 AS build
 RUN go build -o /bot .
-FROM ${BASE_IMAGE}
+FROM debian:12-slim
 COPY --from=build /bot /bot
 USER 65532:1000
 ENTRYPOINT ["/bot"]
