@@ -135,6 +135,9 @@ func Run(ctx context.Context, c Cmd) (int, error) {
 			grace.Stop()
 		case <-grace.C:
 			_ = terminate(bg, leader, c.Tag)
+			// Should /proc fail us: the program is not reaped yet, so the
+			// group is still its own.
+			_ = syscall.Kill(-pgid, syscall.SIGKILL)
 			waitErr = <-waitDone
 		}
 		// What left the group, and what is left of it.

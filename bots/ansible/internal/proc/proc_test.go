@@ -166,6 +166,8 @@ func TestExitKillsTheRestOfTheGroup(t *testing.T) {
 	dir := t.TempDir()
 	script := `sleep 60 >/dev/null 2>&1 & echo $! > ` + dir + `/worker
 (setsid sleep 62 >/dev/null 2>&1 & echo $! > ` + dir + `/daemon)
+d=$(cat ` + dir + `/daemon)
+until [ "$(cut -d' ' -f5 /proc/$d/stat)" = "$d" ]; do sleep 0.01; done  # it left the group
 exit 0`
 	code, err := Run(t.Context(), Cmd{Path: "/bin/sh", Args: []string{"-c", script}, Env: []string{"PATH=/usr/bin:/bin"}, Tag: NewTag()})
 	if err != nil || code != 0 {
@@ -304,6 +306,22 @@ func TestParseStat(t *testing.T) {
 	if id, err := BootID(); err != nil || len(id) != 36 {
 		t.Errorf("BootID = %q, %v", id, err)
 	}
+}
+
+// FuzzParseStat: no content of a stat file makes parseStat panic, and what
+// it accepts has a state and a start time from the fields after the name.
+func FuzzParseStat(f *testing.F) {
+	f.Add([]byte("42 (a) b (c)) S 7 42 42 0 -1 4194304 1 0 0 0 0 0 0 0 20 0 1 0 123456 1000 10"))
+	f.Add([]byte("1 ()) R 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p, err := parseStat(1, b)
+		if err != nil {
+			return
+		}
+		if p.id.PID != 1 || p.state == 0 || !strings.Contains(string(b), strconv.FormatUint(p.id.Start, 10)) {
+			t.Fatalf("parseStat(%q) = %+v", b, p)
+		}
+	})
 }
 
 // TestSubreap runs the test binary as a program that calls Subreap (see

@@ -262,8 +262,11 @@ func parseStat(pid int, b []byte) (info, error) {
 	}
 	f := strings.Fields(string(b[i+1:]))
 	// f[0] is field 3 of proc(5), state; starttime is field 22.
-	if len(f) < 20 || len(f[0]) != 1 {
+	if len(f) < 20 {
 		return info{}, fmt.Errorf("parsing /proc/%d/stat: %d fields", pid, len(f)+2)
+	}
+	if st := f[0]; len(st) != 1 || !('a' <= st[0] && st[0] <= 'z' || 'A' <= st[0] && st[0] <= 'Z') {
+		return info{}, fmt.Errorf("parsing /proc/%d/stat: state %q", pid, st)
 	}
 	ppid, err1 := strconv.Atoi(f[1])
 	pgid, err2 := strconv.Atoi(f[2])

@@ -9,8 +9,8 @@
 // after its parent died. The history is a JSONL file appended under a lock
 // and fsynced, because appends from two NFS clients can interleave.
 //
-// The package knows nothing of ansible: it can move into the framework as
-// it is.
+// Apart from the recap of a deploy's hosts, the package knows nothing of
+// ansible: it can move into the framework as it is.
 package state
 
 import (
