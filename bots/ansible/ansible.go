@@ -34,11 +34,16 @@ type deployer struct {
 	name string
 	log  *slog.Logger
 
+	// self is this process, as deploys record where they run.
+	self state.Owner
+
 	mu      sync.Mutex
 	stores  map[string]*state.Store // by absolute state dir (a reload may change it)
 	active  map[int64]*run
-	notes   []state.Record // interrupted deploys whose message is still to edit
-	askpass string         // the GIT_ASKPASS helper, once written
+	orphans map[int64]*orphan // deploys of a dead instance whose playbook runs on here
+	poster  botkit.Poster     // once started: edits outside commands
+	notes   []state.Record    // ended deploys whose message is still to edit
+	askpass string            // the GIT_ASKPASS helper, once written
 }
 
 func setup(ctx context.Context, b *botkit.Bot, live *botkit.Live[Config], env botkit.Env) error {
@@ -46,7 +51,8 @@ func setup(ctx context.Context, b *botkit.Bot, live *botkit.Live[Config], env bo
 	if log == nil {
 		log = b.Logger()
 	}
-	d := &deployer{live: live, env: env, name: b.Name(), log: log, stores: map[string]*state.Store{}, active: map[int64]*run{}}
+	d := &deployer{live: live, env: env, name: b.Name(), log: log, self: selfOwner(log),
+		stores: map[string]*state.Store{}, active: map[int64]*run{}, orphans: map[int64]*orphan{}}
 	st, err := d.store(live.Load())
 	if err != nil {
 		return err
@@ -82,7 +88,7 @@ func (d *deployer) store(cfg *Config) (*state.Store, error) {
 	if st, ok := d.stores[dir]; ok {
 		return st, nil
 	}
-	st, err := state.Open(dir)
+	st, err := state.Open(dir, d.log)
 	if err != nil {
 		return nil, err
 	}
@@ -91,67 +97,6 @@ func (d *deployer) store(cfg *Config) (*state.Store, error) {
 	}
 	d.stores[dir] = st
 	return st, nil
-}
-
-// recover marks deploys recorded as running whose lock is free (their
-// instance is gone) as interrupted, and queues the edit of their messages.
-// A deploy whose lock is held runs elsewhere and is left alone.
-func (d *deployer) recover(ctx context.Context, st *state.Store) error {
-	recs, err := st.Records()
-	if err != nil {
-		return err
-	}
-	for _, r := range recs {
-		if r.Status == state.Running {
-			locked, err := st.IsLocked(lockKey(r.App, r.Env))
-			if err != nil {
-				return err
-			}
-			if locked {
-				continue
-			}
-			r.Status, r.Ended = state.Interrupted, time.Now().UTC()
-			r.Error = "the bot instance running it (" + r.Instance + ") stopped during the run"
-			if err := st.Append(ctx, r); err != nil {
-				return err
-			}
-			d.log.Warn("deploy interrupted", "deploy", r.ID, "app", r.App, "env", r.Env, "instance", r.Instance)
-		}
-		if r.Status == state.Interrupted && !r.Notified && r.Message != "" {
-			d.notes = append(d.notes, r)
-		}
-	}
-	return nil
-}
-
-// flushNotes edits the messages of interrupted deploys once the bot is
-// connected after a start. A message it cannot edit stays unnoticed in the
-// state, so the next start tries again.
-func (d *deployer) flushNotes(ctx context.Context, p botkit.Poster) error {
-	d.mu.Lock()
-	notes := d.notes
-	d.notes = nil
-	d.mu.Unlock()
-	if len(notes) == 0 {
-		return nil
-	}
-	st, err := d.store(d.live.Load())
-	if err != nil {
-		return fmt.Errorf("opening the state to record interrupted deploys' notices: %w", err)
-	}
-	var errs []error
-	for _, r := range notes {
-		ref := botkit.MessageRef{Channel: r.Channel, TS: r.Message}
-		if err := p.Update(ctx, ref, botkit.Message{Channel: r.Channel, ThreadTS: r.Thread, Text: finalText(r, nil)}); err != nil {
-			errs = append(errs, fmt.Errorf("editing the message of interrupted deploy #%d: %w", r.ID, err))
-			continue
-		}
-		r.Notified = true
-		if err := st.Append(ctx, r); err != nil {
-			errs = append(errs, fmt.Errorf("recording the notice of interrupted deploy #%d: %w", r.ID, err))
-		}
-	}
-	return errors.Join(errs...)
 }
 
 // defaultEnv is the environment of a deploy that names none: the app's
@@ -309,7 +254,11 @@ func (d *deployer) status(ctx context.Context, req *botkit.Request) error {
 		if !ok {
 			return botkit.Userf("There is no deploy #%d. Try `history`.", id)
 		}
-		_, err = req.Reply(ctx, recordLine(rec, time.Now()))
+		line := recordLine(rec, time.Now())
+		if d.orphan(id) != nil {
+			line += orphanNote(rec)
+		}
+		_, err = req.Reply(ctx, line)
 		return err
 	}
 	recs, err := st.Records()
@@ -322,9 +271,12 @@ func (d *deployer) status(ctx context.Context, req *botkit.Request) error {
 		if rec.Status != state.Running {
 			continue
 		}
-		if r := d.running(rec.ID); r != nil {
+		switch r, o := d.running(rec.ID), d.orphan(rec.ID); {
+		case r != nil:
 			lines = append(lines, r.progressText(now))
-		} else {
+		case o != nil:
+			lines = append(lines, recordLine(rec, now)+orphanNote(rec))
+		default:
 			lines = append(lines, recordLine(rec, now)+" (on "+rec.Instance+")")
 		}
 	}
@@ -361,6 +313,11 @@ func (d *deployer) cancel(ctx context.Context, req *botkit.Request) error {
 	if r := d.running(id); r != nil {
 		r.stop(&cancelled{by: req.User})
 		_, err = req.Replyf(ctx, "Cancelling deploy #%d: ansible-playbook gets SIGINT, then SIGKILL after %s.", id, cfg.CancelGrace)
+		return err
+	}
+	if o := d.orphan(id); o != nil {
+		o.stop(req.User)
+		_, err = req.Replyf(ctx, "Cancelling deploy #%d: the bot instance that ran it (%s) stopped, but its playbook still runs here; it gets SIGINT, then SIGKILL after %s.", id, rec.Instance, cfg.CancelGrace)
 		return err
 	}
 	if err := st.RequestCancel(id, req.User); err != nil {
@@ -427,6 +384,13 @@ func parseID(s string) (int64, error) {
 		return 0, botkit.Userf("`%s` is not a deploy number; deploys are numbered, like `42`.", botkit.Escape(clip(s, 40)))
 	}
 	return id, nil
+}
+
+// orphan returns the deploy id of a dead instance this one watches, or nil.
+func (d *deployer) orphan(id int64) *orphan {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.orphans[id]
 }
 
 func (d *deployer) running(id int64) *run {

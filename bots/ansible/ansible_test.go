@@ -7,7 +7,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -89,7 +91,7 @@ func newBot(t *testing.T, cfg Config, opts ...botkittest.Option) *botkittest.Tra
 
 func records(t *testing.T, stateDir string) []state.Record {
 	t.Helper()
-	st, err := state.Open(stateDir)
+	st, err := state.Open(stateDir, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -281,6 +283,58 @@ func TestCancel(t *testing.T) {
 	}
 }
 
+// TestCancelReachesWhatLeftTheGroup: a playbook starts a daemon in a
+// session of its own (setsid), out of ansible-playbook's process group;
+// cancelling the deploy kills it too.
+func TestCancelReachesWhatLeftTheGroup(t *testing.T) {
+	t.Parallel()
+	stateDir := t.TempDir()
+	pidFile := filepath.Join(t.TempDir(), "daemon.pid")
+	repo := playbookRepo(t)
+	inv := `localhost ansible_connection=local ansible_python_interpreter="{{ ansible_playbook_python }}" escape_pidfile=` + pidFile + "\n"
+	if err := os.WriteFile(filepath.Join(repo, "escape.ini"), []byte(inv), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	git(t, repo, "add", ".")
+	git(t, repo, "commit", "--quiet", "-m", "escape")
+	cfg := testConfig(t, repo, stateDir)
+	cfg.Apps["escape"] = App{Playbook: "escape.yml", DefaultEnv: "dev", Inventories: map[string]string{"dev": "escape.ini"}}
+	tr := newBot(t, cfg)
+	done := tr.SendAsync(t, botkit.Event{ID: "EvEscape", User: botkittest.User, Channel: botkittest.Channel, Text: "<@UBOT> deploy escape main"})
+	waitReply(t, tr, "showing the long task", contains("Task 2: `Sleep long`"))
+	b, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	t.Cleanup(func() { syscall.Kill(pid, syscall.SIGKILL) })
+	if pgid, err := syscall.Getpgid(pid); err != nil || pgid != pid {
+		t.Fatalf("the daemon %d: group %d, %v; want a group of its own", pid, pgid, err)
+	}
+	if got := botkittest.Last(tr.Say(t, "cancel 1")); !strings.Contains(got, "Cancelling deploy #1") {
+		t.Errorf("cancel: %q", got)
+	}
+	wait(t, done)
+	deadline := time.Now().Add(3 * time.Second)
+	for processAlive(pid) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the daemon %d outlived the cancelled deploy", pid)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// processAlive reports whether pid runs (a zombie waiting for its reaper
+// does not).
+func processAlive(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	_, rest, _ := strings.Cut(string(b), ") ")
+	return !strings.HasPrefix(rest, "Z") && !strings.HasPrefix(rest, "X")
+}
+
 func TestTimeout(t *testing.T) {
 	t.Parallel()
 	stateDir := t.TempDir()
@@ -352,24 +406,21 @@ func TestTwoInstances(t *testing.T) {
 func TestRestart(t *testing.T) {
 	t.Parallel()
 	stateDir := t.TempDir()
-	st, err := state.Open(stateDir)
+	st, err := state.Open(stateDir, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	dead, err := st.Begin(t.Context(), state.Record{Status: state.Running, App: "web", Env: "dev", Branch: "main", User: "U1", Channel: "C1", Message: "1700000000.000042", Started: time.Now()})
+	dead, deadLock, _, err := st.Begin(t.Context(), state.Record{Status: state.Running, Key: lockKey("web", "dev"), App: "web", Env: "dev", Branch: "main", User: "U1", Channel: "C1", Message: "1700000000.000042", Started: time.Now()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	other, _ := state.Open(stateDir) // another pod, still running its deploy
-	lock, _, err := other.TryLock(lockKey("db", "dev"))
+	deadLock.Release()                    // its instance died
+	other, _ := state.Open(stateDir, nil) // another pod, still running its deploy
+	alive, lock, _, err := other.Begin(t.Context(), state.Record{Status: state.Running, Key: lockKey("db", "dev"), App: "db", Env: "dev", Branch: "main", User: "U1", Channel: "C1", Message: "1700000000.000043", Started: time.Now()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer lock.Release()
-	alive, err := other.Begin(t.Context(), state.Record{Status: state.Running, App: "db", Env: "dev", Branch: "main", User: "U1", Channel: "C1", Message: "1700000000.000043", Started: time.Now()})
-	if err != nil {
-		t.Fatal(err)
-	}
 
 	tr := newBot(t, testConfig(t, playbookRepo(t), stateDir))
 	rs := records(t, stateDir)

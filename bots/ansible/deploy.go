@@ -44,6 +44,9 @@ func (d *deployer) deploy(ctx context.Context, req *botkit.Request) error {
 	if !slices.Contains(envs, env) {
 		return botkit.Userf("`%s` cannot be deployed to `%s`; its environments are %s.", appName, botkit.Escape(clip(env, 40)), strings.Join(envs, ", "))
 	}
+	if err := checkTools(cfg); err != nil {
+		return err
+	}
 	git, err := d.git(cfg)
 	if err != nil {
 		return err
@@ -78,28 +81,37 @@ func (d *deployer) deploy(ctx context.Context, req *botkit.Request) error {
 			return botkit.Userf("There is no branch `%s` in %s's repo. Nothing was run.", branch, appName)
 		}
 	}
-	lock, holder, err := st.TryLock(lockKey(appName, env))
-	if errors.Is(err, state.ErrHeld) {
-		return botkit.Userf("%s", busyText(appName, env, holder))
+	owner := d.self
+	owner.Tag = proc.NewTag()
+	rec, lock, stale, err := st.Begin(ctx, state.Record{
+		Status: state.Running, Key: lockKey(appName, env), App: appName, Env: env, Branch: branch, User: req.User,
+		Thread: req.ThreadTS, Owner: owner, Started: time.Now().UTC(),
+	})
+	var held *state.HeldError
+	if errors.As(err, &held) {
+		return botkit.Userf("%s", d.busyText(appName, env, held.Holder))
 	}
 	if err != nil {
 		return err
 	}
 	defer lock.Release()
+	for _, old := range stale {
+		req.Log().Warn("deploy interrupted", "deploy", old.ID, "app", old.App, "env", old.Env, "instance", old.Instance)
+		d.notify(ctx, st, old)
+	}
 
-	ref, err := req.Reply(ctx, fmt.Sprintf("⏳ Deploying `%s` `%s` → *%s* for <@%s>…", appName, branch, env, req.User))
+	ref, err := req.Reply(ctx, fmt.Sprintf("⏳ Deploying `%s` `%s` → *%s* for <@%s>… (deploy #%d)", appName, branch, env, req.User, rec.ID))
 	if err != nil {
+		rec.Status, rec.Ended, rec.Error = state.Errored, time.Now().UTC(), "the bot could not post its progress message (ref "+req.CorrelationID+")"
+		if aerr := st.Append(context.WithoutCancel(ctx), rec); aerr != nil {
+			req.Log().Error("recording a deploy", "deploy", rec.ID, "err", aerr)
+		}
 		return err
 	}
-	rec, err := st.Begin(ctx, state.Record{
-		Status: state.Running, App: appName, Env: env, Branch: branch, User: req.User,
-		Channel: ref.Channel, Message: ref.TS, Thread: req.ThreadTS, Started: time.Now().UTC(),
-	})
-	if err != nil {
-		return err
-	}
-	if err := lock.SetHolder(state.Holder{ID: rec.ID, User: req.User, Branch: branch, Since: rec.Started}); err != nil {
-		req.Log().Warn("writing the lock holder", "err", err)
+	// A restart edits the message of a deploy it finds interrupted.
+	rec.Channel, rec.Message = ref.Channel, ref.TS
+	if err := st.Append(ctx, rec); err != nil {
+		req.Log().Warn("recording the progress message", "deploy", rec.ID, "err", err)
 	}
 	r := &run{rec: rec, interval: cfg.ProgressInterval}
 	d.mu.Lock()
@@ -110,21 +122,25 @@ func (d *deployer) deploy(ctx context.Context, req *botkit.Request) error {
 		delete(d.active, rec.ID)
 		d.mu.Unlock()
 	}()
-	return d.execute(ctx, req, cfg, st, git, app, r, ref)
+	return d.execute(ctx, req, cfg, st, git, app, r, ref, lock)
 }
 
 // busyText answers a deploy refused because another holds the lock.
-func busyText(app, env string, h *state.Holder) string {
+func (d *deployer) busyText(app, env string, h *state.Holder) string {
 	if h == nil || h.ID == 0 {
 		return fmt.Sprintf("`%s` is being deployed to *%s* right now; try again when it is done (`status`).", app, env)
 	}
-	return fmt.Sprintf("`%s` is being deployed to *%s* by <@%s> (deploy #%d of `%s`, since %s UTC). Wait for it, or cancel it with `cancel %d`.",
-		app, env, h.User, h.ID, h.Branch, h.Since.UTC().Format("15:04:05"), h.ID)
+	text := fmt.Sprintf("`%s` is being deployed to *%s* by <@%s> (deploy #%d of `%s`, since %s UTC). Wait for it, or cancel it with `cancel %d`.",
+		app, env, h.User, h.ID, botkit.Escape(h.Branch), h.Since.UTC().Format("15:04:05"), h.ID)
+	if d.orphan(h.ID) != nil {
+		text += " The bot instance that ran it stopped, but its playbook still runs: the deploy stays locked until it ends."
+	}
+	return text
 }
 
 // execute checks the playbooks out, runs ansible-playbook, reports progress
 // and the result, and records it.
-func (d *deployer) execute(ctx context.Context, req *botkit.Request, cfg *Config, st *state.Store, git gitx.Git, app App, r *run, ref botkit.MessageRef) error {
+func (d *deployer) execute(ctx context.Context, req *botkit.Request, cfg *Config, st *state.Store, git gitx.Git, app App, r *run, ref botkit.MessageRef, lock *state.Lock) error {
 	// The last words (Slack edits, the history) are said even when ctx
 	// is done: a cancelled deploy must be recorded as such.
 	final, cancelFinal := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
@@ -132,11 +148,19 @@ func (d *deployer) execute(ctx context.Context, req *botkit.Request, cfg *Config
 	fail := func(err error) error {
 		rec := r.record()
 		rec.Status, rec.Ended, rec.Error = state.Errored, time.Now().UTC(), "the bot could not run it (ref "+req.CorrelationID+")"
+		missing, isMissing := missingTool(err)
+		if isMissing {
+			rec.Error = missing
+		}
 		if aerr := st.Append(final, rec); aerr != nil {
 			req.Log().Error("recording a deploy", "deploy", rec.ID, "err", aerr)
 		}
 		if uerr := req.Update(final, ref, finalText(rec, nil)); uerr != nil {
 			req.Log().Warn("editing the deploy message", "err", uerr)
+		}
+		if isMissing {
+			// The message says it; the error goes to the audit line.
+			return &botkit.UserError{Msg: "I could not deploy: " + missing + ".", Err: err}
 		}
 		return err
 	}
@@ -211,7 +235,18 @@ func (d *deployer) execute(ctx context.Context, req *botkit.Request, cfg *Config
 	}()
 	code, runErr := proc.Run(runCtx, proc.Cmd{
 		Path: cfg.AnsiblePlaybook, Args: args, Dir: wt, Env: env, Grace: cfg.CancelGrace,
-		Output: logFile, Line: r.feed,
+		Output: logFile, Line: r.feed, Tag: r.rec.Owner.Tag,
+		// ansible-playbook keeps the deploy's lock file open, so the app
+		// and env stay locked while it runs even if this bot dies: a bot
+		// on another host, which cannot see its processes, trusts the lock.
+		Files: []*os.File{lock.File()},
+		Started: func(id proc.ID) {
+			// A bot restarted on this host finds the playbook by it.
+			rec := r.started(id)
+			if err := st.Append(ctx, rec); err != nil {
+				req.Log().Warn("recording the playbook's process", "deploy", rec.ID, "err", err)
+			}
+		},
 	})
 	close(progressDone)
 	<-progressStopped
@@ -326,6 +361,14 @@ type run struct {
 func (r *run) record() state.Record {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	return r.rec
+}
+
+// started notes the playbook's process in the record, and returns it.
+func (r *run) started(id proc.ID) state.Record {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.rec.Owner.Run = state.Process(id)
 	return r.rec
 }
 

@@ -147,6 +147,191 @@ func killOrphans(t *testing.T, dir string) {
 	}
 }
 
+// bot is bin/ansible running against a fake Slack.
+type bot struct {
+	cmd    *exec.Cmd
+	stderr *bytes.Buffer // read it once the bot exited
+	exited chan error
+}
+
+// startBot starts bin/ansible with the config at cfgPath, connected to
+// slack over Socket Mode, and waits until it is connected.
+func startBot(t *testing.T, slack *slacktest.Server, dir, cfgPath string) *bot {
+	t.Helper()
+	cmd := exec.Command(buildBin(t))
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir,
+		"SLACK_BOT_TOKEN=" + slacktest.BotToken, "SLACK_APP_TOKEN=" + slacktest.AppToken, "SLACK_API_URL=" + slack.APIURL(),
+		"BOT_HTTP_ADDR=127.0.0.1:0", "BOT_ENV=dev", "BOT_CONFIG=" + cfgPath, "BOT_CONFIG_POLL=0"}
+	b := &bot{cmd: cmd, stderr: &bytes.Buffer{}, exited: make(chan error, 1)}
+	cmd.Stderr = b.stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { b.exited <- cmd.Wait() }()
+	t.Cleanup(func() { cmd.Process.Kill() })
+	slack.WaitConnected(t)
+	return b
+}
+
+// kill kills the bot with SIGKILL, as when its node goes away.
+func (b *bot) kill(t *testing.T, slack *slacktest.Server) {
+	t.Helper()
+	b.cmd.Process.Signal(syscall.SIGKILL)
+	<-b.exited
+	slack.WaitDisconnected(t)
+}
+
+// stop stops the bot with SIGTERM and checks that it exits 0.
+func (b *bot) stop(t *testing.T) {
+	t.Helper()
+	b.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-b.exited:
+		if err != nil {
+			t.Errorf("exit after SIGTERM: %v\n%s", err, b.stderr)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the bot did not exit within 20s of SIGTERM")
+	}
+}
+
+// playbooks returns the pids of the ansible-playbook processes (the
+// leaders of their process groups) of deploys in stateDir.
+func playbooks(stateDir string) []int {
+	var pids []int
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		b, err := os.ReadFile(p)
+		if err != nil || !bytes.Contains(b, []byte(stateDir)) || !bytes.Contains(b, []byte("ansible-playbook")) {
+			continue
+		}
+		pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(p)))
+		if pgid, err := syscall.Getpgid(pid); err == nil && pgid == pid && processAlive(pid) {
+			pids = append(pids, pid)
+		}
+	}
+	slices.Sort(pids)
+	return pids
+}
+
+func posted(slack *slacktest.Server, method string, substrs ...string) func() bool {
+	return func() bool {
+		return slices.ContainsFunc(slack.Messages(), func(m slacktest.Message) bool {
+			if method != "" && m.Method != method {
+				return false
+			}
+			for _, s := range substrs {
+				if !strings.Contains(m.Text, s) {
+					return false
+				}
+			}
+			return true
+		})
+	}
+}
+
+// TestEndToEndOrphan kills bin/ansible with SIGKILL during a deploy, which
+// leaves its ansible-playbook running, and starts it again on this host:
+// while that playbook lives, a second deploy of the app and env is refused,
+// naming the deploy and `cancel`; once it is gone, the deploy is recorded
+// as interrupted and the next one runs. Killed again during that one, the
+// bot started a third time stops the playbook on `cancel`.
+func TestEndToEndOrphan(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	t.Parallel()
+	dir := t.TempDir()
+	stateDir := filepath.Join(dir, "state")
+	cfgPath := filepath.Join(dir, "dev.yaml")
+	cfg := "playbooks: {path: " + playbookRepo(t) + ", ref: main}\nstate_dir: " + stateDir + "\nprogress_interval: 200ms\ncancel_grace: 2s\n" +
+		"apps:\n  slow: {playbook: slow.yml, inventories: {dev: inventory.ini}, default_env: dev}\n"
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { killOrphans(t, stateDir) })
+	slack := slacktest.New(t, slacktest.WithWaitTimeout(60*time.Second))
+
+	a := startBot(t, slack, dir, cfgPath)
+	slack.Mention("U1", "C1", "deploy slow main")
+	slack.WaitFor(t, 0, posted(slack, "chat.update", "Deploy #1: `slow` `main`", "Task 2: `Sleep long`"))
+	orphan := playbooks(stateDir)
+	if len(orphan) != 1 {
+		t.Fatalf("ansible-playbook processes: %v, want one", orphan)
+	}
+	a.kill(t, slack)
+	if !processAlive(orphan[0]) {
+		t.Fatal("the playbook died with the bot: nothing to test")
+	}
+	// No bot runs: the playbook itself holds the lock, which is all a bot
+	// on another host could go by.
+	st, err := state.Open(stateDir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if locked, err := st.IsLocked("deploy.slow.dev"); !locked || err != nil {
+		t.Errorf("with the bot dead and its playbook alive, the lock is free (%v)", err)
+	}
+
+	b := startBot(t, slack, dir, cfgPath)
+	slack.Mention("U2", "C1", "deploy slow feature")
+	slack.WaitFor(t, 0, posted(slack, "chat.postMessage", "is being deployed to *dev* by <@U1> (deploy #1 of `main`", "`cancel 1`", "its playbook still runs"))
+	if got := playbooks(stateDir); !slices.Equal(got, orphan) {
+		t.Errorf("ansible-playbook processes after the refusal: %v, want only the orphan %v", got, orphan)
+	}
+	killOrphans(t, stateDir) // the playbook ends
+	slack.WaitFor(t, 0, posted(slack, "chat.update", "⚠️ Deploy #1: `slow` `main` → *dev* for <@U1> was interrupted"))
+	slack.Mention("U2", "C1", "deploy slow feature")
+	slack.WaitFor(t, 0, posted(slack, "chat.update", "Deploy #2: `slow` `feature`", "Task 2: `Sleep long`"))
+	b.kill(t, slack)
+
+	c := startBot(t, slack, dir, cfgPath)
+	slack.Mention("U2", "C1", "cancel 2")
+	slack.WaitFor(t, 0, posted(slack, "chat.update", "⏹ Deploy #2: `slow` `feature` → *dev* for <@U2> was cancelled by <@U2>"))
+	if got := playbooks(stateDir); len(got) != 0 {
+		t.Errorf("ansible-playbook processes after the cancel: %v", got)
+	}
+	c.stop(t)
+	rs := stateRecords(t, stateDir)
+	if len(rs) != 2 || rs[0].Status != state.Interrupted || rs[1].Status != state.Cancelled {
+		t.Errorf("history = %+v", rs)
+	}
+}
+
+// TestEndToEndRace sends two deploys of one app and env to bin/ansible at
+// once, the first reply slowed down: the one refused is told who holds the
+// deploy and how to cancel it, not only that it is busy.
+func TestEndToEndRace(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	t.Parallel()
+	dir := t.TempDir()
+	stateDir := filepath.Join(dir, "state")
+	cfgPath := filepath.Join(dir, "dev.yaml")
+	cfg := "playbooks: {path: " + playbookRepo(t) + ", ref: main}\nstate_dir: " + stateDir + "\nprogress_interval: 200ms\n" +
+		"apps:\n  web: {playbook: ok.yml, inventories: {dev: inventory.ini}, default_env: dev}\n"
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	slack := slacktest.New(t, slacktest.WithWaitTimeout(60*time.Second))
+	b := startBot(t, slack, dir, cfgPath)
+	slack.Inject("chat.postMessage", 1, slacktest.Fault{Delay: 2 * time.Second})
+	slack.Mention("U1", "C1", "deploy web main")
+	slack.Mention("U2", "C1", "deploy web feature")
+	slack.WaitFor(t, 0, posted(slack, "chat.postMessage", "is being deployed to *dev*"))
+	slack.WaitFor(t, 0, posted(slack, "chat.update", "✅ Deploy #1: `web`"))
+	for _, m := range slack.Messages() {
+		if strings.Contains(m.Text, "is being deployed") && (!strings.Contains(m.Text, "(deploy #1 of `") || !strings.Contains(m.Text, "`cancel 1`")) {
+			t.Errorf("the refusal does not say who holds the deploy: %q", m.Text)
+		}
+	}
+	b.stop(t)
+	if rs := stateRecords(t, stateDir); len(rs) != 1 {
+		t.Errorf("history = %+v", rs)
+	}
+}
+
 // TestEndToEndAccess runs bin/ansible against the fake Slack with an access
 // rule on prd deploys (issue 4): a user outside the rule's group is refused
 // with the rule's name and contact, also when prd is only the app's
@@ -271,7 +456,7 @@ func stateRecords(t *testing.T, dir string) []state.Record {
 	if _, err := os.Stat(dir); os.IsNotExist(err) {
 		return nil
 	}
-	st, err := state.Open(dir)
+	st, err := state.Open(dir, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

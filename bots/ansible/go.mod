@@ -2,7 +2,10 @@ module github.com/botfleet/botfleet/bots/ansible
 
 go 1.26.0
 
-require github.com/botfleet/botfleet/pkg v0.0.0
+require (
+	github.com/botfleet/botfleet/pkg v0.0.0
+	golang.org/x/sys v0.48.0
+)
 
 require (
 	github.com/VictoriaMetrics/metrics v1.44.0 // indirect
@@ -21,7 +24,6 @@ require (
 	github.com/valyala/fastrand v1.1.0 // indirect
 	github.com/valyala/histogram v1.2.0 // indirect
 	go.yaml.in/yaml/v3 v3.0.5 // indirect
-	golang.org/x/sys v0.48.0 // indirect
 	golang.org/x/text v0.42.0 // indirect
 )
 

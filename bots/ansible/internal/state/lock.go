@@ -1,0 +1,154 @@
+package state
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"syscall"
+	"time"
+)
+
+// Holder is who holds a lock, as written into the lock file.
+type Holder struct {
+	ID       int64     `json:"id"`
+	User     string    `json:"user"`
+	Branch   string    `json:"branch"`
+	Since    time.Time `json:"since"`
+	Instance string    `json:"instance"`
+}
+
+// Lock is a held lock. Release it when done.
+type Lock struct {
+	s   *Store
+	key string
+	f   *os.File
+}
+
+// ErrHeld is returned by TryLock when another holds the lock.
+var ErrHeld = errors.New("lock held")
+
+// HeldError is Begin's error when another holds the lock. It wraps ErrHeld.
+type HeldError struct {
+	Key    string
+	Holder *Holder // nil when the lock file does not say
+}
+
+func (e *HeldError) Error() string { return "lock " + e.Key + " held" }
+
+func (e *HeldError) Unwrap() error { return ErrHeld }
+
+// TryLock takes the lock key (a file name, such as deploy.api.dev) without
+// waiting. When another holds it, it returns ErrHeld and, if known, who.
+func (s *Store) TryLock(key string) (*Lock, *Holder, error) {
+	s.mu.Lock()
+	if s.held[key] {
+		s.mu.Unlock()
+		h, _ := s.holder(key)
+		return nil, h, ErrHeld
+	}
+	s.held[key] = true
+	s.mu.Unlock()
+	f, err := os.OpenFile(s.lockPath(key), os.O_RDWR|os.O_CREATE, 0o640)
+	if err == nil {
+		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err != nil {
+			f.Close()
+		}
+	}
+	if err != nil {
+		s.unhold(key)
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			h, _ := s.holder(key)
+			return nil, h, ErrHeld
+		}
+		return nil, nil, fmt.Errorf("locking %s: %w", key, err)
+	}
+	return &Lock{s: s, key: key, f: f}, nil, nil
+}
+
+// WaitLock takes the lock key, waiting for it until ctx is done.
+func (s *Store) WaitLock(ctx context.Context, key string) (*Lock, error) {
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		l, _, err := s.TryLock(key)
+		if !errors.Is(err, ErrHeld) {
+			return l, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("waiting for lock %s: %w", key, ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
+func (s *Store) unhold(key string) {
+	s.mu.Lock()
+	delete(s.held, key)
+	s.mu.Unlock()
+}
+
+func (s *Store) lockPath(key string) string { return filepath.Join(s.dir, "locks", key+".lock") }
+
+// SetHolder writes who holds the lock into its file, for whoever is refused.
+func (l *Lock) SetHolder(h Holder) error {
+	if h.Instance == "" {
+		h.Instance = l.s.instance
+	}
+	b, _ := json.Marshal(h)
+	if err := l.f.Truncate(0); err != nil {
+		return err
+	}
+	if _, err := l.f.WriteAt(b, 0); err != nil {
+		return err
+	}
+	return l.f.Sync()
+}
+
+// File returns the lock's open file, to hand to a child process: the lock
+// stays held while the child (or a fork of it) keeps the file open, even if
+// this process dies. Release frees it for the child too.
+func (l *Lock) File() *os.File { return l.f }
+
+// Release clears the holder and frees the lock. It is safe to call twice,
+// and on a nil Lock.
+func (l *Lock) Release() {
+	if l == nil || l.f == nil {
+		return
+	}
+	_ = l.f.Truncate(0)
+	_ = syscall.Flock(int(l.f.Fd()), syscall.LOCK_UN)
+	l.f.Close()
+	l.f = nil
+	l.s.unhold(l.key)
+}
+
+func (s *Store) holder(key string) (*Holder, error) {
+	b, err := os.ReadFile(s.lockPath(key))
+	if err != nil || len(bytes.TrimSpace(b)) == 0 {
+		return nil, err
+	}
+	var h Holder
+	if err := json.Unmarshal(b, &h); err != nil {
+		return nil, err
+	}
+	return &h, nil
+}
+
+// IsLocked reports whether someone (this Store included) holds key.
+func (s *Store) IsLocked(key string) (bool, error) {
+	l, _, err := s.TryLock(key)
+	if errors.Is(err, ErrHeld) {
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	l.Release()
+	return false, nil
+}
