@@ -19,10 +19,10 @@ help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: run
-run: ## Run a bot (BOT=hello); without Slack tokens it reads commands from the terminal
+run: ## Run a bot (BOT=hello); without Slack tokens it reads commands from the terminal; ecs against a fake AWS unless AWS=real
 	@test -f bots/$(BOT)/go.mod || { echo "no bot '$(BOT)'; the bots are: $(BOTS)"; exit 2; }
 	@if [ -d bots/$(BOT)/internal/cmd/localrepo ]; then cd bots/$(BOT) && go run ./internal/cmd/localrepo; fi
-	@cd bots/$(BOT) && go run -ldflags "-X github.com/botfleet/botfleet/pkg/botkit/botmain.Version=$(VERSION)" .
+	@cd bots/$(BOT) && $(if $(filter real,$(AWS)),,$(if $(wildcard bots/$(BOT)/internal/cmd/fakeaws),go run ./internal/cmd/fakeaws -- ))go run -ldflags "-X github.com/botfleet/botfleet/pkg/botkit/botmain.Version=$(VERSION)" .
 
 .PHONY: bot
 bot: ## Create a new bot from the templates (NAME=x; FORCE=1 rewrites their files), then print the next steps
