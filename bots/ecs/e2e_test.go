@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -175,7 +176,10 @@ func TestRefusesFakeOutsideLocal(t *testing.T) {
 	f.Env(t)
 	slack := slacktest.New(t)
 	for _, env := range []string{"dev", "prd"} {
-		cmd := exec.Command(bin)
+		// A bot that does not refuse connects and runs until killed.
+		ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, bin)
 		cmd.Env = append(os.Environ(), "SLACK_BOT_TOKEN="+slacktest.BotToken, "SLACK_APP_TOKEN="+slacktest.AppToken,
 			"SLACK_API_URL="+slack.APIURL(), "BOT_HTTP_ADDR=127.0.0.1:0", "BOT_ENV="+env, "BOT_CONFIG=config/local.yaml", "BOT_CONFIG_POLL=0")
 		var stderr strings.Builder
