@@ -1,6 +1,10 @@
 package main
 
 import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -9,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/botfleet/botfleet/bots/ecs/internal/ecsfake"
 	"github.com/botfleet/botfleet/pkg/botkit/slacktest"
 )
 
@@ -43,7 +48,7 @@ poll_interval: 20ms
 	slack := slacktest.New(t)
 	cmd := exec.Command(bin)
 	cmd.Env = append(os.Environ(), "SLACK_BOT_TOKEN="+slacktest.BotToken, "SLACK_APP_TOKEN="+slacktest.AppToken,
-		"SLACK_API_URL="+slack.APIURL(), "BOT_HTTP_ADDR=127.0.0.1:0", "BOT_ENV=dev", "BOT_CONFIG="+cfgFile, "BOT_CONFIG_POLL=0")
+		"SLACK_API_URL="+slack.APIURL(), "BOT_HTTP_ADDR=127.0.0.1:0", "BOT_ENV=local", "BOT_CONFIG="+cfgFile, "BOT_CONFIG_POLL=0")
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
@@ -96,34 +101,102 @@ poll_interval: 20ms
 	}
 }
 
-// TestConsoleWithoutAWS is `make run BOT=ecs` on a laptop without AWS
-// credentials: the bot starts, and a command that needs AWS answers one
-// clear line quickly instead of hanging.
+// TestConsoleWithoutAWS is `make run BOT=ecs AWS=real` on a laptop without
+// working AWS credentials: the bot starts, and a command that needs AWS
+// answers one clear line quickly instead of hanging; the SDK's own warnings
+// go to the bot's log, not to stderr unstructured.
 func TestConsoleWithoutAWS(t *testing.T) {
 	bin := buildBin(t)
-	home := t.TempDir()
-	cmd := exec.Command(bin)
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "AWS_") {
-			env = append(env, kv)
+	imds := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPut { // the IMDSv2 token: refused, so the SDK falls back to IMDSv1
+			http.Error(w, "forbidden", http.StatusForbidden)
+			return
+		}
+		http.NotFound(w, r)
+	}))
+	defer imds.Close()
+	noCredentials := "I have no AWS credentials for ECS DescribeServices (locally: AWS_PROFILE or AWS_ACCESS_KEY_ID; in a pod: IRSA on the ServiceAccount)."
+	tests := []struct {
+		name string
+		env  []string
+		want string // the answer to status api
+		log  string // a line the log must have
+	}{
+		{"no credentials", []string{"AWS_EC2_METADATA_DISABLED=true"}, noCredentials, ""},
+		{"no such profile", []string{"AWS_EC2_METADATA_DISABLED=true", "AWS_PROFILE=nosuch"},
+			"There is no AWS profile `nosuch` (AWS_PROFILE) in {home}/none or {home}/none: `aws configure list-profiles` lists yours, or unset AWS_PROFILE.", ""},
+		{"instance metadata without IMDSv2", []string{"AWS_EC2_METADATA_SERVICE_ENDPOINT=" + imds.URL}, noCredentials,
+			`level=WARN msg="falling back to IMDSv1: operation error ec2imds: getToken, http response error StatusCode: 403`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			home := t.TempDir()
+			cmd := exec.Command(bin)
+			var env []string
+			for _, kv := range os.Environ() {
+				if !strings.HasPrefix(kv, "AWS_") {
+					env = append(env, kv)
+				}
+			}
+			cmd.Env = append(append(env, "BOT_HTTP_ADDR=127.0.0.1:0", "HOME="+home, "BOT_CFG_CALL_TIMEOUT=5s",
+				"AWS_CONFIG_FILE="+home+"/none", "AWS_SHARED_CREDENTIALS_FILE="+home+"/none"), tt.env...)
+			cmd.Stdin = strings.NewReader("status api\nstatus billing\n")
+			var stdout, stderr strings.Builder
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			start := time.Now()
+			if err := cmd.Run(); err != nil {
+				t.Fatalf("ecs: %v\n%s", err, stderr.String())
+			}
+			if d := time.Since(start); d > 15*time.Second {
+				t.Errorf("took %s", d)
+			}
+			want := "ecs> status api\n  ↳ " + strings.ReplaceAll(tt.want, "{home}", home) + "\n" +
+				"ecs> status billing\n  ↳ `billing` is not a service I manage in dev (I manage `api`, `worker`).\n"
+			if stdout.String() != want {
+				t.Errorf("stdout:\n%s\nwant:\n%s", stdout.String(), want)
+			}
+			log := stderr.String()
+			if tt.log != "" && !strings.Contains(log, tt.log) {
+				t.Errorf("the log lacks %q:\n%s", tt.log, log)
+			}
+			for _, line := range strings.Split(log, "\n") {
+				if strings.HasPrefix(line, "SDK ") || strings.Contains(line, "loading AWS config: loading AWS config") {
+					t.Errorf("stderr has %q", line)
+				}
+			}
+		})
+	}
+}
+
+// TestRefusesFakeOutsideLocal: bin/ecs in a pod's environment pointed at
+// the fake AWS exits at once, saying why, and never connects to Slack.
+func TestRefusesFakeOutsideLocal(t *testing.T) {
+	bin := buildBin(t)
+	f := ecsfake.New(t)
+	f.Env(t)
+	slack := slacktest.New(t)
+	for _, env := range []string{"dev", "prd"} {
+		// A bot that does not refuse connects and runs until killed.
+		ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, bin)
+		cmd.Env = append(os.Environ(), "SLACK_BOT_TOKEN="+slacktest.BotToken, "SLACK_APP_TOKEN="+slacktest.AppToken,
+			"SLACK_API_URL="+slack.APIURL(), "BOT_HTTP_ADDR=127.0.0.1:0", "BOT_ENV="+env, "BOT_CONFIG=config/local.yaml", "BOT_CONFIG_POLL=0")
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		err := cmd.Run()
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) || exit.ExitCode() != 1 {
+			t.Errorf("BOT_ENV=%s with the fake: %v, want exit code 1", env, err)
+		}
+		if want := "the fake is only for BOT_ENV=local"; !strings.Contains(stderr.String(), want) {
+			t.Errorf("BOT_ENV=%s: stderr lacks %q:\n%s", env, want, stderr.String())
 		}
 	}
-	cmd.Env = append(env, "BOT_HTTP_ADDR=127.0.0.1:0", "HOME="+home, "AWS_EC2_METADATA_DISABLED=true",
-		"AWS_CONFIG_FILE="+home+"/none", "AWS_SHARED_CREDENTIALS_FILE="+home+"/none")
-	cmd.Stdin = strings.NewReader("status api\nstatus billing\n")
-	var stdout, stderr strings.Builder
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	start := time.Now()
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("ecs: %v\n%s", err, stderr.String())
+	if n := len(slack.Messages()); n != 0 {
+		t.Errorf("%d Slack messages from a bot that refused to start", n)
 	}
-	if d := time.Since(start); d > 15*time.Second {
-		t.Errorf("took %s", d)
-	}
-	want := "ecs> status api\n  ↳ I have no AWS credentials for ECS DescribeServices (locally: AWS_PROFILE or AWS_ACCESS_KEY_ID; in a pod: IRSA on the ServiceAccount).\n" +
-		"ecs> status billing\n  ↳ `billing` is not a service I manage in dev (I manage `api`, `worker`).\n"
-	if stdout.String() != want {
-		t.Errorf("stdout:\n%s\nwant:\n%s", stdout.String(), want)
+	if n := len(f.Calls("")); n != 0 {
+		t.Errorf("%d calls reached the fake AWS", n)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"regexp"
 	"slices"
 	"strconv"
@@ -28,6 +29,7 @@ type ecsAPI interface {
 	DescribeServices(context.Context, *ecs.DescribeServicesInput, ...func(*ecs.Options)) (*ecs.DescribeServicesOutput, error)
 	DescribeTaskDefinition(context.Context, *ecs.DescribeTaskDefinitionInput, ...func(*ecs.Options)) (*ecs.DescribeTaskDefinitionOutput, error)
 	RegisterTaskDefinition(context.Context, *ecs.RegisterTaskDefinitionInput, ...func(*ecs.Options)) (*ecs.RegisterTaskDefinitionOutput, error)
+	DeregisterTaskDefinition(context.Context, *ecs.DeregisterTaskDefinitionInput, ...func(*ecs.Options)) (*ecs.DeregisterTaskDefinitionOutput, error)
 	UpdateService(context.Context, *ecs.UpdateServiceInput, ...func(*ecs.Options)) (*ecs.UpdateServiceOutput, error)
 	ListTasks(context.Context, *ecs.ListTasksInput, ...func(*ecs.Options)) (*ecs.ListTasksOutput, error)
 	DescribeTasks(context.Context, *ecs.DescribeTasksInput, ...func(*ecs.Options)) (*ecs.DescribeTasksOutput, error)
@@ -43,8 +45,9 @@ type ecrAPI interface {
 // bot holds what the handlers share. The AWS config is loaded by the first
 // command that needs it.
 type bot struct {
-	live *botkit.Live[Config]
-	aws  *awsx.Loader
+	live  *botkit.Live[Config]
+	aws   *awsx.Loader
+	locks locker
 }
 
 // clients are the AWS clients of one command: one environment, acting for
@@ -58,7 +61,8 @@ type clients struct {
 func (bt *bot) connect(ctx context.Context, cfg *Config, e *Environment, user string) (*clients, error) {
 	ac, err := bt.aws.For(ctx, awsx.Target{Region: e.Region, RoleARN: e.RoleARN, User: user})
 	if err != nil {
-		return nil, awsError(err, "loading AWS config")
+		// awsx says it was loading the AWS config; this says for what.
+		return nil, awsError(err, "environment "+e.Name)
 	}
 	timeout := awsx.Timeout(cfg.CallTimeout)
 	return &clients{
@@ -69,11 +73,26 @@ func (bt *bot) connect(ctx context.Context, cfg *Config, e *Environment, user st
 }
 
 // target is what a command acts on: the config snapshot, the environment,
-// the service (when the command names one) and the clients.
+// the service (when the command names one) and the clients, and, once
+// lock took it, the service's lease.
 type target struct {
 	cfg *Config
 	*clients
-	svc *Service
+	svc   *Service
+	lease lease
+}
+
+// lock takes the lock of the target's service for the change action
+// describes, or returns the answer that another change holds it. The
+// caller releases t.lease.
+func (bt *bot) lock(req *botkit.Request, t *target, action string) error {
+	l, holder := bt.locks.take(lockKey(t.env, t.svc), change{User: req.User, Action: action, Since: time.Now(), Channel: req.Channel})
+	if holder != nil {
+		req.Log().Info("service busy", "service", t.svc.Name, "env", t.env.Name, "holder", holder.User)
+		return busy(t.svc, t.env.Name, holder, time.Now())
+	}
+	t.lease = l
+	return nil
 }
 
 // resolve checks the environment and service a command names against the
@@ -120,10 +139,19 @@ func isCode(err error, code string) bool {
 // awsOptions are the AWS loader's options; tests shorten the retry backoff.
 var awsOptions awsx.Options
 
-func setup(_ context.Context, b *botkit.Bot, live *botkit.Live[Config], _ botkit.Env) error {
+func setup(_ context.Context, b *botkit.Bot, live *botkit.Live[Config], env botkit.Env) error {
+	fake, err := awsx.CheckFake(env.Name, os.Getenv)
+	if err != nil {
+		return err
+	}
+	if fake {
+		b.Logger().Warn("AWS IS FAKE: every AWS call goes to the local fake (awsfake); nothing reaches a real AWS account",
+			"aws_endpoint_url", os.Getenv("AWS_ENDPOINT_URL"))
+	}
 	o := awsOptions
 	o.Bot = b.Name()
-	bt := &bot{live: live, aws: awsx.New(o)}
+	o.Logger = b.Logger()
+	bt := &bot{live: live, aws: awsx.New(o), locks: newMemLocks()}
 	return bt.register(b)
 }
 
@@ -412,6 +440,10 @@ func (bt *bot) deploy(ctx context.Context, req *botkit.Request) error {
 	if err != nil {
 		return awsError(err, "checking the image tag")
 	}
+	if err := bt.lock(req, t, "deploying `"+botkit.Escape(tag)+"`"); err != nil {
+		return err
+	}
+	defer t.lease.release()
 	s, err := t.idle(ctx)
 	if err != nil {
 		return err
@@ -438,8 +470,12 @@ func (bt *bot) deploy(ctx context.Context, req *botkit.Request) error {
 	}
 	newTD := aws.ToString(reg.TaskDefinition.TaskDefinitionArn)
 	req.Log().Info("registered task definition", "task_definition", newTD, "image", aws.ToString(c.Image))
+	id, err := t.updateRegistered(ctx, req, newTD)
+	if err != nil {
+		return err
+	}
 	headline := fmt.Sprintf("Deploying `%s` `%s` to %s (`%s`, was `%s`)", t.svc.Name, botkit.Escape(tag), t.env.Name, revision(newTD), botkit.Escape(cmp.Or(current, "untagged")))
-	return t.rollout(ctx, req, newTD, headline)
+	return t.follow(ctx, req, id, newTD, headline)
 }
 
 // idle describes the service and refuses when a rollout is under way: a
@@ -487,6 +523,10 @@ func (bt *bot) rollback(ctx context.Context, req *botkit.Request) error {
 	if err != nil {
 		return err
 	}
+	if err := bt.lock(req, t, "rolling back"); err != nil {
+		return err
+	}
+	defer t.lease.release()
 	s, err := t.idle(ctx)
 	if err != nil {
 		return err
@@ -499,8 +539,12 @@ func (bt *bot) rollback(ctx context.Context, req *botkit.Request) error {
 	if prev == "" {
 		return botkit.Userf("I found no earlier successful deployment of `%s` in %s with another task definition than `%s`.", t.svc.Name, t.env.Name, revision(current))
 	}
+	id, err := t.update(ctx, prev)
+	if err != nil {
+		return awsError(err, "updating service "+t.svc.Name)
+	}
 	headline := fmt.Sprintf("Rolling back `%s` in %s to `%s` (from `%s`)", t.svc.Name, t.env.Name, revision(prev), revision(current))
-	return t.rollout(ctx, req, prev, headline)
+	return t.follow(ctx, req, id, prev, headline)
 }
 
 // previousGood returns the task definition of the newest successful
@@ -558,6 +602,10 @@ func (bt *bot) scale(ctx context.Context, req *botkit.Request) error {
 	if lo, hi := t.svc.minCount(), t.svc.maxCount(); count < lo || count > hi {
 		return botkit.Userf("`%s` in %s scales from %d to %d tasks, not %d.", t.svc.Name, t.env.Name, lo, hi, count)
 	}
+	if err := bt.lock(req, t, fmt.Sprintf("scaling it to %d tasks", count)); err != nil {
+		return err
+	}
+	defer t.lease.release()
 	s, err := t.describe(ctx, t.svc.Name)
 	if err != nil {
 		return err

@@ -74,7 +74,7 @@ func newWorld(t *testing.T, cfg Config) *world {
 	f.Break(apiRepo + ":v3-bad")
 
 	tr := botkittest.New(t, botkittest.WithName("ecs"))
-	if err := setup(t.Context(), tr.Bot(), botkit.NewLive(&cfg), botkit.Env{Name: "dev"}); err != nil {
+	if err := setup(t.Context(), tr.Bot(), botkit.NewLive(&cfg), botkit.Env{Name: botkit.EnvLocal}); err != nil {
 		t.Fatal(err)
 	}
 	if err := tr.Bot().Apply(cfg.Settings); err != nil {
@@ -409,4 +409,108 @@ func toJSON(t *testing.T, v any) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// TestFailedUpdateDeregisters: when UpdateService fails after deploy
+// registered a revision, the revision is deregistered, unless the service
+// deploys it after all (the change was made and its answer lost).
+func TestFailedUpdateDeregisters(t *testing.T) {
+	internal := &awsfake.Error{Status: 500, Code: "InternalFailure", Message: "We encountered an internal error."}
+	tests := []struct {
+		name        string
+		fail        func(*ecsfake.Fake)
+		want        string // the result's start
+		deregisters bool   // tries to
+		status      string // of the new revision afterwards
+		runs        string // the service's task definition afterwards
+	}{
+		{
+			name: "denied",
+			fail: func(f *ecsfake.Fake) {
+				f.FailAlways(ecsfake.ECS+"UpdateService", awsfake.AccessDenied("ecs:UpdateService"))
+			},
+			want: "AWS denied ECS UpdateService: User: arn:aws:sts::123456789012:assumed-role/test/bot is not authorized to perform: ecs:UpdateService" +
+				" Nothing changed: I deregistered the new revision `api:2`.",
+			deregisters: true, status: "INACTIVE", runs: "api:1",
+		},
+		{
+			name: "denied, and so is deregistering",
+			fail: func(f *ecsfake.Fake) {
+				f.FailAlways(ecsfake.ECS+"UpdateService", awsfake.AccessDenied("ecs:UpdateService"))
+				f.FailAlways(ecsfake.ECS+"DeregisterTaskDefinition", awsfake.AccessDenied("ecs:DeregisterTaskDefinition"))
+			},
+			want: "AWS denied ECS UpdateService: User: arn:aws:sts::123456789012:assumed-role/test/bot is not authorized to perform: ecs:UpdateService" +
+				" The new revision `api:2` stays registered, unused: I could not deregister it (AWS denied ECS DeregisterTaskDefinition: ",
+			deregisters: true, status: "ACTIVE", runs: "api:1",
+		},
+		{
+			name:        "server error, not made",
+			fail:        func(f *ecsfake.Fake) { f.Fail(ecsfake.ECS+"UpdateService", awsx.DefaultMaxAttempts, internal) },
+			want:        "ECS UpdateService failed: InternalFailure: We encountered an internal error. Nothing changed: I deregistered the new revision `api:2`.",
+			deregisters: true, status: "INACTIVE", runs: "api:1",
+		},
+		{
+			name: "server error after the change",
+			fail: func(f *ecsfake.Fake) { f.FailAfter(ecsfake.ECS+"UpdateService", awsx.DefaultMaxAttempts, internal) },
+			want: "✅ `api` in dev runs `api:2`", status: "ACTIVE", runs: "api:2",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t, testConfig())
+			tt.fail(w.fake)
+			if got := botkittest.Last(w.tr.Say(t, "deploy api v2")); !strings.HasPrefix(got, tt.want) {
+				t.Errorf("deploy: %q, want it to start with %q", got, tt.want)
+			}
+			newTD := "arn:aws:ecs:eu-west-1:123456789012:task-definition/api:2"
+			status := w.fake.TaskDef(newTD)["status"]
+			calls := w.fake.Calls(ecsfake.ECS + "DeregisterTaskDefinition")
+			if tt.deregisters && (len(calls) != 1 || calls[0].Body != `{"taskDefinition":"`+newTD+`"}`) || !tt.deregisters && len(calls) != 0 {
+				t.Errorf("DeregisterTaskDefinition calls: %+v", calls)
+			}
+			if status != tt.status {
+				t.Errorf("api:2 is %v, want %s", status, tt.status)
+			}
+			if td, _ := w.fake.ServiceTaskDef("dev-cluster", "api"); !strings.HasSuffix(td, "/"+tt.runs) {
+				t.Errorf("service runs %s, want %s", td, tt.runs)
+			}
+		})
+	}
+}
+
+// TestFakeOnlyLocally: pointed at the fake AWS, the bot starts only with
+// BOT_ENV=local.
+func TestFakeOnlyLocally(t *testing.T) {
+	f := ecsfake.New(t)
+	f.Env(t)
+	for _, env := range []string{botkit.EnvDev, botkit.EnvPrd} {
+		cfg := testConfig()
+		err := setup(t.Context(), botkittest.New(t).Bot(), botkit.NewLive(&cfg), botkit.Env{Name: env})
+		if err == nil || !strings.Contains(err.Error(), "the fake is only for BOT_ENV=local") {
+			t.Errorf("setup in %s with the fake: %v", env, err)
+		}
+	}
+	cfg := testConfig()
+	if err := setup(t.Context(), botkittest.New(t).Bot(), botkit.NewLive(&cfg), botkit.Env{Name: botkit.EnvLocal}); err != nil {
+		t.Errorf("setup locally with the fake: %v", err)
+	}
+}
+
+// TestWrongProfile: an AWS_PROFILE that does not exist is said to the
+// user, and the cause is wrapped once.
+func TestWrongProfile(t *testing.T) {
+	w := newWorld(t, testConfig())
+	t.Setenv("AWS_PROFILE", "nosuch")
+	got := botkittest.Last(w.tr.Say(t, "services"))
+	if want := "There is no AWS profile `nosuch` (AWS_PROFILE) in " + os.Getenv("AWS_CONFIG_FILE") + " or " + os.Getenv("AWS_SHARED_CREDENTIALS_FILE") +
+		": `aws configure list-profiles` lists yours, or unset AWS_PROFILE."; got != want {
+		t.Errorf("services: %q\nwant:      %q", got, want)
+	}
+	cfg := testConfig()
+	bt := &bot{live: botkit.NewLive(&cfg), aws: awsx.New(awsx.Options{})}
+	_, err := bt.connect(t.Context(), &cfg, &cfg.Environments[0], "U1")
+	ue, ok := botkit.AsUserError(err)
+	if !ok || ue.Err == nil || ue.Err.Error() != "environment dev: loading AWS config: failed to get shared config profile, nosuch" {
+		t.Errorf("connect: %#v", err)
+	}
 }

@@ -11,36 +11,98 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/botfleet/botfleet/pkg/botkit"
+	"github.com/botfleet/botfleet/pkg/botkit/awsx"
 )
 
-// rollout points the service at taskDef and follows the deployment in one
-// message, edited when it changes (at most once per poll interval), until
-// it completes, fails (and the circuit breaker's rollback completes), or
-// rollout_timeout passes. The result is a new reply, so Slack notifies the
-// user; a failure is a user error.
-func (t *target) rollout(ctx context.Context, req *botkit.Request, taskDef, headline string) error {
-	start := time.Now()
+// update points the service at taskDef and returns the id of the new
+// deployment. Its error is the SDK's, for the caller to judge and wrap.
+func (t *target) update(ctx context.Context, taskDef string) (string, error) {
 	out, err := t.ecs.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: &t.env.Cluster, Service: &t.svc.Name, TaskDefinition: &taskDef})
 	if err != nil {
-		return awsError(err, "updating service "+t.svc.Name)
+		return "", err
 	}
-	var id string
 	if p := primary(out.Service); p != nil {
-		id = aws.ToString(p.Id)
+		return aws.ToString(p.Id), nil
 	}
+	return "", nil
+}
+
+// updateRegistered points the service at taskDef, a revision deploy has
+// just registered. When that fails the revision would stay registered and
+// unused, so it is deregistered; unless ECS may have made the change (no
+// answer, or a server error) and the service does deploy it, in which case
+// its deployment is returned to follow.
+func (t *target) updateRegistered(ctx context.Context, req *botkit.Request, taskDef string) (string, error) {
+	id, err := t.update(ctx, taskDef)
+	if err == nil {
+		return id, nil
+	}
+	failed := awsError(err, "updating service "+t.svc.Name)
+	// Past the command's deadline or a shutdown, AWS still answers.
+	actx := context.WithoutCancel(ctx)
+	if !rejected(err) {
+		s, derr := t.describe(actx, t.svc.Name)
+		if derr != nil {
+			req.Log().Warn("checking whether a failed update took effect", "task_definition", taskDef, "err", derr)
+			return "", withNote(failed, fmt.Sprintf(" I could not tell whether it took effect, so the new revision `%s` stays registered; see `status %s`.", revision(taskDef), t.svc.Name))
+		}
+		for _, d := range s.Deployments {
+			if aws.ToString(d.TaskDefinition) == taskDef {
+				req.Log().Warn("updating the service failed, but it deploys the new revision", "err", err, "deployment", aws.ToString(d.Id))
+				return aws.ToString(d.Id), nil
+			}
+		}
+	}
+	_, derr := t.ecs.DeregisterTaskDefinition(actx, &ecs.DeregisterTaskDefinitionInput{TaskDefinition: &taskDef})
+	if derr != nil {
+		req.Log().Warn("deregistering the unused task definition", "task_definition", taskDef, "err", derr)
+		why, _ := awsx.Explain(derr)
+		return "", withNote(failed, fmt.Sprintf(" The new revision `%s` stays registered, unused: I could not deregister it (%s).",
+			revision(taskDef), botkit.Escape(cmp.Or(why, "see the log"))))
+	}
+	req.Log().Info("deregistered the unused task definition", "task_definition", taskDef)
+	return "", withNote(failed, fmt.Sprintf(" Nothing changed: I deregistered the new revision `%s`.", revision(taskDef)))
+}
+
+// rejected reports whether AWS refused a call (a 4xx answer: denied,
+// invalid, throttled past the retries), so that it certainly made no
+// change. A 5xx answer or none at all leaves it unknown.
+func rejected(err error) bool {
+	var re *smithyhttp.ResponseError
+	return errors.As(err, &re) && re.HTTPStatusCode() >= 400 && re.HTTPStatusCode() < 500
+}
+
+// withNote appends note to the user's line of err, when it has one.
+func withNote(err error, note string) error {
+	if ue, ok := botkit.AsUserError(err); ok {
+		return &botkit.UserError{Msg: ue.Msg + note, Err: ue.Err}
+	}
+	return err
+}
+
+// follow reports deployment id of taskDef in one message, edited when it
+// changes (at most once per poll interval), until it completes, fails (and
+// the circuit breaker's rollback completes), or rollout_timeout passes. The
+// result is a new reply, so Slack notifies the user; a failure is a user
+// error.
+func (t *target) follow(ctx context.Context, req *botkit.Request, id, taskDef, headline string) error {
+	start := time.Now()
 	req.Log().Info("rollout started", "service", t.svc.Name, "env", t.env.Name, "deployment", id, "task_definition", taskDef)
 	text := headline + "…"
 	ref, err := req.Reply(ctx, text)
 	if err != nil {
 		return err
 	}
+	t.lease.report(text)
 	update := func(ctx context.Context, s string) {
 		if s == text {
 			return
 		}
 		text = s
+		t.lease.report(s)
 		if err := req.Update(ctx, ref, s); err != nil {
 			req.Log().Warn("updating rollout message", "err", err)
 		}

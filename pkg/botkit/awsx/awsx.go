@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"regexp"
 	"sync"
 	"time"
@@ -47,6 +48,10 @@ type Options struct {
 	MaxBackoff  time.Duration
 	// HTTPClient, if set, sends every request.
 	HTTPClient aws.HTTPClient
+	// Logger receives the SDK's own log lines (retries it gives up on,
+	// "falling back to IMDSv1"); nil means slog.Default(). The SDK would
+	// otherwise print them to stderr, unstructured.
+	Logger *slog.Logger
 	// LoadOptions are applied after the Loader's own, for anything else
 	// config.LoadDefaultConfig can do.
 	LoadOptions []func(*config.LoadOptions) error
@@ -110,6 +115,11 @@ func (l *Loader) Config(ctx context.Context) (aws.Config, error) {
 			})
 		}),
 	}
+	logger := l.opts.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	opts = append(opts, config.WithLogger(sdkLogger{l: logger.With("component", "aws-sdk")}))
 	if l.opts.HTTPClient != nil {
 		opts = append(opts, config.WithHTTPClient(l.opts.HTTPClient))
 	}

@@ -1,8 +1,14 @@
 package awsx_test
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -179,7 +185,94 @@ func TestExplain(t *testing.T) {
 			t.Errorf("Explain(%v) = %q", err, msg)
 		}
 	})
+	t.Run("no such profile", func(t *testing.T) {
+		t.Setenv("AWS_PROFILE", "nosuch")
+		_, err := callerArn(t, newLoader(), awsx.Target{})
+		if err == nil || err.Error() != "loading AWS config: failed to get shared config profile, nosuch" {
+			t.Errorf("err = %v, want the SDK's error wrapped once", err)
+		}
+		msg, ok := awsx.Explain(err)
+		want := "There is no AWS profile `nosuch` (AWS_PROFILE) in " + os.Getenv("AWS_CONFIG_FILE") + " or " + os.Getenv("AWS_SHARED_CREDENTIALS_FILE") +
+			": `aws configure list-profiles` lists yours, or unset AWS_PROFILE."
+		if !ok || msg != want {
+			t.Errorf("Explain(%v) = %q, %v", err, msg, ok)
+		}
+	})
 	if _, ok := awsx.Explain(context.Canceled); ok {
 		t.Error("Explain knows a plain context.Canceled")
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the SDK's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestSDKLogsToSlog: the SDK's own log lines, here the warning it writes
+// when an instance metadata endpoint refuses IMDSv2 tokens, go to the
+// Loader's slog logger, not to stderr.
+func TestSDKLogsToSlog(t *testing.T) {
+	fake := awsfake.New(t)
+	fake.Env(t)
+	t.Setenv("AWS_ACCESS_KEY_ID", "")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "")
+	imds := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPut { // the IMDSv2 token
+			http.Error(w, "forbidden", http.StatusForbidden)
+			return
+		}
+		http.NotFound(w, r)
+	}))
+	defer imds.Close()
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "false")
+	t.Setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", imds.URL)
+
+	var logs syncBuffer
+	l := awsx.New(awsx.Options{Bot: "ecs", MaxAttempts: 1, Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+	_, err := callerArn(t, l, awsx.Target{})
+	if msg, _ := awsx.Explain(err); !strings.HasPrefix(msg, "I have no AWS credentials for STS GetCallerIdentity") {
+		t.Errorf("Explain(%v) = %q", err, msg)
+	}
+	got := logs.String()
+	if !strings.Contains(got, `"level":"WARN","msg":"falling back to IMDSv1: `) || !strings.Contains(got, `"component":"aws-sdk"`) {
+		t.Errorf("the SDK's warning is not in the slog output:\n%s", got)
+	}
+}
+
+func TestCheckFake(t *testing.T) {
+	tests := []struct {
+		name, env, key string
+		fake, refused  bool
+	}{
+		{"real key in prd", "prd", "AKIAIOSFODNN7EXAMPLE", false, false},
+		{"no key in dev", "dev", "", false, false},
+		{"fake locally", "local", awsx.FakeAccessKey, true, false},
+		{"fake in dev", "dev", awsx.FakeAccessKey, true, true},
+		{"fake in prd", "prd", awsx.FakeAccessKey, true, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := map[string]string{"AWS_ACCESS_KEY_ID": tt.key, "AWS_ENDPOINT_URL": "http://127.0.0.1:4566"}
+			fake, err := awsx.CheckFake(tt.env, func(k string) string { return env[k] })
+			if fake != tt.fake || (err != nil) != tt.refused {
+				t.Fatalf("CheckFake = %v, %v; want fake %v, refused %v", fake, err, tt.fake, tt.refused)
+			}
+			if err != nil && (!strings.Contains(err.Error(), "only for BOT_ENV=local") || !strings.Contains(err.Error(), "http://127.0.0.1:4566")) {
+				t.Errorf("refusal does not say why and where: %v", err)
+			}
+		})
 	}
 }

@@ -22,6 +22,15 @@
 // AWS_ENDPOINT_URL_<SERVICE> (AWS_ENDPOINT_URL_ECS, ..._ECR, ..._STS) point
 // clients at a local fake or emulator.
 //
+// The SDK's own log lines (a retry it gives up on, "falling back to IMDSv1")
+// go to Options.Logger, at their level, instead of stderr. Explain turns the
+// errors a person can act on (no credentials, a missing AWS_PROFILE, access
+// denied, throttling...) into one line for them.
+//
+// awsfake is a wire-level fake of AWS for tests and `make run`; its key is
+// FakeAccessKey, and CheckFake, called by a bot at start, refuses it
+// outside BOT_ENV=local, so a pod never talks to a fake.
+//
 // Only bots that call AWS import this package, so the others link no AWS
 // code at all.
 package awsx

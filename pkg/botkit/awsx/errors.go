@@ -1,12 +1,16 @@
 package awsx
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"net"
+	"os"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/smithy-go"
 )
 
@@ -14,12 +18,24 @@ import (
 // and false when err is not one it knows (a bug, say, which belongs in the
 // log). It names the operation and AWS's own error code and message, which
 // is what the person needs to ask for the right permission; it never
-// includes credentials. Known: no credentials or a refused AssumeRole,
+// includes credentials. Known: a profile that does not exist or a shared
+// config file that cannot be read, no credentials or a refused AssumeRole,
 // access denied, throttling that outlasted the retries, no answer in time,
 // an endpoint that cannot be reached, and any other API error.
 func Explain(err error) (string, bool) {
 	if err == nil {
 		return "", false
+	}
+	var noProfile config.SharedConfigProfileNotExistError
+	if errors.As(err, &noProfile) {
+		// The SDK leaves Filename empty here; these are the files it read.
+		files := cmp.Or(os.Getenv("AWS_CONFIG_FILE"), "~/.aws/config") + " or " + cmp.Or(os.Getenv("AWS_SHARED_CREDENTIALS_FILE"), "~/.aws/credentials")
+		return "There is no AWS profile `" + noProfile.Profile + "` (AWS_PROFILE) in " + files +
+			": `aws configure list-profiles` lists yours, or unset AWS_PROFILE.", true
+	}
+	var badFile config.SharedConfigLoadError
+	if errors.As(err, &badFile) {
+		return "I cannot read the AWS shared config file " + badFile.Filename + ": " + oneLine(fmt.Sprint(badFile.Err)) + ".", true
 	}
 	op := "AWS"
 	var oe *smithy.OperationError

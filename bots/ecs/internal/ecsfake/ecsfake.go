@@ -1,7 +1,8 @@
 // Package ecsfake is a wire-level fake of the parts of ECS and ECR the ecs
 // bot calls, built on awsfake: the real aws-sdk-go-v2 clients talk to it
-// over loopback. It keeps state: services, task definitions with
-// revisions, deployments that progress each time the service is described
+// over loopback. Tests start it with New; internal/cmd/fakeaws serves it by
+// hand for `make run BOT=ecs`. It keeps state: services, task definitions
+// with revisions (ACTIVE, or INACTIVE once deregistered), deployments that progress each time the service is described
 // (IN_PROGRESS, then COMPLETED, or FAILED and rolled back by the deployment
 // circuit breaker), the service deployment history, stopped tasks, service
 // events and ECR images.
@@ -86,10 +87,22 @@ type stoppedTask struct {
 	At                   time.Time
 }
 
-// New starts the fake with its handlers on a new awsfake.Server.
-func New(t testing.TB) *Fake {
+// New starts the fake on loopback, closed when the test ends.
+func New(t testing.TB) *Fake { return newFake(awsfake.New(t)) }
+
+// Start starts the fake on addr, a loopback address (see awsfake.Start);
+// Close stops it.
+func Start(addr string) (*Fake, error) {
+	srv, err := awsfake.Start(addr)
+	if err != nil {
+		return nil, err
+	}
+	return newFake(srv), nil
+}
+
+func newFake(srv *awsfake.Server) *Fake {
 	f := &Fake{
-		Server: awsfake.New(t), now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC),
+		Server: srv, now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC),
 		services: map[string]*service{}, taskDefs: map[string][]taskDef{}, images: map[string][]image{},
 		broken: map[string]bool{}, revs: map[string]string{}, stopped: map[string][]stoppedTask{},
 	}
@@ -98,6 +111,7 @@ func New(t testing.TB) *Fake {
 		ECS + "DescribeServices":         f.describeServices,
 		ECS + "DescribeTaskDefinition":   f.describeTaskDefinition,
 		ECS + "RegisterTaskDefinition":   f.registerTaskDefinition,
+		ECS + "DeregisterTaskDefinition": f.deregisterTaskDefinition,
 		ECS + "UpdateService":            f.updateService,
 		ECS + "ListTasks":                f.listTasks,
 		ECS + "DescribeTasks":            f.describeTasks,
@@ -158,7 +172,7 @@ func (f *Fake) AddService(cluster, name, taskDef string, desired int) {
 	s := &service{Name: name, Cluster: cluster, Breaker: true}
 	f.services[cluster+"/"+name] = s
 	d := f.newDeployment(s, taskDef, desired)
-	d.Running, d.Pending, d.Rollout = desired, 0, "COMPLETED"
+	d.Running, d.Pending, d.Rollout, d.Reason = desired, 0, "COMPLETED", "ECS deployment "+d.ID+" completed."
 	f.finish(s, "SUCCESSFUL")
 	s.event(f.tick(), "(service %s) has reached a steady state.", name)
 }
@@ -186,13 +200,16 @@ func (f *Fake) ServiceTaskDef(cluster, name string) (string, int) {
 	return s.Deployments[0].TaskDef, s.Deployments[0].Desired
 }
 
-// TaskDef returns a registered task definition by ARN, or nil.
+// TaskDef returns a copy of a registered task definition by ARN, or nil.
 func (f *Fake) TaskDef(arnStr string) map[string]any {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.taskDef(arnStr)
+	return maps.Clone(f.taskDef(arnStr))
 }
 
+// taskDef returns the task definition "family:revision" or its ARN, or
+// for a family alone its latest ACTIVE revision, as ECS does; nil when
+// there is none.
 func (f *Fake) taskDef(ref string) taskDef {
 	ref = strings.TrimPrefix(ref, arn("task-definition", ""))
 	family, revStr, ok := strings.Cut(ref, ":")
@@ -201,7 +218,12 @@ func (f *Fake) taskDef(ref string) taskDef {
 		return nil
 	}
 	if !ok {
-		return revs[len(revs)-1]
+		for i := len(revs) - 1; i >= 0; i-- {
+			if revs[i]["status"] == "ACTIVE" {
+				return revs[i]
+			}
+		}
+		return nil
 	}
 	rev, err := strconv.Atoi(revStr)
 	if err != nil || rev < 1 || rev > len(revs) {
@@ -474,7 +496,9 @@ func (f *Fake) describeTaskDefinition(body []byte) (any, error) {
 	if td == nil {
 		return nil, awsfake.Errf("ClientException", "Unable to describe task definition.")
 	}
-	return map[string]any{"taskDefinition": td, "tags": []any{map[string]any{"key": "team", "value": "platform"}}}, nil
+	// A copy: the answer is encoded after the lock is released, and
+	// deregistering changes the stored one.
+	return map[string]any{"taskDefinition": maps.Clone(td), "tags": []any{map[string]any{"key": "team", "value": "platform"}}}, nil
 }
 
 func (f *Fake) registerTaskDefinition(body []byte) (any, error) {
@@ -497,7 +521,31 @@ func (f *Fake) registerTaskDefinition(body []byte) (any, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	a := f.register(in)
-	return map[string]any{"taskDefinition": f.taskDef(a), "tags": tags}, nil
+	return map[string]any{"taskDefinition": maps.Clone(f.taskDef(a)), "tags": tags}, nil
+}
+
+// deregisterTaskDefinition marks a revision INACTIVE: it can still be
+// described, and services running it go on, but no new deployment may use
+// it.
+func (f *Fake) deregisterTaskDefinition(body []byte) (any, error) {
+	var in struct {
+		TaskDefinition string `json:"taskDefinition"`
+	}
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	if !strings.Contains(strings.TrimPrefix(in.TaskDefinition, arn("task-definition", "")), ":") {
+		return nil, awsfake.Errf("ClientException", "The specified task definition identifier is invalid. Specify a valid revision.")
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	td := f.taskDef(in.TaskDefinition)
+	if td == nil {
+		return nil, awsfake.Errf("ClientException", "The specified task definition does not exist.")
+	}
+	td["status"] = "INACTIVE"
+	td["deregisteredAt"] = float64(f.tick().Unix())
+	return map[string]any{"taskDefinition": maps.Clone(td)}, nil
 }
 
 func (f *Fake) updateService(body []byte) (any, error) {
@@ -525,6 +573,9 @@ func (f *Fake) updateService(body []byte) (any, error) {
 		td := f.taskDef(in.TaskDefinition)
 		if td == nil {
 			return nil, awsfake.Errf("ClientException", "TaskDefinition not found.")
+		}
+		if td["status"] != "ACTIVE" {
+			return nil, awsfake.Errf("ClientException", "TaskDefinition is inactive")
 		}
 		f.newDeployment(s, td["taskDefinitionArn"].(string), desired)
 	} else if in.DesiredCount != nil {

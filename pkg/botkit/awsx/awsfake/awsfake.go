@@ -9,7 +9,12 @@
 // function from the decoded request to a response or an *Error. The server
 // checks every request is SigV4-signed with a key it issued (AccessKey, or
 // one AssumeRole returned), answers errors the way AWS does, and can inject
-// faults (throttling, denial) into the next calls of an operation.
+// faults (throttling, denial, a change made but its answer lost) into the
+// next calls of an operation, or hold them until a test releases them.
+//
+// Tests start it with New; a command that serves it by hand (make run) with
+// Start, on loopback only. Its key is awsx.FakeAccessKey, which bots refuse
+// outside BOT_ENV=local (awsx.CheckFake).
 package awsfake
 
 import (
@@ -18,6 +23,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -27,12 +33,14 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/botfleet/botfleet/pkg/botkit/awsx"
 )
 
 // The credentials the fake accepts; tests export them as AWS_ACCESS_KEY_ID
 // and AWS_SECRET_ACCESS_KEY. Their shape cannot be mistaken for real keys.
 const (
-	AccessKey = "AKIDFAKEBOTFLEETTEST"
+	AccessKey = awsx.FakeAccessKey
 	SecretKey = "fake-secret-for-tests-only"
 	Region    = "eu-west-1"
 	Account   = "123456789012"
@@ -84,7 +92,9 @@ type Server struct {
 	mu       sync.Mutex
 	handlers map[string]HandlerFunc
 	faults   map[string][]*Error
+	after    map[string][]*Error // answered after the handler ran
 	always   map[string]*Error
+	holds    map[string]chan struct{}
 	calls    []Call
 	sessions []Session
 	denyRole map[string]bool
@@ -92,18 +102,58 @@ type Server struct {
 
 // New starts a fake on 127.0.0.1, closed when the test ends.
 func New(t testing.TB) *Server {
-	s := &Server{handlers: map[string]HandlerFunc{}, faults: map[string][]*Error{}, always: map[string]*Error{}, denyRole: map[string]bool{}}
-	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
+	s, err := Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(s.Close)
 	return s
 }
 
-// Env sets the environment for the SDK to reach the fake with its test
-// credentials and nothing else: no shared config files, no instance
-// metadata. It uses t.Setenv, so the test cannot be parallel.
-func (s *Server) Env(t testing.TB) {
-	dir := t.TempDir()
-	for k, v := range map[string]string{
+// Start starts a fake listening on addr, a loopback address ("127.0.0.1:0"
+// picks a port), for a command that serves it by hand; Close stops it. Any
+// other address is refused: the fake accepts anyone who knows its published
+// key.
+func Start(addr string) (*Server, error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("fake AWS address %q: %w", addr, err)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return nil, fmt.Errorf("fake AWS address %q: not a loopback address", addr)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("starting the fake AWS: %w", err)
+	}
+	s := &Server{handlers: map[string]HandlerFunc{}, faults: map[string][]*Error{}, after: map[string][]*Error{},
+		always: map[string]*Error{}, holds: map[string]chan struct{}{}, denyRole: map[string]bool{}}
+	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
+	s.Listener.Close()
+	s.Listener = ln
+	s.Start()
+	return s, nil
+}
+
+// Close releases the calls held by Hold and stops the server, waiting for
+// the calls under way.
+func (s *Server) Close() {
+	s.mu.Lock()
+	holds := s.holds
+	s.holds = map[string]chan struct{}{}
+	s.mu.Unlock()
+	for _, c := range holds {
+		close(c)
+	}
+	s.Server.Close()
+}
+
+// Environ returns the variables that point the SDK at the fake with its
+// credentials and nothing else: no shared config files (their paths are in
+// dir, which holds none), no instance metadata, no profile, role or web
+// identity. A variable set to "" counts as unset for the SDK.
+func (s *Server) Environ(dir string) map[string]string {
+	return map[string]string{
 		"AWS_ENDPOINT_URL":            s.URL,
 		"AWS_ACCESS_KEY_ID":           AccessKey,
 		"AWS_SECRET_ACCESS_KEY":       SecretKey,
@@ -115,7 +165,13 @@ func (s *Server) Env(t testing.TB) {
 		"AWS_PROFILE":                 "",
 		"AWS_ROLE_ARN":                "",
 		"AWS_WEB_IDENTITY_TOKEN_FILE": "",
-	} {
+	}
+}
+
+// Env sets Environ for the test. It uses t.Setenv, so the test cannot be
+// parallel.
+func (s *Server) Env(t testing.TB) {
+	for k, v := range s.Environ(t.TempDir()) {
 		t.Setenv(k, v)
 	}
 }
@@ -135,6 +191,42 @@ func (s *Server) Fail(target string, n int, err *Error) {
 	defer s.mu.Unlock()
 	for range n {
 		s.faults[target] = append(s.faults[target], err)
+	}
+}
+
+// FailAfter makes the next n calls of target run the handler, so the
+// change they ask for is made, and then answer err, as when AWS made a
+// change but its answer was lost or came too late.
+func (s *Server) FailAfter(target string, n int, err *Error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for range n {
+		s.after[target] = append(s.after[target], err)
+	}
+}
+
+// Hold makes the calls of target that arrive from now on wait, recorded in
+// Calls but not yet handled, until release is called; then they are handled
+// even if their client gave up meanwhile, as AWS would. release may be
+// called more than once.
+func (s *Server) Hold(target string) (release func()) {
+	s.mu.Lock()
+	c, held := s.holds[target]
+	if !held { // a second Hold shares the first's
+		c = make(chan struct{})
+		s.holds[target] = c
+	}
+	s.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			if s.holds[target] == c { // else Close released it
+				delete(s.holds, target)
+				close(c)
+			}
+		})
 	}
 }
 
@@ -184,7 +276,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	key, err := s.authenticate(r)
 	s.mu.Lock()
 	s.calls = append(s.calls, Call{Target: target, AccessKey: key, Body: string(body)})
+	hold := s.holds[target]
 	s.mu.Unlock()
+	if hold != nil {
+		<-hold
+	}
 	if err == nil {
 		if f := s.fault(target); f != nil {
 			err = f
@@ -214,6 +310,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out, herr := h(body)
+	if herr == nil {
+		if f := s.faultAfter(target); f != nil {
+			herr = f
+		}
+	}
 	if herr != nil {
 		writeErr(w, false, herr)
 		return
@@ -263,6 +364,16 @@ func (s *Server) fault(target string) *Error {
 	}
 	if q := s.faults[target]; len(q) > 0 {
 		s.faults[target] = q[1:]
+		return q[0]
+	}
+	return nil
+}
+
+func (s *Server) faultAfter(target string) *Error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if q := s.after[target]; len(q) > 0 {
+		s.after[target] = q[1:]
 		return q[0]
 	}
 	return nil
