@@ -25,7 +25,7 @@ TEST_NEEDS := git ansible-playbook=ansible-core promtool=prometheus shellcheck
 # The fuzz targets, as MODULE:PACKAGE:FUNC.
 FUZZ_TARGETS := pkg:./pkg/botkit:FuzzParsePattern pkg:./pkg/botkit:FuzzMatch \
 	bots/ansible:./bots/ansible/internal/playbook:FuzzParser bots/ansible:./bots/ansible/internal/gitx:FuzzCheckBranch \
-	pkg:./pkg/config:FuzzLoad pkg:./pkg/config:FuzzConvert
+	pkg:./pkg/config:FuzzLoad pkg:./pkg/config:FuzzConvert pkg:./pkg/botkit:FuzzAccessSeesWhatHandlerActsOn
 # make fuzz runs the targets of these modules.
 FUZZ_MODULES ?= $(MODULES)
 

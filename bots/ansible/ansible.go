@@ -47,10 +47,7 @@ type deployer struct {
 }
 
 func setup(ctx context.Context, b *botkit.Bot, live *botkit.Live[Config], env botkit.Env) error {
-	log := env.Logger
-	if log == nil {
-		log = b.Logger()
-	}
+	log := env.Log()
 	d := &deployer{live: live, env: env, name: b.Name(), log: log, self: selfOwner(log),
 		stores: map[string]*state.Store{}, active: map[int64]*run{}, orphans: map[int64]*orphan{}}
 	st, err := d.store(live.Load())
@@ -61,7 +58,8 @@ func setup(ctx context.Context, b *botkit.Bot, live *botkit.Live[Config], env bo
 		return fmt.Errorf("recovering interrupted deploys: %w", err)
 	}
 	b.OnStart(d.flushNotes)
-	b.Command("deploy {app} {branch} [to {env}]", d.deploy,
+	requireTools(b, live)
+	b.Command("deploy {app:name} {branch:plain} [to {env:name}]", d.deploy,
 		botkit.Describe("Deploy a branch of an app to an environment (default: the app's)"),
 		// Before the access check, so a rule on env=prd also holds when prd
 		// is an app's default.
@@ -73,7 +71,7 @@ func setup(ctx context.Context, b *botkit.Bot, live *botkit.Live[Config], env bo
 	b.Command("apps", d.apps, botkit.Describe("List the apps, their environments and what is deployed where"))
 	b.Command("status [{id}]", d.status, botkit.Describe("Show the running deploys and their progress, or one deploy"), botkit.Example("status 42"))
 	b.Command("cancel {id}", d.cancel, botkit.Describe("Stop a running deploy (yours; admins may stop any)"), botkit.Example("cancel 42"))
-	b.Command("history [{app}] [{env}]", d.history, botkit.Describe("Show the last deploys, of an app, an environment or both"), botkit.Example("history api dev"))
+	b.Command("history [{app:name}] [{env:name}]", d.history, botkit.Describe("Show the last deploys, of an app, an environment or both"), botkit.Example("history api dev"))
 	return nil
 }
 
@@ -102,7 +100,7 @@ func (d *deployer) store(cfg *Config) (*state.Store, error) {
 // defaultEnv is the environment of a deploy that names none: the app's
 // default ("" for an unknown app or one without, which deploy explains).
 func (d *deployer) defaultEnv(req *botkit.Request) string {
-	app, ok := d.live.Load().Apps[strings.ToLower(req.Arg("app"))]
+	app, ok := d.live.Load().Apps[req.Arg("app")]
 	if !ok {
 		return ""
 	}
@@ -333,7 +331,7 @@ func (d *deployer) history(ctx context.Context, req *botkit.Request) error {
 	if err != nil {
 		return err
 	}
-	app, env := strings.ToLower(req.Arg("app")), strings.ToLower(req.Arg("env"))
+	app, env := req.Arg("app"), req.Arg("env") // canonical: ASCII, lowercase
 	if _, isApp := cfg.Apps[app]; app != "" && !isApp && env == "" && isEnv(cfg, app) {
 		app, env = "", app // `history dev`
 	}

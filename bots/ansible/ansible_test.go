@@ -453,7 +453,7 @@ func TestRestart(t *testing.T) {
 func TestShutdown(t *testing.T) {
 	t.Parallel()
 	stateDir := t.TempDir()
-	tr := newBot(t, testConfig(t, playbookRepo(t), stateDir), botkittest.WithBotOptions(botkit.WithGracePeriod(500*time.Millisecond)))
+	tr := newBot(t, testConfig(t, playbookRepo(t), stateDir), botkittest.WithRunOptions(botkit.WithGracePeriod(500*time.Millisecond)))
 	startSlow(t, tr, "EvShutdown")
 	stopped := make(chan struct{})
 	go func() { tr.Stop(); close(stopped) }()
@@ -502,7 +502,7 @@ func TestDefaultEnvIsCheckedByAccessRules(t *testing.T) {
 		t.Fatalf("a default env behind a rule: %v", err)
 	}
 	tr := newBot(t, cfg)
-	if err := tr.Bot().Apply(cfg.Settings); err != nil {
+	if err := tr.Apply(cfg.Settings); err != nil {
 		t.Fatal(err)
 	}
 	got := botkittest.Last(tr.SayAs(t, "U0ANY", "deploy web main"))

@@ -30,7 +30,9 @@ const playbooksLock = "playbooks"
 
 func (d *deployer) deploy(ctx context.Context, req *botkit.Request) error {
 	cfg := d.live.Load()
-	appName, branch, env := strings.ToLower(req.Arg("app")), req.Arg("branch"), strings.ToLower(req.Arg("env"))
+	// The values the access check saw, made once when the message was
+	// parsed: never re-derived here (strings.ToLower("İ") is "i").
+	appName, branch, env := req.Arg("app"), req.Arg("branch"), req.Arg("env")
 	app, ok := cfg.Apps[appName]
 	if !ok {
 		return botkit.Userf("I don't know the app `%s`. Apps: %s. Try `apps`.", botkit.Escape(clip(appName, 40)), appList(cfg))

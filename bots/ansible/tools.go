@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -8,6 +9,29 @@ import (
 
 	"github.com/botfleet/botfleet/pkg/botkit"
 )
+
+// requireTools registers the programs a deploy runs as the bot's
+// requirements, so -check-config fails and /readyz is not ready while one
+// is missing, before any user runs into it.
+func requireTools(b *botkit.Bot, live *botkit.Live[Config]) {
+	for _, prog := range []struct {
+		name string
+		path func() string
+	}{
+		{"git", func() string { return "git" }},
+		{"ansible-playbook", func() string { return live.Load().AnsiblePlaybook }},
+	} {
+		b.Requires(prog.name, func(context.Context) error {
+			if _, err := exec.LookPath(prog.path()); err != nil {
+				if text, ok := missingTool(err); ok {
+					return errors.New(text)
+				}
+				return err
+			}
+			return nil
+		})
+	}
+}
 
 // checkTools refuses a deploy, before anything runs or is recorded, when a
 // program it needs cannot be run: the user is told which, and that the

@@ -48,6 +48,10 @@ func TestMissingTools(t *testing.T) {
 				cfg.AnsiblePlaybook = tt.program
 			}
 			tr := newBot(t, cfg)
+			// -check-config and /readyz name it before anyone deploys.
+			if err := tr.Bot().CheckRequirements(t.Context()); err == nil || !strings.Contains(err.Error(), strings.TrimPrefix(strings.TrimSuffix(tt.want, ". Nothing was run."), "I can't deploy: ")) {
+				t.Errorf("CheckRequirements = %v, want it to say %q", err, tt.want)
+			}
 			if got := botkittest.Texts(tr.Say(t, "deploy web main")); len(got) != 1 || !strings.Contains(got[0], tt.want) {
 				t.Errorf("replies %q, want one with %q", got, tt.want)
 			}

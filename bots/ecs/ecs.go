@@ -8,7 +8,6 @@ import (
 	"os"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -145,12 +144,12 @@ func setup(_ context.Context, b *botkit.Bot, live *botkit.Live[Config], env botk
 		return err
 	}
 	if fake {
-		b.Logger().Warn("AWS IS FAKE: every AWS call goes to the local fake (awsfake); nothing reaches a real AWS account",
+		env.Log().Warn("AWS IS FAKE: every AWS call goes to the local fake (awsfake); nothing reaches a real AWS account",
 			"aws_endpoint_url", os.Getenv("AWS_ENDPOINT_URL"))
 	}
 	o := awsOptions
 	o.Bot = b.Name()
-	o.Logger = b.Logger()
+	o.Logger = env.Log()
 	bt := &bot{live: live, aws: awsx.New(o), locks: newMemLocks()}
 	return bt.register(b)
 }
@@ -159,22 +158,22 @@ func (bt *bot) register(b *botkit.Bot) error {
 	// The default environment is filled in before the access check, so a
 	// rule on env=prd holds even where prd is the default.
 	env := botkit.Default("env", func(*botkit.Request) string { return bt.live.Load().DefaultEnv })
-	b.Command("services [in {env}]", bt.services, env,
+	b.Command("services [in {env:name}]", bt.services, env,
 		botkit.Describe("List the services of an environment's cluster: tasks running/desired/pending and image tag"),
 		botkit.Example("services in dev"))
-	b.Command("status {service} [in {env}]", bt.status, env,
+	b.Command("status {service:name} [in {env:name}]", bt.status, env,
 		botkit.Describe("Show a service's deployments, rollout, recent events and stopped tasks"),
 		botkit.Example("status api in prd"))
-	b.Command("tags {service} [in {env}]", bt.tags, env,
+	b.Command("tags {service:name} [in {env:name}]", bt.tags, env,
 		botkit.Describe("List the newest image tags of a service's ECR repository and which one runs"),
 		botkit.Example("tags api"))
-	b.Command("deploy {service} {tag} [to {env}]", bt.deploy, env,
+	b.Command("deploy {service:name} {tag:plain} [to {env:name}]", bt.deploy, env,
 		botkit.Describe("Deploy an image tag: a new task definition revision with only that image changed, then follow the rollout"),
 		botkit.Example("deploy api v1.4.2 to dev"), botkit.Timeout(maxRolloutTimeout+2*time.Minute))
-	b.Command("rollback {service} [in {env}]", bt.rollback, env,
+	b.Command("rollback {service:name} [in {env:name}]", bt.rollback, env,
 		botkit.Describe("Redeploy the task definition of the previous successful deployment and follow the rollout"),
 		botkit.Example("rollback api in prd"), botkit.Timeout(maxRolloutTimeout+2*time.Minute))
-	b.Command("scale {service} {count} [in {env}]", bt.scale, env,
+	b.Command("scale {service:name} {count:0..10000} [in {env:name}]", bt.scale, env,
 		botkit.Describe("Set a service's desired task count, within the configured bounds"),
 		botkit.Example("scale api 4 in dev"))
 	return nil
@@ -591,10 +590,7 @@ func (t *target) previousGood(ctx context.Context, current string) (string, erro
 }
 
 func (bt *bot) scale(ctx context.Context, req *botkit.Request) error {
-	count, err := strconv.Atoi(req.Arg("count"))
-	if err != nil {
-		return botkit.Userf("`%s` is not a number of tasks.", botkit.Escape(req.Arg("count")))
-	}
+	count := req.Int("count", 0)
 	t, err := bt.resolve(ctx, req, req.Arg("env"), req.Arg("service"))
 	if err != nil {
 		return err

@@ -77,7 +77,7 @@ func newWorld(t *testing.T, cfg Config) *world {
 	if err := setup(t.Context(), tr.Bot(), botkit.NewLive(&cfg), botkit.Env{Name: botkit.EnvLocal}); err != nil {
 		t.Fatal(err)
 	}
-	if err := tr.Bot().Apply(cfg.Settings); err != nil {
+	if err := tr.Apply(cfg.Settings); err != nil {
 		t.Fatal(err)
 	}
 	return &world{fake: f, tr: tr}
@@ -245,7 +245,7 @@ func TestScale(t *testing.T) {
 		{"scale api 11", "`api` in dev scales from 1 to 10 tasks, not 11."},
 		{"scale api 0", "`api` in dev scales from 1 to 10 tasks, not 0."},
 		{"scale worker 11", "`worker` in dev scales from 1 to 10 tasks, not 11."},
-		{"scale api two", "`two` is not a number of tasks."},
+		{"scale api two", "`two` is not a whole number (the count of `scale &lt;service&gt; &lt;count&gt; [in &lt;env&gt;]`). See `help scale`."},
 		{"scale api 2", "`api` in dev runs 2 tasks already."},
 		{"scale api 4", "Scaled `api` in dev from 2 to 4 tasks."},
 	}

@@ -218,7 +218,7 @@ func posted(slack *slacktest.Server, f func(slacktest.Message) bool) func() bool
 }
 
 // TestConfirmationEndToEnd: only the requester can confirm a launch; a
-// click after the command ended is told it expired.
+// second click on the answered question is told so, and runs nothing.
 func TestConfirmationEndToEnd(t *testing.T) {
 	t.Parallel()
 	slack := slacktest.New(t, slacktest.WithPingInterval(200*time.Millisecond))
@@ -244,7 +244,7 @@ func TestConfirmationEndToEnd(t *testing.T) {
 	// The same button, clicked again once the command is over.
 	slack.Click(slacktest.Action{User: "U1", Channel: "C1", MessageTS: q.TS, ActionID: "botkit_confirm_yes", Value: yes})
 	slack.WaitFor(t, 0, posted(slack, func(m slacktest.Message) bool {
-		return m.EphemeralUser == "U1" && strings.Contains(m.Text, "expired, run the command again")
+		return m.EphemeralUser == "U1" && strings.Contains(m.Text, "was answered already")
 	}))
 
 	p.stop(t)

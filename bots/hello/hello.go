@@ -4,14 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/botfleet/botfleet/pkg/botkit"
 )
 
-// tick is how often launch edits its countdown; a var so tests can shorten it.
-var tick = time.Second
+// tick is how often launch edits its countdown. Its tests run in a
+// synctest bubble, where a second passes at once.
+const tick = time.Second
+
+// defaultCountdown is launch's countdown when none is given, in seconds.
+const defaultCountdown = 5
 
 // Config is hello's config file (config/local.yaml, or
 // /efs/config/hello/<env>.yaml in a pod).
@@ -51,21 +54,12 @@ func setup(_ context.Context, b *botkit.Bot, live *botkit.Live[Config], env botk
 		return err
 	}, botkit.Describe("Show who you are to me"))
 
-	// launch shows the parts a dangerous command uses: a confirmation, one
-	// message edited as work goes on, and a context that ends on timeout.
-	b.Command("launch [in {seconds}]", func(ctx context.Context, req *botkit.Request) error {
-		secs := 5
-		if s := req.Arg("seconds"); s != "" {
-			n, err := strconv.Atoi(s)
-			if err != nil || n < 1 || n > 60 {
-				return botkit.Userf("`%s` is not a countdown I can do: give whole seconds from 1 to 60, e.g. `launch in 10`.", botkit.Escape(s))
-			}
-			secs = n
-		}
-		ok, err := req.Confirm(ctx, fmt.Sprintf("Launch the rocket in %d s?", secs))
-		if err != nil || !ok {
-			return err
-		}
+	// launch shows the parts a dangerous command uses: a typed argument
+	// (checked before anything runs), a confirmation (the command waits
+	// parked, holding no worker, and runs on Confirm), one message edited as
+	// work goes on, and a context that ends on timeout.
+	b.Command("launch [in {seconds:1..60}]", func(ctx context.Context, req *botkit.Request) error {
+		secs := req.Int("seconds", defaultCountdown)
 		ref, err := req.Reply(ctx, fmt.Sprintf("🚀 T-%d", secs))
 		if err != nil {
 			return err
@@ -84,6 +78,9 @@ func setup(_ context.Context, b *botkit.Bot, live *botkit.Live[Config], env botk
 		}
 		<-t.C
 		return req.Update(ctx, ref, "🚀 Liftoff!")
-	}, botkit.Describe("Count down and launch, after you confirm"), botkit.Example("launch in 10"), botkit.Timeout(10*time.Minute))
+	}, botkit.Describe("Count down and launch, after you confirm"), botkit.Example("launch in 10"), botkit.Timeout(10*time.Minute),
+		botkit.Confirm(func(_ context.Context, req *botkit.Request) (string, error) {
+			return fmt.Sprintf("Launch the rocket in %d s?", req.Int("seconds", defaultCountdown)), nil
+		}))
 	return nil
 }

@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
+	"testing/synctest"
 
 	"github.com/botfleet/botfleet/pkg/botkit"
 	"github.com/botfleet/botfleet/pkg/botkit/botkittest"
@@ -87,8 +87,9 @@ func TestBinaryPipe(t *testing.T) {
 	}
 }
 
+// TestLaunch runs in a synctest bubble: the countdown's seconds pass at
+// once.
 func TestLaunch(t *testing.T) {
-	tick = time.Millisecond
 	tests := []struct {
 		name  string
 		say   string
@@ -101,30 +102,39 @@ func TestLaunch(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tr := newBot(t, Config{Greeting: "Hello"})
-			done := tr.SendAsync(t, botkit.Event{User: botkittest.User, Channel: botkittest.Channel, Text: "<@UBOT> " + tt.say})
-			prompt := tr.WaitPrompt(t)
-			tr.Click(t, botkittest.User, prompt, tt.yes)
-			<-done
-			var got []string
-			for _, r := range tr.Thread(prompt.ThreadTS) {
-				if r.TS != prompt.TS || r.Update { // the question's final edit and the countdown
-					got = append(got, r.Text)
+			synctest.Test(t, func(t *testing.T) {
+				tr := newBot(t, Config{Greeting: "Hello"})
+				tr.Send(t, botkit.Event{User: botkittest.User, Channel: botkittest.Channel, Text: "<@UBOT> " + tt.say})
+				prompt := tr.WaitPrompt(t)
+				tr.Click(t, botkittest.User, prompt, tt.yes)
+				synctest.Wait()
+				var got []string
+				for _, r := range tr.Thread(prompt.ThreadTS) {
+					if r.TS != prompt.TS || r.Update { // the question's final edit and the countdown
+						got = append(got, r.Text)
+					}
 				}
-			}
-			if strings.Join(got, "|") != strings.Join(tt.wants, "|") {
-				t.Errorf("thread = %q\nwant     %q", got, tt.wants)
-			}
+				if strings.Join(got, "|") != strings.Join(tt.wants, "|") {
+					t.Errorf("thread = %q\nwant     %q", got, tt.wants)
+				}
+			})
 		})
 	}
 }
 
 func TestLaunchBadCountdown(t *testing.T) {
 	tr := newBot(t, Config{Greeting: "Hello"})
-	for _, n := range []string{"0", "61", "-1", "ten", "1e3"} {
+	for _, tt := range []struct{ n, want string }{
+		{"0", "`0` is not from 1 to 60 (the seconds of `launch [in &lt;seconds&gt;]`). See `help launch`."},
+		{"61", "`61` is not from 1 to 60"},
+		{"-1", "`-1` is not from 1 to 60"},
+		{"ten", "`ten` is not a whole number"},
+		{"1e3", "`1e3` is not a whole number"},
+	} {
+		n := tt.n
 		got := botkittest.Last(tr.Say(t, "launch in "+n))
-		if !strings.Contains(got, "whole seconds from 1 to 60") {
-			t.Errorf("launch in %s = %q, want the range", n, got)
+		if !strings.HasPrefix(got, tt.want) {
+			t.Errorf("launch in %s = %q, want %q…", n, got, tt.want)
 		}
 		for _, r := range tr.Replies() {
 			if r.Prompt != nil {

@@ -3,201 +3,50 @@ package botkit
 import (
 	"context"
 	"fmt"
-	"slices"
-	"strings"
-	"sync"
 	"time"
 )
 
-// GroupResolver is implemented by transports that can list a Slack user
-// group's members (usergroups.users.list).
-type GroupResolver interface {
-	GroupMembers(ctx context.Context, groupID string) ([]string, error)
+// refusal is the error of a run that botkit's policy stopped before the
+// handler: the user sees msg, the audit line says refused.
+type refusal struct{ msg string }
+
+func (r *refusal) Error() string { return r.msg }
+
+func refuse(msg string) error { return &refusal{msg: msg} }
+
+// access is the middleware that applies the access rules. It runs again
+// when a confirmed command resumes, so a rule changed (or a user removed
+// from a group) while the question was open still decides.
+func (rt *Runtime) access() Middleware {
+	return func(next Handler) Handler {
+		return HandlerFunc(func(ctx context.Context, req *Request) error {
+			d := rt.policy.decide(ctx, req.tr, req.cmd, req.args, req.User, req.Channel)
+			rt.metrics.access.Counter(req.cmd.Name(), d.label()).Inc()
+			req.decision = d.label()
+			if !d.allowed {
+				return refuse(d.reason)
+			}
+			if d.confirm {
+				req.ruleConfirm = d.rule
+			}
+			return next.ServeCommand(ctx, req)
+		})
+	}
 }
 
-// groupTTL is how long a group's members are cached: short, so removing
-// someone from a group takes effect within a minute.
-const groupTTL = time.Minute
-
-type groupCache struct {
-	mu      sync.Mutex
-	entries map[string]groupEntry
-	now     func() time.Time
-}
-
-type groupEntry struct {
-	members []string
-	at      time.Time
-}
-
-// members returns the group's members, asking Slack when the cache is stale.
-func (c *groupCache) members(ctx context.Context, tr Transport, id string) ([]string, error) {
-	c.mu.Lock()
-	e, ok := c.entries[id]
-	c.mu.Unlock()
-	if ok && c.now().Sub(e.at) < groupTTL {
-		return e.members, nil
+// rateLimit is the middleware that holds each user to the settings' rate.
+// A resumed command was counted when it was asked.
+func (rt *Runtime) rateLimit() Middleware {
+	return func(next Handler) Handler {
+		return HandlerFunc(func(ctx context.Context, req *Request) error {
+			if req.answeredBy == "" {
+				if ok, wait := rt.policy.limiter.allow(req.User); !ok {
+					req.decision = decisionRateLimited
+					return refuse(fmt.Sprintf("You're sending commands faster than %d a minute; try again in %s.",
+						rt.policy.load().RateLimit.PerMinute, wait.Round(time.Second)))
+				}
+			}
+			return next.ServeCommand(ctx, req)
+		})
 	}
-	r, isResolver := tr.(GroupResolver)
-	if !isResolver {
-		return nil, fmt.Errorf("this transport cannot look up user group %s", id)
-	}
-	members, err := r.GroupMembers(ctx, id)
-	if err != nil {
-		return nil, fmt.Errorf("listing members of user group %s: %w", id, err)
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.entries == nil {
-		c.entries = map[string]groupEntry{}
-	}
-	c.entries[id] = groupEntry{members: members, at: c.now()}
-	return members, nil
-}
-
-// decision is the outcome of the access check of one run.
-type decision struct {
-	allowed bool
-	rule    *Rule  // the rule that decided; nil for the default policy
-	confirm bool   // the allowing rule wants a confirmation
-	reason  string // for the user, when denied
-	failed  bool   // a group lookup failed, so the check could not allow
-}
-
-// Decisions, the values of botkit_access_decisions_total's decision label.
-const (
-	decisionAllow = "allow"
-	decisionDeny  = "deny"
-	decisionError = "error" // group lookup failed: denied
-)
-
-func (d decision) label() string {
-	switch {
-	case d.allowed:
-		return decisionAllow
-	case d.failed:
-		return decisionError
-	}
-	return decisionDeny
-}
-
-// decide applies s's access rules to a run of cmd with args by user in
-// channel. A failed group lookup denies (fails closed).
-func (b *Bot) decide(ctx context.Context, tr Transport, s *Settings, cmd *Command, args []string, user, channel string) decision {
-	var applicable []*Rule
-	most := -1
-	for i := range s.Access.Rules {
-		r := &s.Access.Rules[i]
-		if !strings.EqualFold(r.Command, cmd.Name()) || !argsMatch(r, cmd, args) {
-			continue
-		}
-		switch n := len(r.Args); {
-		case n > most:
-			applicable, most = []*Rule{r}, n
-		case n == most:
-			applicable = append(applicable, r)
-		}
-	}
-	if len(applicable) == 0 {
-		if s.Access.Default == PolicyDeny {
-			return decision{reason: "`" + cmd.Name() + "` is not open to anyone by default and no rule allows it." + contact(s, nil)}
-		}
-		return decision{allowed: true}
-	}
-	var lookupErr error
-	for _, r := range applicable {
-		ok, err := b.admits(ctx, tr, r, user, channel)
-		if err != nil {
-			lookupErr = err
-			continue
-		}
-		if ok {
-			return decision{allowed: true, rule: r, confirm: r.Confirm}
-		}
-	}
-	r := applicable[0]
-	if lookupErr != nil {
-		b.logger.Warn("access check failed; denying", "command", cmd.Name(), "user", user, "err", lookupErr)
-		return decision{rule: r, failed: true, reason: "I couldn't check your access to `" + cmd.Name() + "` (Slack didn't answer); try again in a moment."}
-	}
-	return decision{rule: r, reason: "You may not run this: access rule `" + Escape(r.Name) + "` does not include you" + where(r) + "." + contact(s, r)}
-}
-
-func argsMatch(r *Rule, cmd *Command, args []string) bool {
-	for name, want := range r.Args {
-		i := slices.Index(cmd.pat.params, name)
-		if i < 0 || !strings.EqualFold(args[i], want) {
-			return false
-		}
-	}
-	return true
-}
-
-// admits reports whether r lets user run in channel.
-func (b *Bot) admits(ctx context.Context, tr Transport, r *Rule, user, channel string) (bool, error) {
-	principals := len(r.Users) > 0 || len(r.Groups) > 0
-	if !principals && len(r.Channels) == 0 {
-		return false, nil
-	}
-	if len(r.Channels) > 0 && !slices.Contains(r.Channels, channel) {
-		return false, nil
-	}
-	if !principals || slices.Contains(r.Users, user) {
-		return true, nil
-	}
-	var firstErr error
-	for _, g := range r.Groups {
-		members, err := b.groups.members(ctx, tr, g)
-		if err != nil {
-			firstErr = err
-			continue
-		}
-		if slices.Contains(members, user) {
-			return true, nil
-		}
-	}
-	return false, firstErr
-}
-
-func where(r *Rule) string {
-	if len(r.Channels) > 0 && len(r.Users) == 0 && len(r.Groups) == 0 {
-		return " in this channel"
-	}
-	return ""
-}
-
-func contact(s *Settings, r *Rule) string {
-	c := s.Access.Contact
-	if r != nil && r.Contact != "" {
-		c = r.Contact
-	}
-	if c == "" {
-		return ""
-	}
-	return " Ask " + c + " for access."
-}
-
-// mayList reports whether help should show cmd to user: false only when the
-// user could not run it with any arguments.
-func (b *Bot) mayList(ctx context.Context, tr Transport, s *Settings, cmd *Command, user, channel string) bool {
-	var named []*Rule
-	for i := range s.Access.Rules {
-		if strings.EqualFold(s.Access.Rules[i].Command, cmd.Name()) {
-			named = append(named, &s.Access.Rules[i])
-		}
-	}
-	if len(named) == 0 {
-		return s.Access.Default != PolicyDeny
-	}
-	generic := false
-	for _, r := range named {
-		if len(r.Args) == 0 {
-			generic = true
-		}
-		if ok, _ := b.admits(ctx, tr, r, user, channel); ok {
-			return true
-		}
-	}
-	// Only argument-specific rules: other arguments fall to the default.
-	return !generic && s.Access.Default != PolicyDeny
 }

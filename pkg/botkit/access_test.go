@@ -16,13 +16,13 @@ func accessBot(t *testing.T, s botkit.Settings, opts ...botkittest.Option) *botk
 	t.Helper()
 	tr := botkittest.New(t, opts...)
 	b := tr.Bot()
-	b.Command("deploy {app} {branch} [to {env}]", func(ctx context.Context, req *botkit.Request) error {
+	b.Command("deploy {app:name} {branch:plain} [to {env:name}]", func(ctx context.Context, req *botkit.Request) error {
 		_, err := req.Reply(ctx, "deploying")
 		return err
 	})
 	b.Command("apps", reply("api"))
-	b.Command("scale {svc} {n}", reply("scaled"))
-	if err := b.Apply(s); err != nil {
+	b.Command("scale {svc:name} {n:int}", reply("scaled"))
+	if err := tr.Apply(s); err != nil {
 		t.Fatalf("Apply: %v", err)
 	}
 	return tr
@@ -144,10 +144,10 @@ func TestApplyRejectsBadRules(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			b := botkit.New("t")
-			b.Command("deploy {app} {branch} [to {env}]", reply("x"))
+			b.Command("deploy {app:name} {branch:plain} [to {env:name}]", reply("x"))
 			b.Command("apps", reply("x"))
-			b.Command("scale {svc} {n}", reply("x"))
-			err := b.Apply(tt.s)
+			b.Command("scale {svc:name} {n:int}", reply("x"))
+			err := b.CheckSettings(tt.s)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("Apply = %v, want %q", err, tt.want)
 			}
@@ -174,7 +174,7 @@ func TestAuditTrail(t *testing.T) {
 	var logs bytes.Buffer
 	s := prdRules
 	s.Audit.Channel = "C0AUDIT"
-	tr := accessBot(t, s, botkittest.WithBotOptions(botkit.WithLogger(slog.New(slog.NewJSONHandler(&logs, nil)))))
+	tr := accessBot(t, s, botkittest.WithRunOptions(botkit.WithLogger(slog.New(slog.NewJSONHandler(&logs, nil)))))
 	tr.SetGroup("S0DEPLOY", "U0DEV")
 	tr.SayAs(t, "U0ANY", "deploy api feature/x")
 	tr.SayAs(t, "U0ANY", "deploy api main to prd")
@@ -187,7 +187,7 @@ func TestAuditTrail(t *testing.T) {
 	if len(lines) != 2 {
 		t.Fatalf("%d audit lines, want 2:\n%s", len(lines), logs.String())
 	}
-	for _, want := range []string{`"user":"U0ANY"`, `"command":"deploy {app} {branch} [to {env}]"`, `"args":{"app":"api","branch":"feature/x","env":""}`, `"decision":"allow"`, `"outcome":"ok"`, `"correlation_id":"`, `"duration":`} {
+	for _, want := range []string{`"user":"U0ANY"`, `"command":"deploy {app:name} {branch:plain} [to {env:name}]"`, `"args":{"app":"api","branch":"feature/x","env":""}`, `"decision":"allow"`, `"outcome":"ok"`, `"correlation_id":"`, `"duration":`} {
 		if !strings.Contains(lines[0], want) {
 			t.Errorf("audit line lacks %s:\n%s", want, lines[0])
 		}

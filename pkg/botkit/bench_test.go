@@ -6,14 +6,15 @@ import (
 )
 
 // BenchmarkDispatch measures what every message costs before its handler
-// runs: strip the mention, normalize, match among 50 patterns, bind args.
+// runs: strip the mention, normalize, match among 50 patterns, bind args
+// (typed ones made canonical).
 // Target: at most 2 µs and 4 allocations per message.
 func BenchmarkDispatch(b *testing.B) {
 	bot := New("bench")
 	for i := range 48 {
 		bot.Command(fmt.Sprintf("cmd%02d {a} {b} [to {env}]", i), nop)
 	}
-	bot.Command("deploy {app} {branch} [to {env}]", nop)
+	bot.Command("deploy {app:name} {branch:plain} [to {env:name}]", nop)
 	bot.Command("echo {text...}", nop)
 	msgs := []string{
 		"<@U0BOT> deploy api feature/login-page to dev",
@@ -24,6 +25,8 @@ func BenchmarkDispatch(b *testing.B) {
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
 		text := stripMention(normalize(msgs[i%len(msgs)]))
-		bot.Match(text)
+		if cmd, args := bot.match(text); cmd != nil {
+			cmd.pat.bind(args)
+		}
 	}
 }

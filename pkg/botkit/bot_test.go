@@ -7,11 +7,14 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -97,7 +100,7 @@ func TestRouting(t *testing.T) {
 		{"frobnicate", "I don't know `frobnicate`. Try `help` to see what I can do."},
 		{"<script>", "I don't know `&lt;script&gt;`. Try `help` to see what I can do."},
 		{"", "Hi! Type `help` to see what I can do."},
-		{"\x00\x01\u00a0", "Hi! Type `help` to see what I can do."},
+		{"\x00\x01\u00a0", "I don't know `\ufffd\ufffd`. Try `help` to see what I can do."},
 		{strings.Repeat("a", 40000), "That message is too long to be a command. Try `help`."},
 		{"deploy " + strings.Repeat("x ", 5000), "That message is too long to be a command. Try `help`."},
 		{"deploy <https://evil|x y> <@U1>", "deploying https://evil@U1 to dev"},
@@ -141,7 +144,7 @@ func TestReplyThreading(t *testing.T) {
 
 func TestErrorPolicy(t *testing.T) {
 	reg := botkit.NewRegistry()
-	tr := botkittest.New(t, botkittest.WithBotOptions(botkit.WithRegistry(reg)))
+	tr := botkittest.New(t, botkittest.WithRunOptions(botkit.WithRegistry(reg)))
 	b := tr.Bot()
 	b.Command("refuse", func(context.Context, *botkit.Request) error {
 		return botkit.Userf("unknown app %q; try `apps`", "x")
@@ -237,7 +240,7 @@ func TestIgnoredAndDuplicateEvents(t *testing.T) {
 }
 
 func TestBusyWhenQueueFull(t *testing.T) {
-	tr := botkittest.New(t, botkittest.WithBotOptions(botkit.WithMaxInFlight(1), botkit.WithQueueSize(1)))
+	tr := botkittest.New(t, botkittest.WithRunOptions(botkit.WithMaxInFlight(1), botkit.WithQueueSize(1)))
 	release := make(chan struct{})
 	started := make(chan struct{}, 3)
 	tr.Bot().Command("block", func(ctx context.Context, req *botkit.Request) error {
@@ -264,7 +267,7 @@ func TestBusyWhenQueueFull(t *testing.T) {
 }
 
 func TestShutdownWaitsForRunningCommands(t *testing.T) {
-	tr := botkittest.New(t, botkittest.WithBotOptions(botkit.WithGracePeriod(5*time.Second)))
+	tr := botkittest.New(t, botkittest.WithRunOptions(botkit.WithGracePeriod(5*time.Second)))
 	started := make(chan struct{})
 	tr.Bot().Command("work", func(ctx context.Context, req *botkit.Request) error {
 		close(started)
@@ -293,7 +296,7 @@ func TestShutdownWaitsForRunningCommands(t *testing.T) {
 }
 
 func TestShutdownCancelsAfterGracePeriod(t *testing.T) {
-	tr := botkittest.New(t, botkittest.WithBotOptions(botkit.WithGracePeriod(10*time.Millisecond)))
+	tr := botkittest.New(t, botkittest.WithRunOptions(botkit.WithGracePeriod(10*time.Millisecond)))
 	started := make(chan struct{})
 	var cancelled atomic.Bool
 	tr.Bot().Command("hang", func(ctx context.Context, _ *botkit.Request) error {
@@ -349,4 +352,149 @@ func TestMiddlewareOrderAndRequestFields(t *testing.T) {
 	if got.Text != "show it" || got.User != "U9" || got.Channel != "C9" || got.TS != "3.3" || got.ThreadTS != "3.0" || got.EventID != "EvX" || got.Command().Pattern() != "show {x}" {
 		t.Errorf("request = %+v", got)
 	}
+}
+
+// TestFloodOfLongMessagesStaysSmall: with every worker blocked, 3,000
+// messages of 39 KB (each longer than any command) are queued without
+// their text, so the heap grows by a few MB, not the 117 MB they hold; each
+// still gets its "too long" reply once a worker is free.
+func TestFloodOfLongMessagesStaysSmall(t *testing.T) {
+	tr := botkittest.New(t, botkittest.WithRunOptions(botkit.WithMaxInFlight(1)))
+	release := make(chan struct{})
+	started := make(chan struct{})
+	tr.Bot().Command("block", func(ctx context.Context, req *botkit.Request) error {
+		close(started)
+		<-release
+		return nil
+	})
+	tr.SendAsync(t, botkit.Event{User: "U1", Channel: "C1", Text: "<@UBOT> block"})
+	<-started
+	before := heapInUse()
+	const n, size = 3000, 39 << 10
+	dones := make([]<-chan struct{}, n)
+	for i := range n {
+		// Each its own 39 KB, as a transport decodes each from the wire.
+		dones[i] = tr.SendAsync(t, botkit.Event{User: "U2", Channel: "C1", TS: fmt.Sprintf("2.%d", i), Text: "<@UBOT> echo " + strings.Repeat("x", size)})
+	}
+	grown := heapInUse() - before
+	t.Logf("heap grew %.1f MB for %d queued messages of %d KB", float64(grown)/(1<<20), n, size>>10)
+	if grown > 16<<20 {
+		t.Errorf("heap grew %d MB with %d long messages queued, want under 16 MB", grown>>20, n)
+	}
+	close(release)
+	for _, d := range dones {
+		<-d
+	}
+	if got := botkittest.Texts(tr.Thread("2.2999")); !cmp.Equal(got, []string{"That message is too long to be a command. Try `help`."}) {
+		t.Errorf("a long message got %q", got)
+	}
+}
+
+// TestQueueBoundedByBytes: messages under the command limit still count by
+// their bytes; past WithQueueBytes the user is told the bot is busy.
+func TestQueueBoundedByBytes(t *testing.T) {
+	tr := botkittest.New(t, botkittest.WithRunOptions(botkit.WithMaxInFlight(1), botkit.WithQueueBytes(64<<10)))
+	release := make(chan struct{})
+	started := make(chan struct{})
+	tr.Bot().Command("block", func(ctx context.Context, req *botkit.Request) error {
+		close(started)
+		<-release
+		return nil
+	})
+	tr.Bot().Command("echo {text...}", reply("echoed"))
+	tr.SendAsync(t, botkit.Event{User: "U1", Channel: "C1", Text: "<@UBOT> block"})
+	<-started
+	var busy, queued []<-chan struct{}
+	for i := range 40 {
+		ts := fmt.Sprintf("3.%d", i)
+		done := tr.SendAsync(t, botkit.Event{User: "U2", Channel: "C1", TS: ts, Text: "<@UBOT> echo " + strings.Repeat("y", 3900)})
+		select {
+		case <-done:
+			busy = append(busy, done)
+		case <-time.After(50 * time.Millisecond):
+			queued = append(queued, done)
+		}
+	}
+	// 64 KB holds 15 such messages with their overhead; the rest are busy.
+	if len(queued) < 10 || len(queued) > 16 || len(busy) == 0 {
+		t.Fatalf("%d queued, %d told busy; want 10-16 queued", len(queued), len(busy))
+	}
+	if got := botkittest.Texts(tr.Thread("3.39")); len(got) != 1 || !strings.Contains(got[0], "busy") {
+		t.Errorf("the last message got %q, want a busy note", got)
+	}
+	close(release)
+	for _, d := range queued {
+		<-d
+	}
+	if got := botkittest.Texts(tr.Thread("3.0")); !cmp.Equal(got, []string{"echoed"}) {
+		t.Errorf("a queued message got %q", got)
+	}
+}
+
+func heapInUse() uint64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapInuse
+}
+
+// TestQueuedAtShutdownAreTold: events acked and queued but not started when
+// the grace period ends are answered "restarting", not dropped without a
+// word.
+func TestQueuedAtShutdownAreTold(t *testing.T) {
+	tr := botkittest.New(t, botkittest.WithRunOptions(botkit.WithMaxInFlight(1), botkit.WithGracePeriod(50*time.Millisecond)))
+	started := make(chan struct{})
+	tr.Bot().Command("hang", func(ctx context.Context, _ *botkit.Request) error {
+		close(started)
+		<-ctx.Done()
+		return ctx.Err()
+	})
+	tr.Bot().Command("ping", reply("pong"))
+	tr.SendAsync(t, botkit.Event{User: "U1", Channel: "C1", TS: "4.0", Text: "<@UBOT> hang"})
+	<-started
+	var dones []<-chan struct{}
+	for i := range 3 {
+		dones = append(dones, tr.SendAsync(t, botkit.Event{User: "U2", Channel: "C1", TS: fmt.Sprintf("4.%d", i+1), Text: "<@UBOT> ping"}))
+	}
+	tr.Stop()
+	for i, d := range dones {
+		<-d
+		got := botkittest.Texts(tr.Thread(fmt.Sprintf("4.%d", i+1)))
+		if len(got) != 1 || !strings.HasPrefix(got[0], "I'm restarting and could not run that in time") {
+			t.Errorf("queued ping %d got %q, want a restart note", i+1, got)
+		}
+	}
+}
+
+// TestTimeoutWrappedOnce: a handler that returns its context's error after
+// the timeout is logged with that error once, not "context deadline
+// exceeded: context deadline exceeded".
+func TestTimeoutWrappedOnce(t *testing.T) {
+	var logs syncLog
+	tr := botkittest.New(t, botkittest.WithRunOptions(botkit.WithLogger(slog.New(slog.NewTextHandler(&logs, nil)))))
+	tr.Bot().Command("slow", func(ctx context.Context, _ *botkit.Request) error {
+		<-ctx.Done()
+		return ctx.Err()
+	}, botkit.Timeout(10*time.Millisecond))
+	tr.Say(t, "slow")
+	if s := logs.String(); !strings.Contains(s, `cause="context deadline exceeded"`) || strings.Contains(s, "exceeded: context deadline") {
+		t.Errorf("audit line's err is not the deadline once:\n%q", s)
+	}
+}
+
+type syncLog struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *syncLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *syncLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

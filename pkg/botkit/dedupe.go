@@ -61,3 +61,12 @@ func (d *dedupe) expire(now time.Time) {
 		d.head++
 	}
 }
+
+// known reports whether id was remembered, without remembering it.
+func (d *dedupe) known(id string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.expire(d.now())
+	_, ok := d.seen[id]
+	return ok
+}

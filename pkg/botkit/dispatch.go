@@ -4,158 +4,123 @@ import (
 	"context"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"strings"
-	"time"
 )
 
-// handle runs one event: parse, route, check access and rate, run the
-// handler, report errors, audit.
-func (b *Bot) handle(ctx context.Context, tr Transport, ev Event) {
-	if len(ev.Text) > maxCommandText {
-		b.metrics.events.Counter(eventUnknown).Inc()
-		b.post(ctx, tr, ev, "That message is too long to be a command. Try `help`.")
+// dispatch runs one message: parse, route, bind arguments, then the
+// command's chain (audit, rate limit, access, confirmation, timeout, the
+// bot's middleware, the handler), and turns its error into a reply.
+func (s *session) dispatch(w work) {
+	rt, ev := s.rt, w.ev
+	if w.tooLong {
+		rt.metrics.events.Counter(eventUnknown).Inc()
+		s.post(s.ctx, ev, "That message is too long to be a command. Try `help`.")
 		return
 	}
 	text := stripMention(normalize(ev.Text))
 	if text == "" {
-		b.metrics.events.Counter(eventUnknown).Inc()
-		b.post(ctx, tr, ev, "Hi! Type `help` to see what I can do.")
+		rt.metrics.events.Counter(eventUnknown).Inc()
+		s.post(s.ctx, ev, "Hi! Type `help` to see what I can do.")
 		return
 	}
-	s := b.settings.load()
-	if reply, ok := b.helpFor(ctx, tr, s, ev, text); ok {
-		b.metrics.events.Counter(eventHandled).Inc()
-		b.post(ctx, tr, ev, reply)
+	if reply, ok := s.helpFor(ev, text); ok {
+		rt.metrics.events.Counter(eventHandled).Inc()
+		s.post(s.ctx, ev, reply)
 		return
 	}
-	cmd, args := b.Match(text)
+	cmd, args := rt.bot.match(text)
 	if cmd == nil {
-		b.metrics.events.Counter(eventUnknown).Inc()
-		b.post(ctx, tr, ev, b.notFound(text))
+		rt.metrics.events.Counter(eventUnknown).Inc()
+		s.post(s.ctx, ev, rt.bot.notFound(text))
 		return
 	}
-	b.metrics.events.Counter(eventHandled).Inc()
+	if err := cmd.pat.bind(args); err != nil {
+		rt.metrics.events.Counter(eventUnknown).Inc()
+		s.post(s.ctx, ev, argErrorReply(cmd, err))
+		return
+	}
+	rt.metrics.events.Counter(eventHandled).Inc()
 	req := &Request{
 		Text: text, User: ev.User, Channel: ev.Channel, TS: ev.TS, ThreadTS: ev.ThreadTS, EventID: ev.ID,
 		CorrelationID: newCorrelationID(),
-		cmd:           cmd, args: args, tr: tr, bot: b,
+		cmd:           cmd, args: args, tr: s.tr,
 	}
-	req.logger = b.logger.With(
+	req.logger = rt.logger.With(
 		slog.String("command", cmd.pat.src), slog.String("user", ev.User), slog.String("channel", ev.Channel),
 		slog.String("event_id", ev.ID), slog.String("correlation_id", req.CorrelationID))
-	start := time.Now()
-	defaulted := req.applyDefaults()
-
-	if ok, wait := b.limiter.allow(ev.User); !ok {
-		b.audit(ctx, tr, s, req, "rate_limited", OutcomeRefused, time.Since(start), nil)
-		b.post(ctx, tr, ev, fmt.Sprintf("You're sending commands faster than %d a minute; try again in %s.",
-			s.RateLimit.PerMinute, wait.Round(time.Second)))
+	if err := req.applyDefaults(); err != nil {
+		req.logger.Error("a default is not a valid value", "err", err)
+		s.post(s.ctx, ev, "Sorry, `"+cmd.Name()+"` could not fill in a value you left out. If you ask for help, mention ref `"+req.CorrelationID+"`.")
 		return
 	}
-	d := b.decide(ctx, tr, s, cmd, req.args, ev.User, ev.Channel)
-	b.metrics.access.Counter(cmd.Name(), d.label()).Inc()
-	if !d.allowed {
-		b.audit(ctx, tr, s, req, d.label(), OutcomeRefused, time.Since(start), nil)
-		b.post(ctx, tr, ev, d.reason)
+	s.serve(s.ctx, req)
+}
+
+// serve runs req's chain and replies with what became of it.
+func (s *session) serve(ctx context.Context, req *Request) {
+	s.rt.metrics.inFlight.Inc()
+	err := s.rt.chains[req.cmd].ServeCommand(ctx, req)
+	s.rt.metrics.inFlight.Dec()
+	switch {
+	case err == nil, errors.Is(err, errParked):
 		return
 	}
-	if d.confirm {
-		ok, err := req.Confirm(ctx, "Run `"+Escape(text)+"`"+defaulted+"? (access rule `"+Escape(d.rule.Name)+"` asks for a confirmation)")
-		if err != nil || !ok {
-			b.audit(ctx, tr, s, req, "not_confirmed", OutcomeRefused, time.Since(start), err)
-			b.post(ctx, tr, ev, "Not run.")
-			return
-		}
-	}
-
-	b.metrics.inFlight.Inc()
-	err := b.chain(cmd).ServeCommand(ctx, req)
-	b.metrics.inFlight.Dec()
-	b.audit(ctx, tr, s, req, d.label(), Outcome(err), time.Since(start), err)
-	if err == nil {
+	var rf *refusal
+	if errors.As(err, &rf) {
+		s.reply(ctx, req, rf.msg)
 		return
 	}
 	if ue, ok := AsUserError(err); ok {
-		b.post(ctx, tr, ev, ue.Msg)
+		s.reply(ctx, req, ue.Msg)
 		return
 	}
 	// The audit line has err with the request's attributes; the user gets
 	// one line that lets whoever reads the logs find it.
-	b.post(ctx, tr, ev, "Sorry, `"+cmd.Name()+"` failed. If you ask for help, mention ref `"+req.CorrelationID+"`.")
+	s.reply(ctx, req, "Sorry, `"+req.cmd.Name()+"` failed. If you ask for help, mention ref `"+req.CorrelationID+"`.")
 }
 
-// chain wraps cmd's handler in the built-in middleware and the bot's.
-func (b *Bot) chain(cmd *Command) Handler {
-	h := cmd.handler
-	for i := len(b.middleware) - 1; i >= 0; i-- {
-		h = b.middleware[i](h)
+// reply posts text in req's thread; the command's context may be over (a
+// timeout), so it gets a context of its own.
+func (s *session) reply(ctx context.Context, req *Request, text string) {
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), noteTimeout)
+	defer cancel()
+	if _, err := s.tr.Post(pctx, Message{Channel: req.Channel, ThreadTS: req.thread(), Text: text}); err != nil {
+		s.rt.metrics.errors.Counter("post").Inc()
+		req.logger.Error("posting reply", "err", err)
 	}
+}
+
+// argErrorReply tells the user which argument does not fit and how to use
+// the command.
+func argErrorReply(cmd *Command, err error) string {
+	var ae *ArgError
+	if !errors.As(err, &ae) {
+		return "Usage: `" + cmd.Usage() + "`."
+	}
+	return "`" + Escape(clip(ae.Word, 60)) + "` " + Escape(ae.Err.Error()) + " (the " + ae.Param + " of `" + cmd.Usage() + "`). See `help " + cmd.Name() + "`."
+}
+
+// chain wraps cmd's handler in botkit's middleware and the bot's: audit
+// outermost (it sees every outcome), then rate limit, access, confirmation,
+// the command's timeout, panic recovery, the bot's middleware, the handler.
+func (rt *Runtime) chain(cmd *Command) Handler {
+	h := Handler(cmd.handler)
+	mw := rt.bot.middleware
+	for i := len(mw) - 1; i >= 0; i-- {
+		h = mw[i](h)
+	}
+	h = Recover()(h)
 	timeout := cmd.timeout
 	if timeout == 0 {
-		timeout = b.commandTimeout
+		timeout = rt.commandTimeout
 	}
 	h = withTimeout(timeout)(h)
-	return Recover()(h)
-}
-
-// audit writes the one line every command run leaves, whatever became of
-// it, records its metrics, and posts it to the audit channel if one is set.
-func (b *Bot) audit(ctx context.Context, tr Transport, s *Settings, req *Request, decision, outcome string, d time.Duration, err error) {
-	b.metrics.commands.Counter(req.cmd.pat.src, outcome).Inc()
-	b.metrics.duration.Histogram(durationBuckets, req.cmd.pat.src).Update(d.Seconds())
-	attrs := []any{
-		slog.Any("args", argAttrs(req)), slog.String("decision", decision),
-		slog.String("outcome", outcome), slog.Duration("duration", d),
-	}
-	if err != nil {
-		attrs = append(attrs, slog.Any("err", err))
-	}
-	level := slog.LevelInfo
-	if outcome == OutcomeError || outcome == OutcomePanic || outcome == OutcomeTimeout {
-		level = slog.LevelError
-	}
-	req.logger.Log(ctx, level, "audit", attrs...)
-	if s.Audit.Channel == "" {
-		return
-	}
-	line := fmt.Sprintf("<@%s> ran `%s` in <#%s>: %s (%s, %s, ref `%s`)",
-		req.User, Escape(clip(req.Text, 200)), req.Channel, outcome, decision, d.Round(time.Millisecond), req.CorrelationID)
-	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	if _, err := tr.Post(pctx, Message{Channel: s.Audit.Channel, Text: line}); err != nil {
-		b.metrics.errors.Counter("audit").Inc()
-		req.logger.Error("posting to the audit channel", "audit_channel", s.Audit.Channel, "err", err)
-	}
-}
-
-// argAttrs is the command's arguments as a log group.
-func argAttrs(req *Request) slog.Value {
-	attrs := make([]slog.Attr, len(req.args))
-	for i, v := range req.args {
-		attrs[i] = slog.String(req.cmd.pat.params[i], v)
-	}
-	return slog.GroupValue(attrs...)
-}
-
-// Outcome classifies a handler's error as the outcome label of metrics and
-// logs: ok, user_error, timeout, panic or error.
-func Outcome(err error) string {
-	var pe *PanicError
-	switch {
-	case err == nil:
-		return OutcomeOK
-	case errors.As(err, &pe):
-		return OutcomePanic
-	case errors.Is(err, context.DeadlineExceeded):
-		return OutcomeTimeout
-	}
-	if _, ok := AsUserError(err); ok {
-		return OutcomeUserError
-	}
-	return OutcomeError
+	h = rt.confirmation()(h)
+	h = rt.access()(h)
+	h = rt.rateLimit()(h)
+	return rt.audit()(h)
 }
 
 func newCorrelationID() string {
@@ -169,7 +134,7 @@ func newCorrelationID() string {
 // command, else the closest command.
 func (b *Bot) notFound(text string) string {
 	word, _, _ := strings.Cut(text, " ")
-	word = strings.ToLower(word)
+	word = asciiLower(word)
 	if _, ok := b.routes[word]; ok {
 		var usages []string
 		for _, c := range b.cmds {

@@ -3,23 +3,37 @@
 // core (Socket Mode, HTTP Events API, console and test transports plug in),
 // one error policy, middleware, bounded concurrency and graceful shutdown.
 //
-// A bot registers commands and runs:
+// A bot registers commands on its router, a Bot, and runs it; the runtime
+// made per run (NewRuntime) owns what changes while the bot runs: the
+// queue, dedupe, the commands waiting for a confirmation, the settings:
 //
 //	b := botkit.New("hello")
 //	b.Command("echo {text...}", func(ctx context.Context, req *botkit.Request) error {
 //		_, err := req.Reply(ctx, botkit.Escape(req.Arg("text")))
 //		return err
 //	}, botkit.Describe("Repeat the text"))
-//	err := b.Run(ctx, transport)
+//	rt := botkit.NewRuntime(b, botkit.WithLogger(logger))
+//	err := rt.Apply(settings) // access rules, audit channel, rate limit; again on reload
+//	err = rt.Run(ctx, transport)
+//
+// Around every handler run botkit's middleware, in this order: audit (one
+// line per run, whatever became of it), rate limit, access, confirmation
+// (a command that asks is parked and runs when answered, holding no
+// worker meanwhile), the command's timeout, panic recovery, then the
+// bot's own middleware.
 //
 // # Patterns
 //
 // A pattern is words separated by spaces: a literal word (matched without
-// regard to case), {name} (one word), {name...} (the rest of the message,
-// last only) and trailing optional groups in brackets: "deploy {app}
-// {branch} [to {env}]". The first word is a literal, the command's name.
-// Before matching, the leading mention is stripped and white space
-// (non-breaking spaces too) is folded. Slack markup in arguments is decoded.
+// regard to ASCII case), {name} (one word), {name:type} (one word of a type:
+// name, plain, int, N..M, duration, user, channel or choices a|b), {name...}
+// (the rest of the message, last only) and trailing optional groups in
+// brackets: "deploy {app:name} {branch:plain} [to {env:name}]". The first
+// word is a literal, the command's name. Before matching, the leading
+// mention is stripped, white space (non-breaking spaces too) is folded and
+// control characters become U+FFFD. A typed argument's value is canonical,
+// made once, and is what access rules, the audit line and the handler see;
+// Slack markup in untyped arguments is decoded.
 //
 // When several patterns match, the most specific wins: at the first word
 // where they differ, a literal beats a parameter, which beats a rest.

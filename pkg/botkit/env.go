@@ -17,3 +17,12 @@ const (
 	EnvDev   = "dev"
 	EnvPrd   = "prd"
 )
+
+// Log returns Logger, or a logger that discards when Logger is nil (a test
+// that calls setup with a bare Env).
+func (e Env) Log() *slog.Logger {
+	if e.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return e.Logger
+}

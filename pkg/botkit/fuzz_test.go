@@ -1,6 +1,7 @@
 package botkit
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
@@ -44,6 +45,7 @@ func FuzzMatch(f *testing.F) {
 	for _, p := range []string{
 		"deploy {app} {branch} [to {env}]", "deploy {app} main", "history [{app}] [{env}]",
 		"echo {text...}", "run {a} {b}", "run {rest...}",
+		"ship {app:name} {ref:plain} [to {env:dev|prd}]", "wait {n:1..60} {d:duration}", "page {who:user} {where:channel}",
 	} {
 		b.Command(p, nop)
 	}
@@ -52,12 +54,29 @@ func FuzzMatch(f *testing.F) {
 		if normalize(norm) != norm {
 			t.Fatalf("normalize is not idempotent on %q", text)
 		}
-		cmd, args := b.Match(norm)
+		cmd, args := b.match(norm)
 		if cmd == nil {
 			return
 		}
 		if len(args) != len(cmd.Params()) {
 			t.Fatalf("%q matched %q with %d args, want %d", norm, cmd.Pattern(), len(args), len(cmd.Params()))
+		}
+		words := slices.Clone(args)
+		if err := cmd.pat.bind(args); err == nil {
+			for i, v := range args {
+				typ := cmd.pat.types[i]
+				if typ == nil || typ.kind == "word" || v == "" {
+					continue
+				}
+				// A canonical value is its own canonical form, and a
+				// name is ASCII lowercase.
+				if again, err := typ.canonical(v); err != nil || again != v && typ.kind != "plain" {
+					t.Fatalf("%q: %s value %q (from %q) is not canonical: %q, %v", norm, typ.kind, v, words[i], again, err)
+				}
+				if typ.kind == "name" && v != strings.ToLower(v) {
+					t.Fatalf("%q: name %q is not lowercase", norm, v)
+				}
+			}
 		}
 		_ = b.notFound(norm)
 		_ = b.HelpCommand(norm)

@@ -31,6 +31,7 @@ type Command struct {
 	hidden   bool
 	timeout  time.Duration
 	defaults []argDefault
+	confirm  *confirmSpec
 }
 
 // argDefault fills in an optional parameter the message left out.
@@ -56,7 +57,7 @@ func (c *Command) Description() string { return c.desc }
 func (c *Command) Hidden() bool { return c.hidden }
 
 // Params returns the names of the pattern's parameters, in order.
-func (c *Command) Params() []string { return c.pat.params }
+func (c *Command) Params() []string { return slices.Clone(c.pat.params) }
 
 // CommandOption configures a command at registration.
 type CommandOption func(*Command)
@@ -76,7 +77,8 @@ func Hidden() CommandOption { return func(c *Command) { c.hidden = true } }
 // out, with what value returns (which may read the request's other
 // arguments, say an app's default environment). It runs before the access
 // check, so a rule on env=prd also applies to a run where prd is only the
-// default; the handler's req.Arg sees the value too. value is called on the
+// default; the value is made canonical like a typed one, and the handler's
+// req.Arg sees it too. value is called on the
 // bot's dispatch goroutine for each run that needs it: it must be quick and
 // safe for concurrent use. An empty result leaves the parameter empty.
 // Default panics when name is not a parameter of the command's pattern.

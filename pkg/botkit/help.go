@@ -1,22 +1,23 @@
 package botkit
 
 import (
-	"context"
 	"fmt"
 	"strings"
 )
 
 // helpFor answers "help", "help all" and "help <command>"; ok is false
-// for other text. The list shows only the commands the user may run.
-func (b *Bot) helpFor(ctx context.Context, tr Transport, s *Settings, ev Event, text string) (reply string, ok bool) {
+// for other text. The list shows only the commands the user may run, as
+// the access policy decides.
+func (s *session) helpFor(ev Event, text string) (reply string, ok bool) {
+	b := s.rt.bot
 	word, rest, _ := strings.Cut(text, " ")
-	if !strings.EqualFold(word, "help") {
+	if !asciiEqualFold(word, "help") {
 		return "", false
 	}
 	switch {
 	case rest == "":
-		return b.help(func(c *Command) bool { return b.mayList(ctx, tr, s, c, ev.User, ev.Channel) }), true
-	case strings.EqualFold(rest, "all"):
+		return b.help(func(c *Command) bool { return s.rt.policy.mayList(s.ctx, s.tr, c, ev.User, ev.Channel) }), true
+	case asciiEqualFold(rest, "all"):
 		return b.Help(), true
 	}
 	return b.HelpCommand(rest), true
@@ -54,10 +55,10 @@ func (b *Bot) help(show func(*Command) bool) string {
 // HelpCommand returns the details of the commands named name (its first
 // word, or more words of its pattern), as "help <name>" shows it.
 func (b *Bot) HelpCommand(name string) string {
-	name = strings.ToLower(stripMention(normalize(decode(name))))
+	name = asciiLower(stripMention(normalize(decode(name))))
 	var sb strings.Builder
 	for _, c := range b.cmds {
-		if c.Name() != name && !strings.HasPrefix(strings.ToLower(c.pat.src), name) {
+		if c.Name() != name && !strings.HasPrefix(asciiLower(c.pat.src), name) {
 			continue
 		}
 		if sb.Len() > 0 {

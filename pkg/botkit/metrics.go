@@ -13,7 +13,8 @@ const (
 	OutcomeError     = "error"
 	OutcomeTimeout   = "timeout"
 	OutcomePanic     = "panic"
-	OutcomeRefused   = "refused" // denied, rate limited or not confirmed: the handler never ran
+	OutcomeRefused   = "refused"               // denied, rate limited or not confirmed: the handler never ran
+	OutcomePending   = "awaiting_confirmation" // parked until the question is answered
 )
 
 // Results of an event, the values of botkit_events_total's result label.
@@ -34,6 +35,7 @@ type metrics struct {
 	access   metric.Vec // command, decision
 	inFlight *vm.Gauge
 	queued   *vm.Gauge
+	pending  *vm.Gauge
 }
 
 // durationBuckets are botkit_command_duration_seconds' buckets: from a ping
@@ -47,6 +49,7 @@ var durationBuckets = []float64{.01, .05, .1, .5, 1, 5, 15, 60, 300, 900, 1800}
 //   - botkit_errors_total{kind}: errors outside handlers (post, update, start)
 //   - botkit_access_decisions_total{command,decision}: allow, deny, error
 //   - botkit_commands_in_flight, botkit_commands_queued: gauges
+//   - botkit_confirmations_pending: commands waiting for an answer
 func newMetrics(set *vm.Set, bot string) *metrics {
 	consts := []string{"bot", bot}
 	return &metrics{
@@ -57,6 +60,7 @@ func newMetrics(set *vm.Set, bot string) *metrics {
 		access:   metric.NewVec(set, "botkit_access_decisions_total", consts, "command", "decision"),
 		inFlight: metric.NewVec(set, "botkit_commands_in_flight", consts).Gauge(),
 		queued:   metric.NewVec(set, "botkit_commands_queued", consts).Gauge(),
+		pending:  metric.NewVec(set, "botkit_confirmations_pending", consts).Gauge(),
 	}
 }
 

@@ -2,6 +2,7 @@ package botkit
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime/debug"
 	"time"
@@ -44,10 +45,10 @@ func withTimeout(d time.Duration) Middleware {
 			err := next.ServeCommand(ctx, req)
 			if err != nil && ctx.Err() == context.DeadlineExceeded {
 				if _, ok := AsUserError(err); !ok {
-					return &UserError{
-						Msg: fmt.Sprintf("`%s` timed out after %s.", req.cmd.Name(), d),
-						Err: fmt.Errorf("%w: %w", context.DeadlineExceeded, err),
+					if !errors.Is(err, context.DeadlineExceeded) {
+						err = fmt.Errorf("%w: %w", context.DeadlineExceeded, err)
 					}
+					return &UserError{Msg: fmt.Sprintf("`%s` timed out after %s.", req.cmd.Name(), d), Err: err}
 				}
 			}
 			return err

@@ -19,8 +19,9 @@ const (
 
 type elem struct {
 	kind elemKind
-	text string // the literal, lowercased, or the parameter's name
-	arg  int    // index into pattern.params for parameters and rests
+	text string   // the literal, lowercased, or the parameter's name
+	arg  int      // index into pattern.params for parameters and rests
+	typ  *argType // a parameter's type
 }
 
 // pattern is a parsed command pattern such as "deploy {app} {branch} [to {env}]".
@@ -29,14 +30,17 @@ type pattern struct {
 	required []elem
 	optional [][]elem // trailing groups; group i is present only if i-1 is
 	params   []string
+	types    []*argType // of each parameter; nil for a rest
 }
 
 // parsePattern parses src. Grammar, by space-separated words:
 //
-//	literal    a word without {}[]<>|&, matched case-insensitively
-//	{name}     exactly one word, bound to name
-//	{name...}  one or more words, the rest of the message; last only
-//	[ ... ]    an optional group of the above, trailing only, not nested
+//	literal      a word without {}[]<>|&, matched without regard to ASCII case
+//	{name}       exactly one word, bound to name
+//	{name:type}  one word of a type (see parseArgType): name, plain, int,
+//	             N..M, duration, user, channel, or choices a|b|c
+//	{name...}    one or more words, the rest of the message; last only
+//	[ ... ]      an optional group of the above, trailing only, not nested
 //
 // The first word is a literal: it names the command.
 func parsePattern(src string) (*pattern, error) {
@@ -83,6 +87,7 @@ func parsePattern(src string) (*pattern, error) {
 			}
 			seen[e.text] = true
 			p.params = append(p.params, e.text)
+			p.types = append(p.types, e.typ)
 			restSeen = e.kind == restElem
 		}
 		switch {
@@ -109,14 +114,24 @@ func parseElem(w string, argIndex int) (elem, error) {
 			return elem{}, fmt.Errorf("unclosed parameter %q", w)
 		}
 		name := w[1 : len(w)-1]
-		kind := paramElem
 		if n, ok := strings.CutSuffix(name, "..."); ok {
-			name, kind = n, restElem
+			if !validParamName(n) {
+				return elem{}, fmt.Errorf("bad parameter name %q (want lowercase letters, digits and _, starting with a letter)", n)
+			}
+			return elem{kind: restElem, text: n, arg: argIndex}, nil
 		}
+		name, spec, typed := strings.Cut(name, ":")
 		if !validParamName(name) {
 			return elem{}, fmt.Errorf("bad parameter name %q (want lowercase letters, digits and _, starting with a letter)", name)
 		}
-		return elem{kind: kind, text: name, arg: argIndex}, nil
+		if typed && spec == "" {
+			return elem{}, fmt.Errorf("parameter {%s:} has an empty type", name)
+		}
+		typ, err := parseArgType(spec)
+		if err != nil {
+			return elem{}, fmt.Errorf("parameter {%s}: %w", name, err)
+		}
+		return elem{kind: paramElem, text: name, arg: argIndex, typ: typ}, nil
 	}
 	if strings.ContainsAny(w, "{}[]<>|&") {
 		return elem{}, fmt.Errorf("bad literal word %q", w)
@@ -169,7 +184,7 @@ func (p *pattern) usage() string {
 			case litElem:
 				b.WriteString(e.text)
 			case paramElem:
-				b.WriteString("&lt;" + e.text + "&gt;")
+				b.WriteString("&lt;" + Escape(e.typ.shape(e.text)) + "&gt;")
 			case restElem:
 				b.WriteString("&lt;" + e.text + "...&gt;")
 			}
@@ -208,8 +223,9 @@ func compareRoutes(a, b route) int {
 	return cmp.Compare(len(a.elems), len(b.elems))
 }
 
-// match reports whether the tokens of s match r, and binds the arguments into
-// args (which has one slot per parameter of r's command).
+// match reports whether the tokens of s match r, and binds the words of the
+// arguments, as typed, into args (which has one slot per parameter of r's
+// command); bind turns them into values.
 func (r route) match(s string, toks []span, args []string) bool {
 	n := len(r.elems)
 	rest := r.elems[n-1].kind == restElem
@@ -217,17 +233,52 @@ func (r route) match(s string, toks []span, args []string) bool {
 		return false
 	}
 	for i, e := range r.elems {
-		if e.kind == litElem && !strings.EqualFold(s[toks[i].start:toks[i].end], e.text) {
+		if e.kind == litElem && !asciiEqualFold(s[toks[i].start:toks[i].end], e.text) {
 			return false
 		}
 	}
 	for i, e := range r.elems {
 		switch e.kind {
 		case paramElem:
-			args[e.arg] = decode(s[toks[i].start:toks[i].end])
+			args[e.arg] = s[toks[i].start:toks[i].end]
 		case restElem:
-			args[e.arg] = decode(s[toks[i].start:])
+			args[e.arg] = s[toks[i].start:]
 		}
 	}
 	return true
+}
+
+// ArgError is a word that does not fit its argument's type, such as "lİve"
+// for {env:name}: the user is told which argument and why.
+type ArgError struct {
+	Param string // the parameter's name
+	Word  string // what was typed
+	Err   error  // why it does not fit
+}
+
+func (e *ArgError) Error() string { return fmt.Sprintf("%s %q %v", e.Param, e.Word, e.Err) }
+
+// Unwrap returns the reason.
+func (e *ArgError) Unwrap() error { return e.Err }
+
+// bind turns the words match bound into values, in place: each typed
+// parameter's canonical value, rests and untyped words with Slack markup
+// decoded. Optional parameters left out stay "".
+func (p *pattern) bind(args []string) error {
+	for i, w := range args {
+		if w == "" {
+			continue
+		}
+		t := p.types[i]
+		if t == nil {
+			args[i] = decode(w)
+			continue
+		}
+		v, err := t.canonical(w)
+		if err != nil {
+			return &ArgError{Param: p.params[i], Word: w, Err: err}
+		}
+		args[i] = v
+	}
+	return nil
 }

@@ -142,7 +142,7 @@ func TestMatch(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.text, func(t *testing.T) {
-			cmd, args := b.Match(tt.text)
+			cmd, args := b.match(tt.text)
 			got := ""
 			if cmd != nil {
 				got = cmd.Pattern()
@@ -150,9 +150,101 @@ func TestMatch(t *testing.T) {
 			if got != tt.pattern {
 				t.Fatalf("Match(%q) = %q, want %q", tt.text, got, tt.pattern)
 			}
-			if diff := cmp.Diff(tt.args, args); cmd != nil && diff != "" {
+			if cmd == nil {
+				return
+			}
+			if err := cmd.pat.bind(args); err != nil {
+				t.Fatalf("bind: %v", err)
+			}
+			if diff := cmp.Diff(tt.args, args); diff != "" {
 				t.Errorf("args (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// Typed arguments bind to one canonical value, or to an error that names
+// the argument and what is wrong with the word.
+func TestTypedArgs(t *testing.T) {
+	b := New("t")
+	for _, p := range []string{
+		"deploy {app:name} {branch:plain} [to {env:name}]",
+		"launch [in {secs:1..60}]",
+		"count {n:int}",
+		"wait {d:duration}",
+		"page {who:user} in {where:channel}",
+		"promote {env:dev|prd}",
+	} {
+		b.Command(p, nop)
+	}
+	tests := []struct {
+		text string
+		args []string
+		err  string
+	}{
+		{"deploy API main to PRD", []string{"api", "main", "prd"}, ""},
+		{"deploy `api` `Feature/X`", []string{"api", "Feature/X", ""}, ""},
+		{"deploy web main to lİve", nil, `env "lİve" is not a name`},
+		{"deploy apİ main", nil, `app "apİ" is not a name`},
+		{"deploy web <#C0EVIL|main>", nil, "branch \"<#C0EVIL|main>\" is a link to a Slack channel"},
+		{"deploy web <@U0EVIL>", nil, "is a Slack mention"},
+		{"deploy web <https://x|x>", nil, "is a link, not text"},
+		{"deploy web ma\ufffdin", nil, "contains a control or invalid character"},
+		{"deploy web fix&amp;go", []string{"web", "fix&go", ""}, ""},
+		{"deploy -web main", nil, "is not a name"},
+		{"deploy " + strings.Repeat("a", 64) + " main", nil, "is not a name of 1 to 63 characters"},
+		{"launch in 10", []string{"10"}, ""},
+		{"launch in 010", []string{"10"}, ""},
+		{"launch in 61", nil, `secs "61" is not from 1 to 60`},
+		{"launch in +5", nil, "is not a whole number"},
+		{"launch in ５", nil, "is not a whole number"},
+		{"count -3", []string{"-3"}, ""},
+		{"wait 90s", []string{"1m30s"}, ""},
+		{"wait 0s", nil, "is not a duration"},
+		{"page <@U123|alice> in <#C0GENERAL|general>", []string{"U123", "C0GENERAL"}, ""},
+		{"page U123 in C0GENERAL", []string{"U123", "C0GENERAL"}, ""},
+		{"page alice in C0GENERAL", nil, "is not a user"},
+		{"page U123 in general", nil, "is not a channel"},
+		{"promote PRD", []string{"prd"}, ""},
+		{"promote prİ", nil, "is not one of dev, prd"},
+		{"promote stg", nil, "is not one of dev, prd"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.text, func(t *testing.T) {
+			cmd, args := b.match(normalize(tt.text))
+			if cmd == nil {
+				t.Fatalf("%q matched nothing", tt.text)
+			}
+			err := cmd.pat.bind(args)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("bind(%q) = %v, want an error with %q", tt.text, err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("bind(%q): %v", tt.text, err)
+			}
+			if diff := cmp.Diff(tt.args, args); diff != "" {
+				t.Errorf("args (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestBadArgTypes(t *testing.T) {
+	for _, tt := range []struct{ pat, want string }{
+		{"a {x:nosuch}", "unknown argument type"},
+		{"a {x:}", "empty type"},
+		{"a {x:5..1}", "bad range"},
+		{"a {x:1..y}", "bad range"},
+		{"a {x:dev|Prd}", "bad choice"},
+		{"a {x:dev|dev}", "listed twice"},
+		{"a {x:dev|}", "bad choice"},
+	} {
+		_, err := parsePattern(tt.pat)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("parsePattern(%q) = %v, want %q", tt.pat, err, tt.want)
+		}
 	}
 }

@@ -6,47 +6,83 @@ import (
 	"time"
 )
 
-// queue holds the events waiting for a worker. Unlike a buffered channel it
-// takes memory only for what it holds, so a deep bound (a burst of mentions
-// from one user must get through) costs nothing while the bot is idle.
-type queue struct {
-	mu     sync.Mutex
-	cond   sync.Cond
-	items  []Event
-	head   int
-	max    int
-	closed bool
-	busy   int // events taken and not yet finished
-	idle   int // workers waiting in pop that no push has claimed yet
-	served int // events finished since the last memory release
+// work is one item for a worker: an event to dispatch, or the answer to a
+// pending confirmation (answer set; ev is the click).
+type work struct {
+	ev      Event
+	answer  *answer
+	tooLong bool // ev's text was over maxCommandText and was dropped
 }
 
-func newQueue(max int) *queue {
-	q := &queue{max: max}
+// itemOverhead is what a queued item costs besides its strings: the work
+// struct and its slot, rounded up.
+const itemOverhead = 256
+
+// size is what w holds in memory, for the queue's byte bound.
+func (w *work) size() int {
+	ev := &w.ev
+	return itemOverhead + len(ev.ID) + len(ev.Text) + len(ev.User) + len(ev.Channel) + len(ev.TS) + len(ev.ThreadTS)
+}
+
+// queue holds the work waiting for a worker. Unlike a buffered channel it
+// takes memory only for what it holds, so a deep bound (a burst of mentions
+// from one user must get through) costs nothing while the bot is idle. It
+// is bounded twice: by count, and by the bytes its items hold.
+type queue struct {
+	mu       sync.Mutex
+	cond     sync.Cond
+	items    []work
+	head     int
+	max      int
+	maxBytes int
+	bytes    int // held by the items waiting
+	closed   bool
+	busy     int // items taken and not yet finished
+	idle     int // workers waiting in pop that no push has claimed yet
+	served   int // items finished since the last memory release
+}
+
+func newQueue(max, maxBytes int) *queue {
+	q := &queue{max: max, maxBytes: maxBytes}
 	q.cond.L = &q.mu
 	return q
 }
 
-// push adds ev unless the queue is closed, or full with no idle worker to
-// take it at once (so a bound of 0 means: run only when a worker is free).
-func (q *queue) push(ev Event) bool {
+// push adds w unless the queue is closed, or full (by count or bytes) with
+// no idle worker to take it at once (so a bound of 0 means: run only when a
+// worker is free).
+func (q *queue) push(w work) bool {
+	return q.add(w, false)
+}
+
+// pushAnswer adds the answer to a pending confirmation past the bounds: it
+// was counted when its command was parked (pending confirmations are capped
+// per user), and dropping it would lose a click.
+func (q *queue) pushAnswer(w work) bool {
+	return q.add(w, true)
+}
+
+func (q *queue) add(w work, force bool) bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	n := w.size()
 	switch {
 	case q.closed:
 		return false
 	case q.idle > 0:
 		q.idle--
-	case len(q.items)-q.head >= q.max:
+	case force:
+	case len(q.items)-q.head >= q.max, q.bytes+n > q.maxBytes:
 		return false
 	}
-	q.items = append(q.items, ev)
+	q.items = append(q.items, w)
+	q.bytes += n
 	q.cond.Signal()
 	return true
 }
 
-// pop waits for an event; false once the queue is closed and empty.
-func (q *queue) pop() (Event, bool) {
+// pop waits for work; false once the queue is closed and empty.
+func (q *queue) pop() (work, bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	for q.head == len(q.items) && !q.closed {
@@ -54,11 +90,12 @@ func (q *queue) pop() (Event, bool) {
 		q.cond.Wait()
 	}
 	if q.head == len(q.items) {
-		return Event{}, false
+		return work{}, false
 	}
-	ev := q.items[q.head]
-	q.items[q.head] = Event{}
+	w := q.items[q.head]
+	q.items[q.head] = work{}
 	q.head++
+	q.bytes -= w.size()
 	if q.head == len(q.items) {
 		// Drained: drop a large backing array instead of keeping the
 		// burst's peak forever.
@@ -70,7 +107,16 @@ func (q *queue) pop() (Event, bool) {
 		q.head = 0
 	}
 	q.busy++
-	return ev, true
+	return w, true
+}
+
+// drain removes and returns the work no worker has taken yet.
+func (q *queue) drain() []work {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	left := append([]work(nil), q.items[q.head:]...)
+	q.items, q.head, q.bytes = nil, 0, 0
+	return left
 }
 
 // finish marks an event taken by pop as handled.

@@ -7,24 +7,24 @@ import (
 )
 
 func TestQueue(t *testing.T) {
-	q := newQueue(3)
+	q := newQueue(3, 1<<30)
 	for i := range 3 {
-		if !q.push(Event{ID: fmt.Sprint(i)}) {
+		if !q.push(work{ev: Event{ID: fmt.Sprint(i)}}) {
 			t.Fatalf("push %d refused below the bound", i)
 		}
 	}
-	if q.push(Event{ID: "over"}) {
+	if q.push(work{ev: Event{ID: "over"}}) {
 		t.Error("push beyond the bound accepted")
 	}
 	for i := range 3 {
 		ev, ok := q.pop()
-		if !ok || ev.ID != fmt.Sprint(i) {
-			t.Fatalf("pop %d = %q, %v; want FIFO order", i, ev.ID, ok)
+		if !ok || ev.ev.ID != fmt.Sprint(i) {
+			t.Fatalf("pop %d = %q, %v; want FIFO order", i, ev.ev.ID, ok)
 		}
 		q.finish()
 	}
 	// A popped slot frees room for one more.
-	if !q.push(Event{ID: "again"}) {
+	if !q.push(work{ev: Event{ID: "again"}}) {
 		t.Error("push refused after the queue drained")
 	}
 	got := make(chan string)
@@ -35,7 +35,7 @@ func TestQueue(t *testing.T) {
 				close(got)
 				return
 			}
-			got <- ev.ID
+			got <- ev.ev.ID
 			q.finish()
 		}
 	}()
@@ -51,16 +51,16 @@ func TestQueue(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("pop did not return after close")
 	}
-	if q.push(Event{ID: "late"}) {
+	if q.push(work{ev: Event{ID: "late"}}) {
 		t.Error("push after close accepted")
 	}
 }
 
 // A drained queue lets go of a burst's backing array.
 func TestQueueDropsBurstArray(t *testing.T) {
-	q := newQueue(10000)
+	q := newQueue(10000, 1<<30)
 	for i := range 5000 {
-		q.push(Event{ID: fmt.Sprint(i)})
+		q.push(work{ev: Event{ID: fmt.Sprint(i)}})
 	}
 	for range 5000 {
 		q.pop()
@@ -73,17 +73,17 @@ func TestQueueDropsBurstArray(t *testing.T) {
 
 // A bound of 0 runs an event only when a worker is free to take it.
 func TestQueueZeroBound(t *testing.T) {
-	q := newQueue(0)
-	if q.push(Event{ID: "nobody"}) {
+	q := newQueue(0, 1<<30)
+	if q.push(work{ev: Event{ID: "nobody"}}) {
 		t.Fatal("push accepted with no worker waiting")
 	}
 	got := make(chan string, 1)
 	go func() {
 		ev, _ := q.pop()
-		got <- ev.ID
+		got <- ev.ev.ID
 	}()
 	deadline := time.Now().Add(5 * time.Second)
-	for !q.push(Event{ID: "taken"}) {
+	for !q.push(work{ev: Event{ID: "taken"}}) {
 		if time.Now().After(deadline) {
 			t.Fatal("push refused while a worker waited")
 		}
@@ -92,7 +92,7 @@ func TestQueueZeroBound(t *testing.T) {
 	if id := <-got; id != "taken" {
 		t.Errorf("worker got %q", id)
 	}
-	if q.push(Event{ID: "busy"}) {
+	if q.push(work{ev: Event{ID: "busy"}}) {
 		t.Error("push accepted while the only worker is busy")
 	}
 }

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -28,19 +30,29 @@ type Request struct {
 	CorrelationID string
 
 	cmd    *Command
-	args   []string
+	args   []string // canonical values, one per parameter
 	logger *slog.Logger
 	tr     Transport
-	bot    *Bot
+
+	// Set by botkit's middleware as the run goes: the audit line's
+	// decision, the access rule that wants a confirmation, the defaults
+	// filled in (shown in the question), and who confirmed a resumed run.
+	decision    string
+	ruleConfirm *Rule
+	defaulted   string
+	answeredBy  string
 }
 
 // Command returns the command being run.
 func (r *Request) Command() *Command { return r.cmd }
 
-// Arg returns the value of the named parameter, with Slack markup decoded
-// (<@U123> is U123, <https://x|x> is https://x); an optional parameter that
-// was not given is its Default, or "". Arg panics when name is not a parameter of the
-// command's pattern: that is a bug the first test of the command finds.
+// Arg returns the value of the named parameter: for a typed parameter
+// ({env:name}, {n:1..60}, {who:user}...) its canonical value, the one access
+// rules and the audit line saw; for a plain {name} or a {rest...}, the
+// words with Slack markup decoded (<@U123> is U123, <https://x|x> is
+// https://x). An optional parameter that was not given is its Default, or
+// "". Arg panics when name is not a parameter of the command's pattern:
+// that is a bug the first test of the command finds.
 func (r *Request) Arg(name string) string {
 	i := slices.Index(r.cmd.pat.params, name)
 	if i < 0 {
@@ -49,23 +61,61 @@ func (r *Request) Arg(name string) string {
 	return r.args[i]
 }
 
-// applyDefaults fills in the parameters left out that have a Default, and
-// returns them for the user, like " (env=dev)", or "" when none was.
-func (r *Request) applyDefaults() string {
+// Int returns the value of the named integer parameter ({n:int} or
+// {n:1..60}), or def when it was left out. It panics when name is not an
+// integer parameter of the command's pattern.
+func (r *Request) Int(name string, def int) int {
+	i := slices.Index(r.cmd.pat.params, name)
+	if i < 0 || r.cmd.pat.types[i] == nil || r.cmd.pat.types[i].kind != "int" {
+		panic(fmt.Sprintf("botkit: command %q has no integer parameter %q", r.cmd.pat.src, name))
+	}
+	if r.args[i] == "" {
+		return def
+	}
+	n, _ := strconv.Atoi(r.args[i]) // canonical, so it parses
+	return n
+}
+
+// Duration returns the value of the named {d:duration} parameter, or def
+// when it was left out. It panics when name is not a duration parameter.
+func (r *Request) Duration(name string, def time.Duration) time.Duration {
+	i := slices.Index(r.cmd.pat.params, name)
+	if i < 0 || r.cmd.pat.types[i] == nil || r.cmd.pat.types[i].kind != "duration" {
+		panic(fmt.Sprintf("botkit: command %q has no duration parameter %q", r.cmd.pat.src, name))
+	}
+	if r.args[i] == "" {
+		return def
+	}
+	d, _ := time.ParseDuration(r.args[i])
+	return d
+}
+
+// applyDefaults fills in the parameters left out that have a Default, in
+// their canonical form, and notes them for the user, like " (env=dev)".
+func (r *Request) applyDefaults() error {
 	var filled []string
 	for _, d := range r.cmd.defaults {
 		if r.args[d.index] != "" {
 			continue
 		}
-		if v := d.value(r); v != "" {
-			r.args[d.index] = v
-			filled = append(filled, r.cmd.pat.params[d.index]+"="+Escape(v))
+		v := d.value(r)
+		if v == "" {
+			continue
 		}
+		if t := r.cmd.pat.types[d.index]; t != nil {
+			c, err := t.canonical(v)
+			if err != nil {
+				return &ArgError{Param: r.cmd.pat.params[d.index], Word: v, Err: err}
+			}
+			v = c
+		}
+		r.args[d.index] = v
+		filled = append(filled, r.cmd.pat.params[d.index]+"="+Escape(v))
 	}
-	if len(filled) == 0 {
-		return ""
+	if len(filled) > 0 {
+		r.defaulted = " (" + strings.Join(filled, ", ") + ")"
 	}
-	return " (" + strings.Join(filled, ", ") + ")"
+	return nil
 }
 
 // Log returns a logger tagged with the bot, command, user, channel, event
@@ -82,14 +132,17 @@ func (r *Request) thread() string {
 }
 
 // Reply posts text in the thread of the command and returns a reference for
-// Update. Text longer than Slack allows is uploaded as a file where the
-// transport can, with its start as the message; otherwise it is cut, saying
-// so.
+// Update. Text longer than Slack allows is posted cut, and where the
+// transport can upload, the whole text follows as a file in the thread; the
+// reference is the cut message's, so Update works on it either way.
 func (r *Request) Reply(ctx context.Context, text string) (MessageRef, error) {
 	if _, ok := r.tr.(Uploader); ok && utf8.RuneCountInString(text) > MaxMessageText {
-		head := clipRunes(text, 3000)
-		err := r.Upload(ctx, "output.txt", text, head+"\n… (the full output is attached)")
-		return MessageRef{}, err
+		head := clipRunes(text, 3000) + "\n… (the full output is in the file below)"
+		ref, err := r.tr.Post(ctx, Message{Channel: r.Channel, ThreadTS: r.thread(), Text: head})
+		if err != nil {
+			return ref, fmt.Errorf("posting reply: %w", err)
+		}
+		return ref, r.Upload(ctx, "output.txt", text, "")
 	}
 	ref, err := r.tr.Post(ctx, Message{Channel: r.Channel, ThreadTS: r.thread(), Text: fit(text)})
 	if err != nil {
@@ -125,10 +178,8 @@ func (r *Request) Ephemeral(ctx context.Context, text string) error {
 // comment and the content as a message, cut to Slack's limit.
 func (r *Request) Upload(ctx context.Context, name, content, comment string) error {
 	if u, ok := r.tr.(Uploader); ok {
-		if err := u.Upload(ctx, File{Channel: r.Channel, ThreadTS: r.thread(), Name: name, Content: content, Comment: comment}); err != nil {
-			return fmt.Errorf("uploading %s: %w", name, err)
-		}
-		return nil
+		// Uploader's errors name the file already.
+		return u.Upload(ctx, File{Channel: r.Channel, ThreadTS: r.thread(), Name: name, Content: content, Comment: comment})
 	}
 	_, err := r.tr.Post(ctx, Message{Channel: r.Channel, ThreadTS: r.thread(), Text: fit(comment + "\n```\n" + content + "\n```")})
 	if err != nil {

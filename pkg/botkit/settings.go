@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync/atomic"
 )
 
 // Settings are what botkit itself reads from a bot's config file: access
@@ -17,7 +16,7 @@ import (
 //		Apps map[string]App `yaml:"apps"`
 //	}
 //
-// The runner applies them with Bot.Apply at start and on every reload.
+// The runner applies them with Runtime.Apply at start and on every reload.
 type Settings struct {
 	Access    AccessConfig    `yaml:"access"`
 	Audit     AuditConfig     `yaml:"audit"`
@@ -53,8 +52,11 @@ type Rule struct {
 	// and args, e.g. "deploy env=prd".
 	Name    string `yaml:"name"`
 	Command string `yaml:"command"`
-	// Args narrows the rule to runs with these argument values (compared
-	// without regard to case), e.g. {env: prd}.
+	// Args narrows the rule to runs with these argument values, e.g.
+	// {env: prd}. Only typed arguments ({env:name}, {n:int}, choices...)
+	// can be named: each value has one spelling, made once when the
+	// command is parsed, which the rule, the audit line and the handler all
+	// see. A rule's value is put in that spelling too ("PRD" is "prd").
 	Args     map[string]string `yaml:"args"`
 	Users    []string          `yaml:"users"`
 	Groups   []string          `yaml:"groups"` // Slack user group IDs (S...)
@@ -81,36 +83,131 @@ const (
 	PolicyDeny  = "deny"
 )
 
-// settingsHolder is the bot's current settings, swapped whole on reload so
-// each command sees one consistent version.
-type settingsHolder struct{ p atomic.Pointer[Settings] }
-
-func (h *settingsHolder) load() *Settings {
-	if s := h.p.Load(); s != nil {
-		return s
-	}
-	return &Settings{}
+// compiled is settings checked against the bot's commands, ready to use:
+// rules named, their argument values in each command's canonical spelling.
+type compiled struct {
+	Settings
+	rules []compiledRule
 }
 
-// Apply checks s against the bot's commands and makes it current. A rule
-// that names an unknown command or argument, or a bad policy, is an error
-// and nothing changes: a typo must not become a silent no-op. It is safe to
-// call while the bot runs (config reloads do).
-func (b *Bot) Apply(s Settings) error {
-	if err := b.validateSettings(&s); err != nil {
-		return err
+type compiledRule struct {
+	*Rule
+	// args holds, for each command the rule names that has all its
+	// arguments, their canonical values by parameter index.
+	args map[*Command][]ruleArg
+}
+
+type ruleArg struct {
+	index int
+	value string
+}
+
+// CheckSettings reports whether s fits the bot's commands: every rule names
+// a command and arguments it has, with values those arguments can take; IDs
+// look like Slack IDs; policies are known. The error lists every problem,
+// one per line, each naming its key.
+func (b *Bot) CheckSettings(s Settings) error {
+	_, err := b.compileSettings(s)
+	return err
+}
+
+func (b *Bot) compileSettings(s Settings) (*compiled, error) {
+	c := &compiled{Settings: s}
+	c.Access.Rules = slices.Clone(s.Access.Rules)
+	var errs []error
+	switch s.Access.Default {
+	case "", PolicyAllow, PolicyDeny:
+	default:
+		errs = append(errs, fmt.Errorf("key access.default: %q is not allow or deny", s.Access.Default))
 	}
-	for i := range s.Access.Rules {
-		r := &s.Access.Rules[i]
+	for i := range c.Access.Rules {
+		r := &c.Access.Rules[i]
+		key := fmt.Sprintf("access.rules[%d]", i)
+		cr, rerrs := b.compileRule(key, r)
+		errs = append(errs, rerrs...)
 		if r.Name == "" {
 			r.Name = ruleName(r)
 		}
+		if len(rerrs) == 0 {
+			c.rules = append(c.rules, cr)
+		}
+		for _, u := range r.Users {
+			if !slackID(u, "UW") {
+				errs = append(errs, fmt.Errorf("key %s.users: %q is not a Slack user ID (U…)", key, u))
+			}
+		}
+		for _, g := range r.Groups {
+			if !slackID(g, "S") {
+				errs = append(errs, fmt.Errorf("key %s.groups: %q is not a Slack user group ID (S…)", key, g))
+			}
+		}
+		for _, ch := range r.Channels {
+			if !slackID(ch, "CGD") {
+				errs = append(errs, fmt.Errorf("key %s.channels: %q is not a Slack channel ID (C…)", key, ch))
+			}
+		}
 	}
-	b.settings.p.Store(&s)
-	b.limiter.setRate(s.RateLimit.PerMinute)
-	return nil
+	if s.RateLimit.PerMinute < 0 {
+		errs = append(errs, fmt.Errorf("key rate_limit.per_minute: must not be negative"))
+	}
+	if s.Audit.Channel != "" && !slackID(s.Audit.Channel, "CG") {
+		errs = append(errs, fmt.Errorf("key audit.channel: %q is not a Slack channel ID (C…)", s.Audit.Channel))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
+// compileRule puts r's argument values in the canonical spelling of each
+// command it applies to.
+func (b *Bot) compileRule(key string, r *Rule) (compiledRule, []error) {
+	cr := compiledRule{Rule: r, args: map[*Command][]ruleArg{}}
+	cmds := b.commandsNamed(r.Command)
+	if len(cmds) == 0 {
+		return cr, []error{fmt.Errorf("key %s.command: unknown command %q (commands: %s)", key, r.Command, strings.Join(b.names(), ", "))}
+	}
+	var errs []error
+	names := make([]string, 0, len(r.Args))
+	for name := range r.Args {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		if !slices.ContainsFunc(cmds, func(c *Command) bool { return slices.Contains(c.pat.params, name) }) {
+			errs = append(errs, fmt.Errorf("key %s.args.%s: command %q has no argument %q", key, name, r.Command, name))
+		}
+	}
+	if len(errs) > 0 {
+		return cr, errs
+	}
+cmds:
+	for _, c := range cmds {
+		var args []ruleArg
+		for _, name := range names {
+			i := slices.Index(c.pat.params, name)
+			if i < 0 {
+				continue cmds // this command cannot match the rule
+			}
+			t := c.pat.types[i]
+			if t == nil || !t.ruleable {
+				errs = append(errs, fmt.Errorf("key %s.args.%s: argument %q of %q is free text, which has many spellings; a rule can only match a typed argument such as {%s:name} or {%s:a|b}",
+					key, name, name, c.pat.src, name, name))
+				continue cmds
+			}
+			v, err := t.canonical(r.Args[name])
+			if err != nil {
+				errs = append(errs, fmt.Errorf("key %s.args.%s: %q %v, so no run of %q can match it", key, name, r.Args[name], err, c.pat.src))
+				continue cmds
+			}
+			args = append(args, ruleArg{index: i, value: v})
+		}
+		cr.args[c] = args
+	}
+	return cr, errs
+}
+
+// ruleName is a rule's default name: its command and args, "deploy env=prd".
 func ruleName(r *Rule) string {
 	parts := []string{r.Command}
 	keys := make([]string, 0, len(r.Args))
@@ -122,68 +219,4 @@ func ruleName(r *Rule) string {
 		parts = append(parts, k+"="+r.Args[k])
 	}
 	return strings.Join(parts, " ")
-}
-
-func (b *Bot) validateSettings(s *Settings) error {
-	var errs []error
-	switch s.Access.Default {
-	case "", PolicyAllow, PolicyDeny:
-	default:
-		errs = append(errs, fmt.Errorf("key access.default: %q is not allow or deny", s.Access.Default))
-	}
-	for i, r := range s.Access.Rules {
-		key := fmt.Sprintf("access.rules[%d]", i)
-		cmds := b.commandsNamed(r.Command)
-		if len(cmds) == 0 {
-			errs = append(errs, fmt.Errorf("key %s.command: unknown command %q (commands: %s)", key, r.Command, strings.Join(b.names(), ", ")))
-			continue
-		}
-		for arg := range r.Args {
-			if !slices.ContainsFunc(cmds, func(c *Command) bool { return slices.Contains(c.pat.params, arg) }) {
-				errs = append(errs, fmt.Errorf("key %s.args.%s: command %q has no argument %q", key, arg, r.Command, arg))
-			}
-		}
-		for _, u := range r.Users {
-			if !strings.HasPrefix(u, "U") && !strings.HasPrefix(u, "W") {
-				errs = append(errs, fmt.Errorf("key %s.users: %q is not a Slack user ID (U…)", key, u))
-			}
-		}
-		for _, g := range r.Groups {
-			if !strings.HasPrefix(g, "S") {
-				errs = append(errs, fmt.Errorf("key %s.groups: %q is not a Slack user group ID (S…)", key, g))
-			}
-		}
-		for _, c := range r.Channels {
-			if !strings.HasPrefix(c, "C") && !strings.HasPrefix(c, "G") && !strings.HasPrefix(c, "D") {
-				errs = append(errs, fmt.Errorf("key %s.channels: %q is not a Slack channel ID (C…)", key, c))
-			}
-		}
-	}
-	if s.RateLimit.PerMinute < 0 {
-		errs = append(errs, fmt.Errorf("key rate_limit.per_minute: must not be negative"))
-	}
-	if s.Audit.Channel != "" && !strings.HasPrefix(s.Audit.Channel, "C") && !strings.HasPrefix(s.Audit.Channel, "G") {
-		errs = append(errs, fmt.Errorf("key audit.channel: %q is not a Slack channel ID (C…)", s.Audit.Channel))
-	}
-	return errors.Join(errs...)
-}
-
-func (b *Bot) commandsNamed(name string) []*Command {
-	var out []*Command
-	for _, c := range b.cmds {
-		if c.Name() == strings.ToLower(name) {
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
-func (b *Bot) names() []string {
-	var out []string
-	for _, c := range b.cmds {
-		if !slices.Contains(out, c.Name()) {
-			out = append(out, c.Name())
-		}
-	}
-	return out
 }

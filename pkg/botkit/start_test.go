@@ -18,11 +18,11 @@ func defaultsBot(t *testing.T) *botkittest.Transport {
 	t.Helper()
 	tr := botkittest.New(t)
 	appEnv := map[string]string{"web": "dev", "db": "prd", "tool": ""}
-	tr.Bot().Command("deploy {app} {branch} [to {env}]", func(ctx context.Context, req *botkit.Request) error {
+	tr.Bot().Command("deploy {app:name} {branch:plain} [to {env:name}]", func(ctx context.Context, req *botkit.Request) error {
 		_, err := req.Reply(ctx, "deploying "+req.Arg("app")+" to "+req.Arg("env"))
 		return err
 	}, botkit.Default("env", func(req *botkit.Request) string { return appEnv[req.Arg("app")] }))
-	err := tr.Bot().Apply(botkit.Settings{Access: botkit.AccessConfig{Rules: []botkit.Rule{
+	err := tr.Apply(botkit.Settings{Access: botkit.AccessConfig{Rules: []botkit.Rule{
 		{Name: "prd-deployers", Command: "deploy", Args: map[string]string{"env": "prd"}, Users: []string{"U0BOSS"}, Confirm: true},
 	}}})
 	if err != nil {

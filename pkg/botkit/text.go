@@ -13,8 +13,10 @@ const maxCommandText = 4000
 
 // normalize returns s with every run of Unicode white space (including
 // non-breaking spaces) folded into one ASCII space, other control characters
-// removed, and no leading or trailing space. It does not allocate when s is
-// already normal.
+// and invalid UTF-8 replaced by U+FFFD, and no leading or trailing space. It
+// does not allocate when s is already normal. A control character is
+// replaced, not dropped: dropping it would turn "ma\x00in" into "main"
+// behind the user's back, while U+FFFD shows, and typed arguments refuse it.
 func normalize(s string) string {
 	if isNormal(s) {
 		return s
@@ -27,7 +29,11 @@ func normalize(s string) string {
 		case unicode.IsSpace(r) || r == '\u200b' || r == '\ufeff':
 			space = b.Len() > 0
 		case unicode.IsControl(r) || r == utf8.RuneError:
-			// dropped: control characters never carry meaning in a command
+			if space {
+				b.WriteByte(' ')
+				space = false
+			}
+			b.WriteRune(utf8.RuneError)
 		default:
 			if space {
 				b.WriteByte(' ')

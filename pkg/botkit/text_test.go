@@ -13,10 +13,10 @@ func TestNormalize(t *testing.T) {
 		{"deploy\u00a0api\tmain\n", "deploy api main"},
 		{"deploy\u202f\u2003api", "deploy api"},
 		{"a\u200bb", "a b"},
-		{"de\x00ploy\x07 api", "deploy api"},
+		{"de\x00ploy\x07 api", "de\ufffdploy\ufffd api"},
 		{"\u00a0\u00a0", ""},
 		{"héllo wörld", "héllo wörld"},
-		{"bad\xffutf8", "badutf8"},
+		{"bad\xffutf8", "bad\ufffdutf8"},
 	}
 	for _, tt := range tests {
 		if got := normalize(tt.in); got != tt.want {

@@ -102,8 +102,13 @@ func NewMemory() *Memory { return &Memory{ready: make(chan struct{})} }
 // concurrent use.
 type Transport struct {
 	*Memory
-	bot  *botkit.Bot
-	name string
+	bot     *botkit.Bot
+	name    string
+	runOpts []botkit.Option
+
+	rtMu     sync.Mutex
+	rt       *botkit.Runtime  // made at Start
+	settings *botkit.Settings // applied at Start when set before
 
 	ids    atomic.Int64
 	doneMu sync.Mutex
@@ -120,15 +125,15 @@ type Option func(*options)
 
 type options struct {
 	name    string
-	botOpts []botkit.Option
+	runOpts []botkit.Option
 }
 
 // WithName names the bot (default "test"), as help shows it.
 func WithName(name string) Option { return func(o *options) { o.name = name } }
 
-// WithBotOptions passes options to botkit.New.
-func WithBotOptions(opts ...botkit.Option) Option {
-	return func(o *options) { o.botOpts = append(o.botOpts, opts...) }
+// WithRunOptions passes options to the bot's runtime (botkit.NewRuntime).
+func WithRunOptions(opts ...botkit.Option) Option {
+	return func(o *options) { o.runOpts = append(o.runOpts, opts...) }
 }
 
 // New returns a transport with a fresh bot whose logs go to t.Log. The bot
@@ -139,11 +144,10 @@ func New(t testing.TB, opts ...Option) *Transport {
 		opt(&o)
 	}
 	tr := &Transport{Memory: NewMemory(), name: o.name, done: map[string]chan struct{}{}, stopped: make(chan struct{})}
-	botOpts := append([]botkit.Option{
+	tr.runOpts = append([]botkit.Option{
 		botkit.WithLogger(slog.New(slog.NewTextHandler(tlog{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))),
-		botkit.WithEventDone(tr.eventDone),
-	}, o.botOpts...)
-	tr.bot = botkit.New(o.name, botOpts...)
+	}, o.runOpts...)
+	tr.bot = botkit.New(o.name)
 	t.Cleanup(tr.Stop)
 	return tr
 }
@@ -151,14 +155,39 @@ func New(t testing.TB, opts ...Option) *Transport {
 // Bot returns the bot, for registering commands before the first Say.
 func (tr *Transport) Bot() *botkit.Bot { return tr.bot }
 
+// Apply makes s the bot's settings (access rules, audit channel, rate
+// limit), as a config file does: checked against the registered commands,
+// and applied at once if the bot runs, else when it starts.
+func (tr *Transport) Apply(s botkit.Settings) error {
+	tr.rtMu.Lock()
+	defer tr.rtMu.Unlock()
+	if tr.rt != nil {
+		return tr.rt.Apply(s)
+	}
+	if err := tr.bot.CheckSettings(s); err != nil {
+		return err
+	}
+	tr.settings = &s
+	return nil
+}
+
 // Start runs the bot; Say calls it. It is idempotent.
 func (tr *Transport) Start() {
 	tr.startOnce.Do(func() {
+		tr.rtMu.Lock()
+		tr.rt = botkit.NewRuntime(tr.bot, tr.runOpts...)
+		if tr.settings != nil {
+			if err := tr.rt.Apply(*tr.settings); err != nil {
+				panic("botkittest: settings checked by Apply failed at start: " + err.Error())
+			}
+		}
+		rt := tr.rt
+		tr.rtMu.Unlock()
 		ctx, cancel := context.WithCancel(context.Background())
 		tr.cancel = cancel
 		go func() {
 			defer close(tr.stopped)
-			tr.runErr = tr.bot.Run(ctx, tr)
+			tr.runErr = rt.Run(ctx, tr)
 		}()
 		<-tr.ready
 	})
@@ -227,7 +256,9 @@ func (tr *Memory) Inject(ev botkit.Event) (botkit.Event, bool) {
 	return ev, true
 }
 
-func (tr *Transport) eventDone(ev botkit.Event) {
+// Done implements botkit.EventDoner: the bot is done with ev, so Say and
+// Send stop waiting for it.
+func (tr *Transport) Done(ev botkit.Event) {
 	tr.doneMu.Lock()
 	defer tr.doneMu.Unlock()
 	if c, ok := tr.done[ev.ID]; ok {

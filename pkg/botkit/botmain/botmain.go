@@ -120,8 +120,12 @@ func Run[C any](ctx context.Context, name string, setup SetupFunc[C], o Options)
 			fmt.Fprintf(o.Stderr, "setting up the bot: %v\n", err)
 			return ExitFailed
 		}
-		if err := applySettings(b, cfg); err != nil {
+		if err := applySettings(b.CheckSettings, cfg); err != nil {
 			fmt.Fprintf(o.Stderr, "%v\n", loaded.Locate(err))
+			return ExitFailed
+		}
+		if err := b.CheckRequirements(ctx); err != nil {
+			fmt.Fprintf(o.Stderr, "the bot cannot work here: %v\n", err)
 			return ExitFailed
 		}
 		if loaded.FileFound {
@@ -148,30 +152,39 @@ func Run[C any](ctx context.Context, name string, setup SetupFunc[C], o Options)
 		logger.Error("choosing the transport", "err", err)
 		return ExitUsage
 	}
-	botOpts := []botkit.Option{botkit.WithLogger(logger), botkit.WithRegistry(reg), botkit.WithGracePeriod(rt.gracePeriod)}
-	if c, ok := tr.(*console.Transport); ok && !o.StdinIsTerminal {
-		botOpts = append(botOpts, botkit.WithEventDone(c.Done))
+	if mode == modeConsole && o.StdinIsTerminal && env.get("BOT_LOG_LEVEL") == "" {
+		// A person types at a prompt: info lines (one audit line per
+		// command) would bury the conversation. Warnings still show.
+		rt.logLevel = slog.LevelWarn
+		logger = rt.logger(o.Stderr)
+		fmt.Fprintf(o.Stderr, "%s %s: type a command (help lists them); logs show warnings and errors only (BOT_LOG_LEVEL=info shows all); Ctrl-D quits\n", name, Version)
 	}
-	b := botkit.New(name, botOpts...)
-	logger = b.Logger()
+	b := botkit.New(name)
 	live := botkit.NewLive(cfg)
-	if err := setup(ctx, b, live, botkit.Env{Name: rt.env, Logger: logger}); err != nil {
+	if err := setup(ctx, b, live, botkit.Env{Name: rt.env, Logger: logger.With("bot", name)}); err != nil {
 		logger.Error("setting up the bot", "err", err)
 		return ExitFailed
 	}
-	if err := applySettings(b, cfg); err != nil {
+	runtime := botkit.NewRuntime(b, botkit.WithLogger(logger), botkit.WithRegistry(reg), botkit.WithGracePeriod(rt.gracePeriod))
+	logger = runtime.Logger()
+	if err := applySettings(runtime.Apply, cfg); err != nil {
 		logger.Error("loading config", "err", loaded.Locate(err))
 		return ExitFailed
 	}
+	if err := b.CheckRequirements(ctx); err != nil {
+		// Not fatal: commands that need nothing missing still work, and
+		// /readyz says what is missing until it is there.
+		logger.Error("the bot cannot fully work here", "err", err)
+	}
 	rl := &reloader[C]{
 		path: rt.configPath, required: rt.configRequired, environ: o.Environ, interval: rt.configPoll,
-		live: live, bot: b, logger: logger, hash: hashOf(loaded.Content),
+		live: live, apply: runtime.Apply, logger: logger, hash: hashOf(loaded.Content),
 	}
 	rl.register(reg)
 	go rl.run(ctx)
 	logger.Info("starting", "version", Version, "env", rt.env, "transport", mode, "config", rt.configPath, "grace", rt.gracePeriod)
 
-	srv, err := startHTTP(rt.httpAddr, reg, tr, rl, logger)
+	srv, err := startHTTP(rt.httpAddr, reg, tr, b, rl, logger)
 	if err != nil {
 		if mode != modeConsole {
 			logger.Error("starting the HTTP server", "addr", rt.httpAddr, "err", err)
@@ -181,7 +194,7 @@ func Run[C any](ctx context.Context, name string, setup SetupFunc[C], o Options)
 		logger.Warn("no HTTP server (health, metrics) in console mode", "addr", rt.httpAddr, "err", err)
 	}
 
-	runErr := b.Run(ctx, tr)
+	runErr := runtime.Run(ctx, tr)
 	if srv != nil {
 		shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
@@ -260,7 +273,7 @@ func chooseTransport(name string, env environ, o Options, logger *slog.Logger, r
 
 // startHTTP serves /healthz, /readyz and /metrics on addr and logs the bound
 // address (tests use 127.0.0.1:0).
-func startHTTP(addr string, reg *vm.Set, tr botkit.Transport, detail interface{ Detail() string }, logger *slog.Logger) (*http.Server, error) {
+func startHTTP(addr string, reg *vm.Set, tr botkit.Transport, b *botkit.Bot, detail interface{ Detail() string }, logger *slog.Logger) (*http.Server, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
@@ -269,7 +282,13 @@ func startHTTP(addr string, reg *vm.Set, tr botkit.Transport, detail interface{ 
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		io.WriteString(w, "ok\n")
 	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, req *http.Request) {
+		// A missing program: the bot cannot do its work, so it is not
+		// ready, and says what to install.
+		if err := b.CheckRequirements(req.Context()); err != nil {
+			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
 		if r, ok := tr.(botkit.Readier); ok {
 			if err := r.Ready(); err != nil {
 				http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)

@@ -222,7 +222,7 @@ func TestHealthMetricsAndSignal(t *testing.T) {
 	go func() {
 		done <- botmain.Run(context.Background(), "testbot", setup, botmain.Options{
 			Stdin: pr, Stdout: &out, Stderr: &errb, StdinIsTerminal: true,
-			Environ: []string{"BOT_HTTP_ADDR=127.0.0.1:0", "BOT_LOG_FORMAT=json"},
+			Environ: []string{"BOT_HTTP_ADDR=127.0.0.1:0", "BOT_LOG_FORMAT=json", "BOT_LOG_LEVEL=info"},
 			Signals: []os.Signal{syscall.SIGUSR1},
 		})
 	}()
@@ -348,5 +348,115 @@ func TestAppTokenRefusedExits(t *testing.T) {
 	}
 	if strings.Contains(r.stderr, slacktest.BotToken) {
 		t.Errorf("a token was logged:\n%s", r.stderr)
+	}
+}
+
+// At a terminal the conversation is not buried in info lines: only
+// warnings and errors are logged, unless BOT_LOG_LEVEL asks for more.
+func TestTerminalConsoleLogsQuietly(t *testing.T) {
+	for _, tt := range []struct {
+		name, level string
+		info        bool
+	}{
+		{"default", "", false},
+		{"asked for", "BOT_LOG_LEVEL=info", true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errb syncBuffer
+			environ := []string{"BOT_HTTP_ADDR=127.0.0.1:0", "BOT_LOG_FORMAT=text"}
+			if tt.level != "" {
+				environ = append(environ, tt.level)
+			}
+			code := botmain.Run(t.Context(), "testbot", setup, botmain.Options{
+				Stdin: strings.NewReader("ping\n"), Stdout: &out, Stderr: &errb, StdinIsTerminal: true, Environ: environ,
+			})
+			if code != botmain.ExitOK || !strings.Contains(out.String(), "pong") {
+				t.Fatalf("exit %d, stdout %q", code, out.String())
+			}
+			if got := strings.Contains(errb.String(), "level=INFO"); got != tt.info {
+				t.Errorf("info lines logged: %v, want %v:\n%s", got, tt.info, errb.String())
+			}
+			if !tt.info && !strings.Contains(errb.String(), "logs show warnings and errors only (BOT_LOG_LEVEL=info shows all)") {
+				t.Errorf("no note on the log level:\n%s", errb.String())
+			}
+		})
+	}
+}
+
+// A requirement that fails (a program the bot runs is missing) fails
+// -check-config, and keeps a running bot not ready, saying what is
+// missing, while its other commands still work.
+func TestRequirements(t *testing.T) {
+	missing := true
+	var mu sync.Mutex
+	needs := func(ctx context.Context, b *botkit.Bot, live *botkit.Live[testConfig], env botkit.Env) error {
+		b.Requires("frob", func(context.Context) error {
+			mu.Lock()
+			defer mu.Unlock()
+			if missing {
+				return fmt.Errorf("`frob` is not in the bot's PATH; install it")
+			}
+			return nil
+		})
+		return setup(ctx, b, live, env)
+	}
+	var out, errb syncBuffer
+	code := botmain.Run(t.Context(), "testbot", needs, botmain.Options{
+		Args: []string{"-check-config"}, Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Environ: nil,
+	})
+	if code != botmain.ExitFailed || !strings.Contains(errb.String(), "the bot cannot work here: frob: `frob` is not in the bot's PATH; install it") {
+		t.Fatalf("-check-config: exit %d, stderr %q", code, errb.String())
+	}
+
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	out, errb = syncBuffer{}, syncBuffer{}
+	done := make(chan int, 1)
+	go func() {
+		done <- botmain.Run(context.Background(), "testbot", needs, botmain.Options{
+			Stdin: pr, Stdout: &out, Stderr: &errb,
+			Environ: []string{"BOT_HTTP_ADDR=127.0.0.1:0", "BOT_LOG_FORMAT=json"},
+		})
+	}()
+	addrRE := regexp.MustCompile(`"msg":"http server listening".*"addr":"([^"]+)"`)
+	var addr string
+	for deadline := time.Now().Add(10 * time.Second); addr == "" && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if m := addrRE.FindStringSubmatch(errb.String()); m != nil {
+			addr = m[1]
+		}
+	}
+	if addr == "" {
+		t.Fatalf("no listening address logged:\n%s", errb.String())
+	}
+	if !strings.Contains(errb.String(), `"msg":"the bot cannot fully work here"`) {
+		t.Errorf("the missing program was not logged at start:\n%s", errb.String())
+	}
+	readyz := func() (int, string) {
+		resp, err := http.Get("http://" + addr + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := readyz(); code != http.StatusServiceUnavailable || !strings.Contains(body, "frob: `frob` is not in the bot's PATH") {
+		t.Errorf("/readyz = %d %q, want 503 naming frob", code, body)
+	}
+	io.WriteString(pw, "ping\n")
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(out.String(), "pong"); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("ping got no pong while a requirement failed: %q", out.String())
+		}
+	}
+	mu.Lock()
+	missing = false
+	mu.Unlock()
+	if code, _ := readyz(); code != http.StatusOK {
+		t.Errorf("/readyz = %d once frob is there, want 200", code)
+	}
+	pw.Close()
+	if code := <-done; code != botmain.ExitOK {
+		t.Errorf("exit %d", code)
 	}
 }

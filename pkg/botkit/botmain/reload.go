@@ -17,10 +17,11 @@ import (
 	"github.com/botfleet/botfleet/pkg/config"
 )
 
-// applySettings hands the botkit settings a config embeds to the bot.
-func applySettings(b *botkit.Bot, cfg any) error {
+// applySettings hands the botkit settings a config embeds to apply (the
+// runtime's Apply, or the bot's CheckSettings for -check-config).
+func applySettings(apply func(botkit.Settings) error, cfg any) error {
 	if s, ok := cfg.(interface{ BotSettings() *botkit.Settings }); ok {
-		return b.Apply(*s.BotSettings())
+		return apply(*s.BotSettings())
 	}
 	return nil
 }
@@ -36,7 +37,7 @@ type reloader[C any] struct {
 	environ  []string
 	interval time.Duration
 	live     *botkit.Live[C]
-	bot      *botkit.Bot
+	apply    func(botkit.Settings) error
 	logger   *slog.Logger
 
 	hash     [32]byte // of the content last tried
@@ -109,7 +110,7 @@ func (r *reloader[C]) check() {
 	cfg := new(C)
 	loaded, err := config.Load(cfg, config.Options{Path: r.path, Required: true, Environ: r.environ, Content: content})
 	if err == nil {
-		if aerr := applySettings(r.bot, cfg); aerr != nil {
+		if aerr := applySettings(r.apply, cfg); aerr != nil {
 			err = loaded.Locate(aerr)
 		}
 	}

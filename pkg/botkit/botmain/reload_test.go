@@ -34,7 +34,7 @@ func start(t *testing.T, environ ...string) *started {
 	go func() {
 		s.done <- botmain.Run(ctx, "testbot", setup, botmain.Options{
 			Stdin: pr, Stdout: s.out, Stderr: s.errb, StdinIsTerminal: true,
-			Environ: append([]string{"BOT_HTTP_ADDR=127.0.0.1:0"}, environ...),
+			Environ: append([]string{"BOT_HTTP_ADDR=127.0.0.1:0", "BOT_LOG_LEVEL=info"}, environ...),
 		})
 	}()
 	addrRE := regexp.MustCompile(`"?msg"?[=:]"http server listening".*"?addr"?[=:]"?([0-9.:]+)`)
@@ -86,8 +86,15 @@ func TestConfigReload(t *testing.T) {
 		out0 := strings.Count(out.String(), "from local")
 		io.WriteString(pw, "greet\n")
 		waitFor(t, "a greeting", func() bool { return strings.Count(out.String(), "from local") > out0 })
-		lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-		if last := lines[len(lines)-1]; !strings.Contains(last, want+" from local") {
+		// The newest greeting; on a terminal a fresh prompt follows it.
+		lines := strings.Split(out.String(), "\n")
+		last := ""
+		for _, l := range lines {
+			if strings.Contains(l, "from local") {
+				last = l
+			}
+		}
+		if !strings.Contains(last, want+" from local") {
 			t.Fatalf("greeting %q, want %q", last, want)
 		}
 	}

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/botfleet/botfleet/pkg/botkit"
 )
@@ -26,6 +27,9 @@ const (
 	User    = "U0LOCAL"
 	Channel = "C0LOCAL"
 )
+
+// maxFinished bounds the ids of finished events kept for waiters.
+const maxFinished = 1024
 
 // maxLine bounds one input line; Slack's own limit is 40,000 characters and
 // the bot answers longer ones with an error, so a little more is enough.
@@ -37,8 +41,9 @@ type Transport struct {
 	in     io.Reader
 	prompt bool
 
-	mu  sync.Mutex // serializes writes to out
-	out io.Writer
+	mu          sync.Mutex // serializes writes to out
+	out         io.Writer
+	promptShown bool // a terminal's prompt waits for input on the last line
 
 	seq atomic.Int64
 	// session makes event ids unique across runs: a bot that records
@@ -87,10 +92,13 @@ func (t *Transport) init() {
 
 // Done tells a transcript-mode console that the bot is done with ev.
 func (t *Transport) Done(ev botkit.Event) {
-	if !t.transcript || ev.ID == "" { // clicks have no id; nothing waits for them
+	if !t.transcript && !t.prompt || ev.ID == "" {
 		return
 	}
 	t.fmu.Lock()
+	if len(t.finished) > maxFinished {
+		clear(t.finished) // ids nobody waited for: a terminal gave up on them
+	}
 	t.finished[ev.ID] = true
 	t.fmu.Unlock()
 	select {
@@ -114,15 +122,25 @@ func New(name string, in io.Reader, out io.Writer, opts ...Option) *Transport {
 func (t *Transport) Listen(ctx context.Context, deliver func(context.Context, botkit.Event)) error {
 	lines := make(chan string)
 	errc := make(chan error, 1)
-	var waitingFor string // transcript mode: the command still running
+	// next lets the reader show the prompt again: on a terminal only once
+	// the reply is in (or the command runs on), so the conversation reads
+	// like a chat.
+	next := make(chan struct{}, 1)
+	next <- struct{}{}
 	go func() {
 		sc := bufio.NewScanner(t.in)
 		sc.Buffer(make([]byte, 0, 4096), maxLine)
 		for {
+			select {
+			case <-next:
+			case <-ctx.Done():
+				return
+			}
 			t.showPrompt()
 			if !sc.Scan() {
 				break
 			}
+			t.promptAnswered()
 			select {
 			case lines <- sc.Text():
 			case <-ctx.Done():
@@ -131,6 +149,12 @@ func (t *Transport) Listen(ctx context.Context, deliver func(context.Context, bo
 		}
 		errc <- sc.Err()
 	}()
+	ready := func() {
+		select {
+		case next <- struct{}{}:
+		default:
+		}
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -146,18 +170,20 @@ func (t *Transport) Listen(ctx context.Context, deliver func(context.Context, bo
 					t.write(t.name + "> " + line + "\n")
 				}
 				yes := isYes(line)
-				deliver(ctx, botkit.Event{User: User, Channel: Channel, Action: &botkit.Action{
-					ActionID: botkit.ConfirmActionID, Value: botkit.PromptValue(p.id, yes), MessageTS: p.ts,
-				}})
-				if t.transcript && waitingFor != "" {
-					if err := t.wait(ctx, waitingFor); err != nil {
-						return err
-					}
+				// The answer runs the parked command: in a transcript, wait
+				// for it as for a command.
+				click := botkit.Event{ID: fmt.Sprintf("console-%s-click-%d", t.session, t.seq.Add(1)), User: User, Channel: Channel,
+					Action: &botkit.Action{ActionID: botkit.ConfirmActionID, Value: botkit.PromptValue(p.id, yes), MessageTS: p.ts}}
+				deliver(ctx, click)
+				if err := t.waitTurn(ctx, click.ID); err != nil {
+					return err
 				}
+				ready()
 				continue
 			}
 			text := Escape(t.stripName(strings.TrimSpace(line)))
 			if text == "" {
+				ready()
 				continue
 			}
 			if t.transcript {
@@ -166,18 +192,38 @@ func (t *Transport) Listen(ctx context.Context, deliver func(context.Context, bo
 			n := t.seq.Add(1)
 			ev := botkit.Event{ID: fmt.Sprintf("console-%s-%d", t.session, n), Text: text, User: User, Channel: Channel, TS: ts(n)}
 			deliver(ctx, ev)
-			if t.transcript {
-				waitingFor = ev.ID
-				if err := t.wait(ctx, ev.ID); err != nil {
-					return err
-				}
+			if err := t.waitTurn(ctx, ev.ID); err != nil {
+				return err
 			}
+			ready()
 		}
 	}
 }
 
-// wait returns when the event id is finished or asks a question.
-func (t *Transport) wait(ctx context.Context, id string) error {
+// terminalWait is how long a terminal session waits for a command's reply
+// before showing the prompt again: a quick command's reply comes first, a
+// long one (a countdown, a deploy) leaves the prompt free for the next
+// command, such as cancel.
+const terminalWait = 2 * time.Second
+
+// waitTurn waits until the next line may be read: in a transcript until the
+// command is done or asks a question; on a terminal as long, for at most
+// terminalWait.
+func (t *Transport) waitTurn(ctx context.Context, id string) error {
+	switch {
+	case t.transcript:
+		return t.wait(ctx, id, nil)
+	case t.prompt:
+		timer := time.NewTimer(terminalWait)
+		defer timer.Stop()
+		return t.wait(ctx, id, timer.C)
+	}
+	return nil
+}
+
+// wait returns when the event id is finished or asks a question, or when
+// giveUp fires (nil never does).
+func (t *Transport) wait(ctx context.Context, id string, giveUp <-chan time.Time) error {
 	for {
 		t.fmu.Lock()
 		done := t.finished[id]
@@ -190,6 +236,8 @@ func (t *Transport) wait(ctx context.Context, id string) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-t.prompted:
+			return nil
+		case <-giveUp:
 			return nil
 		case <-t.fsignal:
 		}
@@ -212,9 +260,15 @@ func isYes(s string) bool {
 	return false
 }
 
+// write prints s. On a terminal where the prompt waits for input, s goes
+// above it: the prompt's line is cleared, s printed, the prompt shown again.
 func (t *Transport) write(s string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if t.promptShown {
+		io.WriteString(t.out, "\r\033[K"+s+t.name+"> ")
+		return
+	}
 	io.WriteString(t.out, s)
 }
 
@@ -225,6 +279,14 @@ func (t *Transport) showPrompt() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	fmt.Fprintf(t.out, "%s> ", t.name)
+	t.promptShown = true
+}
+
+// promptAnswered notes that the line after the prompt was entered.
+func (t *Transport) promptAnswered() {
+	t.mu.Lock()
+	t.promptShown = false
+	t.mu.Unlock()
 }
 
 // stripName removes a leading "@name" (or "@name:"), as typed in Slack.

@@ -59,7 +59,7 @@ func TestTranscript(t *testing.T) {
 	in := strings.NewReader("ping\n\n@hello echo a <b> & <@U1>\n@hello: slow\nwhoami\n")
 	out := &syncBuffer{}
 	tr := console.New("hello", in, out, console.WithTranscript())
-	b := botkit.New("hello", botkit.WithEventDone(tr.Done))
+	b := botkit.New("hello")
 	b.Command("ping", func(ctx context.Context, req *botkit.Request) error {
 		_, err := req.Reply(ctx, "pong")
 		return err
@@ -135,15 +135,11 @@ func TestTranscriptConfirm(t *testing.T) {
 	in := strings.NewReader("deploy\ny\ndeploy\nnope\nping\n")
 	out := &syncBuffer{}
 	tr := console.New("hello", in, out, console.WithTranscript())
-	b := botkit.New("hello", botkit.WithEventDone(tr.Done))
+	b := botkit.New("hello")
 	b.Command("deploy", func(ctx context.Context, req *botkit.Request) error {
-		ok, err := req.Confirm(ctx, "Deploy to prd?")
-		if err != nil || !ok {
-			return botkit.Userf("Not deployed.")
-		}
-		_, err = req.Reply(ctx, "deployed")
+		_, err := req.Reply(ctx, "deployed")
 		return err
-	})
+	}, botkit.Confirm(func(context.Context, *botkit.Request) (string, error) { return "Deploy to prd?", nil }))
 	b.Command("ping", func(ctx context.Context, req *botkit.Request) error {
 		_, err := req.Reply(ctx, "pong")
 		return err
@@ -164,7 +160,6 @@ hello> deploy
 hello> nope
   ↳ (edited) Deploy to prd?
     → cancelled.
-  ↳ Not deployed.
 hello> ping
   ↳ pong
 `
@@ -193,5 +188,49 @@ func TestEventIDsUniqueAcrossSessions(t *testing.T) {
 			}
 			ids[id] = true
 		}
+	}
+}
+
+// On a terminal the session reads like a chat: the reply, then a fresh
+// prompt; output that comes while the prompt waits (a long command's end)
+// is printed above it and the prompt shown again.
+func TestTerminalPromptFollowsReplies(t *testing.T) {
+	in, w := io.Pipe()
+	out := &syncBuffer{}
+	tr := console.New("hello", in, out, console.WithPrompt())
+	b := botkit.New("hello")
+	b.Command("ping", func(ctx context.Context, req *botkit.Request) error {
+		_, err := req.Reply(ctx, "pong")
+		return err
+	})
+	release := make(chan struct{})
+	b.Command("slow", func(ctx context.Context, req *botkit.Request) error {
+		<-release
+		_, err := req.Reply(ctx, "slow done")
+		return err
+	})
+	errc := make(chan error, 1)
+	go func() { errc <- b.Run(context.Background(), tr) }()
+	waitOut := func(want string) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for out.String() != want {
+			if time.Now().After(deadline) {
+				t.Fatalf("terminal shows %q, want %q", out.String(), want)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	waitOut("hello> ")
+	io.WriteString(w, "ping\n")
+	waitOut("hello>   ↳ pong\nhello> ")
+	io.WriteString(w, "slow\n")
+	// The prompt comes back while slow runs, and its reply goes above it.
+	waitOut("hello>   ↳ pong\nhello> hello> ")
+	close(release)
+	waitOut("hello>   ↳ pong\nhello> hello> \r\033[K  ↳ slow done\nhello> ")
+	w.Close()
+	if err := <-errc; err != nil {
+		t.Fatal(err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -30,11 +31,11 @@ func newTransport(srv *slacktest.Server, appToken string, logger *slog.Logger) *
 }
 
 // runBot runs b on tr until the test ends.
-func runBot(t *testing.T, b *botkit.Bot, tr botkit.Transport) {
+func runBot(t *testing.T, b *botkit.Bot, tr botkit.Transport, opts ...botkit.Option) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
-	go func() { errc <- b.Run(ctx, tr) }()
+	go func() { errc <- b.Run(ctx, tr, opts...) }()
 	t.Cleanup(func() {
 		cancel()
 		select {
@@ -90,7 +91,7 @@ func TestConformance(t *testing.T) {
 func TestAcksNeverWaitForHandlers(t *testing.T) {
 	srv := slacktest.New(t)
 	reg := botkit.NewRegistry()
-	b := botkit.New("hello", botkit.WithMaxInFlight(1), botkit.WithQueueSize(2), botkit.WithRegistry(reg))
+	b := botkit.New("hello")
 	release := make(chan struct{})
 	started := make(chan struct{}, 64)
 	b.Command("block", func(ctx context.Context, req *botkit.Request) error {
@@ -99,7 +100,7 @@ func TestAcksNeverWaitForHandlers(t *testing.T) {
 		_, err := req.Reply(ctx, "unblocked")
 		return err
 	})
-	runBot(t, b, newTransport(srv, slacktest.AppToken, nil))
+	runBot(t, b, newTransport(srv, slacktest.AppToken, nil), botkit.WithMaxInFlight(1), botkit.WithQueueSize(2), botkit.WithRegistry(reg))
 	srv.WaitConnected(t)
 	_, first := srv.Mention("U1", "C1", "block")
 	srv.WaitAck(t, first)
@@ -215,14 +216,14 @@ func TestRoutineReconnectsLogNoWarning(t *testing.T) {
 	var logs syncBuffer
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	tr := newTransport(srv, slacktest.AppToken, logger)
-	b := botkit.New("hello", botkit.WithLogger(logger))
+	b := botkit.New("hello")
 	b.Command("ping", func(ctx context.Context, req *botkit.Request) error {
 		_, err := req.Reply(ctx, "pong")
 		return err
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
-	go func() { errc <- b.Run(ctx, tr) }()
+	go func() { errc <- b.Run(ctx, tr, botkit.WithLogger(logger)) }()
 	srv.WaitConnected(t)
 	for i := range 5 {
 		srv.Disconnect()
@@ -240,5 +241,62 @@ func TestRoutineReconnectsLogNoWarning(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "reconnected to slack") {
 		t.Errorf("no reconnect logged:\n%s", logs.String())
+	}
+}
+
+// TestLongReply: a reply longer than Slack allows is posted cut, with the
+// whole text uploaded in the thread; the reference Reply returns is the
+// posted message's, so Update works on it. A failed upload is reported with
+// its cause once ("uploading output.txt: …", not twice).
+func TestLongReply(t *testing.T) {
+	srv := slacktest.New(t)
+	b := botkit.New("hello")
+	long := strings.Repeat("line of output\n", 4000) // 60,000 characters
+	updated := make(chan error, 1)
+	b.Command("long", func(ctx context.Context, req *botkit.Request) error {
+		ref, err := req.Reply(ctx, long)
+		if err != nil {
+			return err
+		}
+		updated <- req.Update(ctx, ref, "done: the output is in the file")
+		return nil
+	})
+	failed := make(chan error, 1)
+	b.Command("fail", func(ctx context.Context, req *botkit.Request) error {
+		_, err := req.Reply(ctx, long)
+		failed <- err
+		return nil
+	})
+	runBot(t, b, newTransport(srv, slacktest.AppToken, nil))
+	srv.WaitConnected(t)
+
+	srv.Mention("U1", "C1", "long")
+	select {
+	case err := <-updated:
+		if err != nil {
+			t.Fatalf("Update of a long reply's reference: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the long command did not finish")
+	}
+	srv.WaitFor(t, 0, func() bool { return len(srv.Files()) == 1 })
+	if f := srv.Files()[0]; string(f.Content) != long || f.Name != "output.txt" || f.ThreadTS == "" {
+		t.Errorf("uploaded %q (%d bytes) in thread %q, want the whole output in the thread", f.Name, len(f.Content), f.ThreadTS)
+	}
+	if !slices.ContainsFunc(srv.Messages(), func(m slacktest.Message) bool {
+		return m.Method == "chat.update" && m.Text == "done: the output is in the file"
+	}) {
+		t.Error("the long reply was not updated")
+	}
+
+	srv.Fail("files.getUploadURLExternal", 1, "ratelimited")
+	srv.Mention("U1", "C1", "fail")
+	select {
+	case err := <-failed:
+		if err == nil || strings.Count(err.Error(), "uploading output.txt") != 1 {
+			t.Errorf("failed upload: %v, want one \"uploading output.txt\"", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the fail command did not finish")
 	}
 }

@@ -83,11 +83,11 @@ func runQueued(n int) error {
 	defer stop()
 	logger := slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	reg := vm.NewSet()
-	b := botkit.New("hello", botkit.WithLogger(logger), botkit.WithRegistry(reg), botkit.WithQueueSize(n))
+	b := botkit.New("hello")
 	ping(b)
 	tr := socket.New(socket.Config{Registry: reg, Config: slackweb.Config{
 		BotToken: botkit.Secret(os.Getenv("SLACK_BOT_TOKEN")), AppToken: botkit.Secret(os.Getenv("SLACK_APP_TOKEN")),
 		APIURL: os.Getenv("SLACK_API_URL"), Logger: logger,
 	}})
-	return b.Run(ctx, tr)
+	return b.Run(ctx, tr, botkit.WithLogger(logger), botkit.WithRegistry(reg), botkit.WithQueueSize(n))
 }

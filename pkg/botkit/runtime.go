@@ -1,0 +1,408 @@
+package botkit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	vm "github.com/VictoriaMetrics/metrics"
+)
+
+// Defaults of the runtime's options.
+const (
+	DefaultMaxInFlight    = 16
+	DefaultQueueSize      = 10000
+	DefaultQueueBytes     = 16 << 20 // see WithQueueBytes
+	DefaultCommandTimeout = 5 * time.Minute
+	DefaultGracePeriod    = 25 * time.Second // under Kubernetes' default 30 s
+)
+
+// Runtime runs a Bot over a transport, like net/http's Server runs a
+// ServeMux: it owns every part that changes while the bot runs (the queue
+// and its workers, dedupe, pending confirmations, the settings and what
+// they need: user group cache, rate limiter). Make one with NewRuntime,
+// Apply settings (any time, from any goroutine), then Run it once.
+type Runtime struct {
+	bot            *Bot
+	logger         *slog.Logger
+	registry       *vm.Set
+	maxInFlight    int
+	queueSize      int
+	queueBytes     int
+	commandTimeout time.Duration
+	gracePeriod    time.Duration
+	now            func() time.Time
+
+	started atomic.Bool
+	metrics *metrics
+	seen    *dedupe
+	decided *dedupe // questions answered, so a late click is told so
+	policy  *policy
+	pending pendingStore
+	chains  map[*Command]Handler
+	s       *session // the Run; set before any event arrives
+}
+
+// Option configures a Runtime.
+type Option func(*Runtime)
+
+// WithLogger sets the logger; the default discards.
+func WithLogger(l *slog.Logger) Option { return func(rt *Runtime) { rt.logger = l } }
+
+// WithRegistry puts the bot's metrics in reg (the set the runner serves on
+// /metrics) instead of a private one.
+func WithRegistry(reg *vm.Set) Option { return func(rt *Runtime) { rt.registry = reg } }
+
+// WithMaxInFlight bounds how many commands run at once (default 16).
+// Events beyond it wait in a queue of WithQueueSize.
+func WithMaxInFlight(n int) Option { return func(rt *Runtime) { rt.maxInFlight = n } }
+
+// WithQueueSize bounds how many commands may wait for a free slot (default
+// 10,000: a burst of mentions gets through; the queue takes memory only for
+// what it holds); past it, the user is told the bot is busy. 0 runs a
+// command only when a worker is free.
+func WithQueueSize(n int) Option { return func(rt *Runtime) { rt.queueSize = n } }
+
+// WithQueueBytes bounds the memory the waiting commands hold (default 16
+// MiB): a count alone lets a flood of long messages take hundreds of MB.
+// Text over the longest command (4,000 bytes) is dropped before it is
+// queued, so a full queue of the longest messages stays near this bound.
+func WithQueueBytes(n int) Option { return func(rt *Runtime) { rt.queueBytes = n } }
+
+// WithCommandTimeout sets the default timeout of a command (5 minutes).
+func WithCommandTimeout(d time.Duration) Option { return func(rt *Runtime) { rt.commandTimeout = d } }
+
+// WithGracePeriod sets how long Run waits, once its context is cancelled,
+// for running and queued commands to finish before cancelling them (25
+// seconds).
+func WithGracePeriod(d time.Duration) Option { return func(rt *Runtime) { rt.gracePeriod = d } }
+
+// NewRuntime returns a runtime for b and fixes b: registering on it panics
+// from now on. It panics on options out of range (a bug, found at start).
+func NewRuntime(b *Bot, opts ...Option) *Runtime {
+	b.frozen.Store(true)
+	rt := &Runtime{
+		bot:            b,
+		logger:         slog.New(slog.DiscardHandler),
+		maxInFlight:    DefaultMaxInFlight,
+		queueSize:      DefaultQueueSize,
+		queueBytes:     DefaultQueueBytes,
+		commandTimeout: DefaultCommandTimeout,
+		gracePeriod:    DefaultGracePeriod,
+		now:            time.Now,
+	}
+	for _, o := range opts {
+		o(rt)
+	}
+	if rt.maxInFlight < 1 || rt.queueSize < 0 || rt.queueBytes < 0 || rt.commandTimeout <= 0 || rt.gracePeriod < 0 {
+		panic(fmt.Sprintf("botkit: bad options: max in flight %d, queue %d (%d bytes), timeout %v, grace %v",
+			rt.maxInFlight, rt.queueSize, rt.queueBytes, rt.commandTimeout, rt.gracePeriod))
+	}
+	if rt.registry == nil {
+		rt.registry = vm.NewSet()
+	}
+	rt.logger = rt.logger.With("bot", b.name)
+	rt.metrics = newMetrics(rt.registry, b.name)
+	rt.seen = newDedupe(rt.now)
+	rt.decided = newDedupe(rt.now)
+	rt.policy = newPolicy(b, rt.now, rt.logger)
+	rt.pending = newMemPending()
+	rt.chains = make(map[*Command]Handler, len(b.cmds))
+	for _, c := range b.cmds {
+		rt.chains[c] = rt.chain(c)
+	}
+	return rt
+}
+
+// Run runs b over tr with a runtime made from opts: NewRuntime(b,
+// opts...).Run(ctx, tr). Settings stay empty (everything allowed, no audit
+// channel, no rate limit); use NewRuntime to Apply some.
+func (b *Bot) Run(ctx context.Context, tr Transport, opts ...Option) error {
+	return NewRuntime(b, opts...).Run(ctx, tr)
+}
+
+// Bot returns the router the runtime runs.
+func (rt *Runtime) Bot() *Bot { return rt.bot }
+
+// Logger returns the runtime's logger, tagged with the bot's name.
+func (rt *Runtime) Logger() *slog.Logger { return rt.logger }
+
+// Apply checks s against the bot's commands (see Bot.CheckSettings) and
+// makes it current. On error nothing changes: a typo must not become a
+// silent no-op. It is safe to call while the bot runs (config reloads do);
+// a command already past its access check keeps the settings it saw.
+func (rt *Runtime) Apply(s Settings) error {
+	c, err := rt.bot.compileSettings(s)
+	if err != nil {
+		return err
+	}
+	rt.policy.store(c)
+	return nil
+}
+
+// EventDoner is implemented by transports that want to know when the bot is
+// done with an event, whatever became of it (run, ignored, deduplicated,
+// refused as busy): a console reading a script waits for each command
+// before reading the next line. Done must be quick and safe for concurrent
+// use.
+type EventDoner interface {
+	Done(Event)
+}
+
+// Run delivers the transport's events to commands until ctx is cancelled or
+// the transport's input ends, then shuts down like http.Server.Shutdown: the
+// transport stops taking events first, commands already running or queued
+// finish (after ctx is cancelled, for at most the grace period; queued ones
+// that could not start are told the bot is restarting, and running ones
+// have their contexts cancelled), and Run returns. It returns nil on a clean
+// end and the transport's error otherwise. Run may be called once.
+func (rt *Runtime) Run(ctx context.Context, tr Transport) error {
+	if !rt.started.CompareAndSwap(false, true) {
+		return errors.New("botkit: Run called twice")
+	}
+	doner, _ := tr.(EventDoner)
+	done := func(ev Event) {
+		if doner != nil {
+			doner.Done(ev)
+		}
+	}
+	handlerCtx, cancelHandlers := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelHandlers()
+	s := &session{rt: rt, tr: tr, ctx: handlerCtx, done: done,
+		queue:     newQueue(rt.queueSize, rt.queueBytes),
+		noteSlots: make(chan struct{}, min(max(rt.queueSize, 16), maxNotes)),
+	}
+	rt.s = s
+
+	var workers sync.WaitGroup
+	for range rt.maxInFlight {
+		workers.Go(s.work)
+	}
+	stopRelease := make(chan struct{})
+	defer close(stopRelease)
+	go s.queue.releaseIdle(2*time.Second, stopRelease)
+
+	listening := make(chan struct{})
+	if len(rt.bot.onStart) > 0 {
+		s.notes.Go(func() { s.start(ctx, listening) })
+	}
+
+	rt.logger.Info("bot running", "commands", len(rt.bot.cmds), "max_in_flight", rt.maxInFlight)
+	listenErr := tr.Listen(ctx, s.deliver)
+	close(listening)
+
+	s.mu.Lock()
+	s.closed = true
+	s.queue.close()
+	s.mu.Unlock()
+
+	finished := make(chan struct{})
+	go func() { workers.Wait(); s.notes.Wait(); close(finished) }()
+	if ctx.Err() == nil {
+		<-finished // input ended: let every command finish; each has its timeout
+	} else {
+		grace := time.NewTimer(rt.gracePeriod)
+		defer grace.Stop()
+		select {
+		case <-finished:
+		case <-grace.C:
+			left := s.queue.drain()
+			rt.logger.Warn("grace period over; cancelling running commands", "grace", rt.gracePeriod, "queued", len(left))
+			s.restarting(left)
+			cancelHandlers()
+			<-finished
+		}
+	}
+	s.abandonPending()
+	rt.logger.Info("bot stopped")
+	if listenErr != nil && !errors.Is(listenErr, context.Canceled) {
+		return fmt.Errorf("listening: %w", listenErr)
+	}
+	return nil
+}
+
+// maxNotes bounds the notes (busy, expired, wrong user) being posted at once.
+const maxNotes = 256
+
+// readyPoll is how often start asks a transport whether it is ready.
+const readyPoll = 50 * time.Millisecond
+
+// noteTimeout bounds a note posted outside any command: one that shutdown
+// posts must not hold the pod past its grace period.
+const noteTimeout = 5 * time.Second
+
+// session is one Run: the transport, the queue and the shutdown state.
+type session struct {
+	rt    *Runtime
+	tr    Transport
+	ctx   context.Context // handlers'; cancelled when the grace period ends
+	done  func(Event)
+	queue *queue
+
+	mu     sync.RWMutex
+	closed bool
+
+	notes     sync.WaitGroup
+	noteSlots chan struct{}
+}
+
+// deliver takes one event from the transport. It never blocks for long:
+// it runs on the transport's goroutine, between acks.
+func (s *session) deliver(_ context.Context, ev Event) {
+	rt := s.rt
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		rt.metrics.events.Counter(eventDropped).Inc()
+		s.done(ev)
+		return
+	}
+	if ev.Action != nil {
+		s.click(ev)
+		return
+	}
+	if ev.BotID != "" || ev.Subtype != "" {
+		rt.metrics.events.Counter(eventIgnored).Inc()
+		s.done(ev)
+		return
+	}
+	// A retry keeps its event_id; the same message can also come as two
+	// events (app_mention and message.im), which share channel and ts.
+	if !rt.seen.first(ev.ID) || ev.TS != "" && !rt.seen.first("msg:"+ev.Channel+"/"+ev.TS) {
+		rt.metrics.events.Counter(eventDuplicate).Inc()
+		rt.logger.Debug("duplicate event dropped", "event_id", ev.ID)
+		s.done(ev)
+		return
+	}
+	w := work{ev: ev}
+	if len(ev.Text) > maxCommandText {
+		// Only the reply "too long" is left to do: the text itself is not
+		// kept, so a flood of long messages costs what short ones do.
+		w.ev.Text, w.tooLong = "", true
+	}
+	if s.queue.push(w) {
+		rt.metrics.queued.Inc()
+		return
+	}
+	rt.metrics.events.Counter(eventBusy).Inc()
+	s.async(ev, func() {
+		s.post(s.ctx, ev, "I'm busy with other commands right now; try again in a moment.")
+		s.done(ev)
+	})
+}
+
+// async runs f off the transport's goroutine, bounded, so a flood can
+// neither delay acks nor grow goroutines without limit.
+func (s *session) async(ev Event, f func()) {
+	select {
+	case s.noteSlots <- struct{}{}:
+		s.notes.Go(func() {
+			defer func() { <-s.noteSlots }()
+			f()
+		})
+	default:
+		s.rt.logger.Warn("too many notes pending; event dropped", "event_id", ev.ID)
+		s.done(ev)
+	}
+}
+
+// work is a worker: it runs queued work until the queue is closed and empty.
+func (s *session) work() {
+	for {
+		w, ok := s.queue.pop()
+		if !ok {
+			return
+		}
+		s.rt.metrics.queued.Dec()
+		if w.answer != nil {
+			s.resume(w)
+		} else {
+			s.dispatch(w)
+		}
+		s.done(w.ev)
+		s.queue.finish()
+	}
+}
+
+// restarting tells the authors of events that were acked and queued but
+// never started that the bot is restarting, so nothing is dropped without a
+// word.
+func (s *session) restarting(left []work) {
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 16)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(s.ctx), noteTimeout)
+	defer cancel()
+	for _, w := range left {
+		s.rt.metrics.queued.Dec()
+		s.rt.metrics.events.Counter(eventDropped).Inc()
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			defer s.done(w.ev)
+			text := "I'm restarting and could not run that in time; send it again in a minute."
+			if w.answer != nil {
+				text = "I'm restarting and could not run that after your answer; run the command again in a minute."
+			}
+			s.post(ctx, w.ev, text)
+		})
+	}
+	wg.Wait()
+}
+
+// start runs the OnStart funcs once the transport is ready, unless ctx ends
+// or the transport stops listening first.
+func (s *session) start(ctx context.Context, listening <-chan struct{}) {
+	rt := s.rt
+	if r, ok := s.tr.(Readier); ok {
+		tick := time.NewTicker(readyPoll)
+		defer tick.Stop()
+		for r.Ready() != nil {
+			select {
+			case <-ctx.Done():
+				return
+			case <-listening:
+				return
+			case <-tick.C:
+			}
+		}
+	}
+	for i, f := range rt.bot.onStart {
+		func() {
+			fctx, cancel := context.WithTimeout(s.ctx, rt.commandTimeout)
+			defer cancel()
+			defer func() {
+				if v := recover(); v != nil {
+					rt.metrics.errors.Counter("start").Inc()
+					rt.logger.Error("start func panicked", "index", i, "panic", fmt.Sprint(v))
+				}
+			}()
+			if err := f(fctx, s.tr); err != nil {
+				rt.metrics.errors.Counter("start").Inc()
+				rt.logger.Error("start func failed", "index", i, "err", err)
+			}
+		}()
+	}
+}
+
+// post sends a plain reply in ev's thread, logging a failure.
+func (s *session) post(ctx context.Context, ev Event, text string) {
+	thread := ev.ThreadTS
+	if thread == "" {
+		thread = ev.TS
+	}
+	if thread == "" && ev.Action != nil {
+		thread = ev.Action.MessageTS
+	}
+	m := Message{Channel: ev.Channel, ThreadTS: thread, Text: text}
+	if ev.Action != nil {
+		m.EphemeralUser = ev.User // a note about a click is for the clicker
+	}
+	if _, err := s.tr.Post(ctx, m); err != nil {
+		s.rt.metrics.errors.Counter("post").Inc()
+		s.rt.logger.Error("posting reply", "channel", ev.Channel, "event_id", ev.ID, "err", err)
+	}
+}
