@@ -216,6 +216,14 @@ func TestRefusals(t *testing.T) {
 		{"deploy web x`id`", "may only hold"},
 		{"deploy web a&amp;&amp;b", "Refused the branch `a&amp;&amp;b`"},
 		{"deploy nope main", "I don't know the app `nope`. Apps: `db`, `slow`, `web`."},
+		// Nothing is rewritten behind the user's back: not a control
+		// character, not a channel link Slack made of "#main", not a
+		// capital dotted I that strings.ToLower would turn into "i".
+		{"deploy web ma\x00in", "contains a control or invalid character (the branch of `deploy"},
+		{"deploy web <#C0EVIL|main>", "is a link to a Slack channel, not text: type the name without a leading #"},
+		{"deploy web <@U0EVIL>", "is a Slack mention, not text"},
+		{"deploy web main to lİve", "`lİve` is not a name: use ASCII letters, digits"},
+		{"deploy wİb main", "`wİb` is not a name"},
 		{"deploy web main to qa", "`web` cannot be deployed to `qa`; its environments are dev, prd."},
 		{"cancel x", "is not a deploy number"},
 		{"cancel 9", "There is no deploy #9"},
