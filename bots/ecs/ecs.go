@@ -18,8 +18,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/botfleet/botfleet/pkg/awsx"
 	"github.com/botfleet/botfleet/pkg/botkit"
-	"github.com/botfleet/botfleet/pkg/botkit/awsx"
 )
 
 // ecsAPI is what the bot calls of ECS.
@@ -135,10 +135,20 @@ func isCode(err error, code string) bool {
 	return errors.As(err, &api) && api.ErrorCode() == code
 }
 
-// awsOptions are the AWS loader's options; tests shorten the retry backoff.
-var awsOptions awsx.Options
+// setup registers the commands with the AWS loader's defaults.
+func setup(ctx context.Context, b *botkit.Bot, live *botkit.Live[Config], env botkit.Env) error {
+	return setupWith(awsx.Options{})(ctx, b, live, env)
+}
 
-func setup(_ context.Context, b *botkit.Bot, live *botkit.Live[Config], env botkit.Env) error {
+// setupWith returns setup with the AWS loader's options o: tests shorten
+// the retry backoff.
+func setupWith(o awsx.Options) func(context.Context, *botkit.Bot, *botkit.Live[Config], botkit.Env) error {
+	return func(_ context.Context, b *botkit.Bot, live *botkit.Live[Config], env botkit.Env) error {
+		return setupAWS(b, live, env, o)
+	}
+}
+
+func setupAWS(b *botkit.Bot, live *botkit.Live[Config], env botkit.Env, o awsx.Options) error {
 	fake, err := awsx.CheckFake(env.Name, os.Getenv)
 	if err != nil {
 		return err
@@ -147,7 +157,6 @@ func setup(_ context.Context, b *botkit.Bot, live *botkit.Live[Config], env botk
 		env.Log().Warn("AWS IS FAKE: every AWS call goes to the local fake (awsfake); nothing reaches a real AWS account",
 			"aws_endpoint_url", os.Getenv("AWS_ENDPOINT_URL"))
 	}
-	o := awsOptions
 	o.Bot = b.Name()
 	o.Logger = env.Log()
 	bt := &bot{live: live, aws: awsx.New(o), locks: newMemLocks()}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"flag"
 	"os"
@@ -11,9 +12,9 @@ import (
 	"time"
 
 	"github.com/botfleet/botfleet/bots/ecs/internal/ecsfake"
+	"github.com/botfleet/botfleet/pkg/awsx"
+	"github.com/botfleet/botfleet/pkg/awsx/awsfake"
 	"github.com/botfleet/botfleet/pkg/botkit"
-	"github.com/botfleet/botfleet/pkg/botkit/awsx"
-	"github.com/botfleet/botfleet/pkg/botkit/awsx/awsfake"
 	"github.com/botfleet/botfleet/pkg/botkit/botkittest"
 	"github.com/botfleet/botfleet/pkg/config"
 )
@@ -24,12 +25,6 @@ const (
 	apiRepo = ecsfake.Registry + "/botfleet/api"
 	prdRole = "arn:aws:iam::123456789012:role/botfleet-ecs-prd"
 )
-
-func TestMain(m *testing.M) {
-	// Retries wait milliseconds, not seconds, against the fake.
-	awsOptions = awsx.Options{MaxBackoff: 5 * time.Millisecond}
-	os.Exit(m.Run())
-}
 
 func testConfig() Config {
 	var c Config
@@ -74,7 +69,7 @@ func newWorld(t *testing.T, cfg Config) *world {
 	f.Break(apiRepo + ":v3-bad")
 
 	tr := botkittest.New(t, botkittest.WithName("ecs"))
-	if err := setup(t.Context(), tr.Bot(), botkit.NewLive(&cfg), botkit.Env{Name: botkit.EnvLocal}); err != nil {
+	if err := testSetup(t.Context(), tr.Bot(), botkit.NewLive(&cfg), botkit.Env{Name: botkit.EnvLocal}); err != nil {
 		t.Fatal(err)
 	}
 	if err := tr.Apply(cfg.Settings); err != nil {
@@ -485,13 +480,13 @@ func TestFakeOnlyLocally(t *testing.T) {
 	f.Env(t)
 	for _, env := range []string{botkit.EnvDev, botkit.EnvPrd} {
 		cfg := testConfig()
-		err := setup(t.Context(), botkittest.New(t).Bot(), botkit.NewLive(&cfg), botkit.Env{Name: env})
+		err := testSetup(t.Context(), botkittest.New(t).Bot(), botkit.NewLive(&cfg), botkit.Env{Name: env})
 		if err == nil || !strings.Contains(err.Error(), "the fake is only for BOT_ENV=local") {
 			t.Errorf("setup in %s with the fake: %v", env, err)
 		}
 	}
 	cfg := testConfig()
-	if err := setup(t.Context(), botkittest.New(t).Bot(), botkit.NewLive(&cfg), botkit.Env{Name: botkit.EnvLocal}); err != nil {
+	if err := testSetup(t.Context(), botkittest.New(t).Bot(), botkit.NewLive(&cfg), botkit.Env{Name: botkit.EnvLocal}); err != nil {
 		t.Errorf("setup locally with the fake: %v", err)
 	}
 }
@@ -513,4 +508,10 @@ func TestWrongProfile(t *testing.T) {
 	if !ok || ue.Err == nil || ue.Err.Error() != "environment dev: loading AWS config: failed to get shared config profile, nosuch" {
 		t.Errorf("connect: %#v", err)
 	}
+}
+
+// testSetup is setup with a short retry backoff, so tests of throttling
+// and retries take milliseconds, not seconds.
+func testSetup(ctx context.Context, b *botkit.Bot, live *botkit.Live[Config], env botkit.Env) error {
+	return setupWith(awsx.Options{MaxBackoff: 5 * time.Millisecond})(ctx, b, live, env)
 }

@@ -13,8 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
+	"github.com/botfleet/botfleet/pkg/awsx"
 	"github.com/botfleet/botfleet/pkg/botkit"
-	"github.com/botfleet/botfleet/pkg/botkit/awsx"
 )
 
 // update points the service at taskDef and returns the id of the new

@@ -28,9 +28,7 @@ import (
 
 	"github.com/botfleet/botfleet/pkg/botkit"
 	"github.com/botfleet/botfleet/pkg/botkit/console"
-	"github.com/botfleet/botfleet/pkg/botkit/events"
-	"github.com/botfleet/botfleet/pkg/botkit/slackweb"
-	"github.com/botfleet/botfleet/pkg/botkit/socket"
+	"github.com/botfleet/botfleet/pkg/botkit/slack"
 	"github.com/botfleet/botfleet/pkg/config"
 )
 
@@ -253,14 +251,14 @@ const (
 
 func chooseTransport(name string, env environ, o Options, logger *slog.Logger, reg *vm.Set) (botkit.Transport, string, error) {
 	appToken, signing, botToken := env.get("SLACK_APP_TOKEN"), env.get("SLACK_SIGNING_SECRET"), env.get("SLACK_BOT_TOKEN")
-	web := slackweb.Config{BotToken: botkit.Secret(botToken), AppToken: botkit.Secret(appToken), APIURL: env.get("SLACK_API_URL"), Logger: logger}
+	web := slack.Config{BotToken: botkit.Secret(botToken), AppToken: botkit.Secret(appToken), APIURL: env.get("SLACK_API_URL"), Logger: logger}
 	switch {
 	case (appToken != "" || signing != "") && botToken == "":
 		return nil, "", errors.New("SLACK_BOT_TOKEN is not set; a Slack transport needs it with SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP Events API)")
 	case appToken != "":
-		return socket.New(socket.Config{Config: web, Registry: reg}), modeSocket, nil
+		return slack.NewSocket(slack.SocketConfig{Config: web, Registry: reg}), modeSocket, nil
 	case signing != "":
-		return events.New(events.Config{Config: web, SigningSecret: botkit.Secret(signing)}), modeHTTP, nil
+		return slack.NewHTTP(slack.HTTPConfig{Config: web, SigningSecret: botkit.Secret(signing)}), modeHTTP, nil
 	case botToken != "":
 		return nil, "", errors.New("SLACK_BOT_TOKEN is set without SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP Events API); set one of them, or unset it for the console")
 	}

@@ -19,7 +19,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/botfleet/botfleet/pkg/botkit/awsx/awsfake"
+	"github.com/botfleet/botfleet/pkg/awsx/awsfake"
 )
 
 // X-Amz-Target prefixes of the two APIs.

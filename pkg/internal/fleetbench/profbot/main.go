@@ -26,8 +26,7 @@ import (
 
 	"github.com/botfleet/botfleet/pkg/botkit"
 	"github.com/botfleet/botfleet/pkg/botkit/botmain"
-	"github.com/botfleet/botfleet/pkg/botkit/slackweb"
-	"github.com/botfleet/botfleet/pkg/botkit/socket"
+	"github.com/botfleet/botfleet/pkg/botkit/slack"
 )
 
 // Config matches hello's, so hello's config file loads.
@@ -85,7 +84,7 @@ func runQueued(n int) error {
 	reg := vm.NewSet()
 	b := botkit.New("hello")
 	ping(b)
-	tr := socket.New(socket.Config{Registry: reg, Config: slackweb.Config{
+	tr := slack.NewSocket(slack.SocketConfig{Registry: reg, Config: slack.Config{
 		BotToken: botkit.Secret(os.Getenv("SLACK_BOT_TOKEN")), AppToken: botkit.Secret(os.Getenv("SLACK_APP_TOKEN")),
 		APIURL: os.Getenv("SLACK_API_URL"), Logger: logger,
 	}})

@@ -1,20 +1,4 @@
-// Package socket is botkit's Socket Mode transport: events arrive over a
-// websocket the bot opens to Slack, so no public endpoint is needed.
-//
-// The goroutine that reads slack-go's event channel only acks and hands
-// off: it acks every envelope the moment it arrives, before any work, then
-// gives the event to the bot, whose deliver never waits (it queues the event
-// or, when the queue is full, answers "busy" from another goroutine). So a
-// slow handler or a full queue never delays the ack of another envelope
-// past Slack's 3 seconds. Unparseable frames are acked from their raw
-// envelope_id too, or Slack would resend them forever.
-//
-// slack-go reconnects by itself (refresh_requested, dropped sockets,
-// missing pings); while it does, Ready reports an error and a metric counts
-// the reconnects. A token Slack refuses for good (invalid_auth,
-// not_allowed_token_type, ...) ends Listen with an error naming
-// SLACK_APP_TOKEN instead of being retried forever.
-package socket
+package slack
 
 import (
 	"context"
@@ -35,7 +19,6 @@ import (
 
 	"github.com/botfleet/botfleet/pkg/botkit"
 	"github.com/botfleet/botfleet/pkg/botkit/internal/metric"
-	"github.com/botfleet/botfleet/pkg/botkit/slackweb"
 )
 
 // ackTimeout bounds the wait to queue an ack with slack-go. A connected
@@ -51,9 +34,9 @@ const ackTimeout = time.Second
 // retries the others forever with backoff.
 var fatalAuthErrors = []string{"invalid_auth", "not_authed", "not_allowed_token_type", "missing_scope", "token_revoked", "account_inactive"}
 
-// Config configures the transport.
-type Config struct {
-	slackweb.Config
+// SocketConfig configures the Socket Mode transport.
+type SocketConfig struct {
+	Config
 	// Registry receives the transport's metrics; nil means none.
 	Registry *vm.Set
 	// PingInterval is how long without a ping from Slack before the
@@ -61,10 +44,12 @@ type Config struct {
 	PingInterval time.Duration
 }
 
-// Transport is the Socket Mode transport. It is safe for concurrent use.
-type Transport struct {
-	*slackweb.Client
-	cfg    Config
+// Socket is the Socket Mode transport: events arrive over a websocket the
+// bot opens to Slack, so no public endpoint is needed. It is safe for
+// concurrent use.
+type Socket struct {
+	*Client
+	cfg    SocketConfig
 	logger *slog.Logger
 
 	notReady   atomic.Pointer[string] // nil when connected
@@ -72,12 +57,12 @@ type Transport struct {
 	envelopes  metric.Vec             // botkit_socket_envelopes_total{type}: envelopes received and acked
 }
 
-// New returns a transport; Listen connects it.
-func New(cfg Config) *Transport {
+// NewSocket returns a Socket Mode transport; Listen connects it.
+func NewSocket(cfg SocketConfig) *Socket {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	t := &Transport{Client: slackweb.New(cfg.Config), cfg: cfg, logger: cfg.Logger}
+	t := &Socket{Client: NewClient(cfg.Config), cfg: cfg, logger: cfg.Logger}
 	t.setNotReady("not connected yet")
 	set := cfg.Registry
 	if set == nil {
@@ -89,18 +74,18 @@ func New(cfg Config) *Transport {
 }
 
 // Ready implements botkit.Readier: an error while not connected.
-func (t *Transport) Ready() error {
+func (t *Socket) Ready() error {
 	if p := t.notReady.Load(); p != nil {
 		return errors.New(*p)
 	}
 	return nil
 }
 
-func (t *Transport) setNotReady(reason string) { t.notReady.Store(&reason) }
+func (t *Socket) setNotReady(reason string) { t.notReady.Store(&reason) }
 
 // Listen implements botkit.Transport. It returns an error when Slack refuses
 // the tokens, and ctx's error after closing the websocket when ctx ends.
-func (t *Transport) Listen(ctx context.Context, deliver func(context.Context, botkit.Event)) error {
+func (t *Socket) Listen(ctx context.Context, deliver func(context.Context, botkit.Event)) error {
 	self, err := t.Authenticate(ctx)
 	if err != nil {
 		return fmt.Errorf("checking SLACK_BOT_TOKEN: %w", err)
@@ -149,7 +134,7 @@ func appTokenError(err error) error {
 
 // handle acks first, then delivers; it never blocks on the bot. It returns
 // an error only when the connection can never succeed.
-func (t *Transport) handle(ctx context.Context, sm *socketmode.Client, evt socketmode.Event, deliver func(context.Context, botkit.Event)) error {
+func (t *Socket) handle(ctx context.Context, sm *socketmode.Client, evt socketmode.Event, deliver func(context.Context, botkit.Event)) error {
 	if evt.Request != nil && evt.Request.EnvelopeID != "" {
 		t.ack(ctx, sm, evt.Request.EnvelopeID)
 		t.envelopes.Counter(string(evt.Type)).Inc()
@@ -209,7 +194,7 @@ func (t *Transport) handle(ctx context.Context, sm *socketmode.Client, evt socke
 		if !ok {
 			return nil
 		}
-		if ev, ok := slackweb.Action(cb); ok {
+		if ev, ok := Action(cb); ok {
 			deliver(ctx, ev)
 		}
 	case socketmode.EventTypeSlashCommand:
@@ -230,7 +215,7 @@ func routineClose(err error) bool {
 // ack queues the ack of envelope id with slack-go, waiting at most
 // ackTimeout: while slack-go reconnects, nothing drains its queue of
 // answers, and the read loop must not stall behind it.
-func (t *Transport) ack(ctx context.Context, sm *socketmode.Client, id string) {
+func (t *Socket) ack(ctx context.Context, sm *socketmode.Client, id string) {
 	actx, cancel := context.WithTimeout(ctx, ackTimeout)
 	defer cancel()
 	if err := sm.AckCtx(actx, id, nil); err != nil {
@@ -239,7 +224,7 @@ func (t *Transport) ack(ctx context.Context, sm *socketmode.Client, id string) {
 }
 
 // ackRaw acks a frame slack-go could not parse, from its raw envelope_id.
-func (t *Transport) ackRaw(ctx context.Context, sm *socketmode.Client, evt socketmode.Event) {
+func (t *Socket) ackRaw(ctx context.Context, sm *socketmode.Client, evt socketmode.Event) {
 	bad, ok := evt.Data.(*socketmode.ErrorBadMessage)
 	if !ok {
 		return

@@ -1,4 +1,4 @@
-package events_test
+package slack_test
 
 import (
 	"context"
@@ -15,8 +15,7 @@ import (
 	"time"
 
 	"github.com/botfleet/botfleet/pkg/botkit"
-	"github.com/botfleet/botfleet/pkg/botkit/events"
-	"github.com/botfleet/botfleet/pkg/botkit/slackweb"
+	"github.com/botfleet/botfleet/pkg/botkit/slack"
 )
 
 const secret = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -66,11 +65,11 @@ func sign(req *http.Request, body string, ts int64) {
 	req.Header.Set("X-Slack-Signature", "v0="+hex.EncodeToString(h.Sum(nil)))
 }
 
-func TestEventsTransport(t *testing.T) {
+func TestHTTPTransport(t *testing.T) {
 	api := &webAPI{}
 	apiSrv := httptest.NewServer(api)
 	defer apiSrv.Close()
-	tr := events.New(events.Config{Config: slackweb.Config{BotToken: "xoxb-test", APIURL: apiSrv.URL + "/api"}, SigningSecret: secret})
+	tr := slack.NewHTTP(slack.HTTPConfig{Config: slack.Config{BotToken: "xoxb-test", APIURL: apiSrv.URL + "/api"}, SigningSecret: secret})
 	mux := http.NewServeMux()
 	tr.Routes(mux)
 	srv := httptest.NewServer(mux)
@@ -115,23 +114,23 @@ func TestEventsTransport(t *testing.T) {
 	now := time.Now().Unix()
 	event := `{"type":"event_callback","event_id":"Ev1","team_id":"T1","event":{"type":"app_mention","user":"U1","text":"<@UBOT> ping","ts":"1.1","channel":"C1"}}`
 
-	if code := post(events.EventsPath, `{"type":"url_verification","challenge":"abc"}`, "application/json", true, now, ""); code != 200 {
+	if code := post(slack.EventsPath, `{"type":"url_verification","challenge":"abc"}`, "application/json", true, now, ""); code != 200 {
 		t.Errorf("url_verification = %d", code)
 	}
-	if code := post(events.EventsPath, event, "application/json", false, now, ""); code != 401 {
+	if code := post(slack.EventsPath, event, "application/json", false, now, ""); code != 401 {
 		t.Errorf("unsigned event = %d, want 401", code)
 	}
-	if code := post(events.EventsPath, event, "application/json", true, now-600, ""); code != 401 {
+	if code := post(slack.EventsPath, event, "application/json", true, now-600, ""); code != 401 {
 		t.Errorf("stale signature = %d, want 401", code)
 	}
-	if code := post(events.EventsPath, event, "application/json", true, now, ""); code != 200 {
+	if code := post(slack.EventsPath, event, "application/json", true, now, ""); code != 200 {
 		t.Errorf("signed event = %d, want 200", code)
 	}
-	if code := post(events.EventsPath, event, "application/json", true, now, "1"); code != 200 {
+	if code := post(slack.EventsPath, event, "application/json", true, now, "1"); code != 200 {
 		t.Errorf("retried event = %d, want 200", code)
 	}
 	click := url.Values{"payload": {`{"type":"block_actions","user":{"id":"U1"},"channel":{"id":"C1"},"message":{"ts":"5.5"},"actions":[{"block_id":"b","action_id":"botkit_confirm_yes","value":"gone:yes"}]}`}}.Encode()
-	if code := post(events.InteractivePath, click, "application/x-www-form-urlencoded", true, now, ""); code != 200 {
+	if code := post(slack.InteractivePath, click, "application/x-www-form-urlencoded", true, now, ""); code != 200 {
 		t.Errorf("click = %d, want 200", code)
 	}
 	for deadline := time.Now().Add(5 * time.Second); len(api.texts()) < 2; time.Sleep(5 * time.Millisecond) {
@@ -148,7 +147,7 @@ func TestEventsTransport(t *testing.T) {
 	if err := <-errc; err != nil {
 		t.Errorf("Run = %v", err)
 	}
-	if code := post(events.EventsPath, event, "application/json", true, now, ""); code != 503 {
+	if code := post(slack.EventsPath, event, "application/json", true, now, ""); code != 503 {
 		t.Errorf("after shutdown = %d, want 503", code)
 	}
 }

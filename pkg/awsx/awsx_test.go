@@ -16,8 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
-	"github.com/botfleet/botfleet/pkg/botkit/awsx"
-	"github.com/botfleet/botfleet/pkg/botkit/awsx/awsfake"
+	"github.com/botfleet/botfleet/pkg/awsx"
+	"github.com/botfleet/botfleet/pkg/awsx/awsfake"
 )
 
 const role = "arn:aws:iam::123456789012:role/ecs-bot-dev"

@@ -1,4 +1,4 @@
-package slackweb
+package slack
 
 import (
 	"encoding/json"
@@ -21,7 +21,7 @@ func parse(t *testing.T, raw string) slackevents.EventsAPIEvent {
 }
 
 func TestEvent(t *testing.T) {
-	c := New(Config{})
+	c := NewClient(Config{})
 	c.self.Store(&Identity{UserID: "UBOT", BotID: "BBOT"})
 	wrap := func(inner string) string {
 		return `{"type":"event_callback","event_id":"Ev1","team_id":"T1","event":` + inner + `}`

@@ -1,8 +1,4 @@
-// Package slackweb is the Web API half of botkit's Slack transports: it
-// posts, updates and uploads through slack-go, learns the bot's identity,
-// and turns Events API callbacks into botkit events. The Socket Mode and
-// HTTP Events API transports share it.
-package slackweb
+package slack
 
 import (
 	"context"
@@ -58,8 +54,8 @@ type Identity struct {
 	UserID, BotID, TeamID, User string
 }
 
-// New returns a client for cfg.
-func New(cfg Config) *Client {
+// NewClient returns a client for cfg.
+func NewClient(cfg Config) *Client {
 	url := cfg.APIURL
 	if url == "" {
 		url = DefaultAPIURL

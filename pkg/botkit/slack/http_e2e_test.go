@@ -1,4 +1,4 @@
-package events_test
+package slack_test
 
 import (
 	"net/http"
@@ -6,21 +6,19 @@ import (
 	"testing"
 	"time"
 
-	"github.com/botfleet/botfleet/pkg/botkit"
 	"github.com/botfleet/botfleet/pkg/botkit/botkittest"
-	"github.com/botfleet/botfleet/pkg/botkit/events"
+	"github.com/botfleet/botfleet/pkg/botkit/slack"
 	"github.com/botfleet/botfleet/pkg/botkit/slacktest"
-	"github.com/botfleet/botfleet/pkg/botkit/slackweb"
 )
 
 // TestConformance runs the transport with the real slack-go client against
 // slacktest, which pushes signed events and clicks to the transport's
 // routes on loopback, as Slack does.
-func TestConformance(t *testing.T) {
+func TestHTTPConformance(t *testing.T) {
 	botkittest.TestTransport(t, func(t *testing.T) botkittest.Harness {
 		srv := slacktest.New(t)
-		tr := events.New(events.Config{
-			Config:        slackweb.Config{BotToken: slacktest.BotToken, APIURL: srv.APIURL()},
+		tr := slack.NewHTTP(slack.HTTPConfig{
+			Config:        slack.Config{BotToken: slacktest.BotToken, APIURL: srv.APIURL()},
 			SigningSecret: slacktest.SigningSecret,
 		})
 		mux := http.NewServeMux()
@@ -32,7 +30,7 @@ func TestConformance(t *testing.T) {
 			User:      "U0CONF", Channel: "C0CONF",
 			Send: func(t testing.TB, text string) {
 				ev := slacktest.Event{User: "U0CONF", Channel: "C0CONF", Text: "<@" + slacktest.BotUser + "> " + text}
-				push(t, func() (slacktest.PushResult, error) { return srv.PushEvent(t.Context(), bot.URL+events.EventsPath, ev) })
+				push(t, func() (slacktest.PushResult, error) { return srv.PushEvent(t.Context(), bot.URL+slack.EventsPath, ev) })
 			},
 			Seen: func(testing.TB) []string {
 				var out []string
@@ -44,7 +42,7 @@ func TestConformance(t *testing.T) {
 			Click: func(t testing.TB, user string, yes bool) {
 				a := promptClick(t, srv, user, yes)
 				push(t, func() (slacktest.PushResult, error) {
-					return srv.PushClick(t.Context(), bot.URL+events.InteractivePath, a)
+					return srv.PushClick(t.Context(), bot.URL+slack.InteractivePath, a)
 				})
 			},
 		}
@@ -67,19 +65,4 @@ func push(t testing.TB, send func() (slacktest.PushResult, error)) {
 			t.Fatalf("push answered %d %s", res.Status, res.Body)
 		}
 	}
-}
-
-// promptClick returns the click of Confirm (yes) or Cancel on the newest
-// message with confirmation buttons, as user.
-func promptClick(t testing.TB, srv *slacktest.Server, user string, yes bool) slacktest.Action {
-	t.Helper()
-	want := botkit.ConfirmActionID + "_no"
-	if yes {
-		want = botkit.ConfirmActionID + "_yes"
-	}
-	a, ok := srv.ButtonClick(user, want)
-	if !ok {
-		t.Fatalf("no message with a %s button; messages: %+v", want, srv.Messages())
-	}
-	return a
 }

@@ -1,4 +1,4 @@
-package socket_test
+package slack_test
 
 import (
 	"bytes"
@@ -16,16 +16,15 @@ import (
 
 	"github.com/botfleet/botfleet/pkg/botkit"
 	"github.com/botfleet/botfleet/pkg/botkit/botkittest"
+	"github.com/botfleet/botfleet/pkg/botkit/slack"
 	"github.com/botfleet/botfleet/pkg/botkit/slacktest"
-	"github.com/botfleet/botfleet/pkg/botkit/slackweb"
-	"github.com/botfleet/botfleet/pkg/botkit/socket"
 )
 
 // These tests run the transport with the real slack-go client against
 // slacktest, the fake Slack that speaks Socket Mode on loopback.
 
-func newTransport(srv *slacktest.Server, appToken string, logger *slog.Logger) *socket.Transport {
-	return socket.New(socket.Config{Config: slackweb.Config{
+func newTransport(srv *slacktest.Server, appToken string, logger *slog.Logger) *slack.Socket {
+	return slack.NewSocket(slack.SocketConfig{Config: slack.Config{
 		BotToken: slacktest.BotToken, AppToken: botkit.Secret(appToken), APIURL: srv.APIURL(), Logger: logger,
 	}})
 }
@@ -72,7 +71,7 @@ func texts(srv *slacktest.Server) []string {
 	return out
 }
 
-func TestConformance(t *testing.T) {
+func TestSocketConformance(t *testing.T) {
 	botkittest.TestTransport(t, func(t *testing.T) botkittest.Harness {
 		srv := slacktest.New(t)
 		return botkittest.Harness{

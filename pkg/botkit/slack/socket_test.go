@@ -1,4 +1,4 @@
-package socket_test
+package slack_test
 
 import (
 	"context"
@@ -13,8 +13,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/botfleet/botfleet/pkg/botkit"
-	"github.com/botfleet/botfleet/pkg/botkit/slackweb"
-	"github.com/botfleet/botfleet/pkg/botkit/socket"
+	"github.com/botfleet/botfleet/pkg/botkit/slack"
 )
 
 // fakeSlack speaks just enough of the Web API and the Socket Mode websocket
@@ -119,7 +118,7 @@ func (f *fakeSlack) waitAck(t *testing.T, envID string) time.Duration {
 
 func TestSocketMode(t *testing.T) {
 	f := newFake(t)
-	tr := socket.New(socket.Config{Config: slackweb.Config{BotToken: "xoxb-test", AppToken: "xapp-1-test", APIURL: f.srv.URL + "/api"}})
+	tr := slack.NewSocket(slack.SocketConfig{Config: slack.Config{BotToken: "xoxb-test", AppToken: "xapp-1-test", APIURL: f.srv.URL + "/api"}})
 	if err := tr.Ready(); err == nil {
 		t.Error("ready before connecting")
 	}
@@ -195,7 +194,7 @@ func TestSocketMode(t *testing.T) {
 
 func TestSocketModeBadToken(t *testing.T) {
 	f := newFake(t)
-	tr := socket.New(socket.Config{Config: slackweb.Config{BotToken: "xoxb-wrong", AppToken: "xapp-1-test", APIURL: f.srv.URL + "/api"}})
+	tr := slack.NewSocket(slack.SocketConfig{Config: slack.Config{BotToken: "xoxb-wrong", AppToken: "xapp-1-test", APIURL: f.srv.URL + "/api"}})
 	err := tr.Listen(context.Background(), func(context.Context, botkit.Event) {})
 	if err == nil || !strings.Contains(err.Error(), "SLACK_BOT_TOKEN") || strings.Contains(err.Error(), "xoxb-wrong") {
 		t.Errorf("Listen = %v, want an error naming SLACK_BOT_TOKEN without its value", err)

@@ -34,7 +34,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/botfleet/botfleet/pkg/botkit/awsx"
+	"github.com/botfleet/botfleet/pkg/awsx"
 )
 
 // The credentials the fake accepts; tests export them as AWS_ACCESS_KEY_ID

@@ -1,13 +1,4 @@
-// Package events is botkit's HTTP Events API transport: Slack POSTs events
-// to /slack/events and button clicks to /slack/interactive on the bot's
-// HTTP server.
-//
-// Every request's v0 signature is checked (5-minute window) before anything
-// else; a bad or missing one gets 401 and nothing runs. Slack wants an answer
-// within 3 seconds, so the handler answers 200 at once and the bot works
-// after. Retries (X-Slack-Retry-Num) keep their event_id and are
-// deduplicated by the bot.
-package events
+package slack
 
 import (
 	"context"
@@ -23,7 +14,6 @@ import (
 	"github.com/slack-go/slack/slackevents"
 
 	"github.com/botfleet/botfleet/pkg/botkit"
-	"github.com/botfleet/botfleet/pkg/botkit/slackweb"
 )
 
 // Paths the transport serves.
@@ -35,15 +25,16 @@ const (
 // maxBody bounds a request body; Slack's payloads are far smaller.
 const maxBody = 1 << 20
 
-// Config configures the transport.
-type Config struct {
-	slackweb.Config
+// HTTPConfig configures the HTTP Events API transport.
+type HTTPConfig struct {
+	Config
 	SigningSecret botkit.Secret
 }
 
-// Transport is the HTTP Events API transport. It is safe for concurrent use.
-type Transport struct {
-	*slackweb.Client
+// HTTP is the HTTP Events API transport: Slack POSTs events and
+// interactions to the bot's HTTP server. It is safe for concurrent use.
+type HTTP struct {
+	*Client
 	secret botkit.Secret
 	logger *slog.Logger
 
@@ -52,23 +43,23 @@ type Transport struct {
 	ctx     context.Context
 }
 
-// New returns a transport; mount Routes on the bot's HTTP server and call
-// Listen.
-func New(cfg Config) *Transport {
+// NewHTTP returns an HTTP Events API transport; mount Routes on the bot's
+// HTTP server and call Listen.
+func NewHTTP(cfg HTTPConfig) *HTTP {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Transport{Client: slackweb.New(cfg.Config), secret: cfg.SigningSecret, logger: cfg.Logger}
+	return &HTTP{Client: NewClient(cfg.Config), secret: cfg.SigningSecret, logger: cfg.Logger}
 }
 
 // Routes adds the Slack endpoints to mux.
-func (t *Transport) Routes(mux *http.ServeMux) {
+func (t *HTTP) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST "+EventsPath, t.serveEvents)
 	mux.HandleFunc("POST "+InteractivePath, t.serveInteractive)
 }
 
 // Ready implements botkit.Readier: ready while Listen runs.
-func (t *Transport) Ready() error {
+func (t *HTTP) Ready() error {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
 	if t.deliver == nil {
@@ -80,7 +71,7 @@ func (t *Transport) Ready() error {
 // Listen implements botkit.Transport: it checks the bot token, takes events
 // until ctx ends, and then refuses new ones (503, so Slack retries them
 // elsewhere or later).
-func (t *Transport) Listen(ctx context.Context, deliver func(context.Context, botkit.Event)) error {
+func (t *HTTP) Listen(ctx context.Context, deliver func(context.Context, botkit.Event)) error {
 	if _, err := t.Authenticate(ctx); err != nil {
 		return err
 	}
@@ -96,7 +87,7 @@ func (t *Transport) Listen(ctx context.Context, deliver func(context.Context, bo
 
 // verified reads the body and checks its signature; it answers the request
 // itself when it returns ok false.
-func (t *Transport) verified(w http.ResponseWriter, r *http.Request) (body []byte, ok bool) {
+func (t *HTTP) verified(w http.ResponseWriter, r *http.Request) (body []byte, ok bool) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	if err != nil {
 		http.Error(w, "reading body", http.StatusBadRequest)
@@ -116,7 +107,7 @@ func (t *Transport) verified(w http.ResponseWriter, r *http.Request) (body []byt
 }
 
 // dispatch hands ev to the bot if it is listening.
-func (t *Transport) dispatch(w http.ResponseWriter, ev botkit.Event) {
+func (t *HTTP) dispatch(w http.ResponseWriter, ev botkit.Event) {
 	t.mu.RLock()
 	deliver, ctx := t.deliver, t.ctx
 	t.mu.RUnlock()
@@ -128,7 +119,7 @@ func (t *Transport) dispatch(w http.ResponseWriter, ev botkit.Event) {
 	w.WriteHeader(http.StatusOK)
 }
 
-func (t *Transport) serveEvents(w http.ResponseWriter, r *http.Request) {
+func (t *HTTP) serveEvents(w http.ResponseWriter, r *http.Request) {
 	body, ok := t.verified(w, r)
 	if !ok {
 		return
@@ -161,7 +152,7 @@ func (t *Transport) serveEvents(w http.ResponseWriter, r *http.Request) {
 	t.dispatch(w, ev)
 }
 
-func (t *Transport) serveInteractive(w http.ResponseWriter, r *http.Request) {
+func (t *HTTP) serveInteractive(w http.ResponseWriter, r *http.Request) {
 	body, ok := t.verified(w, r)
 	if !ok {
 		return
@@ -177,7 +168,7 @@ func (t *Transport) serveInteractive(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusOK)
 		return
 	}
-	ev, ok := slackweb.Action(cb)
+	ev, ok := Action(cb)
 	if !ok {
 		w.WriteHeader(http.StatusOK)
 		return
