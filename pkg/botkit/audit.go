@@ -92,6 +92,8 @@ func Outcome(err error) string {
 		return OutcomeRefused
 	case errors.As(err, &pe):
 		return OutcomePanic
+	case isFieldErrors(err):
+		return OutcomeUserError
 	case errors.Is(err, context.DeadlineExceeded):
 		return OutcomeTimeout
 	}

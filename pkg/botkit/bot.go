@@ -22,6 +22,9 @@ type Bot struct {
 	middleware []Middleware
 	onStart    []StartFunc
 	requires   []Requirement
+	listeners  map[listenerKey]*Command
+	order      []*Command // listeners, in registration order
+	home       HomeFunc
 	frozen     atomic.Bool
 }
 

@@ -31,14 +31,6 @@ type Prompt struct {
 	No  string // the cancel button's label
 }
 
-// Action is a click on a button, as a transport delivers it in an Event.
-type Action struct {
-	ActionID string
-	Value    string
-	// MessageTS is the message whose button was clicked.
-	MessageTS string
-}
-
 // ConfirmActionID starts the action_id of confirmation buttons
 // (botkit_confirm_yes, botkit_confirm_no: unique within their block, as
 // Slack requires).

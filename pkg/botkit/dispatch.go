@@ -13,46 +13,64 @@ import (
 // command's chain (audit, rate limit, access, confirmation, timeout, the
 // bot's middleware, the handler), and turns its error into a reply.
 func (s *session) dispatch(w work) {
+	switch w.ev.Kind {
+	case KindMessage:
+		s.dispatchText(w, w.ev.Text)
+	case KindSlash:
+		s.dispatchSlash(w)
+	case KindEvent:
+		if w.ev.Raw != nil && w.ev.Raw.Type == "app_home_opened" {
+			s.publishHome(w.ev)
+			return
+		}
+		s.dispatchListener(w.ev)
+	default:
+		s.dispatchListener(w.ev)
+	}
+}
+
+// dispatchText runs the command text of a message or slash command.
+func (s *session) dispatchText(w work, text string) {
 	rt, ev := s.rt, w.ev
 	if w.tooLong {
 		rt.metrics.events.Counter(eventUnknown).Inc()
-		s.post(s.ctx, ev, "That message is too long to be a command. Try `help`.")
+		s.tell(ev, "That message is too long to be a command. Try `help`.")
 		return
 	}
-	text := stripMention(normalize(ev.Text))
+	text = stripMention(normalize(text))
 	if text == "" {
 		rt.metrics.events.Counter(eventUnknown).Inc()
-		s.post(s.ctx, ev, "Hi! Type `help` to see what I can do.")
+		s.tell(ev, "Hi! Type `help` to see what I can do.")
 		return
 	}
 	if reply, ok := s.helpFor(ev, text); ok {
 		rt.metrics.events.Counter(eventHandled).Inc()
-		s.post(s.ctx, ev, reply)
+		s.tell(ev, reply)
 		return
 	}
 	cmd, args := rt.bot.match(text)
 	if cmd == nil {
 		rt.metrics.events.Counter(eventUnknown).Inc()
-		s.post(s.ctx, ev, rt.bot.notFound(text))
+		s.tell(ev, rt.bot.notFound(text))
 		return
 	}
 	if err := cmd.pat.bind(args); err != nil {
 		rt.metrics.events.Counter(eventUnknown).Inc()
-		s.post(s.ctx, ev, argErrorReply(cmd, err))
+		s.tell(ev, argErrorReply(cmd, err))
 		return
 	}
 	rt.metrics.events.Counter(eventHandled).Inc()
 	req := &Request{
-		Text: text, User: ev.User, Channel: ev.Channel, TS: ev.TS, ThreadTS: ev.ThreadTS, EventID: ev.ID,
-		CorrelationID: newCorrelationID(),
-		cmd:           cmd, args: args, tr: s.tr,
+		Kind: ev.Kind, Text: text, User: ev.User, Channel: ev.Channel, TS: ev.TS, ThreadTS: ev.ThreadTS, EventID: ev.ID,
+		CorrelationID: newCorrelationID(), TriggerID: ev.TriggerID, ResponseURL: ev.ResponseURL,
+		ev: &ev, cmd: cmd, args: args, tr: s.tr, inChannel: w.inChannel,
 	}
 	req.logger = rt.logger.With(
 		slog.String("command", cmd.pat.src), slog.String("user", ev.User), slog.String("channel", ev.Channel),
 		slog.String("event_id", ev.ID), slog.String("correlation_id", req.CorrelationID))
 	if err := req.applyDefaults(); err != nil {
 		req.logger.Error("a default is not a valid value", "err", err)
-		s.post(s.ctx, ev, "Sorry, `"+cmd.Name()+"` could not fill in a value you left out. If you ask for help, mention ref `"+req.CorrelationID+"`.")
+		s.tell(ev, "Sorry, `"+cmd.Name()+"` could not fill in a value you left out. If you ask for help, mention ref `"+req.CorrelationID+"`.")
 		return
 	}
 	s.serve(s.ctx, req)
@@ -63,8 +81,14 @@ func (s *session) serve(ctx context.Context, req *Request) {
 	s.rt.metrics.inFlight.Inc()
 	err := s.rt.chains[req.cmd].ServeCommand(ctx, req)
 	s.rt.metrics.inFlight.Dec()
+	if req.answer != nil && !req.answered.Load() {
+		req.Answer(answerFor(req, err))
+		if err == nil || isFieldErrors(err) {
+			return
+		}
+	}
 	switch {
-	case err == nil, errors.Is(err, errParked):
+	case err == nil, errors.Is(err, errParked), isFieldErrors(err):
 		return
 	}
 	var rf *refusal
@@ -81,12 +105,21 @@ func (s *session) serve(ctx context.Context, req *Request) {
 	s.reply(ctx, req, "Sorry, `"+req.cmd.Name()+"` failed. If you ask for help, mention ref `"+req.CorrelationID+"`.")
 }
 
-// reply posts text in req's thread; the command's context may be over (a
-// timeout), so it gets a context of its own.
+// reply tells req's user text: where the request's replies go (a slash
+// command's through its response_url, a click's beside the message, to the
+// user alone). The command's context may be over (a timeout), so it gets a
+// context of its own.
 func (s *session) reply(ctx context.Context, req *Request, text string) {
 	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), noteTimeout)
 	defer cancel()
-	if _, err := s.tr.Post(pctx, Message{Channel: req.Channel, ThreadTS: req.thread(), Text: text}); err != nil {
+	var err error
+	switch req.Kind {
+	case KindSlash, KindAction, KindShortcut, KindView:
+		err = req.Ephemeral(pctx, text)
+	default:
+		_, err = s.tr.Post(pctx, Message{Channel: req.where(), ThreadTS: req.thread(), Text: text})
+	}
+	if err != nil {
 		s.rt.metrics.errors.Counter("post").Inc()
 		req.logger.Error("posting reply", "err", err)
 	}

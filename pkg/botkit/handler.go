@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -22,22 +23,40 @@ func (f HandlerFunc) ServeCommand(ctx context.Context, req *Request) error { ret
 // Middleware wraps a Handler, like net/http middleware.
 type Middleware func(Handler) Handler
 
-// Command is a registered command: its pattern, handler and help.
+// Command is a registered command (its pattern, handler and help), or a
+// listener of another kind (a slash command, an action, a view...), whose
+// Name is its kind and ID: "action:approve".
 type Command struct {
-	pat      *pattern
-	handler  Handler
-	desc     string
-	examples []string
-	hidden   bool
-	timeout  time.Duration
-	defaults []argDefault
-	confirm  *confirmSpec
+	kind      Kind
+	inChannel bool
+	pat       *pattern
+	handler   Handler
+	desc      string
+	examples  []string
+	hidden    bool
+	timeout   time.Duration
+	defaults  []argDefault
+	confirm   *confirmSpec
 }
 
 // argDefault fills in an optional parameter the message left out.
 type argDefault struct {
 	index int // in pat.params
 	value func(req *Request) string
+}
+
+// Kind returns what the command listens to: KindMessage for a command,
+// else the listener's kind.
+func (c *Command) Kind() Kind { return c.kind }
+
+// ID returns a listener's ID (action_id, callback_id, event type, slash
+// command), or the command's name.
+func (c *Command) ID() string {
+	if c.kind == KindMessage || c.kind == KindSlash {
+		return c.Name()
+	}
+	_, id, _ := strings.Cut(c.Name(), ":")
+	return id
 }
 
 // Pattern returns the pattern the command was registered with.

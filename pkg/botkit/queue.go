@@ -12,6 +12,8 @@ type work struct {
 	ev      Event
 	answer  *answer
 	tooLong bool // ev's text was over maxCommandText and was dropped
+	// inChannel makes a slash command's replies visible to its channel.
+	inChannel bool
 }
 
 // itemOverhead is what a queued item costs besides its strings: the work

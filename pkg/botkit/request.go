@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 )
@@ -16,19 +18,28 @@ import (
 // start of the output rather than nothing.
 const MaxMessageText = 40000
 
-// Request is one command invocation. Its methods are safe for concurrent use,
-// so a handler may report progress from several goroutines.
+// Request is one command invocation, or one interaction a listener gets
+// (a click, a modal, a shortcut, an event). Its methods are safe for
+// concurrent use, so a handler may report progress from several goroutines.
 type Request struct {
+	// Kind is what started it: a message, a slash command, a click...
+	Kind     Kind
 	Text     string // the command text after the mention, normalized
 	User     string // Slack user ID of whoever typed the command
-	Channel  string
+	Channel  string // where; "" for a modal, the home tab, a global shortcut
 	TS       string // the command message's timestamp
 	ThreadTS string // the thread the command was typed in, if any
 	EventID  string
 	// CorrelationID is a short random id, logged with every line about
 	// this request and shown to the user when the command fails.
 	CorrelationID string
+	// TriggerID opens a modal (OpenView): Slack accepts it once, within 3
+	// seconds of the interaction, so open the modal first, then work.
+	TriggerID string
+	// ResponseURL answers a slash command, a click or a message shortcut.
+	ResponseURL string
 
+	ev     *Event // what the transport delivered
 	cmd    *Command
 	args   []string // canonical values, one per parameter
 	logger *slog.Logger
@@ -41,6 +52,12 @@ type Request struct {
 	ruleConfirm *Rule
 	defaulted   string
 	answeredBy  string
+
+	inChannel bool         // a slash command's replies are seen by the channel
+	answer    func(Answer) // set for kinds Slack reads an answer from
+	answered  atomic.Bool
+	respMu    sync.Mutex
+	respUsed  int // response_url uses
 }
 
 // Command returns the command being run.
@@ -135,7 +152,17 @@ func (r *Request) thread() string {
 // Update. Text longer than Slack allows is posted cut, and where the
 // transport can upload, the whole text follows as a file in the thread; the
 // reference is the cut message's, so Update works on it either way.
+//
+// Where the reply goes depends on what started the request: a slash
+// command's goes through its response_url, to the user alone (InChannel:
+// to the channel), as long as Slack takes answers there (5, within 30
+// minutes), then to the channel, in a thread; a click's goes in the thread
+// of the clicked message; a modal's, a global shortcut's or an event's with
+// no channel goes to the user as a direct message.
 func (r *Request) Reply(ctx context.Context, text string) (MessageRef, error) {
+	if ref, ok, err := r.respond(ctx, text, MessageRef{}); ok {
+		return ref, err
+	}
 	if _, ok := r.tr.(Uploader); ok && utf8.RuneCountInString(text) > MaxMessageText {
 		head := clipRunes(text, 3000) + "\n… (the full output is in the file below)"
 		ref, err := r.tr.Post(ctx, Message{Channel: r.Channel, ThreadTS: r.thread(), Text: head})
@@ -144,11 +171,46 @@ func (r *Request) Reply(ctx context.Context, text string) (MessageRef, error) {
 		}
 		return ref, r.Upload(ctx, "output.txt", text, "")
 	}
-	ref, err := r.tr.Post(ctx, Message{Channel: r.Channel, ThreadTS: r.thread(), Text: fit(text)})
+	ref, err := r.tr.Post(ctx, Message{Channel: r.where(), ThreadTS: r.thread(), Text: fit(text)})
 	if err != nil {
 		return ref, fmt.Errorf("posting reply: %w", err)
 	}
 	return ref, nil
+}
+
+// where is the channel replies go to: the request's, or the user's direct
+// messages with the bot when it has none (a modal, a global shortcut).
+func (r *Request) where() string {
+	if r.Channel != "" {
+		return r.Channel
+	}
+	return r.User
+}
+
+// responseURLUses is how many answers Slack takes at a response_url (within
+// 30 minutes); a slash command's further replies go to its channel.
+const responseURLUses = 5
+
+// respond answers through the response_url of a slash command, when there
+// is one and Slack still takes answers there; ok is false otherwise.
+// Updating (ref set) replaces the message the response_url answered with.
+func (r *Request) respond(ctx context.Context, text string, ref MessageRef) (MessageRef, bool, error) {
+	rs, isResponder := r.tr.(Responder)
+	if r.Kind != KindSlash || r.ResponseURL == "" || !isResponder || ref.TS != "" {
+		return MessageRef{}, false, nil
+	}
+	r.respMu.Lock()
+	if r.respUsed >= responseURLUses {
+		r.respMu.Unlock()
+		return MessageRef{}, false, nil
+	}
+	r.respUsed++
+	r.respMu.Unlock()
+	err := rs.Respond(ctx, r.ResponseURL, Response{Text: fit(text), InChannel: r.inChannel, ReplaceOriginal: ref.url != ""})
+	if err != nil {
+		return MessageRef{}, true, fmt.Errorf("answering at the response_url: %w", err)
+	}
+	return MessageRef{Channel: r.Channel, url: r.ResponseURL}, true, nil
 }
 
 // Replyf is Reply with fmt.Sprintf formatting.
@@ -157,15 +219,38 @@ func (r *Request) Replyf(ctx context.Context, format string, args ...any) (Messa
 }
 
 // Update replaces the text of a reply posted earlier, for progress reports.
+// A slash command's reply is replaced through its response_url while Slack
+// takes answers there; after that the new text is posted in the channel.
 func (r *Request) Update(ctx context.Context, ref MessageRef, text string) error {
+	if ref.url != "" {
+		if _, ok, err := r.respond(ctx, text, ref); ok {
+			return err
+		}
+		_, err := r.tr.Post(ctx, Message{Channel: r.where(), Text: fit(text)})
+		if err != nil {
+			return fmt.Errorf("posting the update: %w", err)
+		}
+		return nil
+	}
 	if err := r.tr.Update(ctx, ref, Message{Channel: ref.Channel, ThreadTS: r.thread(), Text: fit(text)}); err != nil {
 		return fmt.Errorf("updating reply: %w", err)
 	}
 	return nil
 }
 
-// Ephemeral posts text, in the command's thread, that only the requester sees.
+// Ephemeral posts text, in the command's thread, that only the requester
+// sees; for a slash command, through its response_url.
 func (r *Request) Ephemeral(ctx context.Context, text string) error {
+	if rs, ok := r.tr.(Responder); ok && r.Kind == KindSlash && r.ResponseURL != "" {
+		if err := rs.Respond(ctx, r.ResponseURL, Response{Text: fit(text)}); err != nil {
+			return fmt.Errorf("answering at the response_url: %w", err)
+		}
+		return nil
+	}
+	if r.Channel == "" {
+		_, err := r.Reply(ctx, text) // a direct message is the user's alone
+		return err
+	}
 	_, err := r.tr.Post(ctx, Message{Channel: r.Channel, ThreadTS: r.thread(), Text: fit(text), EphemeralUser: r.User})
 	if err != nil {
 		return fmt.Errorf("posting ephemeral reply: %w", err)

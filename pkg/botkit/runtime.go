@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -35,6 +36,7 @@ type Runtime struct {
 	queueBytes     int
 	commandTimeout time.Duration
 	gracePeriod    time.Duration
+	env            string // slash commands may carry its suffix (SlashName)
 	now            func() time.Time
 
 	started atomic.Bool
@@ -72,6 +74,10 @@ func WithQueueSize(n int) Option { return func(rt *Runtime) { rt.queueSize = n }
 // Text over the longest command (4,000 bytes) is dropped before it is
 // queued, so a full queue of the longest messages stays near this bound.
 func WithQueueBytes(n int) Option { return func(rt *Runtime) { rt.queueBytes = n } }
+
+// WithEnvironment tells the runtime the environment it runs in (BOT_ENV):
+// its Slack app declares slash commands with that suffix (SlashName).
+func WithEnvironment(env string) Option { return func(rt *Runtime) { rt.env = env } }
 
 // WithCommandTimeout sets the default timeout of a command (5 minutes).
 func WithCommandTimeout(d time.Duration) Option { return func(rt *Runtime) { rt.commandTimeout = d } }
@@ -114,6 +120,11 @@ func NewRuntime(b *Bot, opts ...Option) *Runtime {
 	rt.chains = make(map[*Command]Handler, len(b.cmds))
 	for _, c := range b.cmds {
 		rt.chains[c] = rt.chain(c)
+	}
+	for _, c := range b.order {
+		if c.kind != KindSlash { // a slash command runs a command's chain
+			rt.chains[c] = rt.chain(c)
+		}
 	}
 	return rt
 }
@@ -175,6 +186,7 @@ func (rt *Runtime) Run(ctx context.Context, tr Transport) error {
 	s := &session{rt: rt, tr: tr, ctx: handlerCtx, done: done,
 		queue:     newQueue(rt.queueSize, rt.queueBytes),
 		noteSlots: make(chan struct{}, min(max(rt.queueSize, 16), maxNotes)),
+		answering: make(chan struct{}, rt.maxInFlight),
 	}
 	rt.s = s
 
@@ -248,6 +260,9 @@ type session struct {
 
 	notes     sync.WaitGroup
 	noteSlots chan struct{}
+	// answering bounds the handlers of interactions Slack reads an answer
+	// from; they do not wait in the queue, behind long commands.
+	answering chan struct{}
 }
 
 // deliver takes one event from the transport. It never blocks for long:
@@ -261,8 +276,17 @@ func (s *session) deliver(_ context.Context, ev Event) {
 		s.done(ev)
 		return
 	}
-	if ev.Action != nil {
-		s.click(ev)
+	if ev.Action != nil && ev.Kind == KindMessage {
+		ev.Kind = KindAction // a transport that predates kinds
+	}
+	switch ev.Kind {
+	case KindAction:
+		if strings.HasPrefix(ev.Action.ActionID, ConfirmActionID) {
+			s.click(ev)
+			return
+		}
+	case KindView, KindOptions:
+		s.answerAsync(ev)
 		return
 	}
 	if ev.BotID != "" || ev.Subtype != "" {
@@ -272,7 +296,7 @@ func (s *session) deliver(_ context.Context, ev Event) {
 	}
 	// A retry keeps its event_id; the same message can also come as two
 	// events (app_mention and message.im), which share channel and ts.
-	if !rt.seen.first(ev.ID) || ev.TS != "" && !rt.seen.first("msg:"+ev.Channel+"/"+ev.TS) {
+	if !rt.seen.first(ev.ID) || ev.Kind == KindMessage && ev.TS != "" && !rt.seen.first("msg:"+ev.Channel+"/"+ev.TS) {
 		rt.metrics.events.Counter(eventDuplicate).Inc()
 		rt.logger.Debug("duplicate event dropped", "event_id", ev.ID)
 		s.done(ev)

@@ -50,8 +50,17 @@ type AccessConfig struct {
 type Rule struct {
 	// Name identifies the rule in denials and logs; default: the command
 	// and args, e.g. "deploy env=prd".
-	Name    string `yaml:"name"`
-	Command string `yaml:"command"`
+	Name string `yaml:"name"`
+	// Command names the command the rule is about (slash commands run
+	// commands, so it holds for them too); or, for the bot's other
+	// listeners, one of Action (an action_id), View (a modal's
+	// callback_id), Shortcut (a callback_id) or Event (an event type).
+	// A rule names exactly one.
+	Command  string `yaml:"command"`
+	Action   string `yaml:"action"`
+	View     string `yaml:"view"`
+	Shortcut string `yaml:"shortcut"`
+	Event    string `yaml:"event"`
 	// Args narrows the rule to runs with these argument values, e.g.
 	// {env: prd}. Only typed arguments ({env:name}, {n:int}, choices...)
 	// can be named: each value has one spelling, made once when the
@@ -163,6 +172,28 @@ func (b *Bot) compileSettings(s Settings) (*compiled, error) {
 // command it applies to.
 func (b *Bot) compileRule(key string, r *Rule) (compiledRule, []error) {
 	cr := compiledRule{Rule: r, args: map[*Command][]ruleArg{}}
+	targets := 0
+	for _, t := range []string{r.Command, r.Action, r.View, r.Shortcut, r.Event} {
+		if t != "" {
+			targets++
+		}
+	}
+	if targets != 1 {
+		return cr, []error{fmt.Errorf("key %s: a rule names exactly one of command, action, view, shortcut or event; this one names %d", key, targets)}
+	}
+	if r.Command == "" {
+		kind, id, field := r.listener()
+		c, ok := b.listeners[listenerKey{kind, id}]
+		if !ok {
+			return cr, []error{fmt.Errorf("key %s.%s: the bot has no %s %q", key, field, kind, id)}
+		}
+		if len(r.Args) > 0 {
+			return cr, []error{fmt.Errorf("key %s.args: a rule on a %s has no arguments to match", key, kind)}
+		}
+		r.Command = c.Name() // rules decide by command name
+		cr.args[c] = nil
+		return cr, nil
+	}
 	cmds := b.commandsNamed(r.Command)
 	if len(cmds) == 0 {
 		return cr, []error{fmt.Errorf("key %s.command: unknown command %q (commands: %s)", key, r.Command, strings.Join(b.names(), ", "))}
@@ -219,4 +250,18 @@ func ruleName(r *Rule) string {
 		parts = append(parts, k+"="+r.Args[k])
 	}
 	return strings.Join(parts, " ")
+}
+
+// listener returns the kind and ID of the listener a rule names, and its
+// key in the config.
+func (r *Rule) listener() (Kind, string, string) {
+	switch {
+	case r.Action != "":
+		return KindAction, r.Action, "action"
+	case r.View != "":
+		return KindView, r.View, "view"
+	case r.Shortcut != "":
+		return KindShortcut, r.Shortcut, "shortcut"
+	}
+	return KindEvent, r.Event, "event"
 }

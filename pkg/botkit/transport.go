@@ -2,13 +2,18 @@ package botkit
 
 import (
 	"context"
+	"time"
 
 	"github.com/slack-go/slack"
 )
 
-// Event is one message that may hold a command: a mention of the bot or a
-// direct message, as a transport received it.
+// Event is what a transport received: a message that may hold a command (a
+// mention of the bot or a direct message), or an interaction (a slash
+// command, a click, a modal submitted, a shortcut, another Events API
+// event, an options request). Kind tells which; the field of that kind is
+// set.
 type Event struct {
+	Kind Kind
 	// ID identifies the event across deliveries: Slack's event_id, which a
 	// retry keeps. Events with an ID already seen are dropped. Empty means
 	// the transport cannot tell, and the event is never deduplicated.
@@ -23,10 +28,35 @@ type Event struct {
 	// makes the event ignored, so bots never answer bots or edits.
 	BotID   string
 	Subtype string
-	// Action is set when the event is a click on a button the bot posted
-	// (a confirmation); Text is then empty.
+	// Action is set for KindAction: a click on an element the bot posted
+	// (a confirmation's buttons among them); Text is then empty.
 	Action *Action
+	// Slash is set for KindSlash; Text is the command's text.
+	Slash *Slash
+	// Submission is set for KindView.
+	Submission *Submission
+	// Shortcut is set for KindShortcut.
+	Shortcut *Shortcut
+	// Raw is set for KindEvent.
+	Raw *RawEvent
+	// Suggestion is set for KindOptions.
+	Suggestion *Suggestion
+	// TriggerID opens a modal (within 3 seconds, once); ResponseURL
+	// answers the interaction (slash commands, clicks, message shortcuts).
+	TriggerID   string
+	ResponseURL string
+	// Answer is set by the transport for interactions Slack reads an
+	// answer from (KindView, KindOptions): the bot calls it once, within
+	// AnswerBudget, and the transport acknowledges with it. Transports
+	// acknowledge every other event before delivering it.
+	Answer func(Answer)
 }
+
+// AnswerBudget is how long the bot takes to answer an interaction whose
+// acknowledgement carries the answer. Slack waits 3 seconds; the rest is for
+// the network. Past it the bot answers in time anyway: a modal keeps its
+// inputs with a note to try again, a select shows no options.
+const AnswerBudget = 2500 * time.Millisecond
 
 // Message is what a bot posts. Text is Slack mrkdwn: use Escape for text
 // that came from users.
@@ -62,6 +92,7 @@ type Uploader interface {
 type MessageRef struct {
 	Channel string
 	TS      string
+	url     string // a message posted through a response_url, which has no ts
 }
 
 // Poster posts and edits messages: the half of a Transport that a bot uses

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/slack-go/slack"
-	"github.com/slack-go/slack/slackevents"
 
 	"github.com/botfleet/botfleet/pkg/botkit"
 )
@@ -44,6 +43,7 @@ type Config struct {
 type Client struct {
 	API    *slack.Client
 	logger *slog.Logger
+	http   *http.Client // response_url answers go through it too
 	// self is set by Authenticate while requests may already be read (the
 	// HTTP transport's routes serve before Listen runs).
 	self atomic.Pointer[Identity]
@@ -67,15 +67,16 @@ func NewClient(cfg Config) *Client {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	httpClient := &http.Client{Timeout: HTTPTimeout, Transport: httpTransport()}
 	opts := []slack.Option{
 		slack.OptionAPIURL(url),
-		slack.OptionHTTPClient(&http.Client{Timeout: HTTPTimeout, Transport: httpTransport()}),
+		slack.OptionHTTPClient(httpClient),
 		slack.OptionRetry(MaxRetries), // after OptionHTTPClient, so it wraps it
 	}
 	if cfg.AppToken != "" {
 		opts = append(opts, slack.OptionAppLevelToken(cfg.AppToken.Reveal()))
 	}
-	return &Client{API: slack.New(cfg.BotToken.Reveal(), opts...), logger: logger}
+	return &Client{API: slack.New(cfg.BotToken.Reveal(), opts...), logger: logger, http: httpClient}
 }
 
 // Authenticate calls auth.test and remembers the bot's identity, so that
@@ -172,25 +173,6 @@ func Blocks(m botkit.Message) []slack.Block {
 	return append(slices.Clip(blocks), slack.NewActionBlock("botkit_prompt_"+m.Prompt.ID, yes, no))
 }
 
-// Action turns a block_actions click into a botkit event; ok is false for
-// other interactions.
-func Action(cb slack.InteractionCallback) (ev botkit.Event, ok bool) {
-	if cb.Type != slack.InteractionTypeBlockActions || len(cb.ActionCallback.BlockActions) == 0 {
-		return ev, false
-	}
-	a := cb.ActionCallback.BlockActions[0]
-	ev.User, ev.Channel = cb.User.ID, cb.Channel.ID
-	if ev.Channel == "" {
-		ev.Channel = cb.Container.ChannelID
-	}
-	ev.ThreadTS = cb.Message.ThreadTimestamp
-	ev.Action = &botkit.Action{ActionID: a.ActionID, Value: a.Value, MessageTS: cb.Message.Timestamp}
-	if ev.Action.MessageTS == "" {
-		ev.Action.MessageTS = cb.Container.MessageTs
-	}
-	return ev, true
-}
-
 // Upload implements botkit.Uploader with files.getUploadURLExternal and
 // files.completeUploadExternal.
 func (c *Client) Upload(ctx context.Context, f botkit.File) error {
@@ -207,37 +189,6 @@ func (c *Client) Upload(ctx context.Context, f botkit.File) error {
 	return nil
 }
 
-// Event turns an Events API callback into a botkit event. ok is false for
-// events that carry no command: other event types, and messages that are
-// not direct messages (mentions in channels arrive as app_mention, so
-// taking channel messages too would run them twice).
-func (c *Client) Event(outer slackevents.EventsAPIEvent) (ev botkit.Event, ok bool) {
-	if outer.Type != slackevents.CallbackEvent {
-		return ev, false
-	}
-	if cb, isCB := outer.Data.(*slackevents.EventsAPICallbackEvent); isCB {
-		ev.ID = cb.EventID
-	}
-	switch e := outer.InnerEvent.Data.(type) {
-	case *slackevents.AppMentionEvent:
-		ev.Text, ev.User, ev.Channel, ev.TS, ev.ThreadTS, ev.BotID = e.Text, e.User, e.Channel, e.TimeStamp, e.ThreadTimeStamp, e.BotID
-	case *slackevents.MessageEvent:
-		if e.ChannelType != "im" {
-			return ev, false
-		}
-		ev.Text, ev.User, ev.Channel, ev.TS, ev.ThreadTS, ev.BotID, ev.Subtype = e.Text, e.User, e.Channel, e.TimeStamp, e.ThreadTimeStamp, e.BotID, e.SubType
-	default:
-		return ev, false
-	}
-	if self := c.Self(); self.UserID != "" && ev.User == self.UserID {
-		ev.BotID = self.BotID // our own message: never a command
-		if ev.BotID == "" {
-			ev.BotID = "self"
-		}
-	}
-	return ev, true
-}
-
 // httpTransport is http.DefaultTransport keeping enough idle connections to
 // Slack for every worker: the default keeps 2 per host, so a burst of replies
 // would open (and TLS-handshake) a new connection for nearly every call.
@@ -246,4 +197,65 @@ func httpTransport() *http.Transport {
 	t.MaxIdleConnsPerHost = 64
 	t.MaxIdleConns = 64
 	return t
+}
+
+// OpenView implements botkit.Viewer with views.open.
+func (c *Client) OpenView(ctx context.Context, triggerID string, v slack.ModalViewRequest) (botkit.ViewRef, error) {
+	resp, err := c.API.OpenViewContext(ctx, triggerID, v)
+	if err != nil {
+		return botkit.ViewRef{}, fmt.Errorf("views.open: %w", viewError(err, resp))
+	}
+	return botkit.ViewRef{ID: resp.ID, Hash: resp.Hash}, nil
+}
+
+// PushView implements botkit.Viewer with views.push.
+func (c *Client) PushView(ctx context.Context, triggerID string, v slack.ModalViewRequest) (botkit.ViewRef, error) {
+	resp, err := c.API.PushViewContext(ctx, triggerID, v)
+	if err != nil {
+		return botkit.ViewRef{}, fmt.Errorf("views.push: %w", viewError(err, resp))
+	}
+	return botkit.ViewRef{ID: resp.ID, Hash: resp.Hash}, nil
+}
+
+// UpdateView implements botkit.Viewer with views.update.
+func (c *Client) UpdateView(ctx context.Context, ref botkit.ViewRef, v slack.ModalViewRequest) (botkit.ViewRef, error) {
+	resp, err := c.API.UpdateViewContext(ctx, v, "", ref.Hash, ref.ID)
+	if err != nil {
+		return botkit.ViewRef{}, fmt.Errorf("views.update: %w", viewError(err, resp))
+	}
+	return botkit.ViewRef{ID: resp.ID, Hash: resp.Hash}, nil
+}
+
+// PublishHome implements botkit.Viewer with views.publish.
+func (c *Client) PublishHome(ctx context.Context, user string, v slack.HomeTabViewRequest) error {
+	resp, err := c.API.PublishViewContext(ctx, slack.PublishViewContextRequest{UserID: user, View: v})
+	if err != nil {
+		return fmt.Errorf("views.publish: %w", viewError(err, resp))
+	}
+	return nil
+}
+
+// viewError adds what Slack said about a view it refused
+// (response_metadata.messages: which block, which field) to err.
+func viewError(err error, resp *slack.ViewResponse) error {
+	if resp == nil || len(resp.ResponseMetadata.Messages) == 0 {
+		return err
+	}
+	return fmt.Errorf("%w (%s)", err, strings.Join(resp.ResponseMetadata.Messages, "; "))
+}
+
+// Respond implements botkit.Responder: it POSTs r to responseURL, as Slack
+// reads a response_url answer.
+func (c *Client) Respond(ctx context.Context, responseURL string, r botkit.Response) error {
+	msg := &slack.WebhookMessage{Text: r.Text, ResponseType: slack.ResponseTypeEphemeral, ReplaceOriginal: r.ReplaceOriginal}
+	if r.InChannel {
+		msg.ResponseType = slack.ResponseTypeInChannel
+	}
+	if len(r.Blocks) > 0 {
+		msg.Blocks = &slack.Blocks{BlockSet: r.Blocks}
+	}
+	if err := slack.PostWebhookCustomHTTPContext(ctx, responseURL, c.http, msg); err != nil {
+		return fmt.Errorf("response_url: %w", err)
+	}
+	return nil
 }

@@ -1,6 +1,7 @@
 package slack
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"sync"
+	"time"
 
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
@@ -19,7 +21,9 @@ import (
 // Paths the transport serves.
 const (
 	EventsPath      = "/slack/events"
-	InteractivePath = "/slack/interactive"
+	InteractivePath = "/slack/interactive" // clicks, modals, shortcuts
+	CommandsPath    = "/slack/commands"    // slash commands
+	OptionsPath     = "/slack/options"     // external selects' options
 )
 
 // maxBody bounds a request body; Slack's payloads are far smaller.
@@ -56,6 +60,8 @@ func NewHTTP(cfg HTTPConfig) *HTTP {
 func (t *HTTP) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST "+EventsPath, t.serveEvents)
 	mux.HandleFunc("POST "+InteractivePath, t.serveInteractive)
+	mux.HandleFunc("POST "+OptionsPath, t.serveInteractive) // block_suggestion payloads
+	mux.HandleFunc("POST "+CommandsPath, t.serveCommands)
 }
 
 // Ready implements botkit.Readier: ready while Listen runs.
@@ -168,10 +174,69 @@ func (t *HTTP) serveInteractive(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusOK)
 		return
 	}
-	ev, ok := Action(cb)
+	ev, ok := Interaction(cb)
 	if !ok {
 		w.WriteHeader(http.StatusOK)
 		return
 	}
+	if ev.Kind == botkit.KindView || ev.Kind == botkit.KindOptions {
+		t.dispatchAnswered(w, ev)
+		return
+	}
 	t.dispatch(w, ev)
+}
+
+// dispatchAnswered hands the bot an interaction Slack reads the answer of
+// from the response body, and writes that answer: the bot answers within
+// botkit.AnswerBudget; past it (plus a margin) the body is empty.
+func (t *HTTP) dispatchAnswered(w http.ResponseWriter, ev botkit.Event) {
+	t.mu.RLock()
+	deliver, ctx := t.deliver, t.ctx
+	t.mu.RUnlock()
+	if deliver == nil {
+		http.Error(w, "shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	answers := make(chan botkit.Answer, 1)
+	ev.Answer = func(a botkit.Answer) {
+		select {
+		case answers <- a:
+		default:
+		}
+	}
+	deliver(ctx, ev)
+	timer := time.NewTimer(botkit.AnswerBudget + answerLate)
+	defer timer.Stop()
+	var payload any
+	select {
+	case a := <-answers:
+		payload = answerPayload(a)
+	case <-timer.C:
+		t.logger.Warn("no answer from the bot in time; acknowledged empty", "kind", ev.Kind.String())
+	}
+	if payload == nil {
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if err := json.NewEncoder(w).Encode(payload); err != nil {
+		t.logger.Warn("writing the answer", "err", err)
+	}
+}
+
+// serveCommands takes a slash command: a signed form, answered 200 at
+// once; the command replies through its response_url.
+func (t *HTTP) serveCommands(w http.ResponseWriter, r *http.Request) {
+	body, ok := t.verified(w, r)
+	if !ok {
+		return
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	sc, err := slack.SlashCommandParse(r)
+	if err != nil || sc.Command == "" {
+		http.Error(w, "bad slash command", http.StatusBadRequest)
+		return
+	}
+	t.dispatch(w, Slash(sc))
 }

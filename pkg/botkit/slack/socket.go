@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -136,8 +137,18 @@ func appTokenError(err error) error {
 // an error only when the connection can never succeed.
 func (t *Socket) handle(ctx context.Context, sm *socketmode.Client, evt socketmode.Event, deliver func(context.Context, botkit.Event)) error {
 	if evt.Request != nil && evt.Request.EnvelopeID != "" {
-		t.ack(ctx, sm, evt.Request.EnvelopeID)
 		t.envelopes.Counter(string(evt.Type)).Inc()
+		// A modal submitted or an options request: Slack reads the
+		// bot's answer from the ack, so the ack waits for it (the bot
+		// answers within botkit.AnswerBudget).
+		if cb, ok := evt.Data.(slack.InteractionCallback); ok && evt.Type == socketmode.EventTypeInteractive {
+			if ev, ok := Interaction(cb); ok && (ev.Kind == botkit.KindView || ev.Kind == botkit.KindOptions) {
+				ev.Answer = t.answerer(ctx, sm, evt.Request.EnvelopeID)
+				deliver(ctx, ev)
+				return nil
+			}
+		}
+		t.ack(ctx, sm, evt.Request.EnvelopeID, nil)
 	}
 	switch evt.Type {
 	case socketmode.EventTypeConnecting:
@@ -194,13 +205,33 @@ func (t *Socket) handle(ctx context.Context, sm *socketmode.Client, evt socketmo
 		if !ok {
 			return nil
 		}
-		if ev, ok := Action(cb); ok {
+		if ev, ok := Interaction(cb); ok {
 			deliver(ctx, ev)
+		} else {
+			t.logger.Debug("interaction ignored", "type", cb.Type)
 		}
 	case socketmode.EventTypeSlashCommand:
-		t.logger.Info("slash command acked but not supported; mention the bot instead")
+		if sc, ok := evt.Data.(slack.SlashCommand); ok {
+			deliver(ctx, Slash(sc))
+		}
 	}
 	return nil
+}
+
+// answerLate is how long past botkit.AnswerBudget an interaction's ack
+// waits for the bot's answer before it goes empty: the bot answers at the
+// budget itself; this only covers a bot that stopped meanwhile.
+const answerLate = 300 * time.Millisecond
+
+// answerer returns the Answer func of an interaction whose ack carries the
+// bot's answer: the first answer is sent, once.
+func (t *Socket) answerer(ctx context.Context, sm *socketmode.Client, envelopeID string) func(botkit.Answer) {
+	var once sync.Once
+	send := func(payload any) {
+		once.Do(func() { t.ack(context.WithoutCancel(ctx), sm, envelopeID, payload) })
+	}
+	time.AfterFunc(botkit.AnswerBudget+answerLate, func() { send(nil) })
+	return func(a botkit.Answer) { send(answerPayload(a)) }
 }
 
 // routineClose reports whether err is what slack-go's reader sees when a
@@ -215,10 +246,10 @@ func routineClose(err error) bool {
 // ack queues the ack of envelope id with slack-go, waiting at most
 // ackTimeout: while slack-go reconnects, nothing drains its queue of
 // answers, and the read loop must not stall behind it.
-func (t *Socket) ack(ctx context.Context, sm *socketmode.Client, id string) {
+func (t *Socket) ack(ctx context.Context, sm *socketmode.Client, id string, payload any) {
 	actx, cancel := context.WithTimeout(ctx, ackTimeout)
 	defer cancel()
-	if err := sm.AckCtx(actx, id, nil); err != nil {
+	if err := sm.AckCtx(actx, id, payload); err != nil {
 		t.logger.Warn("acking envelope", "envelope_id", id, "err", err)
 	}
 }
@@ -237,7 +268,7 @@ func (t *Socket) ackRaw(ctx context.Context, sm *socketmode.Client, evt socketmo
 		t.logger.Warn("unreadable frame from slack without an envelope id", "err", bad.Cause)
 		return
 	}
-	t.ack(ctx, sm, env.EnvelopeID)
+	t.ack(ctx, sm, env.EnvelopeID, nil)
 	t.envelopes.Counter("unparseable").Inc()
 	t.logger.Warn("acked an envelope slack-go could not parse", "envelope_id", env.EnvelopeID, "type", env.Type, "err", bad.Cause)
 }
