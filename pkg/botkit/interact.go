@@ -87,7 +87,7 @@ func (s *session) request(ev Event, c *Command) *Request {
 		CorrelationID: newCorrelationID(), TriggerID: ev.TriggerID, ResponseURL: ev.ResponseURL,
 		ev: &ev, cmd: c, tr: s.tr,
 	}
-	if ev.Kind == KindAction && req.TS == "" {
+	if ev.Kind == KindAction {
 		req.TS = ev.Action.MessageTS // replies go in the clicked message's thread
 	}
 	if ev.Kind == KindShortcut && req.TS == "" {

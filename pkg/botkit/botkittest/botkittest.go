@@ -19,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slack-go/slack"
+
 	"github.com/botfleet/botfleet/pkg/botkit"
 )
 
@@ -38,6 +40,11 @@ type Reply struct {
 	Ephemeral string // the user an ephemeral message was for
 	// Prompt is set on a confirmation's question; answer it with Click.
 	Prompt *botkit.Prompt
+	// Blocks are the message's Block Kit blocks, if any.
+	Blocks []slack.Block
+	// ResponseURL is set on an answer at a response_url (a slash
+	// command's): it has no channel ts.
+	ResponseURL string
 }
 
 // Memory is a bare in-memory botkit.Transport: events are injected with
@@ -53,6 +60,8 @@ type Memory struct {
 	groups       map[string][]string
 	groupErr     error
 	groupLookups int
+
+	views []View
 }
 
 // SetGroup makes the user group id have these members, for access rules.
@@ -224,7 +233,7 @@ func (tr *Memory) Post(_ context.Context, m botkit.Message) (botkit.MessageRef, 
 	defer tr.mu.Unlock()
 	tr.seq++
 	ref := botkit.MessageRef{Channel: m.Channel, TS: fmt.Sprintf("1700000001.%06d", tr.seq)}
-	tr.replies = append(tr.replies, Reply{Channel: m.Channel, ThreadTS: m.ThreadTS, TS: ref.TS, Text: m.Text, Ephemeral: m.EphemeralUser, Prompt: m.Prompt})
+	tr.replies = append(tr.replies, Reply{Channel: m.Channel, ThreadTS: m.ThreadTS, TS: ref.TS, Text: m.Text, Ephemeral: m.EphemeralUser, Prompt: m.Prompt, Blocks: m.Blocks})
 	return ref, nil
 }
 
@@ -232,7 +241,7 @@ func (tr *Memory) Post(_ context.Context, m botkit.Message) (botkit.MessageRef, 
 func (tr *Memory) Update(_ context.Context, ref botkit.MessageRef, m botkit.Message) error {
 	tr.mu.Lock()
 	defer tr.mu.Unlock()
-	tr.replies = append(tr.replies, Reply{Channel: ref.Channel, ThreadTS: m.ThreadTS, TS: ref.TS, Text: m.Text, Update: true})
+	tr.replies = append(tr.replies, Reply{Channel: ref.Channel, ThreadTS: m.ThreadTS, TS: ref.TS, Text: m.Text, Update: true, Blocks: m.Blocks})
 	return nil
 }
 
@@ -244,7 +253,7 @@ func (tr *Memory) Inject(ev botkit.Event) (botkit.Event, bool) {
 	if ev.ID == "" {
 		ev.ID = fmt.Sprintf("Ev%06d", tr.seq)
 	}
-	if ev.TS == "" {
+	if ev.TS == "" && ev.Kind == botkit.KindMessage && ev.Action == nil {
 		ev.TS = fmt.Sprintf("1700000000.%06d", tr.seq)
 	}
 	deliver := tr.deliver
