@@ -2,7 +2,10 @@ module github.com/botfleet/botfleet/bots/hello
 
 go 1.26.0
 
-require github.com/botfleet/botfleet/pkg v0.0.0
+require (
+	github.com/botfleet/botfleet/pkg v0.0.0
+	github.com/slack-go/slack v0.35.0
+)
 
 require (
 	github.com/VictoriaMetrics/metrics v1.44.0 // indirect
@@ -11,7 +14,6 @@ require (
 	github.com/gorilla/websocket v1.5.3 // indirect
 	github.com/pelletier/go-toml/v2 v2.2.4 // indirect
 	github.com/sagikazarmark/locafero v0.11.0 // indirect
-	github.com/slack-go/slack v0.35.0 // indirect
 	github.com/sourcegraph/conc v0.3.1-0.20240121214520-5f936abd7ae8 // indirect
 	github.com/spf13/afero v1.15.0 // indirect
 	github.com/spf13/cast v1.10.0 // indirect

@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+
+	"github.com/slack-go/slack"
 
 	"github.com/botfleet/botfleet/pkg/botkit"
 )
@@ -82,5 +85,88 @@ func setup(_ context.Context, b *botkit.Bot, live *botkit.Live[Config], env botk
 		botkit.Confirm(func(_ context.Context, req *botkit.Request) (string, error) {
 			return fmt.Sprintf("Launch the rocket in %d s?", req.Int("seconds", defaultCountdown)), nil
 		}))
+	interactions(b, env)
 	return nil
+}
+
+// interactions shows the rest of what a Slack bot can do: a slash command,
+// a select with a handler, a modal with a validated field (opened from a
+// button, the slash command or a shortcut), and a home tab.
+func interactions(b *botkit.Bot, env botkit.Env) {
+	// /hello ping runs ping, as @hello ping does: the same patterns,
+	// help, access rules and audit.
+	b.Slash("/hello", botkit.Describe("Run a hello command"), botkit.Example("ping"))
+
+	b.Command("color", func(ctx context.Context, req *botkit.Request) error {
+		_, err := req.ReplyMessage(ctx, botkit.Message{Text: "Pick a color", Blocks: []slack.Block{
+			slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, "Pick a color:", false, false), nil,
+				slack.NewAccessory(slack.NewOptionsSelectBlockElement(slack.OptTypeStatic,
+					slack.NewTextBlockObject(slack.PlainTextType, "Color", false, false), pickColor,
+					colorOption("red"), colorOption("green"), colorOption("blue")))),
+		}})
+		return err
+	}, botkit.Describe("Pick a color from a menu"))
+	b.Action(pickColor, func(ctx context.Context, req *botkit.Request) error {
+		_, err := req.Replyf(ctx, "<@%s> picked %s.", req.User, botkit.Escape(req.Action().Value))
+		return err
+	})
+
+	b.Command("feedback", func(ctx context.Context, req *botkit.Request) error {
+		if req.TriggerID != "" { // a slash command can open the form at once
+			_, err := req.OpenView(ctx, feedbackForm())
+			return err
+		}
+		// A mention carries no trigger: a button does.
+		_, err := req.ReplyMessage(ctx, botkit.Message{Text: "Tell us what to change", Blocks: []slack.Block{
+			slack.NewActionBlock("", slack.NewButtonBlockElement(openFeedback, "open",
+				slack.NewTextBlockObject(slack.PlainTextType, "Give feedback", false, false))),
+		}})
+		return err
+	}, botkit.Describe("Tell the team what to change, in a form"))
+	b.Action(openFeedback, func(ctx context.Context, req *botkit.Request) error {
+		_, err := req.OpenView(ctx, feedbackForm())
+		return err
+	})
+	b.Shortcut(feedbackCallback, "Give feedback", func(ctx context.Context, req *botkit.Request) error {
+		_, err := req.OpenView(ctx, feedbackForm())
+		return err
+	}, botkit.Describe("Tell the hello team what to change"))
+	b.View(feedbackCallback, func(ctx context.Context, req *botkit.Request) error {
+		text := strings.TrimSpace(req.Field(feedbackBlock))
+		if len(text) < 3 {
+			return botkit.FieldErrors{feedbackBlock: "Say a little more: at least 3 characters."}
+		}
+		_, err := req.Replyf(ctx, "Thanks! Noted: %s", botkit.Escape(text))
+		return err
+	})
+
+	b.Home(func(ctx context.Context, req *botkit.Request) ([]slack.Block, error) {
+		return []slack.Block{slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType,
+			"Try `"+botkit.SlashName("/hello", env.Name)+" launch in 10`, or the *Give feedback* shortcut.", false, false), nil, nil)}, nil
+	})
+}
+
+// IDs of the interactive elements and the form.
+const (
+	pickColor        = "pick_color"
+	openFeedback     = "open_feedback"
+	feedbackCallback = "feedback"
+	feedbackBlock    = "feedback_text"
+)
+
+func colorOption(c string) *slack.OptionBlockObject {
+	return slack.NewOptionBlockObject(c, slack.NewTextBlockObject(slack.PlainTextType, c, false, false), nil)
+}
+
+// feedbackForm is the feedback modal: one multi-line input.
+func feedbackForm() slack.ModalViewRequest {
+	input := slack.NewPlainTextInputBlockElement(nil, "text")
+	input.Multiline = true
+	input.MaxLength = 500
+	return slack.ModalViewRequest{Type: slack.VTModal, CallbackID: feedbackCallback,
+		Title:  slack.NewTextBlockObject(slack.PlainTextType, "Feedback", false, false),
+		Submit: slack.NewTextBlockObject(slack.PlainTextType, "Send", false, false),
+		Blocks: slack.Blocks{BlockSet: []slack.Block{
+			slack.NewInputBlock(feedbackBlock, slack.NewTextBlockObject(slack.PlainTextType, "What should change?", false, false), nil, input),
+		}}}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/botfleet/botfleet/pkg/botkit"
 	"github.com/botfleet/botfleet/pkg/botkit/botkittest"
+	slackbot "github.com/botfleet/botfleet/pkg/botkit/slack"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden")
@@ -141,5 +142,77 @@ func TestLaunchBadCountdown(t *testing.T) {
 				t.Fatalf("launch in %s asked to confirm", n)
 			}
 		}
+	}
+}
+
+// TestSlackAppManifests: each environment's committed Slack app manifest
+// is what the code registers (slash command, shortcut, events, scopes);
+// `go test -run TestSlackAppManifests -update` rewrites them.
+func TestSlackAppManifests(t *testing.T) {
+	for _, env := range []string{"dev", "prd"} {
+		b := botkit.New("hello")
+		cfg := Config{}
+		cfg.SetDefaults()
+		if err := setup(t.Context(), b, botkit.NewLive(&cfg), botkit.Env{Name: env}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := slackbot.Manifest(b, slackbot.ManifestOptions{Env: env})
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := "slack-app." + env + ".yaml"
+		if *update {
+			if err := os.WriteFile(path, got, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		want, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != string(want) {
+			t.Errorf("%s is not what the code registers; run `go test -run TestSlackAppManifests -update` here, or `botctl slack-app hello --env %s`. The code's:\n%s", path, env, got)
+		}
+	}
+}
+
+func TestInteractions(t *testing.T) {
+	tr := newBot(t, Config{Greeting: "Hello"})
+	// The slash command runs commands, answering the user alone.
+	if got := tr.Slash(t, "/hello", "ping"); len(got) != 1 || got[0].Text != "pong" || got[0].Ephemeral != botkittest.User {
+		t.Errorf("/hello ping: %+v", got)
+	}
+	// The select's choice reaches its handler.
+	msg := tr.Say(t, "color")
+	if len(msg) != 1 || len(msg[0].Blocks) != 1 {
+		t.Fatalf("color: %+v", msg)
+	}
+	got := tr.Act(t, "U0PICKER", botkittest.Channel, botkit.Action{ActionID: "pick_color", Type: "static_select", Value: "blue", MessageTS: msg[0].TS})
+	if len(got) != 1 || got[0].Text != "<@U0PICKER> picked blue." {
+		t.Errorf("a color picked: %+v", got)
+	}
+	// The form opens from the slash command, and checks what it is given.
+	tr.Slash(t, "/hello", "feedback")
+	views := tr.Views()
+	if len(views) != 1 || views[0].Op != "open" || views[0].Modal.CallbackID != "feedback" {
+		t.Fatalf("views = %+v", views)
+	}
+	form := func(text string) botkit.Submission {
+		return botkit.Submission{CallbackID: "feedback", Inputs: []string{"feedback_text"},
+			Values: map[string]map[string]botkit.FieldValue{"feedback_text": {"text": {Value: text}}}}
+	}
+	if a, ok := tr.Submit(t, botkittest.User, form(" x ")).(botkit.ViewAnswer); !ok || a.Errors["feedback_text"] == "" {
+		t.Errorf("too short: %+v", a)
+	}
+	if a := tr.Submit(t, botkittest.User, form("more <coffee>")); a != nil {
+		t.Errorf("valid feedback answered %+v, want the form closed", a)
+	}
+	if got := botkittest.Last(tr.Replies()); got != "Thanks! Noted: more &lt;coffee&gt;" {
+		t.Errorf("thanks = %q", got)
+	}
+	// The home tab lists the commands, then the bot's own line.
+	home := botkittest.BlockTexts(tr.OpenHome(t, botkittest.User).Blocks.BlockSet)
+	if len(home) != 3 || !strings.Contains(home[1], "`launch [in &lt;seconds&gt;]`") || !strings.Contains(home[2], "Give feedback") {
+		t.Errorf("home = %q", home)
 	}
 }

@@ -28,7 +28,9 @@ type Middleware func(Handler) Handler
 // Name is its kind and ID: "action:approve".
 type Command struct {
 	kind      Kind
-	inChannel bool
+	inChannel bool   // a slash command's replies are seen by the channel
+	title     string // a shortcut's name
+	onMessage bool   // a message shortcut
 	pat       *pattern
 	handler   Handler
 	desc      string
@@ -48,6 +50,19 @@ type argDefault struct {
 // Kind returns what the command listens to: KindMessage for a command,
 // else the listener's kind.
 func (c *Command) Kind() Kind { return c.kind }
+
+// Title returns a shortcut's name, as Slack's menus show it.
+func (c *Command) Title() string { return c.title }
+
+// OnMessage reports whether a shortcut is a message shortcut.
+func (c *Command) OnMessage() bool { return c.onMessage }
+
+// Examples returns the examples given with Example.
+func (c *Command) Examples() []string { return slices.Clone(c.examples) }
+
+// InChannel reports whether a slash command's replies are seen by the
+// channel.
+func (c *Command) InChannel() bool { return c.inChannel }
 
 // ID returns a listener's ID (action_id, callback_id, event type, slash
 // command), or the command's name.

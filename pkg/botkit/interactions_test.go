@@ -77,7 +77,7 @@ func interactiveBot(t *testing.T, opts ...botkittest.Option) *botkittest.Transpo
 		}
 		return out, nil
 	})
-	b.Shortcut("new_deploy", func(ctx context.Context, req *botkit.Request) error {
+	b.Shortcut("new_deploy", "New deploy", func(ctx context.Context, req *botkit.Request) error {
 		_, err := req.OpenView(ctx, deployForm("dev"))
 		return err
 	})
@@ -313,9 +313,9 @@ func TestListenerRegistration(t *testing.T) {
 		{"empty id", func(b *botkit.Bot) { b.View("", nopHandler) }, "want 1 to 255 characters"},
 		{"mention event", func(b *botkit.Bot) { b.Event("app_mention", nopHandler) }, "register those with Command"},
 		{"home event", func(b *botkit.Bot) { b.Event("app_home_opened", nopHandler) }, "add blocks with Home"},
-		{"bad slash", func(b *botkit.Bot) { b.Slash("deploy") }, "want / and 1 to 31"},
-		{"long slash", func(b *botkit.Bot) { b.Slash("/" + strings.Repeat("x", 32)) }, "want / and 1 to 31"},
-		{"upper-case slash", func(b *botkit.Bot) { b.Slash("/Deploy") }, "want / and 1 to 31"},
+		{"bad slash", func(b *botkit.Bot) { b.Slash("deploy") }, "want / and 1 to 23"},
+		{"long slash", func(b *botkit.Bot) { b.Slash("/" + strings.Repeat("x", 24)) }, "want / and 1 to 23"},
+		{"upper-case slash", func(b *botkit.Bot) { b.Slash("/Deploy") }, "want / and 1 to 23"},
 		{"duplicate slash", func(b *botkit.Bot) { b.Slash("/x"); b.Slash("/x") }, "registered twice"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

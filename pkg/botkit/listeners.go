@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/slack-go/slack"
 )
@@ -78,10 +79,30 @@ func (b *Bot) View(callbackID string, h HandlerFunc, opts ...CommandOption) *Com
 	return b.listen(KindView, callbackID, h, opts)
 }
 
-// Shortcut registers h for the global or message shortcut callbackID.
-// req.TriggerID opens a modal: do that first, within 3 seconds.
-func (b *Bot) Shortcut(callbackID string, h HandlerFunc, opts ...CommandOption) *Command {
-	return b.listen(KindShortcut, callbackID, h, opts)
+// Shortcut registers h for the global shortcut callbackID, shown in
+// Slack's shortcut menu as name (at most 24 characters; Describe sets its
+// description). req.TriggerID opens a modal: do that first, within 3
+// seconds.
+func (b *Bot) Shortcut(callbackID, name string, h HandlerFunc, opts ...CommandOption) *Command {
+	c := b.listen(KindShortcut, callbackID, h, opts)
+	c.title = shortcutName(name)
+	return c
+}
+
+// MessageShortcut registers h for the message shortcut callbackID, shown
+// in a message's menu as name; req.Shortcut() holds the message.
+func (b *Bot) MessageShortcut(callbackID, name string, h HandlerFunc, opts ...CommandOption) *Command {
+	c := b.listen(KindShortcut, callbackID, h, opts)
+	c.title, c.onMessage = shortcutName(name), true
+	return c
+}
+
+// shortcutName checks a shortcut's name against Slack's limit.
+func shortcutName(name string) string {
+	if name == "" || utf8.RuneCountInString(name) > 24 {
+		panic(fmt.Sprintf("botkit: shortcut name %q: want 1 to 24 characters", name))
+	}
+	return name
 }
 
 // Event registers h for Events API events of type eventType
@@ -143,7 +164,7 @@ func (b *Bot) Home(f HomeFunc) {
 func (b *Bot) Slash(name string, opts ...CommandOption) *Command {
 	b.mustNotBeFrozen("Slash")
 	if !validSlash(name) {
-		panic(fmt.Sprintf("botkit: slash command %q: want / and 1 to 31 lowercase letters, digits, - or _", name))
+		panic(fmt.Sprintf("botkit: slash command %q: want / and 1 to %d lowercase letters, digits, - or _", name, maxSlash-1))
 	}
 	c := &Command{kind: KindSlash, pat: &pattern{src: name, required: []elem{{kind: litElem, text: name}}}, hidden: true}
 	for _, o := range opts {
@@ -161,11 +182,14 @@ func (b *Bot) Slash(name string, opts ...CommandOption) *Command {
 	return c
 }
 
+// maxSlash bounds a slash command's name: Slack takes 32 characters, and an
+// environment's suffix (-dev, -staging) needs room.
+const maxSlash = 24
+
 // validSlash reports whether name is a slash command Slack accepts: a /
-// then at most 31 lowercase letters, digits, dashes or underscores (32 in
-// all), leaving room for an environment suffix.
+// then lowercase letters, digits, dashes or underscores, maxSlash in all.
 func validSlash(name string) bool {
-	if len(name) < 2 || len(name) > 32 || name[0] != '/' {
+	if len(name) < 2 || len(name) > maxSlash || name[0] != '/' {
 		return false
 	}
 	for i := 1; i < len(name); i++ {

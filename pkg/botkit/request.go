@@ -213,6 +213,35 @@ func (r *Request) respond(ctx context.Context, text string, ref MessageRef) (Mes
 	return MessageRef{Channel: r.Channel, url: r.ResponseURL}, true, nil
 }
 
+// ReplyMessage is Reply of a whole message, such as one with Block Kit
+// blocks (buttons, selects): it goes where Reply's text would, in the
+// request's channel and thread unless m names others.
+func (r *Request) ReplyMessage(ctx context.Context, m Message) (MessageRef, error) {
+	if rs, ok := r.tr.(Responder); ok && r.Kind == KindSlash && r.ResponseURL != "" && m.Channel == "" {
+		r.respMu.Lock()
+		ok = r.respUsed < responseURLUses
+		if ok {
+			r.respUsed++
+		}
+		r.respMu.Unlock()
+		if ok {
+			if err := rs.Respond(ctx, r.ResponseURL, Response{Text: fit(m.Text), Blocks: m.Blocks, InChannel: r.inChannel}); err != nil {
+				return MessageRef{}, fmt.Errorf("answering at the response_url: %w", err)
+			}
+			return MessageRef{Channel: r.Channel, url: r.ResponseURL}, nil
+		}
+	}
+	if m.Channel == "" {
+		m.Channel, m.ThreadTS = r.where(), r.thread()
+	}
+	m.Text = fit(m.Text)
+	ref, err := r.tr.Post(ctx, m)
+	if err != nil {
+		return ref, fmt.Errorf("posting reply: %w", err)
+	}
+	return ref, nil
+}
+
 // Replyf is Reply with fmt.Sprintf formatting.
 func (r *Request) Replyf(ctx context.Context, format string, args ...any) (MessageRef, error) {
 	return r.Reply(ctx, fmt.Sprintf(format, args...))

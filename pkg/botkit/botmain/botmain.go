@@ -77,6 +77,7 @@ func Run[C any](ctx context.Context, name string, setup SetupFunc[C], o Options)
 	fs.SetOutput(o.Stderr)
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	checkConfig := fs.Bool("check-config", false, "load and validate the config, then exit")
+	slackManifest := fs.Bool("slack-manifest", false, "print the Slack app manifest of this bot in BOT_ENV (HTTP Events API at BOT_PUBLIC_URL when set, else Socket Mode), then exit")
 	if err := fs.Parse(o.Args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return ExitOK
@@ -109,6 +110,20 @@ func Run[C any](ctx context.Context, name string, setup SetupFunc[C], o Options)
 			logger.Error("loading config", "err", err)
 		}
 		return ExitFailed
+	}
+	if *slackManifest {
+		b := botkit.New(name)
+		if err := setup(ctx, b, botkit.NewLive(cfg), botkit.Env{Name: rt.env, Logger: slog.New(slog.DiscardHandler)}); err != nil {
+			fmt.Fprintf(o.Stderr, "setting up the bot: %v\n", err)
+			return ExitFailed
+		}
+		m, err := slack.Manifest(b, slack.ManifestOptions{Env: rt.env, PublicURL: strings.TrimSuffix(env.get("BOT_PUBLIC_URL"), "/")})
+		if err != nil {
+			fmt.Fprintf(o.Stderr, "%s: %v\n", name, err)
+			return ExitFailed
+		}
+		o.Stdout.Write(m)
+		return ExitOK
 	}
 	if *checkConfig {
 		// Access rules name commands: check them against a bot set up with
@@ -163,7 +178,8 @@ func Run[C any](ctx context.Context, name string, setup SetupFunc[C], o Options)
 		logger.Error("setting up the bot", "err", err)
 		return ExitFailed
 	}
-	runtime := botkit.NewRuntime(b, botkit.WithLogger(logger), botkit.WithRegistry(reg), botkit.WithGracePeriod(rt.gracePeriod))
+	runtime := botkit.NewRuntime(b, botkit.WithLogger(logger), botkit.WithRegistry(reg), botkit.WithGracePeriod(rt.gracePeriod),
+		botkit.WithEnvironment(rt.env))
 	logger = runtime.Logger()
 	if err := applySettings(runtime.Apply, cfg); err != nil {
 		logger.Error("loading config", "err", loaded.Locate(err))

@@ -151,3 +151,31 @@ func TestNoRepo(t *testing.T) {
 		t.Errorf("exit %d, stderr %q", code, errs)
 	}
 }
+
+// TestSlackApp: the manifest botctl prints is the committed one, made from
+// hello's code; a wrong environment or bot is refused.
+func TestSlackApp(t *testing.T) {
+	code, out, errs := run(t, "--repo", repoDir, "slack-app", "hello", "--env", "dev")
+	if code != exitOK {
+		t.Fatalf("exit %d, stderr %s", code, errs)
+	}
+	want, err := os.ReadFile(filepath.Join(repoDir, "bots", "hello", "slack-app.dev.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out != string(want) {
+		t.Errorf("slack-app hello --env dev:\n%s\nwant bots/hello/slack-app.dev.yaml:\n%s", out, want)
+	}
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"slack-app", "hello", "--env", "qa"}, "--env qa: the environments are dev, prd"},
+		{[]string{"slack-app", "nosuch", "--env", "dev"}, "no bot nosuch"},
+		{[]string{"slack-app", "hello"}, "--env is required"},
+	} {
+		if code, _, errs := run(t, append([]string{"--repo", repoDir}, tt.args...)...); code == exitOK || !strings.Contains(errs, tt.want) {
+			t.Errorf("%v: exit %d, stderr %q, want %q", tt.args, code, errs, tt.want)
+		}
+	}
+}

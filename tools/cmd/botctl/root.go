@@ -46,7 +46,7 @@ func newRootCmd(stdout, stderr io.Writer) (*cobra.Command, *globalOptions) {
 	cmd.AddCommand(newSettingsCmd(g))
 	cmd.AddCommand(newNewCmd(g))
 	cmd.AddCommand(newChangedCmd(g), newSetImageCmd(g), newPromoteCmd(g), newBumpCmd(g))
-	cmd.AddCommand(newCheckFilesCmd(g), newAffectedCmd(g))
+	cmd.AddCommand(newCheckFilesCmd(g), newAffectedCmd(g), newSlackAppCmd(g))
 	return cmd, g
 }
 

@@ -25,6 +25,7 @@ import (
 	"strings"
 	"text/template"
 
+	"github.com/botfleet/botfleet/pkg/botkit/slack"
 	"github.com/botfleet/botfleet/tools/internal/settings"
 )
 
@@ -36,12 +37,12 @@ const (
 	// Placeholders in template paths.
 	nameToken = "NAME"
 	envToken  = "ENV"
+	// slashMax is how much of a bot's name its slash command takes:
+	// botkit takes 23 characters after the /.
+	slashMax = 23
 	// placeholderTag is a new overlay's image tag until the release
 	// pipeline sets a real one.
 	placeholderTag = "0000000"
-	// slackAppNameMax is Slack's limit on an app's name
-	// (display_information.name in its manifest).
-	slackAppNameMax = 35
 )
 
 // Data is what the templates see.
@@ -51,6 +52,7 @@ type Data struct {
 	PkgModule string // the shared framework's module path
 	GoVersion string // the go directive of the pkg module
 	Image     string // the ECR repository, without a tag
+	Slash     string // its slash command, /<name> cut to botkit's limit
 	Envs      []Env  // in deploy order
 	Env       Env    // the environment of a per-environment file (ENV in its path)
 }
@@ -73,6 +75,7 @@ func NewData(name string, s *settings.Settings, goVersion string) Data {
 		PkgModule: s.Git.ModulePrefix + "/pkg",
 		GoVersion: goVersion,
 		Image:     s.ImageRepo(name),
+		Slash:     "/" + strings.TrimRight(name[:min(len(name), slashMax)], "-"),
 	}
 	envs := slices.Clone(settings.Envs)
 	for _, e := range s.EnvNames() {
@@ -90,20 +93,10 @@ func NewData(name string, s *settings.Settings, goVersion string) Data {
 			Namespace:  ns,
 			RoleARN:    s.RoleARN(name, e),
 			ConfigFile: "/efs/config/" + name + "/" + e + ".yaml",
-			AppName:    appName(name, e),
+			AppName:    slack.AppName(name, e),
 		})
 	}
 	return d
-}
-
-// appName is "<bot> (<env>)", the bot's part cut so the whole fits Slack's
-// limit.
-func appName(bot, env string) string {
-	suffix := " (" + env + ")"
-	if room := slackAppNameMax - len(suffix); len(bot) > room {
-		bot = strings.TrimRight(bot[:room], "-")
-	}
-	return bot + suffix
 }
 
 // File is one rendered file.

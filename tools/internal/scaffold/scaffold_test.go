@@ -353,7 +353,8 @@ environments:
 		{"manifests/envs/prd/deployment-patch.yaml", "value: /efs/config/deploy-bot/prd.yaml\n"},
 		{"manifests/manual/secrets.example.yaml", "kubectl -n chat-prd create secret generic deploy-bot-slack"},
 		{"slack-app.prd.yaml", "  name: deploy-bot (prd)\n"},
-		{"slack-app.dev.yaml", "in\n# chat-dev"},
+		{"slack-app.dev.yaml", "    - command: /deploy-bot-dev\n"},
+		{"slack-app.prd.yaml", "    - command: /deploy-bot\n"},
 		{"README.md", "`arn:aws:iam::210987654321:role/bots/prd-deploy-bot` in `manifests/envs/prd`"},
 		{"testdata/help.golden", "*deploy-bot* commands (mention me first, e.g. `@deploy-bot help`):"},
 	}
@@ -364,20 +365,6 @@ environments:
 	}
 }
 
-func TestAppName(t *testing.T) {
-	tests := []struct{ bot, env, want string }{
-		{"hello", "dev", "hello (dev)"},
-		{strings.Repeat("a", 29), "prd", strings.Repeat("a", 29) + " (prd)"},
-		{strings.Repeat("a", 40), "prd", strings.Repeat("a", 29) + " (prd)"},
-		{strings.Repeat("a", 28) + "-bbb", "dev", strings.Repeat("a", 28) + " (dev)"},
-	}
-	for _, tt := range tests {
-		got := appName(tt.bot, tt.env)
-		if got != tt.want || len(got) > slackAppNameMax {
-			t.Errorf("appName(%q, %q) = %q, want %q (at most %d)", tt.bot, tt.env, got, tt.want, slackAppNameMax)
-		}
-	}
-}
 
 func TestAddUse(t *testing.T) {
 	tests := []struct {

@@ -33,6 +33,8 @@ func fixture(tb testing.TB, bots ...string) filesys.FileSystem {
 	copyFile("botfleet.yaml")
 	copyFile(DependabotConfig)
 	copyFile("bots/hello/" + DockerfileName)
+	copyFile("bots/hello/slack-app.dev.yaml")
+	copyFile("bots/hello/slack-app.prd.yaml")
 	for _, dir := range []string{"manifests", "bots/hello/manifests", ".github"} {
 		err := fs.WalkDir(os.DirFS(repoDir), dir, func(p string, d fs.DirEntry, err error) error {
 			if err != nil || d.IsDir() || strings.HasSuffix(p, ".md") {
@@ -60,6 +62,13 @@ func addBot(tb testing.TB, mem filesys.FileSystem, bot string) {
 		tb.Fatal(err)
 	}
 	write(tb, mem, path.Join("bots", bot, DockerfileName), strings.ReplaceAll(string(df), "hello", bot))
+	for _, env := range []string{"dev", "prd"} {
+		app, err := mem.ReadFile(path.Join(memRoot, "bots/hello", "slack-app."+env+".yaml"))
+		if err != nil {
+			tb.Fatal(err)
+		}
+		write(tb, mem, path.Join("bots", bot, "slack-app."+env+".yaml"), strings.ReplaceAll(string(app), "hello", bot))
+	}
 	src := path.Join(memRoot, "bots/hello/manifests")
 	err = mem.Walk(src, func(p string, info fs.FileInfo, err error) error {
 		if err != nil || info.IsDir() {

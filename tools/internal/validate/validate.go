@@ -155,6 +155,7 @@ func (v *Validator) Run(ctx context.Context, bots []string) (*Report, error) {
 	r.checkCodeOwners()
 	r.checkDockerfiles()
 	r.checkDependabot()
+	r.checkSlackApps()
 	rep := &Report{}
 	rep.Problems = append(rep.Problems, r.problems...)
 	for _, b := range results {

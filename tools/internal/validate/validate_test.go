@@ -90,6 +90,12 @@ func TestProblems(t *testing.T) {
 		{name: "run as root", changes: []change{{deploy, "runAsNonRoot: true", "runAsNonRoot: false"}},
 			want: "…Pod Security restricted: runAsNonRoot != true (pod must not set securityContext.runAsNonRoot=false)"},
 
+		// Slack apps.
+		{name: "slash command declared twice", changes: []change{{"bots/hello/slack-app.prd.yaml", "    - command: /hello\n", "    - command: /hello-dev\n"}},
+			want: "bots/hello/slack-app.prd.yaml: slash command /hello-dev is declared by bots/hello/slack-app.dev.yaml too; Slack gives a workspace one /hello-dev: rename one bot's slash command"},
+		{name: "Slack app missing", remove: []string{"bots/hello/slack-app.dev.yaml"},
+			want: "bots/hello/slack-app.dev.yaml: missing: each environment is its own Slack app; write it with `botctl slack-app hello --env dev > bots/hello/slack-app.dev.yaml`"},
+
 		// Fargate.
 		{name: "host network", changes: []change{{deploy, "enableServiceLinks: false", "enableServiceLinks: false\n      hostNetwork: true"}},
 			want: devDir + ": Deployment/hello: spec.template.spec.hostNetwork: Fargate: pods cannot share the host's namespaces"},
