@@ -365,7 +365,6 @@ environments:
 	}
 }
 
-
 func TestAddUse(t *testing.T) {
 	tests := []struct {
 		name, src, dir, want string
