@@ -63,6 +63,8 @@ type Transport struct {
 
 	pmu     sync.Mutex
 	pending *pendingPrompt // the open confirmation; the next line answers it
+	choices []choice       // the buttons and options last offered
+	form    *form          // the modal being filled in, a field a line
 }
 
 type pendingPrompt struct {
@@ -181,16 +183,42 @@ func (t *Transport) Listen(ctx context.Context, deliver func(context.Context, bo
 				ready()
 				continue
 			}
+			if t.transcript && (strings.TrimSpace(line) != "" || t.filling()) {
+				t.write(t.name + "> " + line + "\n")
+			}
+			if ok, id := t.fill(ctx, line, deliver); ok {
+				if id != "" {
+					if err := t.waitTurn(ctx, id); err != nil {
+						return err
+					}
+				}
+				ready()
+				continue
+			}
+			if c, ok := t.pick(line); ok {
+				ev := botkit.Event{Kind: botkit.KindAction, ID: fmt.Sprintf("console-%s-click-%d", t.session, t.seq.Add(1)),
+					User: User, Channel: Channel, TriggerID: t.trigger(),
+					Action: &botkit.Action{ActionID: c.actionID, BlockID: c.blockID, Type: c.typ, Value: c.value, MessageTS: c.messageTS}}
+				deliver(ctx, ev)
+				if err := t.waitTurn(ctx, ev.ID); err != nil {
+					return err
+				}
+				ready()
+				continue
+			}
 			text := Escape(t.stripName(strings.TrimSpace(line)))
 			if text == "" {
 				ready()
 				continue
 			}
-			if t.transcript {
-				t.write(t.name + "> " + line + "\n")
-			}
 			n := t.seq.Add(1)
 			ev := botkit.Event{ID: fmt.Sprintf("console-%s-%d", t.session, n), Text: text, User: User, Channel: Channel, TS: ts(n)}
+			if cmd, rest, _ := strings.Cut(text, " "); strings.HasPrefix(cmd, "/") && len(cmd) > 1 {
+				// A slash command, as Slack delivers one: its text, a
+				// trigger to open a modal from, a response_url.
+				ev = botkit.Event{Kind: botkit.KindSlash, ID: ev.ID, Slash: &botkit.Slash{Command: cmd}, Text: rest,
+					User: User, Channel: Channel, TriggerID: t.trigger(), ResponseURL: "console:" + ev.ID}
+			}
 			deliver(ctx, ev)
 			if err := t.waitTurn(ctx, ev.ID); err != nil {
 				return err
@@ -312,6 +340,10 @@ func (t *Transport) Post(_ context.Context, m botkit.Message) (botkit.MessageRef
 		t.pmu.Lock()
 		t.pending = &pendingPrompt{id: m.Prompt.ID, ts: ref.TS}
 		t.pmu.Unlock()
+	}
+	if cs := choicesOf(m.Blocks, ref.TS); len(cs) > 0 {
+		t.offer(cs)
+		text += "\n" + choicesLine(cs)
 	}
 	t.print(m.ThreadTS != "", tag, text)
 	if m.Prompt != nil {

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slack-go/slack"
+
 	"github.com/botfleet/botfleet/pkg/botkit"
 	"github.com/botfleet/botfleet/pkg/botkit/botkittest"
 	"github.com/botfleet/botfleet/pkg/botkit/console"
@@ -232,5 +234,71 @@ func TestTerminalPromptFollowsReplies(t *testing.T) {
 	w.Close()
 	if err := <-errc; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestTranscriptInteractions: on the console a slash command is typed as
+// /cmd, a message's buttons and options are numbered choices, and a modal
+// is asked a field a line, its errors asked again.
+func TestTranscriptInteractions(t *testing.T) {
+	in := strings.NewReader("/hello color\n2\n/hello form\nno\n9\n1\nmore coffee\n")
+	out := &syncBuffer{}
+	tr := console.New("hello", in, out, console.WithTranscript())
+	b := botkit.New("hello")
+	b.Slash("/hello")
+	b.Command("color", func(ctx context.Context, req *botkit.Request) error {
+		_, err := req.ReplyMessage(ctx, botkit.Message{Text: "Pick a color", Blocks: []slack.Block{
+			slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, "Pick:", false, false), nil,
+				slack.NewAccessory(slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, nil, "pick",
+					slack.NewOptionBlockObject("red", slack.NewTextBlockObject(slack.PlainTextType, "Red", false, false), nil),
+					slack.NewOptionBlockObject("blue", slack.NewTextBlockObject(slack.PlainTextType, "Blue", false, false), nil)))),
+		}})
+		return err
+	})
+	b.Action("pick", func(ctx context.Context, req *botkit.Request) error {
+		_, err := req.Replyf(ctx, "picked %s", req.Action().Value)
+		return err
+	})
+	b.Command("form", func(ctx context.Context, req *botkit.Request) error {
+		_, err := req.OpenView(ctx, slack.ModalViewRequest{Type: slack.VTModal, CallbackID: "f",
+			Title: slack.NewTextBlockObject(slack.PlainTextType, "Ask", false, false),
+			Blocks: slack.Blocks{BlockSet: []slack.Block{
+				slack.NewInputBlock("q", slack.NewTextBlockObject(slack.PlainTextType, "Question", false, false), nil, slack.NewPlainTextInputBlockElement(nil, "v")),
+				slack.NewInputBlock("size", slack.NewTextBlockObject(slack.PlainTextType, "Size", false, false), nil,
+					slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, nil, "v",
+						slack.NewOptionBlockObject("s", slack.NewTextBlockObject(slack.PlainTextType, "small", false, false), nil))),
+			}}})
+		return err
+	})
+	b.View("f", func(ctx context.Context, req *botkit.Request) error {
+		if len(req.Field("q")) < 3 {
+			return botkit.FieldErrors{"q": "too short"}
+		}
+		_, err := req.Replyf(ctx, "asked %q (%s)", req.Field("q"), req.Field("size"))
+		return err
+	})
+	if err := b.Run(context.Background(), tr); err != nil {
+		t.Fatal(err)
+	}
+	want := `hello> /hello color
+  ↳ (only you) Pick a color
+    [1] Red  [2] Blue  (type a number to choose)
+hello> 2
+  ↳ picked blue
+hello> /hello form
+  ↳ [Ask] Question
+hello> no
+  ↳ [Ask] Size [1] small  (type a number to choose)
+hello> 9
+  ↳ Type a number from 1 to 1. [Ask] Size [1] small  (type a number to choose)
+hello> 1
+  ↳ ⚠ Question: too short
+  ↳ [Ask] Question
+hello> more coffee
+hello: asked "more coffee" (s)
+  ↳ [Ask] sent.
+`
+	if got := out.String(); got != want {
+		t.Errorf("transcript:\n%s\nwant:\n%s", got, want)
 	}
 }
