@@ -104,6 +104,8 @@ func copyRepo(t *testing.T) string {
 	copyFile("botfleet.yaml")
 	copyFile(".github/dependabot.yml")
 	copyFile("bots/hello/Dockerfile")
+	copyFile("bots/hello/slack-app.dev.yaml")
+	copyFile("bots/hello/slack-app.prd.yaml")
 	for _, dir := range []string{"manifests", "bots/hello/manifests", ".github"} {
 		err := fs.WalkDir(os.DirFS(repoDir), dir, func(p string, d fs.DirEntry, err error) error {
 			if err == nil && !d.IsDir() {

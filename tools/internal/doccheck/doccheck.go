@@ -237,8 +237,9 @@ func goLine(gomod string) (string, error) {
 }
 
 // packageNames maps the name of each importable package of the standard
-// library and of the pkg module to its import path; a name two packages
-// share (rand, template) is left out: a block that uses one imports it.
+// library and of the pkg module to its import path, and slack to
+// slack-go's; a name two packages share (rand, template) is left out: a
+// block that uses one imports it.
 func packageNames(ctx context.Context, workDir string) (map[string]string, error) {
 	cmd := exec.CommandContext(ctx, "go", "list", "-e", "-f", "{{.Name}} {{.ImportPath}}", "std", "github.com/botfleet/botfleet/pkg/...")
 	cmd.Dir = workDir
@@ -264,6 +265,9 @@ func packageNames(ctx context.Context, workDir string) (map[string]string, error
 	for name := range shared {
 		delete(names, name)
 	}
+	// In a bot's code, slack is slack-go's package (Block Kit, views);
+	// botkit's own slack package is the runner's business.
+	names["slack"] = "github.com/slack-go/slack"
 	return names, nil
 }
 
