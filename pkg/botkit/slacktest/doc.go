@@ -7,7 +7,8 @@
 //     apps.connections.open, chat.postMessage, chat.update, chat.postEphemeral,
 //     chat.delete, reactions.add, users.info, conversations.info,
 //     conversations.replies, usergroups.users.list, files.getUploadURLExternal,
-//     the upload URL it hands out, and files.completeUploadExternal. Tokens are
+//     the upload URL it hands out, files.completeUploadExternal, and
+//     views.open, views.push, views.update and views.publish. Tokens are
 //     checked on every call, as Slack does; every call is recorded;
 //   - Socket Mode: apps.connections.open returns a ws:// URL of the fake's own
 //     websocket, which says hello, pings, delivers envelopes (events_api,
@@ -32,6 +33,13 @@
 //	_, env := srv.Mention("U1", "C1", "deploy api main")
 //	srv.WaitAck(t, env)
 //	msgs := srv.WaitMessages(t, 1)
+//
+// Views are state, as in Slack: each user has a stack of at most
+// MaxViewStack modals (Modals) and a home tab (Home). views.open and
+// views.push need a trigger_id the fake issued with an interaction, unused
+// and at most TriggerExpiry old; views.update and views.publish check the
+// hash; view payloads are checked against Slack's limits and refused with
+// invalid_arguments and response_metadata.messages as Slack does.
 //
 // Identities are fixed: the bot is BotUser (bot id BotID) in team Team, and
 // the fake accepts BotToken for Web API methods and AppToken for

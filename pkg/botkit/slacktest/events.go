@@ -232,7 +232,7 @@ func (s *Server) blockActionsLocked(a Action) json.RawMessage {
 		"api_app_id":   AppID,
 		"token":        VerificationToken,
 		"container":    container,
-		"trigger_id":   fmt.Sprintf("%d.%d.fake", s.nextLocked(), s.seq),
+		"trigger_id":   s.triggerLocked(a.User),
 		"team":         map[string]any{"id": Team, "domain": TeamDomain},
 		"enterprise":   nil,
 		"channel":      map[string]any{"id": a.Channel, "name": strings.ToLower(a.Channel)},
@@ -293,7 +293,7 @@ func (s *Server) slashLocked(user, channel, command, text string) map[string]str
 		"user_id": user, "user_name": strings.ToLower(user),
 		"command": command, "text": text, "api_app_id": AppID, "is_enterprise_install": "false",
 		"response_url": s.newResponseURLLocked(channel, "", ""),
-		"trigger_id":   fmt.Sprintf("%d.%d.fake", s.nextLocked(), s.seq),
+		"trigger_id":   s.triggerLocked(user),
 	}
 }
 

@@ -45,9 +45,10 @@ const (
 type Option func(*config)
 
 type config struct {
-	pingInterval time.Duration
-	waitTimeout  time.Duration
-	ackTimeout   time.Duration
+	pingInterval  time.Duration
+	waitTimeout   time.Duration
+	ackTimeout    time.Duration
+	triggerExpiry time.Duration
 }
 
 // WithPingInterval sets how often the fake pings each socket (see
@@ -110,6 +111,11 @@ type Server struct {
 	channels  map[string]Channel
 	groups    map[string][]string
 	responses map[string]responseURL // response_url path -> where it answers
+	triggers  map[string]*trigger    // trigger_id -> who and when
+	views     map[string]*view       // open modals and published home tabs by id
+	stacks    map[string][]string    // user -> open modals, root first
+	homes     map[string]string      // user -> home tab view id
+	externals map[string]string      // external_id -> view id
 
 	// Socket Mode
 	tickets    map[string]bool
@@ -128,7 +134,7 @@ type Server struct {
 // New starts a fake on 127.0.0.1. If t is not nil, the fake is closed when
 // the test ends; otherwise call Close.
 func New(t testing.TB, opts ...Option) *Server {
-	cfg := config{pingInterval: DefaultPingInterval, waitTimeout: DefaultWaitTimeout}
+	cfg := config{pingInterval: DefaultPingInterval, waitTimeout: DefaultWaitTimeout, triggerExpiry: TriggerExpiry}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -146,6 +152,11 @@ func New(t testing.TB, opts ...Option) *Server {
 		channels:  map[string]Channel{},
 		groups:    map[string][]string{},
 		responses: map[string]responseURL{},
+		triggers:  map[string]*trigger{},
+		views:     map[string]*view{},
+		stacks:    map[string][]string{},
+		homes:     map[string]string{},
+		externals: map[string]string{},
 		tickets:   map[string]bool{},
 		alive:     map[*wsConn]bool{},
 		envelopes: map[string]*envelope{},

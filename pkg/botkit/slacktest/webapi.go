@@ -317,6 +317,14 @@ func (s *Server) serveMethodLocked(method string, p url.Values) (map[string]any,
 		return s.uploadURLLocked(p)
 	case "files.completeUploadExternal":
 		return s.completeUploadLocked(p)
+	case "views.open":
+		return s.viewsOpenLocked(p)
+	case "views.push":
+		return s.viewsPushLocked(p)
+	case "views.update":
+		return s.viewsUpdateLocked(p)
+	case "views.publish":
+		return s.viewsPublishLocked(p)
 	}
 	return nil, "unknown_method"
 }
@@ -329,7 +337,7 @@ func content(p url.Values) (text string, blocks json.RawMessage, slackErr string
 		return "", nil, "msg_too_long", nil
 	}
 	if b := p.Get("blocks"); b != "" {
-		if errs := validateBlocks([]byte(b)); len(errs) > 0 {
+		if errs := validateBlocks([]byte(b), "/blocks", MaxBlocks); len(errs) > 0 {
 			return "", nil, "invalid_blocks", errs
 		}
 		blocks = json.RawMessage(b)
@@ -606,7 +614,7 @@ func (s *Server) serveResponseURL(w http.ResponseWriter, r *http.Request) {
 		msg.Blocks = nil
 	}
 	if len(msg.Blocks) > 0 {
-		if errs := validateBlocks(msg.Blocks); len(errs) > 0 {
+		if errs := validateBlocks(msg.Blocks, "/blocks", MaxBlocks); len(errs) > 0 {
 			http.Error(w, "invalid_blocks", http.StatusBadRequest)
 			return
 		}
