@@ -19,7 +19,11 @@
 // Faults can be injected: 429 with Retry-After, Slack errors and slow answers
 // for any method (Inject, RateLimit, Fail); a refresh_requested disconnect, a
 // dropped TCP connection and a socket that stops pinging (Disconnect, Drop,
-// StopPings). Envelopes sent while no socket is open are queued and delivered
+// StopPings). With WithRateLimits, the fake also enforces Slack's rate
+// limits, a token bucket per method (per channel for chat.postMessage) at
+// the tier Slack documents (DefaultLimits), and answers 429 with
+// Retry-After past them; RateLimited counts the refused calls. Envelopes
+// sent while no socket is open are queued and delivered
 // when the bot reconnects; with WithAutoRetry, events_api envelopes that are
 // not acked in time come back as Slack's retries (same event_id, new
 // envelope_id, retry_attempt one more).

@@ -49,6 +49,7 @@ type config struct {
 	waitTimeout   time.Duration
 	ackTimeout    time.Duration
 	triggerExpiry time.Duration
+	limits        map[string]Limit // nil: no rate limits
 }
 
 // WithPingInterval sets how often the fake pings each socket (see
@@ -99,6 +100,7 @@ type Server struct {
 	seq     int // ts, event, envelope, file and ticket numbers
 
 	// Web API
+	limiter   *limiter // nil without WithRateLimits
 	calls     []Call
 	faults    map[string][]*fault
 	handlers  map[string]HandlerFunc
@@ -142,6 +144,7 @@ func New(t testing.TB, opts ...Option) *Server {
 	tr.Proxy = nil // pushes go to loopback
 	s := &Server{
 		cfg:       cfg,
+		limiter:   newLimiter(cfg.limits),
 		client:    &http.Client{Transport: tr},
 		changed:   make(chan struct{}),
 		faults:    map[string][]*fault{},

@@ -146,10 +146,19 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		if f.RetryAfter > 0 {
 			w.Header().Set("Retry-After", strconv.Itoa(f.RetryAfter))
 		}
-	case perr != nil:
-		call.Error = "invalid_json"
 	default:
-		call.Error = checkToken(method, token)
+		s.mu.Lock()
+		retryAfter, limited := s.limiter.take(method, params, time.Now())
+		s.mu.Unlock()
+		switch {
+		case limited: // Slack's limiter answers before it looks at the token
+			call.Status, call.Error = http.StatusTooManyRequests, "ratelimited"
+			w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
+		case perr != nil:
+			call.Error = "invalid_json"
+		default:
+			call.Error = checkToken(method, token)
+		}
 	}
 	if call.Status == http.StatusOK && call.Error == "" {
 		if custom != nil {
