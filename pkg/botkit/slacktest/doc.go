@@ -38,6 +38,12 @@
 //	srv.WaitAck(t, env)
 //	msgs := srv.WaitMessages(t, 1)
 //
+// Every interaction that has one in Slack carries a response_url of the
+// fake's: what the bot posts there is recorded in Messages with Method
+// response_url (and EphemeralUser for an ephemeral response, Slack's
+// default). Like Slack's, it takes MaxResponseURLUses messages within
+// ResponseURLExpiry, then answers 404 used_url or expired_url.
+//
 // Views are state, as in Slack: each user has a stack of at most
 // MaxViewStack modals (Modals) and a home tab (Home). views.open and
 // views.push need a trigger_id the fake issued with an interaction, unused

@@ -238,7 +238,7 @@ func (s *Server) blockActionsLocked(a Action) json.RawMessage {
 		"channel":      map[string]any{"id": a.Channel, "name": strings.ToLower(a.Channel)},
 		"message":      msg,
 		"state":        map[string]any{"values": map[string]any{}},
-		"response_url": s.newResponseURLLocked(a.Channel, a.MessageTS, a.ThreadTS),
+		"response_url": s.newResponseURLLocked(a.Channel, a.MessageTS, a.ThreadTS, a.User),
 		"actions": []any{map[string]any{
 			"action_id": a.ActionID, "block_id": a.BlockID, "value": a.Value, "type": "button", "action_ts": actionTS,
 			"text": map[string]any{"type": "plain_text", "text": text, "emoji": true},
@@ -292,7 +292,7 @@ func (s *Server) slashLocked(user, channel, command, text string) map[string]str
 		"channel_id": channel, "channel_name": strings.ToLower(channel),
 		"user_id": user, "user_name": strings.ToLower(user),
 		"command": command, "text": text, "api_app_id": AppID, "is_enterprise_install": "false",
-		"response_url": s.newResponseURLLocked(channel, "", ""),
+		"response_url": s.newResponseURLLocked(channel, "", "", user),
 		"trigger_id":   s.triggerLocked(user),
 	}
 }

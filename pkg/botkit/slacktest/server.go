@@ -45,11 +45,12 @@ const (
 type Option func(*config)
 
 type config struct {
-	pingInterval  time.Duration
-	waitTimeout   time.Duration
-	ackTimeout    time.Duration
-	triggerExpiry time.Duration
-	limits        map[string]Limit // nil: no rate limits
+	pingInterval      time.Duration
+	waitTimeout       time.Duration
+	ackTimeout        time.Duration
+	triggerExpiry     time.Duration
+	responseURLExpiry time.Duration
+	limits            map[string]Limit // nil: no rate limits
 }
 
 // WithPingInterval sets how often the fake pings each socket (see
@@ -112,12 +113,12 @@ type Server struct {
 	users     map[string]User
 	channels  map[string]Channel
 	groups    map[string][]string
-	responses map[string]responseURL // response_url path -> where it answers
-	triggers  map[string]*trigger    // trigger_id -> who and when
-	views     map[string]*view       // open modals and published home tabs by id
-	stacks    map[string][]string    // user -> open modals, root first
-	homes     map[string]string      // user -> home tab view id
-	externals map[string]string      // external_id -> view id
+	responses map[string]*responseURL // response_url path -> where it answers
+	triggers  map[string]*trigger     // trigger_id -> who and when
+	views     map[string]*view        // open modals and published home tabs by id
+	stacks    map[string][]string     // user -> open modals, root first
+	homes     map[string]string       // user -> home tab view id
+	externals map[string]string       // external_id -> view id
 
 	// Socket Mode
 	tickets    map[string]bool
@@ -136,7 +137,8 @@ type Server struct {
 // New starts a fake on 127.0.0.1. If t is not nil, the fake is closed when
 // the test ends; otherwise call Close.
 func New(t testing.TB, opts ...Option) *Server {
-	cfg := config{pingInterval: DefaultPingInterval, waitTimeout: DefaultWaitTimeout, triggerExpiry: TriggerExpiry}
+	cfg := config{pingInterval: DefaultPingInterval, waitTimeout: DefaultWaitTimeout, triggerExpiry: TriggerExpiry,
+		responseURLExpiry: ResponseURLExpiry}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -154,7 +156,7 @@ func New(t testing.TB, opts ...Option) *Server {
 		users:     map[string]User{BotUser: {ID: BotUser, Name: BotName, RealName: "Botfleet", IsBot: true}},
 		channels:  map[string]Channel{},
 		groups:    map[string][]string{},
-		responses: map[string]responseURL{},
+		responses: map[string]*responseURL{},
 		triggers:  map[string]*trigger{},
 		views:     map[string]*view{},
 		stacks:    map[string][]string{},
@@ -317,7 +319,7 @@ type Message struct {
 	ThreadTS        string
 	Text            string
 	Blocks          string // the blocks JSON array, if any
-	EphemeralUser   string // chat.postEphemeral: who sees it
+	EphemeralUser   string // who alone sees it: the user of chat.postEphemeral, or of an ephemeral response
 	ResponseType    string // response_url: in_channel or ephemeral
 	ReplaceOriginal bool   // response_url
 	DeleteOriginal  bool   // response_url
