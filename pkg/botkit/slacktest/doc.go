@@ -16,6 +16,15 @@
 //   - the HTTP Events API: Push* methods POST signed event callbacks,
 //     url_verification challenges and interactive payloads to a bot's URL.
 //
+// What users do reaches the bot as Slack's payloads, with Interact over
+// Socket Mode and PushInteraction over HTTP: an Action on a message, modal
+// or home tab (block_actions for a button, a select, an overflow menu, a
+// date picker…), a Suggestion (block_suggestion, an external select asking
+// for options), a Submission (view_submission; Submit) or a ViewClosed of a
+// modal, a Shortcut, a MessageShortcut (message_action) and a Command (a
+// slash command; Slash). Each carries a fresh trigger_id, and a response_url
+// where Slack's does.
+//
 // Faults can be injected: 429 with Retry-After, Slack errors and slow answers
 // for any method (Inject, RateLimit, Fail); a refresh_requested disconnect, a
 // dropped TCP connection and a socket that stops pinging (Disconnect, Drop,

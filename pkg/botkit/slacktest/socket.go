@@ -71,6 +71,7 @@ type Envelope struct {
 	ID           string    // envelope_id
 	Type         string    // events_api, interactive, slash_commands, or the type of a raw frame
 	EventID      string    // event_id of an events_api envelope
+	TriggerID    string    // the trigger_id its payload carries, if any
 	RetryAttempt int       // retry_attempt
 	RetryReason  string    // retry_reason
 	Socket       int       // the socket it was written to (1 for the first accepted), 0 while queued
@@ -315,10 +316,10 @@ func (s *Server) enqueueLocked(e *envelope) {
 
 // Send sends an envelope of typ (events_api, interactive or slash_commands)
 // carrying payload (a json.RawMessage, []byte of JSON, or a value to
-// marshal), and returns its envelope id. Mention, DM, Click and the like
-// build payloads for it; Send is for the ones they do not cover, like
-// view_submission. While no socket is open, envelopes are queued and
-// delivered, in order, to the next one.
+// marshal), and returns its envelope id. SendEvent and Interact build
+// real-shaped payloads; Send is for the ones they do not, like a malformed
+// one. While no socket is open, envelopes are queued and delivered, in
+// order, to the next one.
 func (s *Server) Send(typ string, payload any) (envelopeID string) {
 	raw := rawJSON(payload)
 	s.mu.Lock()

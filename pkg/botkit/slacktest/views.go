@@ -1,7 +1,6 @@
 package slacktest
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/url"
@@ -62,7 +61,7 @@ type view struct {
 	blocks                                        []map[string]any
 	notifyOnClose, clearOnClose                   bool
 	rootID, previousID                            string
-	state                                         map[string]map[string]map[string]any // block_id -> action_id -> typed value
+	state                                         viewState
 	errors                                        map[string]string
 }
 
@@ -231,10 +230,7 @@ func (s *Server) parseViewLocked(raw, want string) (*view, string, []string) {
 	} else {
 		errs = append(errs, validateBlocks(blocksRaw, "/view/blocks", MaxViewBlocks)...)
 	}
-	var blocks []map[string]any
-	dec := json.NewDecoder(bytes.NewReader(blocksRaw))
-	dec.UseNumber() // keep numbers as the bot sent them
-	_ = dec.Decode(&blocks)
+	blocks := decodeBlocks(blocksRaw)
 	seen := map[string]int{}
 	inputs := 0
 	for i, b := range blocks {
@@ -279,7 +275,7 @@ func (s *Server) parseViewLocked(raw, want string) (*view, string, []string) {
 		blocks = []map[string]any{}
 	}
 	v := &view{typ: want, callbackID: str(m["callback_id"]), privateMetadata: str(m["private_metadata"]),
-		externalID: str(m["external_id"]), blocks: blocks, state: map[string]map[string]map[string]any{}}
+		externalID: str(m["external_id"]), blocks: blocks, state: viewState{}}
 	if want == "modal" {
 		v.title, v.submit, v.close = m["title"], m["submit"], m["close"]
 	}
