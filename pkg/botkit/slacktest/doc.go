@@ -23,7 +23,14 @@
 // for options), a Submission (view_submission; Submit) or a ViewClosed of a
 // modal, a Shortcut, a MessageShortcut (message_action) and a Command (a
 // slash command; Slash). Each carries a fresh trigger_id, and a response_url
-// where Slack's does.
+// where Slack's does. The bot's answer, in its ack's payload or its HTTP
+// response body, is read (Ack.Answer, PushResult.Answer) and applied as
+// Slack applies it, if it came within AckDeadline: a view_submission's
+// response_action errors shows errors beside the inputs (View.Errors),
+// update, push and clear change the user's modals, no action closes the
+// submitted modal; options answer a block_suggestion; a slash command's
+// message is recorded with Method "ack". Answer.Problem says why Slack
+// would refuse or ignore an answer.
 //
 // Faults can be injected: 429 with Retry-After, Slack errors and slow answers
 // for any method (Inject, RateLimit, Fail); a refresh_requested disconnect, a

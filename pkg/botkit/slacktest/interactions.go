@@ -56,7 +56,7 @@ func (s *Server) Interact(i Interaction) (envelopeID string) {
 		typ, payload = "slash_commands", marshal(fields)
 	}
 	id := s.sendLocked(typ, payload, "", 0, "")
-	s.envelopes[id].TriggerID = it.triggerID
+	s.envelopes[id].TriggerID, s.envelopes[id].it = it.triggerID, it
 	return id
 }
 
@@ -66,8 +66,9 @@ func (s *Server) Interact(i Interaction) (envelopeID string) {
 // PushRaw). Slack sends block_suggestion to the app's options load URL
 // (botkit's /slack/options), slash commands to the command's URL
 // (/slack/commands) and the rest to the interactivity request URL
-// (/slack/interactive). If Slack would send nothing it returns a zero
-// PushResult. It panics as Interact does.
+// (/slack/interactive). The response body is read as Slack reads it
+// (PushResult.Answer) and applied, as an ack's payload is. If Slack would
+// send nothing it returns a zero PushResult. It panics as Interact does.
 func (s *Server) PushInteraction(ctx context.Context, target string, i Interaction, opts ...PushOption) (PushResult, error) {
 	s.mu.Lock()
 	it := i.buildLocked(s)
@@ -81,7 +82,13 @@ func (s *Server) PushInteraction(ctx context.Context, target string, i Interacti
 	}
 	res, err := s.PushRaw(ctx, target, "application/x-www-form-urlencoded", []byte(form.Encode()), opts...)
 	res.TriggerID = it.triggerID
-	return res, err
+	if err != nil {
+		return res, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	res.Answer = s.httpAnswerLocked(it, res)
+	return res, nil
 }
 
 func userObject(user string) map[string]any {
@@ -228,6 +235,7 @@ func (s *Server) Click(a Action) (envelopeID string) { return s.Interact(a) }
 // multi): it reaches the bot as a block_suggestion payload, which asks for
 // the options to show; the bot answers with them in its ack (or HTTP
 // response). It has no trigger_id and no response_url, as in Slack.
+// Building it panics if the menu the fake knows is no external select.
 type Suggestion struct {
 	User      string
 	ActionID  string // the menu's action_id
@@ -253,7 +261,10 @@ func (g Suggestion) buildLocked(s *Server) *interaction {
 		p["channel"] = map[string]any{"id": g.Channel, "name": strings.ToLower(g.Channel)}
 		p["message"] = msg
 	}
-	blockID, _ := findElement(blocks, g.ActionID, g.BlockID)
+	blockID, el := findElement(blocks, g.ActionID, g.BlockID)
+	if typ, _ := el["type"].(string); (el != nil || g.ViewID != "") && typ != "external_select" && typ != "multi_external_select" {
+		panic(fmt.Sprintf("slacktest: Suggestion: %q is no external select menu", g.ActionID))
+	}
 	p["action_id"], p["block_id"], p["value"] = g.ActionID, blockID, g.Value
 	return &interaction{kind: "block_suggestion", payload: marshal(p), user: g.User}
 }

@@ -125,6 +125,7 @@ func deployForm() slack.ModalViewRequest {
 			slack.NewInputBlock("where", plain("Env"), nil, env),
 			day, report,
 			slack.NewSectionBlock(plain("Need help?"), nil, slack.NewAccessory(slack.NewButtonBlockElement("help", "h", plain("Help")))),
+			slack.NewSectionBlock(plain("Service"), nil, slack.NewAccessory(slack.NewOptionsSelectBlockElement(slack.OptTypeExternal, plain("Service"), "service"))),
 		}}}
 }
 
@@ -272,6 +273,11 @@ func TestShortcutsAndSuggestions(t *testing.T) {
 		t.Errorf("message_action = %+v", ms)
 	}
 
+	if p := panics(func() {
+		srv.Interact(slacktest.Suggestion{User: "U1", Channel: "C1", MessageTS: ts, ActionID: "env", Value: "p"})
+	}); p == "" {
+		t.Error("a suggestion for a static select did not panic")
+	}
 	env := srv.Interact(slacktest.Suggestion{User: "U1", Channel: "C1", MessageTS: ts, ActionID: "app", Value: "ap"})
 	sg, req := c.interactive(t)
 	if sg.Type != slack.InteractionTypeBlockSuggestion || sg.ActionID != "app" || sg.BlockID != "pick" || sg.Value != "ap" ||

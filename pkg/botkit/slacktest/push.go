@@ -45,6 +45,10 @@ type PushResult struct {
 	Header    http.Header
 	Body      []byte
 	Duration  time.Duration // from sending the request to reading the whole answer
+	// Answer is Body read as the answer to the interaction pushed with
+	// PushInteraction, and whether Slack would take it (a status other
+	// than 200, or an answer after AckDeadline, it ignores).
+	Answer Answer
 }
 
 // Sign returns the X-Slack-Signature of body sent at timestamp (Unix

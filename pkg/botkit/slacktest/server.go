@@ -50,6 +50,7 @@ type config struct {
 	ackTimeout        time.Duration
 	triggerExpiry     time.Duration
 	responseURLExpiry time.Duration
+	ackDeadline       time.Duration
 	limits            map[string]Limit // nil: no rate limits
 }
 
@@ -138,7 +139,7 @@ type Server struct {
 // the test ends; otherwise call Close.
 func New(t testing.TB, opts ...Option) *Server {
 	cfg := config{pingInterval: DefaultPingInterval, waitTimeout: DefaultWaitTimeout, triggerExpiry: TriggerExpiry,
-		responseURLExpiry: ResponseURLExpiry}
+		responseURLExpiry: ResponseURLExpiry, ackDeadline: AckDeadline}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -313,14 +314,14 @@ func (s *Server) Calls(method string) []Call {
 // Message is something the bot did to a message: a post, an update, an
 // ephemeral message, a delete, or a post to a response_url.
 type Message struct {
-	Method          string // chat.postMessage, chat.update, chat.postEphemeral, chat.delete or response_url
+	Method          string // chat.postMessage, chat.update, chat.postEphemeral, chat.delete, response_url, or ack (a slash command's answer)
 	Channel         string
 	TS              string // the message's ts (for an update or delete, the ts it names)
 	ThreadTS        string
 	Text            string
 	Blocks          string // the blocks JSON array, if any
 	EphemeralUser   string // who alone sees it: the user of chat.postEphemeral, or of an ephemeral response
-	ResponseType    string // response_url: in_channel or ephemeral
+	ResponseType    string // response_url and ack: in_channel or ephemeral, as the bot gave it ("" is ephemeral)
 	ReplaceOriginal bool   // response_url
 	DeleteOriginal  bool   // response_url
 }
