@@ -16,6 +16,12 @@
 //   - the HTTP Events API: Push* methods POST signed event callbacks,
 //     url_verification challenges and interactive payloads to a bot's URL.
 //
+// Events reach the bot as event_callbacks with an event_id that retries keep:
+// SendEvent over Socket Mode, PushEvent over HTTP. Mention, DM and
+// BotMention send mentions and direct messages; AppHomeOpened,
+// ReactionAdded, MemberJoinedChannel, ChannelCreated and ChannelMessage make
+// events of other types, and Event.Type with Fields any other.
+//
 // What users do reaches the bot as Slack's payloads, with Interact over
 // Socket Mode and PushInteraction over HTTP: an Action on a message, modal
 // or home tab (block_actions for a button, a select, an overflow menu, a

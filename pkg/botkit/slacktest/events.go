@@ -9,11 +9,17 @@ import (
 )
 
 // Event is an Events API event (the inner "event" of an event_callback)
-// that someone in Slack caused.
+// that someone in Slack caused. AppHomeOpened, ReactionAdded,
+// MemberJoinedChannel, ChannelCreated and ChannelMessage make real-shaped
+// ones of other types than mentions.
 type Event struct {
-	// Type is app_mention or message; empty means app_mention.
+	// Type is the event type; empty means app_mention. An app_mention or a
+	// message carries a message's fields (text, blocks, ts, channel_type…);
+	// any other type carries type, user and channel (if set) and event_ts,
+	// and Fields for the rest.
 	Type string
-	// User is who wrote the message (for a bot, its bot user).
+	// User is who wrote the message (for a bot, its bot user), or who
+	// caused the event.
 	User string
 	// Channel is where; a D… id for a direct message.
 	Channel string
@@ -49,6 +55,10 @@ func (s *Server) callbackLocked(ev Event) (Event, json.RawMessage) {
 	if ev.EventID == "" {
 		ev.EventID = fmt.Sprintf("Ev%08dFAKE", s.nextLocked())
 	}
+	message := ev.Type == "app_mention" || ev.Type == "message"
+	if !message {
+		return s.storeEventLocked(ev, s.otherEventLocked(ev))
+	}
 	inner := map[string]any{
 		"type": ev.Type, "text": ev.Text, "ts": ev.TS, "channel": ev.Channel, "event_ts": ev.TS, "team": Team,
 		"blocks": richText(ev.Text),
@@ -78,6 +88,42 @@ func (s *Server) callbackLocked(ev Event) (Event, json.RawMessage) {
 		inner["subtype"] = ev.SubType
 	}
 	maps.Copy(inner, ev.Fields)
+	if ev.SubType == "" || ev.SubType == "bot_message" || ev.SubType == "thread_broadcast" {
+		s.history[key(ev.Channel, ev.TS)] = &histMsg{Channel: ev.Channel, TS: ev.TS, ThreadTS: ev.ThreadTS,
+			User: ev.User, BotID: ev.BotID, Text: ev.Text, SubType: ev.SubType}
+	}
+	return s.storeEventLocked(ev, inner)
+}
+
+// otherEventLocked returns the inner event of an event that is no message.
+func (s *Server) otherEventLocked(ev Event) map[string]any {
+	inner := map[string]any{"type": ev.Type, "event_ts": ev.TS}
+	if ev.User != "" {
+		inner["user"] = ev.User
+	}
+	if ev.Channel != "" {
+		inner["channel"] = ev.Channel
+	}
+	maps.Copy(inner, ev.Fields)
+	switch ev.Type {
+	case "app_home_opened": // carries the home tab the bot published for the user
+		if v := s.views[s.homes[ev.User]]; v != nil && inner["tab"] == "home" && ev.Fields["view"] == nil {
+			inner["view"] = v.wire()
+		}
+	case "reaction_added", "reaction_removed": // and the author of the message reacted to
+		item, _ := inner["item"].(map[string]any)
+		channel, _ := item["channel"].(string)
+		ts, _ := item["ts"].(string)
+		if h := s.history[key(channel, ts)]; h != nil && inner["item_user"] == nil {
+			inner["item_user"] = h.User
+		}
+	}
+	return inner
+}
+
+// storeEventLocked keeps ev, for Events and retries, and returns it with
+// its event_callback payload around inner.
+func (s *Server) storeEventLocked(ev Event, inner map[string]any) (Event, json.RawMessage) {
 	payload := marshal(map[string]any{
 		"token":      VerificationToken,
 		"team_id":    Team,
@@ -91,10 +137,6 @@ func (s *Server) callbackLocked(ev Event) (Event, json.RawMessage) {
 		"is_ext_shared_channel": false,
 		"event_context":         "4-fake-" + ev.EventID,
 	})
-	if ev.SubType == "" || ev.SubType == "bot_message" || ev.SubType == "thread_broadcast" {
-		s.history[key(ev.Channel, ev.TS)] = &histMsg{Channel: ev.Channel, TS: ev.TS, ThreadTS: ev.ThreadTS,
-			User: ev.User, BotID: ev.BotID, Text: ev.Text, SubType: ev.SubType}
-	}
 	if s.events[ev.EventID] == nil {
 		s.eventOrder = append(s.eventOrder, ev.EventID)
 	}
@@ -192,4 +234,46 @@ func (s *Server) Retry(eventID string) (envelopeID string) {
 	}
 	ev.attempts++
 	return s.sendLocked("events_api", ev.payload, eventID, ev.attempts, "timeout")
+}
+
+// AppHomeOpened is user opening the app's Home tab: an app_home_opened
+// event with tab "home", in the user's IM channel with the bot (D and the
+// user id without its U), carrying the home view the bot published for
+// them, if any.
+func AppHomeOpened(user string) Event {
+	return Event{Type: "app_home_opened", User: user, Channel: "D" + strings.TrimPrefix(user, "U"),
+		Fields: map[string]any{"tab": "home"}}
+}
+
+// ReactionAdded is user adding the emoji reaction (a name, without colons)
+// to the message at channel and ts: a reaction_added event, whose item_user
+// is the message's author if the fake knows the message.
+func ReactionAdded(user, reaction, channel, ts string) Event {
+	return Event{Type: "reaction_added", User: user, Fields: map[string]any{"reaction": reaction,
+		"item": map[string]any{"type": "message", "channel": channel, "ts": ts}}}
+}
+
+// MemberJoinedChannel is user joining channel (the bot itself, if user is
+// BotUser): a member_joined_channel event, channel_type C for a public
+// channel and G for a private one (a G… id).
+func MemberJoinedChannel(user, channel string) Event {
+	typ := "C"
+	if strings.HasPrefix(channel, "G") {
+		typ = "G"
+	}
+	return Event{Type: "member_joined_channel", User: user, Channel: channel, Fields: map[string]any{"channel_type": typ, "team": Team}}
+}
+
+// ChannelCreated is creator creating the public channel id named name: a
+// channel_created event, whose channel is an object.
+func ChannelCreated(id, name, creator string) Event {
+	return Event{Type: "channel_created", Channel: id, Fields: map[string]any{"channel": map[string]any{
+		"id": id, "name": name, "name_normalized": name, "is_channel": true, "created": time.Now().Unix(), "creator": creator}}}
+}
+
+// ChannelMessage is user writing text in channel without mentioning the
+// bot: a message event (channel_type channel), which the bot gets if it
+// subscribes to message.channels and is a member.
+func ChannelMessage(user, channel, text string) Event {
+	return Event{Type: "message", User: user, Channel: channel, Text: text}
 }
