@@ -2,11 +2,13 @@ package slacktest_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -301,5 +303,47 @@ func TestHTTPAnswers(t *testing.T) {
 	res, _ = fast.PushInteraction(ctx, slow, slacktest.Submission{User: "U1", ViewID: v.ID, Values: slacktest.Values{"reason": {"x"}}})
 	if !strings.Contains(res.Answer.Problem, "past Slack's") || len(fast.Modals("U1")) != 1 {
 		t.Errorf("slow answer = %+v, modals %+v", res.Answer, fast.Modals("U1"))
+	}
+}
+
+// Many users at once, over HTTP: each runs a shortcut, the bot opens a
+// modal with its trigger, the user submits it, and the bot's answer closes
+// it. Under -race this checks the fake's state is safe for concurrent use.
+func TestConcurrentModals(t *testing.T) {
+	t.Parallel()
+	srv := slacktest.New(t)
+	bot := answering(t, 0, func(typ string) (int, string, string) {
+		if typ == "view_submission" {
+			return http.StatusOK, "application/json", `{"response_action":"clear"}`
+		}
+		return http.StatusOK, "text/plain", ""
+	})
+	c := api(srv)
+	var wg sync.WaitGroup
+	for i := range 20 {
+		user := fmt.Sprintf("U%d", i)
+		wg.Go(func() {
+			res, err := srv.PushInteraction(t.Context(), bot, slacktest.Shortcut{User: user, CallbackID: "form"})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			v, err := c.OpenViewContext(t.Context(), res.TriggerID, form("Form", "form"))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			res, err = srv.PushInteraction(t.Context(), bot, slacktest.Submission{User: user, ViewID: v.ID, Values: slacktest.Values{"reason": {"x"}}})
+			if err != nil || res.Answer.Problem != "" {
+				t.Errorf("%s: submission answer %+v, %v", user, res.Answer, err)
+			}
+			if m := srv.Modals(user); len(m) != 0 {
+				t.Errorf("%s: modals left open: %+v", user, m)
+			}
+		})
+	}
+	wg.Wait()
+	if n := len(srv.Calls("views.open")); n != 20 {
+		t.Errorf("%d views.open calls, want 20", n)
 	}
 }
