@@ -70,9 +70,11 @@ func (s *Server) Interact(i Interaction) (envelopeID string) {
 // (PushResult.Answer) and applied, as an ack's payload is. If Slack would
 // send nothing it returns a zero PushResult. It panics as Interact does.
 func (s *Server) PushInteraction(ctx context.Context, target string, i Interaction, opts ...PushOption) (PushResult, error) {
-	s.mu.Lock()
-	it := i.buildLocked(s)
-	s.mu.Unlock()
+	it := func() *interaction {
+		s.mu.Lock()
+		defer s.mu.Unlock() // buildLocked panics on a bad interaction
+		return i.buildLocked(s)
+	}()
 	if it == nil {
 		return PushResult{}, nil
 	}
@@ -110,8 +112,8 @@ func (s *Server) messageOfLocked(channel, ts string) (*histMsg, map[string]any, 
 	return nil, map[string]any{"type": "message", "ts": ts, "text": ""}, nil
 }
 
-// openViewLocked returns user's open view id, or panics: a user acts only
-// on what Slack shows them.
+// openViewLocked returns the view id if it is open for user, or panics: a
+// user acts only on what Slack shows them.
 func (s *Server) openViewLocked(what, user, id string) *view {
 	v := s.views[id]
 	if v == nil || v.user != user {

@@ -1,10 +1,12 @@
 package slacktest_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/slack-go/slack"
@@ -314,5 +316,22 @@ func TestPushInteractions(t *testing.T) {
 	}
 	if got := rc.last(t).slash; got.Command != "/deploy" || got.TriggerID == "" || got.ResponseURL == "" {
 		t.Errorf("slash command = %+v", got)
+	}
+}
+
+// A bad interaction pushed over HTTP panics and leaves the fake usable.
+func TestPushInteractionPanicUnlocks(t *testing.T) {
+	t.Parallel()
+	srv := slacktest.New(t)
+	rc := newReceiver(t)
+	if p := panics(func() {
+		_, _ = srv.PushInteraction(t.Context(), rc.srv.URL, slacktest.Submission{User: "U1", ViewID: "V404"})
+	}); !strings.Contains(p, `U1 has no view "V404" open`) {
+		t.Errorf("panic %q", p)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	if _, err := api(srv).AuthTestContext(ctx); err != nil {
+		t.Fatalf("after the panic: %v (the fake stayed locked)", err)
 	}
 }

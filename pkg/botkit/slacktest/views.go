@@ -3,6 +3,7 @@ package slacktest
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/url"
 	"strings"
 	"testing"
@@ -70,12 +71,7 @@ func (v *view) export() View {
 		ExternalID: v.externalID, Hash: v.hash, Title: textString(v.title), Submit: textString(v.submit), Close: textString(v.close),
 		Blocks: string(marshal(v.blocks)), State: string(marshal(v.stateObject())), NotifyOnClose: v.notifyOnClose,
 		ClearOnClose: v.clearOnClose, RootViewID: v.rootID, PreviousViewID: v.previousID}
-	if v.errors != nil {
-		out.Errors = map[string]string{}
-		for k, e := range v.errors {
-			out.Errors[k] = e
-		}
-	}
+	out.Errors = maps.Clone(v.errors)
 	return out
 }
 
