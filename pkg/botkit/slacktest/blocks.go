@@ -6,20 +6,21 @@ import (
 	"unicode/utf8"
 )
 
-// validateBlocks checks a Block Kit array against Slack's documented limits
+// validateBlocks checks a Block Kit array at the JSON pointer base (/blocks
+// of a message, /view/blocks of a view) against Slack's documented limits
 // and returns Slack-style error lines, or nil. It checks what bots commonly
 // get wrong (sizes and counts), not every rule of every element.
-func validateBlocks(raw []byte) []string {
+func validateBlocks(raw []byte, base string, maxBlocks int) []string {
 	var blocks []map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &blocks); err != nil {
-		return []string{"[ERROR] invalid JSON: must be an array of objects [json-pointer:/blocks]"}
+		return []string{"[ERROR] invalid JSON: must be an array of objects [json-pointer:" + base + "]"}
 	}
 	var errs []string
 	bad := func(ptr, format string, args ...any) {
-		errs = append(errs, fmt.Sprintf("[ERROR] "+format+" [json-pointer:/blocks%s]", append(args, ptr)...))
+		errs = append(errs, fmt.Sprintf("[ERROR] "+format+" [json-pointer:"+base+"%s]", append(args, ptr)...))
 	}
-	if len(blocks) > MaxBlocks {
-		bad("", "no more than %d items allowed", MaxBlocks)
+	if len(blocks) > maxBlocks {
+		bad("", "no more than %d items allowed", maxBlocks)
 	}
 	for i, b := range blocks {
 		at := fmt.Sprintf("/%d", i)
@@ -52,6 +53,16 @@ func validateBlocks(raw []byte) []string {
 		case "header":
 			if t := textOf(b["text"]); t == nil || utf8.RuneCountInString(*t) > 150 {
 				bad(at+"/text", "must be plain_text of at most 150 characters")
+			}
+		case "input":
+			if t := textOf(b["label"]); t == nil || utf8.RuneCountInString(*t) > 2000 {
+				bad(at+"/label", "must be plain_text of at most 2000 characters")
+			}
+			if t := textOf(b["hint"]); t != nil && utf8.RuneCountInString(*t) > 2000 {
+				bad(at+"/hint/text", "must be less than 2001 characters")
+			}
+			if len(b["element"]) == 0 {
+				bad(at+"/element", "missing required field: element")
 			}
 		case "context":
 			if n := len(arr(b["elements"])); n == 0 || n > 10 {

@@ -9,11 +9,17 @@ import (
 )
 
 // Event is an Events API event (the inner "event" of an event_callback)
-// that someone in Slack caused.
+// that someone in Slack caused. AppHomeOpened, ReactionAdded,
+// MemberJoinedChannel, ChannelCreated and ChannelMessage make real-shaped
+// ones of other types than mentions.
 type Event struct {
-	// Type is app_mention or message; empty means app_mention.
+	// Type is the event type; empty means app_mention. An app_mention or a
+	// message carries a message's fields (text, blocks, ts, channel_type…);
+	// any other type carries type, user and channel (if set) and event_ts,
+	// and Fields for the rest.
 	Type string
-	// User is who wrote the message (for a bot, its bot user).
+	// User is who wrote the message (for a bot, its bot user), or who
+	// caused the event.
 	User string
 	// Channel is where; a D… id for a direct message.
 	Channel string
@@ -49,6 +55,10 @@ func (s *Server) callbackLocked(ev Event) (Event, json.RawMessage) {
 	if ev.EventID == "" {
 		ev.EventID = fmt.Sprintf("Ev%08dFAKE", s.nextLocked())
 	}
+	message := ev.Type == "app_mention" || ev.Type == "message"
+	if !message {
+		return s.storeEventLocked(ev, s.otherEventLocked(ev))
+	}
 	inner := map[string]any{
 		"type": ev.Type, "text": ev.Text, "ts": ev.TS, "channel": ev.Channel, "event_ts": ev.TS, "team": Team,
 		"blocks": richText(ev.Text),
@@ -78,6 +88,42 @@ func (s *Server) callbackLocked(ev Event) (Event, json.RawMessage) {
 		inner["subtype"] = ev.SubType
 	}
 	maps.Copy(inner, ev.Fields)
+	if ev.SubType == "" || ev.SubType == "bot_message" || ev.SubType == "thread_broadcast" {
+		s.history[key(ev.Channel, ev.TS)] = &histMsg{Channel: ev.Channel, TS: ev.TS, ThreadTS: ev.ThreadTS,
+			User: ev.User, BotID: ev.BotID, Text: ev.Text, SubType: ev.SubType}
+	}
+	return s.storeEventLocked(ev, inner)
+}
+
+// otherEventLocked returns the inner event of an event that is no message.
+func (s *Server) otherEventLocked(ev Event) map[string]any {
+	inner := map[string]any{"type": ev.Type, "event_ts": ev.TS}
+	if ev.User != "" {
+		inner["user"] = ev.User
+	}
+	if ev.Channel != "" {
+		inner["channel"] = ev.Channel
+	}
+	maps.Copy(inner, ev.Fields)
+	switch ev.Type {
+	case "app_home_opened": // carries the home tab the bot published for the user
+		if v := s.views[s.homes[ev.User]]; v != nil && inner["tab"] == "home" && ev.Fields["view"] == nil {
+			inner["view"] = v.wire()
+		}
+	case "reaction_added", "reaction_removed": // and the author of the message reacted to
+		item, _ := inner["item"].(map[string]any)
+		channel, _ := item["channel"].(string)
+		ts, _ := item["ts"].(string)
+		if h := s.history[key(channel, ts)]; h != nil && inner["item_user"] == nil {
+			inner["item_user"] = h.User
+		}
+	}
+	return inner
+}
+
+// storeEventLocked keeps ev, for Events and retries, and returns it with
+// its event_callback payload around inner.
+func (s *Server) storeEventLocked(ev Event, inner map[string]any) (Event, json.RawMessage) {
 	payload := marshal(map[string]any{
 		"token":      VerificationToken,
 		"team_id":    Team,
@@ -91,10 +137,6 @@ func (s *Server) callbackLocked(ev Event) (Event, json.RawMessage) {
 		"is_ext_shared_channel": false,
 		"event_context":         "4-fake-" + ev.EventID,
 	})
-	if ev.SubType == "" || ev.SubType == "bot_message" || ev.SubType == "thread_broadcast" {
-		s.history[key(ev.Channel, ev.TS)] = &histMsg{Channel: ev.Channel, TS: ev.TS, ThreadTS: ev.ThreadTS,
-			User: ev.User, BotID: ev.BotID, Text: ev.Text, SubType: ev.SubType}
-	}
 	if s.events[ev.EventID] == nil {
 		s.eventOrder = append(s.eventOrder, ev.EventID)
 	}
@@ -194,114 +236,44 @@ func (s *Server) Retry(eventID string) (envelopeID string) {
 	return s.sendLocked("events_api", ev.payload, eventID, ev.attempts, "timeout")
 }
 
-// Action is a click on a button of a message.
-type Action struct {
-	User      string // who clicked
-	Channel   string // where the message is
-	MessageTS string // the message's ts
-	ThreadTS  string // the message's thread, if it is a reply; found from the message if empty
-	ActionID  string // the button's action_id
-	Value     string // the button's value
-	BlockID   string // the block's block_id; found from the message's blocks if empty
+// AppHomeOpened is user opening the app's Home tab: an app_home_opened
+// event with tab "home", in the user's IM channel with the bot (D and the
+// user id without its U), carrying the home view the bot published for
+// them, if any.
+func AppHomeOpened(user string) Event {
+	return Event{Type: "app_home_opened", User: user, Channel: "D" + strings.TrimPrefix(user, "U"),
+		Fields: map[string]any{"tab": "home"}}
 }
 
-// blockActionsLocked returns the block_actions payload of a click.
-func (s *Server) blockActionsLocked(a Action) json.RawMessage {
-	msg := map[string]any{"type": "message", "ts": a.MessageTS, "text": ""}
-	text := a.ActionID
-	if h := s.history[key(a.Channel, a.MessageTS)]; h != nil {
-		msg = h.wire()
-		if a.ThreadTS == "" {
-			a.ThreadTS = h.ThreadTS
-		}
-		if a.BlockID == "" {
-			a.BlockID, text = findAction(h.Blocks, a.ActionID, text)
-		}
-	}
-	if a.BlockID == "" {
-		a.BlockID = "actions"
-	}
-	container := map[string]any{"type": "message", "message_ts": a.MessageTS, "channel_id": a.Channel, "is_ephemeral": false}
-	if a.ThreadTS != "" {
-		container["thread_ts"] = a.ThreadTS
-	}
-	actionTS := s.tsLocked()
-	return marshal(map[string]any{
-		"type":         "block_actions",
-		"user":         map[string]any{"id": a.User, "username": strings.ToLower(a.User), "name": strings.ToLower(a.User), "team_id": Team},
-		"api_app_id":   AppID,
-		"token":        VerificationToken,
-		"container":    container,
-		"trigger_id":   fmt.Sprintf("%d.%d.fake", s.nextLocked(), s.seq),
-		"team":         map[string]any{"id": Team, "domain": TeamDomain},
-		"enterprise":   nil,
-		"channel":      map[string]any{"id": a.Channel, "name": strings.ToLower(a.Channel)},
-		"message":      msg,
-		"state":        map[string]any{"values": map[string]any{}},
-		"response_url": s.newResponseURLLocked(a.Channel, a.MessageTS, a.ThreadTS),
-		"actions": []any{map[string]any{
-			"action_id": a.ActionID, "block_id": a.BlockID, "value": a.Value, "type": "button", "action_ts": actionTS,
-			"text": map[string]any{"type": "plain_text", "text": text, "emoji": true},
-		}},
-		"is_enterprise_install": false,
-	})
+// ReactionAdded is user adding the emoji reaction (a name, without colons)
+// to the message at channel and ts: a reaction_added event, whose item_user
+// is the message's author if the fake knows the message.
+func ReactionAdded(user, reaction, channel, ts string) Event {
+	return Event{Type: "reaction_added", User: user, Fields: map[string]any{"reaction": reaction,
+		"item": map[string]any{"type": "message", "channel": channel, "ts": ts}}}
 }
 
-// findAction finds the block holding the element actionID in blocks, and
-// the element's text.
-func findAction(blocks json.RawMessage, actionID, text string) (blockID, elementText string) {
-	var bs []struct {
-		BlockID   string `json:"block_id"`
-		Elements  []json.RawMessage
-		Accessory json.RawMessage
+// MemberJoinedChannel is user joining channel (the bot itself, if user is
+// BotUser): a member_joined_channel event, channel_type C for a public
+// channel and G for a private one (a G… id).
+func MemberJoinedChannel(user, channel string) Event {
+	typ := "C"
+	if strings.HasPrefix(channel, "G") {
+		typ = "G"
 	}
-	_ = json.Unmarshal(blocks, &bs)
-	for _, b := range bs {
-		for _, raw := range append(b.Elements, b.Accessory) {
-			var el struct {
-				ActionID string `json:"action_id"`
-				Text     struct {
-					Text string `json:"text"`
-				} `json:"text"`
-			}
-			if json.Unmarshal(raw, &el) == nil && el.ActionID == actionID {
-				return b.BlockID, el.Text.Text
-			}
-		}
-	}
-	return "", text
+	return Event{Type: "member_joined_channel", User: user, Channel: channel, Fields: map[string]any{"channel_type": typ, "team": Team}}
 }
 
-// Click sends a button click (an interactive envelope with a block_actions
-// payload) and returns the envelope id. If the fake knows the message (the
-// bot posted it), the payload carries it, its blocks, and the clicked
-// block's id, as Slack's does. The payload's response_url points at the
-// fake: what the bot posts there is recorded in Messages with Method
-// response_url.
-func (s *Server) Click(a Action) (envelopeID string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.sendLocked("interactive", s.blockActionsLocked(a), "", 0, "")
+// ChannelCreated is creator creating the public channel id named name: a
+// channel_created event, whose channel is an object.
+func ChannelCreated(id, name, creator string) Event {
+	return Event{Type: "channel_created", Channel: id, Fields: map[string]any{"channel": map[string]any{
+		"id": id, "name": name, "name_normalized": name, "is_channel": true, "created": time.Now().Unix(), "creator": creator}}}
 }
 
-// slashLocked returns the payload of a slash command, with fields as
-// strings, as Slack sends them over Socket Mode.
-func (s *Server) slashLocked(user, channel, command, text string) map[string]string {
-	return map[string]string{
-		"token": VerificationToken, "team_id": Team, "team_domain": TeamDomain,
-		"channel_id": channel, "channel_name": strings.ToLower(channel),
-		"user_id": user, "user_name": strings.ToLower(user),
-		"command": command, "text": text, "api_app_id": AppID, "is_enterprise_install": "false",
-		"response_url": s.newResponseURLLocked(channel, "", ""),
-		"trigger_id":   fmt.Sprintf("%d.%d.fake", s.nextLocked(), s.seq),
-	}
-}
-
-// Slash sends a slash command (a slash_commands envelope, which accepts a
-// response payload) typed by user in channel, like Slash("U1", "C1",
-// "/deploy", "api main"), and returns the envelope id.
-func (s *Server) Slash(user, channel, command, text string) (envelopeID string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.sendLocked("slash_commands", marshal(s.slashLocked(user, channel, command, text)), "", 0, "")
+// ChannelMessage is user writing text in channel without mentioning the
+// bot: a message event (channel_type channel), which the bot gets if it
+// subscribes to message.channels and is a member.
+func ChannelMessage(user, channel, text string) Event {
+	return Event{Type: "message", User: user, Channel: channel, Text: text}
 }

@@ -57,3 +57,66 @@ func ExampleServer_Mention() {
 	fmt.Println(srv.Acks()[0].EnvelopeID == envelopeID)
 	// Output: true
 }
+
+// A modal's round trip over Socket Mode: a slash command's trigger_id opens
+// a modal, the user submits it, and the bot answers in the ack with an
+// error beside the input, which the fake shows on the modal, as Slack
+// would.
+func ExampleServer_Submit() {
+	srv := slacktest.New(nil)
+	defer srv.Close()
+
+	api := slack.New(slacktest.BotToken, slack.OptionAPIURL(srv.APIURL()), slack.OptionAppLevelToken(slacktest.AppToken))
+	sm := socketmode.New(api)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = sm.RunContext(ctx) }()
+
+	srv.Slash("U1", "C1", "/deploy", "")
+	for ev := range sm.Events {
+		switch ev.Type {
+		case socketmode.EventTypeSlashCommand: // the bot opens a form
+			_ = sm.Ack(*ev.Request)
+			reason := slack.NewInputBlock("why", slack.NewTextBlockObject(slack.PlainTextType, "Reason", false, false), nil,
+				slack.NewPlainTextInputBlockElement(nil, "reason"))
+			v, err := api.OpenView(ev.Data.(slack.SlashCommand).TriggerID, slack.ModalViewRequest{Type: slack.VTModal,
+				Title:  slack.NewTextBlockObject(slack.PlainTextType, "Deploy", false, false),
+				Submit: slack.NewTextBlockObject(slack.PlainTextType, "Deploy", false, false),
+				Blocks: slack.Blocks{BlockSet: []slack.Block{reason}}})
+			if err != nil {
+				fmt.Println(err)
+				return
+			}
+			srv.Submit("U1", v.ID, slacktest.Values{"reason": {"x"}}) // the user submits it
+		case socketmode.EventTypeInteractive: // the bot refuses the value
+			_ = sm.Ack(*ev.Request, slack.NewErrorsViewSubmissionResponse(map[string]string{"why": "say more"}))
+			for len(srv.Acks()) < 2 { // in a test: srv.WaitAck(t, ev.Request.EnvelopeID)
+				time.Sleep(time.Millisecond)
+			}
+			top := srv.Modals("U1")[0]
+			fmt.Println(top.Title, top.Errors["why"])
+			return
+		}
+	}
+	// Output: Deploy say more
+}
+
+// With WithRateLimits, chat.postMessage takes a burst of three messages in
+// a channel, then one a second, as Slack's "1 per second per channel".
+func ExampleWithRateLimits() {
+	srv := slacktest.New(nil, slacktest.WithRateLimits())
+	defer srv.Close()
+
+	api := slack.New(slacktest.BotToken, slack.OptionAPIURL(srv.APIURL()))
+	for i := range 4 {
+		_, _, err := api.PostMessage("C1", slack.MsgOptionText("hi", false))
+		fmt.Println(i+1, err)
+	}
+	fmt.Println(srv.RateLimited("chat.postMessage"))
+	// Output:
+	// 1 <nil>
+	// 2 <nil>
+	// 3 <nil>
+	// 4 slack rate limit exceeded, retry after 1s
+	// 1
+}

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"strconv"
 	"time"
 )
@@ -40,11 +39,16 @@ func RetryHeaders(num int, reason string) PushOption {
 
 // PushResult is the bot's answer to a push.
 type PushResult struct {
-	EventID  string // the event_id of an event push
-	Status   int
-	Header   http.Header
-	Body     []byte
-	Duration time.Duration // from sending the request to reading the whole answer
+	EventID   string // the event_id of an event push
+	TriggerID string // the trigger_id of an interaction's payload, if it has one
+	Status    int
+	Header    http.Header
+	Body      []byte
+	Duration  time.Duration // from sending the request to reading the whole answer
+	// Answer is Body read as the answer to the interaction pushed with
+	// PushInteraction, and whether Slack would take it (a status other
+	// than 200, or an answer after AckDeadline, it ignores).
+	Answer Answer
 }
 
 // Sign returns the X-Slack-Signature of body sent at timestamp (Unix
@@ -139,24 +143,13 @@ func (s *Server) PushURLVerification(ctx context.Context, target, challenge stri
 }
 
 // PushClick POSTs a button click to target as Slack's interactivity request
-// does: a form with the block_actions JSON in its payload field (see Click
-// for what the payload holds).
+// does: PushInteraction(ctx, target, a, opts...).
 func (s *Server) PushClick(ctx context.Context, target string, a Action, opts ...PushOption) (PushResult, error) {
-	s.mu.Lock()
-	payload := s.blockActionsLocked(a)
-	s.mu.Unlock()
-	body := url.Values{"payload": {string(payload)}}.Encode()
-	return s.PushRaw(ctx, target, "application/x-www-form-urlencoded", []byte(body), opts...)
+	return s.PushInteraction(ctx, target, a, opts...)
 }
 
-// PushSlash POSTs a slash command to target as a form, as Slack does.
+// PushSlash POSTs a slash command to target as a form, as Slack does:
+// PushInteraction with a Command.
 func (s *Server) PushSlash(ctx context.Context, target, user, channel, command, text string, opts ...PushOption) (PushResult, error) {
-	s.mu.Lock()
-	fields := s.slashLocked(user, channel, command, text)
-	s.mu.Unlock()
-	form := url.Values{}
-	for k, v := range fields {
-		form.Set(k, v)
-	}
-	return s.PushRaw(ctx, target, "application/x-www-form-urlencoded", []byte(form.Encode()), opts...)
+	return s.PushInteraction(ctx, target, Command{User: user, Channel: channel, Name: command, Text: text}, opts...)
 }

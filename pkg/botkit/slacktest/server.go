@@ -45,9 +45,13 @@ const (
 type Option func(*config)
 
 type config struct {
-	pingInterval time.Duration
-	waitTimeout  time.Duration
-	ackTimeout   time.Duration
+	pingInterval      time.Duration
+	waitTimeout       time.Duration
+	ackTimeout        time.Duration
+	triggerExpiry     time.Duration
+	responseURLExpiry time.Duration
+	ackDeadline       time.Duration
+	limits            map[string]Limit // nil: no rate limits
 }
 
 // WithPingInterval sets how often the fake pings each socket (see
@@ -98,6 +102,7 @@ type Server struct {
 	seq     int // ts, event, envelope, file and ticket numbers
 
 	// Web API
+	limiter   *limiter // nil without WithRateLimits
 	calls     []Call
 	faults    map[string][]*fault
 	handlers  map[string]HandlerFunc
@@ -109,7 +114,12 @@ type Server struct {
 	users     map[string]User
 	channels  map[string]Channel
 	groups    map[string][]string
-	responses map[string]responseURL // response_url path -> where it answers
+	responses map[string]*responseURL // response_url path -> where it answers
+	triggers  map[string]*trigger     // trigger_id -> who and when
+	views     map[string]*view        // open modals and published home tabs by id
+	stacks    map[string][]string     // user -> open modals, root first
+	homes     map[string]string       // user -> home tab view id
+	externals map[string]string       // external_id -> view id
 
 	// Socket Mode
 	tickets    map[string]bool
@@ -128,7 +138,8 @@ type Server struct {
 // New starts a fake on 127.0.0.1. If t is not nil, the fake is closed when
 // the test ends; otherwise call Close.
 func New(t testing.TB, opts ...Option) *Server {
-	cfg := config{pingInterval: DefaultPingInterval, waitTimeout: DefaultWaitTimeout}
+	cfg := config{pingInterval: DefaultPingInterval, waitTimeout: DefaultWaitTimeout, triggerExpiry: TriggerExpiry,
+		responseURLExpiry: ResponseURLExpiry, ackDeadline: AckDeadline}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -136,6 +147,7 @@ func New(t testing.TB, opts ...Option) *Server {
 	tr.Proxy = nil // pushes go to loopback
 	s := &Server{
 		cfg:       cfg,
+		limiter:   newLimiter(cfg.limits),
 		client:    &http.Client{Transport: tr},
 		changed:   make(chan struct{}),
 		faults:    map[string][]*fault{},
@@ -145,7 +157,12 @@ func New(t testing.TB, opts ...Option) *Server {
 		users:     map[string]User{BotUser: {ID: BotUser, Name: BotName, RealName: "Botfleet", IsBot: true}},
 		channels:  map[string]Channel{},
 		groups:    map[string][]string{},
-		responses: map[string]responseURL{},
+		responses: map[string]*responseURL{},
+		triggers:  map[string]*trigger{},
+		views:     map[string]*view{},
+		stacks:    map[string][]string{},
+		homes:     map[string]string{},
+		externals: map[string]string{},
 		tickets:   map[string]bool{},
 		alive:     map[*wsConn]bool{},
 		envelopes: map[string]*envelope{},
@@ -297,14 +314,14 @@ func (s *Server) Calls(method string) []Call {
 // Message is something the bot did to a message: a post, an update, an
 // ephemeral message, a delete, or a post to a response_url.
 type Message struct {
-	Method          string // chat.postMessage, chat.update, chat.postEphemeral, chat.delete or response_url
+	Method          string // chat.postMessage, chat.update, chat.postEphemeral, chat.delete, response_url, or ack (a slash command's answer)
 	Channel         string
 	TS              string // the message's ts (for an update or delete, the ts it names)
 	ThreadTS        string
 	Text            string
 	Blocks          string // the blocks JSON array, if any
-	EphemeralUser   string // chat.postEphemeral: who sees it
-	ResponseType    string // response_url: in_channel or ephemeral
+	EphemeralUser   string // who alone sees it: the user of chat.postEphemeral, or of an ephemeral response
+	ResponseType    string // response_url and ack: in_channel or ephemeral, as the bot gave it ("" is ephemeral)
 	ReplaceOriginal bool   // response_url
 	DeleteOriginal  bool   // response_url
 }

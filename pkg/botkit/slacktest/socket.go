@@ -56,7 +56,8 @@ type outFrame struct {
 type envelope struct {
 	Envelope
 	frame      []byte
-	retryTimer bool // an auto retry is scheduled
+	retryTimer bool         // an auto retry is scheduled
+	it         *interaction // the interaction it carries, if any
 }
 
 // storedEvent is an events_api payload kept for retries.
@@ -71,6 +72,7 @@ type Envelope struct {
 	ID           string    // envelope_id
 	Type         string    // events_api, interactive, slash_commands, or the type of a raw frame
 	EventID      string    // event_id of an events_api envelope
+	TriggerID    string    // the trigger_id its payload carries, if any
 	RetryAttempt int       // retry_attempt
 	RetryReason  string    // retry_reason
 	Socket       int       // the socket it was written to (1 for the first accepted), 0 while queued
@@ -82,10 +84,15 @@ type Envelope struct {
 type Ack struct {
 	EnvelopeID string
 	Payload    json.RawMessage // the response payload, if any
-	Latency    time.Duration   // from writing the envelope to reading the ack; 0 for an unknown envelope
-	Socket     int             // the socket it came on (1 for the first accepted)
-	Known      bool            // whether the fake sent an envelope with this id
-	Raw        []byte          // the frame as received
+	// Answer is the payload read as the answer to the interaction the
+	// envelope carried (sent with Interact), and whether Slack would take
+	// it; zero for other envelopes. Only the first ack of an envelope is
+	// applied, and only within AckDeadline.
+	Answer  Answer
+	Latency time.Duration // from writing the envelope to reading the ack; 0 for an unknown envelope
+	Socket  int           // the socket it came on (1 for the first accepted)
+	Known   bool          // whether the fake sent an envelope with this id
+	Raw     []byte        // the frame as received
 }
 
 // serveSocket is the websocket apps.connections.open points to.
@@ -271,6 +278,12 @@ func (s *Server) recordAck(c *wsConn, data []byte) {
 		if !e.SentAt.IsZero() {
 			a.Latency = time.Since(e.SentAt)
 		}
+		switch {
+		case e.it != nil && e.Acked:
+			a.Answer.Problem = "a second ack of the envelope: Slack ignores it"
+		case e.it != nil:
+			a.Answer = s.answerLocked(e.it, msg.Payload, a.Latency)
+		}
 		e.Acked = true
 	}
 	s.acks = append(s.acks, a)
@@ -315,10 +328,10 @@ func (s *Server) enqueueLocked(e *envelope) {
 
 // Send sends an envelope of typ (events_api, interactive or slash_commands)
 // carrying payload (a json.RawMessage, []byte of JSON, or a value to
-// marshal), and returns its envelope id. Mention, DM, Click and the like
-// build payloads for it; Send is for the ones they do not cover, like
-// view_submission. While no socket is open, envelopes are queued and
-// delivered, in order, to the next one.
+// marshal), and returns its envelope id. SendEvent and Interact build
+// real-shaped payloads; Send is for the ones they do not, like a malformed
+// one. While no socket is open, envelopes are queued and delivered, in
+// order, to the next one.
 func (s *Server) Send(typ string, payload any) (envelopeID string) {
 	raw := rawJSON(payload)
 	s.mu.Lock()
@@ -354,7 +367,11 @@ func (s *Server) SendRaw(envelopeID string, frame []byte) {
 func (s *Server) Acks() []Ack {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return slices.Clone(s.acks)
+	out := slices.Clone(s.acks)
+	for i := range out {
+		out[i].Answer = out[i].Answer.clone()
+	}
+	return out
 }
 
 // Envelopes returns the envelopes sent or queued, in the order they were
@@ -380,6 +397,7 @@ func (s *Server) WaitAck(t testing.TB, envelopeID string) Ack {
 		for _, a := range s.acks {
 			if a.EnvelopeID == envelopeID {
 				ack = a
+				ack.Answer = a.Answer.clone()
 				return true
 			}
 		}

@@ -146,10 +146,19 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		if f.RetryAfter > 0 {
 			w.Header().Set("Retry-After", strconv.Itoa(f.RetryAfter))
 		}
-	case perr != nil:
-		call.Error = "invalid_json"
 	default:
-		call.Error = checkToken(method, token)
+		s.mu.Lock()
+		retryAfter, limited := s.limiter.take(method, params, time.Now())
+		s.mu.Unlock()
+		switch {
+		case limited: // Slack's limiter answers before it looks at the token
+			call.Status, call.Error = http.StatusTooManyRequests, "ratelimited"
+			w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
+		case perr != nil:
+			call.Error = "invalid_json"
+		default:
+			call.Error = checkToken(method, token)
+		}
 	}
 	if call.Status == http.StatusOK && call.Error == "" {
 		if custom != nil {
@@ -317,6 +326,14 @@ func (s *Server) serveMethodLocked(method string, p url.Values) (map[string]any,
 		return s.uploadURLLocked(p)
 	case "files.completeUploadExternal":
 		return s.completeUploadLocked(p)
+	case "views.open":
+		return s.viewsOpenLocked(p)
+	case "views.push":
+		return s.viewsPushLocked(p)
+	case "views.update":
+		return s.viewsUpdateLocked(p)
+	case "views.publish":
+		return s.viewsPublishLocked(p)
 	}
 	return nil, "unknown_method"
 }
@@ -329,7 +346,7 @@ func content(p url.Values) (text string, blocks json.RawMessage, slackErr string
 		return "", nil, "msg_too_long", nil
 	}
 	if b := p.Get("blocks"); b != "" {
-		if errs := validateBlocks([]byte(b)); len(errs) > 0 {
+		if errs := validateBlocks([]byte(b), "/blocks", MaxBlocks); len(errs) > 0 {
 			return "", nil, "invalid_blocks", errs
 		}
 		blocks = json.RawMessage(b)
@@ -575,68 +592,4 @@ func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	fmt.Fprintf(w, "OK - %d", len(content))
-}
-
-// responseURL is where a response_url the fake handed out answers.
-type responseURL struct{ channel, messageTS, threadTS string }
-
-// newResponseURLLocked returns a fresh response_url for a click or a slash
-// command in channel.
-func (s *Server) newResponseURLLocked(channel, messageTS, threadTS string) string {
-	path := fmt.Sprintf("/response/%d", s.nextLocked())
-	s.responses[path] = responseURL{channel, messageTS, threadTS}
-	return s.http.URL + path
-}
-
-// serveResponseURL records a message posted to a response_url.
-func (s *Server) serveResponseURL(w http.ResponseWriter, r *http.Request) {
-	var msg struct {
-		Text            string          `json:"text"`
-		Blocks          json.RawMessage `json:"blocks"`
-		ThreadTS        string          `json:"thread_ts"`
-		ResponseType    string          `json:"response_type"`
-		ReplaceOriginal bool            `json:"replace_original"`
-		DeleteOriginal  bool            `json:"delete_original"`
-	}
-	if err := json.NewDecoder(r.Body).Decode(&msg); err != nil {
-		http.Error(w, "invalid_payload", http.StatusBadRequest)
-		return
-	}
-	if string(msg.Blocks) == "null" {
-		msg.Blocks = nil
-	}
-	if len(msg.Blocks) > 0 {
-		if errs := validateBlocks(msg.Blocks); len(errs) > 0 {
-			http.Error(w, "invalid_blocks", http.StatusBadRequest)
-			return
-		}
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	ru, ok := s.responses[r.URL.Path]
-	if !ok {
-		http.Error(w, "used_url", http.StatusNotFound)
-		return
-	}
-	threadTS := msg.ThreadTS
-	if threadTS == "" {
-		threadTS = ru.threadTS
-	}
-	m := Message{Method: "response_url", Channel: ru.channel, TS: ru.messageTS, ThreadTS: threadTS, Text: msg.Text, Blocks: string(msg.Blocks),
-		ResponseType: msg.ResponseType, ReplaceOriginal: msg.ReplaceOriginal, DeleteOriginal: msg.DeleteOriginal}
-	if h := s.history[key(ru.channel, ru.messageTS)]; h != nil {
-		switch {
-		case msg.DeleteOriginal:
-			delete(s.history, key(h.Channel, h.TS))
-		case msg.ReplaceOriginal:
-			h.Text, h.Blocks, h.Edited = msg.Text, msg.Blocks, true
-		}
-	}
-	if !msg.ReplaceOriginal && !msg.DeleteOriginal {
-		m.TS = s.tsLocked()
-	}
-	s.messages = append(s.messages, m)
-	s.notifyLocked()
-	w.Header().Set("Content-Type", "application/json")
-	_, _ = w.Write([]byte(`{"ok":true}`))
 }

@@ -325,8 +325,11 @@ func TestHandle(t *testing.T) {
 	t.Parallel()
 	srv := slacktest.New(t)
 	c := api(srv)
-	if _, err := c.OpenViewContext(t.Context(), "trig", slack.ModalViewRequest{Type: slack.VTModal}); err == nil || err.Error() != "unknown_method" {
-		t.Errorf("views.open before Handle: err = %v, want unknown_method", err)
+	if _, err := c.GetTeamInfoContext(t.Context()); err == nil || err.Error() != "unknown_method" {
+		t.Errorf("team.info, a method the fake lacks: err = %v, want unknown_method", err)
+	}
+	if _, err := c.OpenViewContext(t.Context(), "trig", slack.ModalViewRequest{Type: slack.VTModal}); err == nil || err.Error() != "invalid_trigger_id" {
+		t.Errorf("views.open before Handle: err = %v, want the fake's invalid_trigger_id", err)
 	}
 	srv.Handle("views.open", func(p url.Values) (map[string]any, string) {
 		if p.Get("trigger_id") != "trig" {
