@@ -356,3 +356,84 @@ func TestEventsAPIEndToEnd(t *testing.T) {
 		t.Error("log lacks the http-events transport")
 	}
 }
+
+// TestInteractionsEndToEnd drives hello's slash command, select, modal
+// and home tab through the fake Slack, over Socket Mode and over HTTP: the
+// slash command answers at its response_url, the form opens from its
+// trigger and answers its errors in the ack, the select's choice reaches its
+// handler, the home tab is published.
+func TestInteractionsEndToEnd(t *testing.T) {
+	t.Parallel()
+	slack := slacktest.New(t, slacktest.WithPingInterval(200*time.Millisecond))
+	p := start(t, slack, "SLACK_APP_TOKEN="+slacktest.AppToken)
+	slack.WaitConnected(t)
+
+	// BOT_ENV=dev: the dev app declares the command with its suffix.
+	slack.WaitAck(t, slack.Slash("U1", "C1", "/hello-dev", "ping"))
+	slack.WaitFor(t, 0, posted(slack, func(m slacktest.Message) bool {
+		return m.Method == "response_url" && m.Text == "pong" && m.EphemeralUser == "U1"
+	}))
+
+	// The form opens from the slash command's trigger; a short answer is
+	// refused beside its field, in the ack; a good one closes it.
+	slack.Slash("U1", "C1", "/hello-dev", "feedback")
+	form := slack.WaitModal(t, "U1", "feedback")
+	ack := slack.WaitAck(t, slack.Submit("U1", form.ID, slacktest.Values{"text": {"no"}}))
+	if ack.Answer.ResponseAction != "errors" || ack.Answer.Errors["feedback_text"] == "" || ack.Answer.Problem != "" {
+		t.Errorf("a short answer was acked %+v, want an error beside feedback_text", ack.Answer)
+	}
+	ack = slack.WaitAck(t, slack.Submit("U1", form.ID, slacktest.Values{"text": {"more coffee"}}))
+	if ack.Answer.ResponseAction != "" || ack.Latency > 3*time.Second {
+		t.Errorf("a good answer was acked %+v after %s, want the modal closed in time", ack.Answer, ack.Latency)
+	}
+	slack.WaitFor(t, 0, posted(slack, func(m slacktest.Message) bool { return m.Text == "Thanks! Noted: more coffee" }))
+
+	// The select's choice reaches its handler.
+	slack.Mention("U1", "C1", "color")
+	var menu slacktest.Message
+	slack.WaitFor(t, 0, func() bool {
+		for _, m := range slack.Messages() {
+			if strings.Contains(m.Blocks, "pick_color") {
+				menu = m
+				return true
+			}
+		}
+		return false
+	})
+	slack.Click(slacktest.Action{User: "U2", Channel: "C1", MessageTS: menu.TS, ActionID: "pick_color", Type: "static_select", Value: "blue"})
+	slack.WaitFor(t, 0, posted(slack, func(m slacktest.Message) bool { return m.Text == "<@U2> picked blue." }))
+
+	// Opening the home tab publishes it.
+	slack.SendEvent(slacktest.AppHomeOpened("U1"))
+	slack.WaitFor(t, 0, func() bool {
+		home, ok := slack.Home("U1")
+		return ok && strings.Contains(home.Blocks, "feedback") && strings.Contains(home.Blocks, "/hello-dev launch in 10")
+	})
+	p.stop(t)
+
+	// Over HTTP, the modal's answer comes in the response body.
+	slack = slacktest.New(t)
+	p = start(t, slack, "SLACK_SIGNING_SECRET="+slacktest.SigningSecret)
+	var addr string
+	slack.WaitFor(t, 0, func() bool {
+		m := listening.FindStringSubmatch(p.Log())
+		if m != nil {
+			addr = m[1]
+		}
+		return m != nil
+	})
+	res, err := slack.PushSlash(t.Context(), "http://"+addr+"/slack/commands", "U1", "C1", "/hello-dev", "feedback")
+	if err != nil || res.Status != http.StatusOK {
+		t.Fatalf("slash over HTTP: %d %v", res.Status, err)
+	}
+	form = slack.WaitModal(t, "U1", "feedback")
+	res, err = slack.PushInteraction(t.Context(), "http://"+addr+"/slack/interactive", slacktest.Submission{User: "U1", ViewID: form.ID, Values: slacktest.Values{"text": {"x"}}})
+	if err != nil || res.Status != http.StatusOK || res.Answer.ResponseAction != "errors" || res.Answer.Errors["feedback_text"] == "" {
+		t.Errorf("a short answer over HTTP: %d %v %+v", res.Status, err, res.Answer)
+	}
+	res, err = slack.PushInteraction(t.Context(), "http://"+addr+"/slack/interactive", slacktest.Submission{User: "U1", ViewID: form.ID, Values: slacktest.Values{"text": {"x"}}}, slacktest.BadSignature())
+	if err != nil || res.Status != http.StatusUnauthorized {
+		t.Errorf("a forged submission: %d %v, want 401", res.Status, err)
+	}
+	p.stop(t)
+}

@@ -40,6 +40,38 @@ func TestMemoryConformance(t *testing.T) {
 				}
 				t.Fatal("no confirmation to click")
 			},
+			Slash: func(t testing.TB, command, text string) {
+				for range 1000 {
+					if _, ok := m.Inject(botkit.Event{Kind: botkit.KindSlash, Slash: &botkit.Slash{Command: command}, Text: text,
+						User: "U1", Channel: "C1", TriggerID: "trigger-conf", ResponseURL: "https://response.botkittest.invalid/U1/C1/1"}); ok {
+						return
+					}
+					waitABit()
+				}
+				t.Fatal("the bot never started listening")
+			},
+			Submit: func(t testing.TB, user string, values map[string]string) map[string]string {
+				var view *botkittest.View
+				for range 1000 {
+					if vs := m.Views(); len(vs) > 0 {
+						view = &vs[len(vs)-1]
+						break
+					}
+					waitABit()
+				}
+				if view == nil {
+					t.Fatal("no modal was opened")
+				}
+				sub := &botkit.Submission{ViewID: view.ID, CallbackID: view.Modal.CallbackID, Values: map[string]map[string]botkit.FieldValue{}}
+				for k, v := range values {
+					sub.Values[k] = map[string]botkit.FieldValue{k: {Value: v}}
+					sub.Inputs = append(sub.Inputs, k)
+				}
+				answers := make(chan botkit.Answer, 1)
+				m.Inject(botkit.Event{Kind: botkit.KindView, User: user, Submission: sub, Answer: func(a botkit.Answer) { answers <- a }})
+				a, _ := (<-answers).(botkit.ViewAnswer)
+				return a.Errors
+			},
 		}
 	})
 }

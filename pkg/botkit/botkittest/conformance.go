@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slack-go/slack"
+
 	"github.com/botfleet/botfleet/pkg/botkit"
 )
 
@@ -31,6 +33,13 @@ type Harness struct {
 	// click. A transport whose peer is one person (the console) leaves it
 	// nil, and the suite skips the checks that need a second user.
 	Click func(t testing.TB, user string, yes bool)
+	// Slash, if set, makes the transport receive a slash command typed by
+	// User in Channel.
+	Slash func(t testing.TB, command, text string)
+	// Submit, if set, submits the modal the bot opened last as user, with
+	// values by input (block and action IDs alike), and returns the
+	// errors the bot answered beside the inputs (nil when it closed it).
+	Submit func(t testing.TB, user string, values map[string]string) map[string]string
 }
 
 // TestTransport is the conformance suite every botkit transport passes. It
@@ -133,6 +142,53 @@ func TestTransport(t *testing.T, newHarness func(t *testing.T) Harness) {
 		// The same button again: the question was decided, once.
 		h.Click(t, h.User, true)
 		waitSeen(t, h, "This confirmation was answered already.")
+	})
+	t.Run("slash command", func(t *testing.T) {
+		h := newHarness(t)
+		if h.Slash == nil {
+			t.Skip("the harness cannot send slash commands")
+		}
+		b := botkit.New("conformance")
+		b.Slash("/conf")
+		b.Command("probe {n:int}", func(ctx context.Context, req *botkit.Request) error {
+			_, err := req.Replyf(ctx, "probe %d ok (%s)", req.Int("n", 0), req.Kind)
+			return err
+		})
+		run(t, b, h)
+		h.Slash(t, "/conf", "probe 07")
+		waitSeen(t, h, "probe 7 ok (slash)")
+	})
+	t.Run("modal answered in the ack", func(t *testing.T) {
+		h := newHarness(t)
+		if h.Slash == nil || h.Submit == nil {
+			t.Skip("the harness cannot open and submit modals")
+		}
+		b := botkit.New("conformance")
+		b.Slash("/conf")
+		b.Command("form", func(ctx context.Context, req *botkit.Request) error {
+			_, err := req.OpenView(ctx, slack.ModalViewRequest{Type: slack.VTModal, CallbackID: "conf_form",
+				Title:  slack.NewTextBlockObject(slack.PlainTextType, "Form", false, false),
+				Submit: slack.NewTextBlockObject(slack.PlainTextType, "Send", false, false),
+				Blocks: slack.Blocks{BlockSet: []slack.Block{slack.NewInputBlock("name",
+					slack.NewTextBlockObject(slack.PlainTextType, "Name", false, false), nil, slack.NewPlainTextInputBlockElement(nil, "name"))}}})
+			return err
+		})
+		b.View("conf_form", func(ctx context.Context, req *botkit.Request) error {
+			if len(req.Field("name")) < 3 {
+				return botkit.FieldErrors{"name": "too short"}
+			}
+			_, err := req.Replyf(ctx, "form from %s ok", req.Field("name"))
+			return err
+		})
+		run(t, b, h)
+		h.Slash(t, "/conf", "form")
+		if errs := h.Submit(t, h.User, map[string]string{"name": "x"}); errs["name"] != "too short" {
+			t.Errorf("a short name answered %v, want too short beside it", errs)
+		}
+		if errs := h.Submit(t, h.User, map[string]string{"name": "alice"}); errs != nil {
+			t.Errorf("a good name answered %v, want the modal closed", errs)
+		}
+		waitSeen(t, h, "form from alice ok")
 	})
 	t.Run("stops when cancelled", func(t *testing.T) {
 		h := newHarness(t)

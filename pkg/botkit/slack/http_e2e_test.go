@@ -45,6 +45,23 @@ func TestHTTPConformance(t *testing.T) {
 					return srv.PushClick(t.Context(), bot.URL+slack.InteractivePath, a)
 				})
 			},
+			Slash: func(t testing.TB, command, text string) {
+				push(t, func() (slacktest.PushResult, error) {
+					return srv.PushSlash(t.Context(), bot.URL+slack.CommandsPath, "U0CONF", "C0CONF", command, text)
+				})
+			},
+			Submit: func(t testing.TB, user string, values map[string]string) map[string]string {
+				form := srv.WaitModal(t, user, "conf_form")
+				vals := slacktest.Values{}
+				for k, v := range values {
+					vals[k] = []string{v}
+				}
+				res, err := srv.PushInteraction(t.Context(), bot.URL+slack.InteractivePath, slacktest.Submission{User: user, ViewID: form.ID, Values: vals})
+				if err != nil || res.Status != http.StatusOK {
+					t.Fatalf("submission: %d %v", res.Status, err)
+				}
+				return res.Answer.Errors
+			},
 		}
 	})
 }

@@ -80,6 +80,15 @@ func TestSocketConformance(t *testing.T) {
 			Send:  func(t testing.TB, text string) { srv.Mention("U0CONF", "C0CONF", text) },
 			Seen:  func(testing.TB) []string { return texts(srv) },
 			Click: func(t testing.TB, user string, yes bool) { srv.Click(promptClick(t, srv, user, yes)) },
+			Slash: func(t testing.TB, command, text string) { srv.Slash("U0CONF", "C0CONF", command, text) },
+			Submit: func(t testing.TB, user string, values map[string]string) map[string]string {
+				form := srv.WaitModal(t, user, "conf_form")
+				vals := slacktest.Values{}
+				for k, v := range values {
+					vals[k] = []string{v}
+				}
+				return srv.WaitAck(t, srv.Submit(user, form.ID, vals)).Answer.Errors
+			},
 		}
 	})
 }
