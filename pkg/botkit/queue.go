@@ -14,6 +14,7 @@ type work struct {
 	tooLong bool // ev's text was over maxCommandText and was dropped
 	// inChannel makes a slash command's replies visible to its channel.
 	inChannel bool
+	received  time.Time // when deliver took it
 }
 
 // itemOverhead is what a queued item costs besides its strings: the work

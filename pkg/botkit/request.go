@@ -39,11 +39,12 @@ type Request struct {
 	// ResponseURL answers a slash command, a click or a message shortcut.
 	ResponseURL string
 
-	ev     *Event // what the transport delivered
-	cmd    *Command
-	args   []string // canonical values, one per parameter
-	logger *slog.Logger
-	tr     Transport
+	ev       *Event    // what the transport delivered
+	received time.Time // when the bot took it: a trigger ID lives 3 s from then
+	cmd      *Command
+	args     []string // canonical values, one per parameter
+	logger   *slog.Logger
+	tr       Transport
 
 	// Set by botkit's middleware as the run goes: the audit line's
 	// decision, the access rule that wants a confirmation, the defaults

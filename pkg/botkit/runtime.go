@@ -302,7 +302,7 @@ func (s *session) deliver(_ context.Context, ev Event) {
 		s.done(ev)
 		return
 	}
-	w := work{ev: ev}
+	w := work{ev: ev, received: rt.now()}
 	if len(ev.Text) > maxCommandText {
 		// Only the reply "too long" is left to do: the text itself is not
 		// kept, so a flood of long messages costs what short ones do.

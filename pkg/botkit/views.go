@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/slack-go/slack"
 )
@@ -68,19 +69,37 @@ func (r *Request) Answer(a Answer) bool {
 	return true
 }
 
+// triggerLife is how long Slack takes a trigger ID after the interaction
+// that issued it; a call after it can only fail (expired_trigger_id).
+const triggerLife = 3 * time.Second
+
 // OpenView opens a modal from the request's trigger ID. Slack takes a
 // trigger once, within 3 seconds of the interaction: open the modal first,
-// then do slow work.
+// then do slow work. OpenView gives up when the trigger expires (a 429's
+// Retry-After can outlast it); the error is then a UserError telling the
+// user to try again, since nothing on their side went wrong.
 func (r *Request) OpenView(ctx context.Context, v slack.ModalViewRequest) (ViewRef, error) {
 	vw, ok := r.tr.(Viewer)
 	if !ok || r.TriggerID == "" {
 		return ViewRef{}, ErrNoViews
 	}
+	ctx, cancel := context.WithDeadline(ctx, r.received.Add(triggerLife))
+	defer cancel()
 	ref, err := vw.OpenView(ctx, r.TriggerID, v)
 	if err != nil {
-		return ref, fmt.Errorf("opening view %s: %w", v.CallbackID, err)
+		err = fmt.Errorf("opening view %s: %w", v.CallbackID, err)
+		if ctx.Err() != nil || triggerGone(err) {
+			return ref, &UserError{Msg: "Slack was too busy to open the form in time; try again in a moment.", Err: err}
+		}
+		return ref, err
 	}
 	return ref, nil
+}
+
+// triggerGone reports whether Slack refused a trigger as expired or used.
+func triggerGone(err error) bool {
+	var se slack.SlackErrorResponse
+	return errors.As(err, &se) && (se.Err == "expired_trigger_id" || se.Err == "exchanged_trigger_id")
 }
 
 // PushView puts a modal on top of the open one, from the request's trigger
