@@ -141,4 +141,3 @@ func burstModal() slackapi.ModalViewRequest {
 		Blocks: slackapi.Blocks{BlockSet: []slackapi.Block{slackapi.NewInputBlock("name",
 			slackapi.NewTextBlockObject(slackapi.PlainTextType, "Name", false, false), nil, slackapi.NewPlainTextInputBlockElement(nil, "name"))}}}
 }
-
