@@ -2,9 +2,10 @@ module github.com/botfleet/botfleet/bots/hello
 
 go 1.26.0
 
-require github.com/botfleet/botfleet/pkg v0.0.0
-
-require github.com/slack-go/slack v0.35.0
+require (
+	github.com/botfleet/botfleet/pkg v0.0.0
+	github.com/slack-go/slack v0.35.0
+)
 
 require (
 	github.com/VictoriaMetrics/metrics v1.44.0 // indirect

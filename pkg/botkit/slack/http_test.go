@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -142,6 +143,7 @@ func TestHTTPTransport(t *testing.T) {
 	}
 	time.Sleep(50 * time.Millisecond) // a second reply to the retry would arrive by now
 	got := api.texts()
+	slices.Sort(got) // the pong and the note are posted concurrently
 	if len(got) != 2 || got[0] != "1.1  pong" || !strings.HasPrefix(got[1], "5.5 U1 ") || !strings.Contains(got[1], "expired, run the command again") {
 		t.Errorf("posted %q, want one pong (the retry deduplicated) and one expiry note", got)
 	}

@@ -446,11 +446,15 @@ func withRequires(gomod, old []byte) []byte {
 	if len(reqs) == 0 {
 		return gomod
 	}
-	return slices.Concat(gomod[:loc[1]], []byte("\nrequire (\n"+strings.Join(reqs, "")+")\n"), gomod[loc[1]:])
+	// One block with pkg's, as a new bot's go.mod has it: tidy keeps the
+	// direct requirements there and moves the indirect ones out, so the
+	// result is what a new bot's tidy writes.
+	block := "require (\n\t" + pkg + " " + string(gomod[loc[4]:loc[5]]) + "\n" + strings.Join(reqs, "") + ")\n"
+	return slices.Concat(gomod[:loc[0]], []byte(block), gomod[loc[1]:])
 }
 
 // templateRequire is the template go.mod's one requirement, pkg's.
-var templateRequire = regexp.MustCompile(`(?m)^require\s+(\S+)\s+\S+\n`)
+var templateRequire = regexp.MustCompile(`(?m)^require\s+(\S+)\s+(\S+)\n`)
 
 // keepTag carries the image tag of an existing overlay into its rewritten
 // version: releases set it, and --force must not roll a bot back.
