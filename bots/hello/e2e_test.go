@@ -422,7 +422,16 @@ func TestInteractionsEndToEnd(t *testing.T) {
 		}
 		return m != nil
 	})
-	res, err := slack.PushSlash(t.Context(), "http://"+addr+"/slack/commands", "U1", "C1", "/hello-dev", "feedback")
+	// The server answers 503 from the moment it listens until the bot
+	// runs, as Slack's retries expect: push until it is up.
+	var res slacktest.PushResult
+	var err error
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		res, err = slack.PushSlash(t.Context(), "http://"+addr+"/slack/commands", "U1", "C1", "/hello-dev", "feedback")
+		if err != nil || res.Status != http.StatusServiceUnavailable || time.Now().After(deadline) {
+			break
+		}
+	}
 	if err != nil || res.Status != http.StatusOK {
 		t.Fatalf("slash over HTTP: %d %v", res.Status, err)
 	}

@@ -10,7 +10,6 @@ import (
 
 	"github.com/botfleet/botfleet/pkg/botkit"
 	"github.com/botfleet/botfleet/pkg/botkit/botkittest"
-	slackbot "github.com/botfleet/botfleet/pkg/botkit/slack"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden")
@@ -149,31 +148,15 @@ func TestLaunchBadCountdown(t *testing.T) {
 // is what the code registers (slash command, shortcut, events, scopes);
 // `go test -run TestSlackAppManifests -update` rewrites them.
 func TestSlackAppManifests(t *testing.T) {
-	for _, env := range []string{"dev", "prd"} {
+	botkittest.CheckSlackApps(t, []string{"dev", "prd"}, *update, func(env string) *botkit.Bot {
 		b := botkit.New("hello")
 		cfg := Config{}
 		cfg.SetDefaults()
 		if err := setup(t.Context(), b, botkit.NewLive(&cfg), botkit.Env{Name: env}); err != nil {
 			t.Fatal(err)
 		}
-		got, err := slackbot.Manifest(b, slackbot.ManifestOptions{Env: env})
-		if err != nil {
-			t.Fatal(err)
-		}
-		path := "slack-app." + env + ".yaml"
-		if *update {
-			if err := os.WriteFile(path, got, 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-		want, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if string(got) != string(want) {
-			t.Errorf("%s is not what the code registers; run `go test -run TestSlackAppManifests -update` here, or `botctl slack-app hello --env %s`. The code's:\n%s", path, env, got)
-		}
-	}
+		return b
+	})
 }
 
 func TestInteractions(t *testing.T) {

@@ -334,8 +334,9 @@ func (s *session) resume(w work) {
 		return
 	}
 	s.closeQuestion(p, "confirmed.")
-	req.answeredBy = a.by
-	s.serve(s.ctx, req)
+	// A new request of the same command: the one that asked may still be
+	// writing its audit line on another worker.
+	s.serve(s.ctx, req.confirmedBy(a.by))
 }
 
 // expire cancels a question nobody answered in time.

@@ -136,6 +136,18 @@ func (r *Request) applyDefaults() error {
 	return nil
 }
 
+// confirmedBy returns the request that runs r's command once by has
+// answered its question: the same command, arguments and thread, as a
+// stored question would be rebuilt, sharing no state with r.
+func (r *Request) confirmedBy(by string) *Request {
+	return &Request{
+		Kind: r.Kind, Text: r.Text, User: r.User, Channel: r.Channel, TS: r.TS, ThreadTS: r.ThreadTS, EventID: r.EventID,
+		CorrelationID: r.CorrelationID, TriggerID: r.TriggerID, ResponseURL: r.ResponseURL,
+		ev: r.ev, received: r.received, cmd: r.cmd, args: r.args, logger: r.logger, tr: r.tr,
+		defaulted: r.defaulted, inChannel: r.inChannel, answeredBy: by,
+	}
+}
+
 // Log returns a logger tagged with the bot, command, user, channel, event
 // id and correlation id.
 func (r *Request) Log() *slog.Logger { return r.logger }
