@@ -15,8 +15,8 @@ func (r *refusal) Error() string { return r.msg }
 func refuse(msg string) error { return &refusal{msg: msg} }
 
 // access is the middleware that applies the access rules. It runs again
-// when a confirmed command resumes, so a rule changed (or a user removed
-// from a group) while the question was open still decides.
+// when a confirmed or approved command resumes, so a rule changed (or a
+// user removed from a group) while the question was open still decides.
 func (rt *Runtime) access() Middleware {
 	return func(next Handler) Handler {
 		return HandlerFunc(func(ctx context.Context, req *Request) error {
@@ -29,6 +29,9 @@ func (rt *Runtime) access() Middleware {
 			if d.confirm {
 				req.ruleConfirm = d.rule
 			}
+			if d.rule != nil && d.rule.Approve != nil {
+				req.ruleApprove = d.rule
+			}
 			return next.ServeCommand(ctx, req)
 		})
 	}
@@ -39,7 +42,7 @@ func (rt *Runtime) access() Middleware {
 func (rt *Runtime) rateLimit() Middleware {
 	return func(next Handler) Handler {
 		return HandlerFunc(func(ctx context.Context, req *Request) error {
-			if req.answeredBy == "" {
+			if !req.resumed() {
 				if ok, wait := rt.policy.limiter.allow(req.User); !ok {
 					req.decision = decisionRateLimited
 					return refuse(fmt.Sprintf("You're sending commands faster than %d a minute; try again in %s.",

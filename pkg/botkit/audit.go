@@ -29,7 +29,7 @@ func (rt *Runtime) audit() Middleware {
 func (rt *Runtime) record(ctx context.Context, req *Request, err error, d time.Duration) {
 	outcome := Outcome(err)
 	rt.metrics.commands.Counter(req.cmd.pat.src, outcome).Inc()
-	if outcome != OutcomeRefused && outcome != OutcomePending {
+	if outcome != OutcomeRefused && outcome != OutcomePending && outcome != OutcomeAwaitingApproval {
 		rt.metrics.duration.Histogram(durationBuckets, req.cmd.pat.src).Update(d.Seconds())
 	}
 	attrs := []any{
@@ -39,7 +39,24 @@ func (rt *Runtime) record(ctx context.Context, req *Request, err error, d time.D
 	if req.answeredBy != "" {
 		attrs = append(attrs, slog.String("confirmed_by", req.answeredBy))
 	}
-	if err != nil && outcome != OutcomePending && outcome != OutcomeRefused {
+	if len(req.approvals) > 0 {
+		approvers := make([]any, len(req.approvals))
+		for i, v := range req.approvals {
+			approvers[i] = slog.Time(v.User, v.At)
+		}
+		attrs = append(attrs, slog.Group("approved_by", approvers...))
+	}
+	if v := req.verdict; v != nil && v.By != "" {
+		attrs = append(attrs, slog.String("decided_by", v.By), slog.Time("decided_at", v.At))
+	}
+	if len(req.details) > 0 {
+		details := make([]any, len(req.details))
+		for i, d := range req.details {
+			details[i] = slog.String(d.Key, d.Value)
+		}
+		attrs = append(attrs, slog.Group("details", details...))
+	}
+	if err != nil && outcome != OutcomePending && outcome != OutcomeAwaitingApproval && outcome != OutcomeRefused {
 		attrs = append(attrs, slog.Any("err", err))
 		// A UserError's text is what the user saw; its cause is what the
 		// operator needs.
@@ -60,6 +77,12 @@ func (rt *Runtime) record(ctx context.Context, req *Request, err error, d time.D
 func (rt *Runtime) postAudit(ctx context.Context, req *Request, channel, decision, outcome string, d time.Duration) {
 	line := fmt.Sprintf("<@%s> ran `%s` in <#%s>: %s (%s, %s, ref `%s`)",
 		req.User, Escape(clip(req.Text, 200)), req.Channel, outcome, decision, d.Round(time.Millisecond), req.CorrelationID)
+	if len(req.approvals) > 0 {
+		line += "; approved by " + voters(req.approvals)
+	}
+	if v := req.verdict; v != nil && v.By != "" {
+		line += "; " + v.Outcome + " by <@" + v.By + "> at " + v.At.UTC().Format(time.RFC3339)
+	}
 	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), noteTimeout)
 	defer cancel()
 	if _, err := req.tr.Post(pctx, Message{Channel: channel, Text: line}); err != nil {
@@ -79,13 +102,15 @@ func argAttrs(req *Request) slog.Value {
 
 // Outcome classifies a handler's error as the outcome label of metrics and
 // logs: ok, user_error, timeout, panic, refused (botkit's policy stopped
-// it), awaiting_confirmation or error.
+// it), awaiting_confirmation, awaiting_approval or error.
 func Outcome(err error) string {
 	var pe *PanicError
 	var rf *refusal
 	switch {
 	case err == nil:
 		return OutcomeOK
+	case errors.Is(err, errAwaitingApproval):
+		return OutcomeAwaitingApproval
 	case errors.Is(err, errParked):
 		return OutcomePending
 	case errors.As(err, &rf):

@@ -137,7 +137,7 @@ func argErrorReply(cmd *Command, err error) string {
 
 // chain wraps cmd's handler in botkit's middleware and the bot's: audit
 // outermost (it sees every outcome), then rate limit, access, confirmation,
-// the command's timeout, panic recovery, the bot's middleware, the handler.
+// approval, the command's timeout, panic recovery, the bot's middleware, the handler.
 func (rt *Runtime) chain(cmd *Command) Handler {
 	h := Handler(cmd.handler)
 	mw := rt.bot.middleware
@@ -150,6 +150,7 @@ func (rt *Runtime) chain(cmd *Command) Handler {
 		timeout = rt.commandTimeout
 	}
 	h = withTimeout(timeout)(h)
+	h = rt.approval()(h)
 	h = rt.confirmation()(h)
 	h = rt.access()(h)
 	h = rt.rateLimit()(h)

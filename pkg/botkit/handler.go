@@ -39,6 +39,7 @@ type Command struct {
 	timeout   time.Duration
 	defaults  []argDefault
 	confirm   *confirmSpec
+	prepare   HandlerFunc // see Prepare
 }
 
 // argDefault fills in an optional parameter the message left out.

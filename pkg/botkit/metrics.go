@@ -15,6 +15,8 @@ const (
 	OutcomePanic     = "panic"
 	OutcomeRefused   = "refused"               // denied, rate limited or not confirmed: the handler never ran
 	OutcomePending   = "awaiting_confirmation" // parked until the question is answered
+	// OutcomeAwaitingApproval: parked until enough approvers approve.
+	OutcomeAwaitingApproval = "awaiting_approval"
 )
 
 // Results of an event, the values of botkit_events_total's result label.

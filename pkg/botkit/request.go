@@ -51,8 +51,12 @@ type Request struct {
 	// filled in (shown in the question), and who confirmed a resumed run.
 	decision    string
 	ruleConfirm *Rule
+	ruleApprove *Rule // the access rule that asks for an approval
 	defaulted   string
 	answeredBy  string
+	approvals   []vote   // non-nil once approved: who approved, when
+	verdict     *verdict // what stopped a parked command from running
+	details     []Detail // frozen by Prepare (Freeze)
 
 	inChannel bool         // a slash command's replies are seen by the channel
 	answer    func(Answer) // set for kinds Slack reads an answer from
@@ -136,17 +140,9 @@ func (r *Request) applyDefaults() error {
 	return nil
 }
 
-// confirmedBy returns the request that runs r's command once by has
-// answered its question: the same command, arguments and thread, as a
-// stored question would be rebuilt, sharing no state with r.
-func (r *Request) confirmedBy(by string) *Request {
-	return &Request{
-		Kind: r.Kind, Text: r.Text, User: r.User, Channel: r.Channel, TS: r.TS, ThreadTS: r.ThreadTS, EventID: r.EventID,
-		CorrelationID: r.CorrelationID, TriggerID: r.TriggerID, ResponseURL: r.ResponseURL,
-		ev: r.ev, received: r.received, cmd: r.cmd, args: r.args, logger: r.logger, tr: r.tr,
-		defaulted: r.defaulted, inChannel: r.inChannel, answeredBy: by,
-	}
-}
+// resumed reports whether r runs a command that was parked for a
+// confirmation or an approval and has been answered.
+func (r *Request) resumed() bool { return r.answeredBy != "" || r.approvals != nil }
 
 // Log returns a logger tagged with the bot, command, user, channel, event
 // id and correlation id.

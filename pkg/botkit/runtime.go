@@ -42,9 +42,9 @@ type Runtime struct {
 	started atomic.Bool
 	metrics *metrics
 	seen    *dedupe
-	decided *dedupe // questions answered, so a late click is told so
 	policy  *policy
-	pending pendingStore
+	pending interactionStore
+	stateDir string
 	chains  map[*Command]Handler
 	s       *session // the Run; set before any event arrives
 }
@@ -78,6 +78,14 @@ func WithQueueBytes(n int) Option { return func(rt *Runtime) { rt.queueBytes = n
 // WithEnvironment tells the runtime the environment it runs in (BOT_ENV):
 // its Slack app declares slash commands with that suffix (SlashName).
 func WithEnvironment(env string) Option { return func(rt *Runtime) { rt.env = env } }
+
+// WithStateDir keeps the runtime's shared state in dir, the bot's state
+// directory (on EFS in a pod): pending confirmations and approvals live in
+// dir/interactions (see InteractionsDir), so that a click after a restart,
+// or at another process sharing dir, still works, once. Without it they
+// live in memory and die with the process (the console, tests). NewRuntime
+// creates the directory, and panics if it cannot.
+func WithStateDir(dir string) Option { return func(rt *Runtime) { rt.stateDir = dir } }
 
 // WithCommandTimeout sets the default timeout of a command (5 minutes).
 func WithCommandTimeout(d time.Duration) Option { return func(rt *Runtime) { rt.commandTimeout = d } }
@@ -114,9 +122,15 @@ func NewRuntime(b *Bot, opts ...Option) *Runtime {
 	rt.logger = rt.logger.With("bot", b.name)
 	rt.metrics = newMetrics(rt.registry, b.name)
 	rt.seen = newDedupe(rt.now)
-	rt.decided = newDedupe(rt.now)
 	rt.policy = newPolicy(b, rt.now, rt.logger)
-	rt.pending = newMemPending()
+	rt.pending = newMemInteractions()
+	if rt.stateDir != "" {
+		d, err := newDirInteractions(rt.stateDir)
+		if err != nil {
+			panic("botkit: " + err.Error())
+		}
+		rt.pending = d
+	}
 	rt.chains = make(map[*Command]Handler, len(b.cmds))
 	for _, c := range b.cmds {
 		rt.chains[c] = rt.chain(c)
@@ -198,6 +212,9 @@ func (rt *Runtime) Run(ctx context.Context, tr Transport) error {
 	defer close(stopRelease)
 	go s.queue.releaseIdle(2*time.Second, stopRelease)
 
+	stopSweep, swept := make(chan struct{}), make(chan struct{})
+	go func() { defer close(swept); s.sweep(stopSweep) }()
+
 	listening := make(chan struct{})
 	if len(rt.bot.onStart) > 0 {
 		s.notes.Go(func() { s.start(ctx, listening) })
@@ -229,6 +246,8 @@ func (rt *Runtime) Run(ctx context.Context, tr Transport) error {
 			<-finished
 		}
 	}
+	close(stopSweep)
+	<-swept
 	s.abandonPending()
 	rt.logger.Info("bot stopped")
 	if listenErr != nil && !errors.Is(listenErr, context.Canceled) {
@@ -257,6 +276,9 @@ type session struct {
 
 	mu     sync.RWMutex
 	closed bool
+
+	tmu    sync.Mutex
+	timers map[string]*time.Timer // expiry of interactions, by id
 
 	notes     sync.WaitGroup
 	noteSlots chan struct{}

@@ -40,13 +40,17 @@ type AccessConfig struct {
 	// Contact is who to ask for access, shown on every denial unless the
 	// rule has its own: a name, a channel (<#C123>) or a group (<!subteam^S123>).
 	Contact string `yaml:"contact"`
-	Rules   []Rule `yaml:"rules"`
+	// ApprovalChannel, if set, gets every approval request too (a
+	// channel ID), besides the requester's thread.
+	ApprovalChannel string `yaml:"approval_channel"`
+	Rules           []Rule `yaml:"rules"`
 }
 
 // Rule allows a command, or a command with given argument values, to some
 // users. A rule that lists users or groups admits their members; one that
 // lists channels admits runs in those channels; one that lists both needs
-// both; one that lists neither admits nobody (a deny rule).
+// both; one that lists neither admits nobody (a deny rule), unless it asks
+// for an approval: then it admits everyone, subject to the approval.
 type Rule struct {
 	// Name identifies the rule in denials and logs; default: the command
 	// and args, e.g. "deploy env=prd".
@@ -71,8 +75,11 @@ type Rule struct {
 	Groups   []string          `yaml:"groups"` // Slack user group IDs (S...)
 	Channels []string          `yaml:"channels"`
 	// Confirm makes the user confirm with a button before the command runs.
-	Confirm bool   `yaml:"confirm"`
-	Contact string `yaml:"contact"`
+	Confirm bool `yaml:"confirm"`
+	// Approve makes the run wait for others' approval (after the
+	// confirmation, if Confirm is set too).
+	Approve *Approval `yaml:"approve"`
+	Contact string    `yaml:"contact"`
 }
 
 // AuditConfig sets where the audit trail goes besides the log.
@@ -150,11 +157,20 @@ func (b *Bot) compileSettings(s Settings) (*compiled, error) {
 				errs = append(errs, fmt.Errorf("key %s.groups: %q is not a Slack user group ID (S…)", key, g))
 			}
 		}
+		if r.Approve != nil {
+			if r.Command == "" || r.Action != "" || r.View != "" || r.Shortcut != "" || r.Event != "" {
+				errs = append(errs, fmt.Errorf("key %s.approve: only a rule on a command can ask for an approval", key))
+			}
+			errs = append(errs, r.Approve.check(key+".approve")...)
+		}
 		for _, ch := range r.Channels {
 			if !slackID(ch, "CGD") {
 				errs = append(errs, fmt.Errorf("key %s.channels: %q is not a Slack channel ID (C…)", key, ch))
 			}
 		}
+	}
+	if ch := s.Access.ApprovalChannel; ch != "" && !slackID(ch, "CG") {
+		errs = append(errs, fmt.Errorf("key access.approval_channel: %q is not a Slack channel ID (C…)", ch))
 	}
 	if s.RateLimit.PerMinute < 0 {
 		errs = append(errs, fmt.Errorf("key rate_limit.per_minute: must not be negative"))
