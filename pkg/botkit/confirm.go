@@ -91,7 +91,6 @@ func Confirm(prompt PromptFunc, opts ...ConfirmOption) CommandOption {
 	return func(c *Command) { c.confirm = spec }
 }
 
-
 // errParked is what the confirmation and approval middleware return for a
 // command that now waits for a click: nothing more is to be done for the
 // message. errAwaitingApproval is the same for an approval.

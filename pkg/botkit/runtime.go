@@ -39,14 +39,14 @@ type Runtime struct {
 	env            string // slash commands may carry its suffix (SlashName)
 	now            func() time.Time
 
-	started atomic.Bool
-	metrics *metrics
-	seen    *dedupe
-	policy  *policy
-	pending interactionStore
+	started  atomic.Bool
+	metrics  *metrics
+	seen     *dedupe
+	policy   *policy
+	pending  interactionStore
 	stateDir string
-	chains  map[*Command]Handler
-	s       *session // the Run; set before any event arrives
+	chains   map[*Command]Handler
+	s        *session // the Run; set before any event arrives
 }
 
 // Option configures a Runtime.
