@@ -136,7 +136,7 @@ func (rt *Runtime) approval() Middleware {
 			}
 			now := rt.now()
 			it := &interaction{
-				ID: newInteractionID(interactionApprove), Kind: interactionApprove, Created: now, Expires: now.Add(a.timeout()),
+				ID: newInteractionID(interactionApprove), Kind: interactionApprove, Created: now, Expires: now.Add(a.timeout()), Timeout: a.timeout(),
 				Rule: r.Name, Groups: slices.Clone(a.Groups), Count: a.Count, Run: runSpecOf(req),
 			}
 			it.Question = approvalQuestion(it, req)
@@ -172,7 +172,7 @@ func approvalQuestion(it *interaction, req *Request) string {
 		approvals = fmt.Sprintf("%d approvals from different people", it.Count)
 	}
 	fmt.Fprintf(&b, "Needs %s from %s (access rule `%s`) within %s; the requester cannot approve, and can withdraw with Reject.",
-		approvals, strings.Join(groups, " or "), Escape(it.Rule), it.Expires.Sub(it.Created))
+		approvals, strings.Join(groups, " or "), Escape(it.Rule), it.Timeout)
 	return b.String()
 }
 

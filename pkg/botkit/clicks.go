@@ -451,7 +451,7 @@ func by(v verdict) string {
 
 // outcomeLine is what the question's messages say once it is decided.
 func outcomeLine(it *interaction, v verdict, votes []vote) string {
-	timeout := it.Expires.Sub(it.Created)
+	timeout := it.Timeout
 	switch v.Outcome {
 	case verdictConfirmed:
 		return "confirmed."

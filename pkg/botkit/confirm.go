@@ -132,7 +132,7 @@ func (rt *Runtime) confirmation() Middleware {
 			}
 			now := rt.now()
 			it := &interaction{
-				ID: newInteractionID(interactionConfirm), Kind: interactionConfirm, Created: now, Expires: now.Add(spec.timeout),
+				ID: newInteractionID(interactionConfirm), Kind: interactionConfirm, Created: now, Expires: now.Add(spec.timeout), Timeout: spec.timeout,
 				Question: question, Answerers: append([]string{req.User}, spec.users...), Run: runSpecOf(req),
 			}
 			return rt.s.park(ctx, req, it, Prompt{ID: it.ID, Yes: "Confirm", No: "Cancel"}, "")

@@ -36,11 +36,13 @@ const keepDecided = 24 * time.Hour
 // approval. It holds everything needed to run the command in another
 // process or after a restart, so it is all that is stored.
 type interaction struct {
-	ID       string    `json:"id"`
-	Kind     string    `json:"kind"`
-	Created  time.Time `json:"created"`
-	Expires  time.Time `json:"expires"`
-	Question string    `json:"question"`
+	ID      string    `json:"id"`
+	Kind    string    `json:"kind"`
+	Created time.Time `json:"created"`
+	Expires time.Time `json:"expires"`
+	// Timeout is how long it was given, for the note when it expires.
+	Timeout  time.Duration `json:"timeout"`
+	Question string        `json:"question"`
 	// Answerers may answer a confirmation; the requester first.
 	Answerers []string `json:"answerers,omitempty"`
 	// An approval's rule: members of Groups approve, Count of them.
