@@ -5,6 +5,11 @@
 // with or without a leading @name. Replies print under the command,
 // indented; updates print again, marked as edits; ephemeral replies are
 // marked as seen only by the user.
+//
+// A line "as U0SOMEONE <line>" comes from that user instead: a command, or
+// the answer to the open question ("as U0APPROVER y" approves a request
+// that the local user may not approve alone). With no Slack to ask, every
+// user group holds two members: the local user and Approver.
 package console
 
 import (
@@ -22,10 +27,12 @@ import (
 	"github.com/botfleet/botfleet/pkg/botkit"
 )
 
-// The local user and channel that console commands come from.
+// The local user and channel that console commands come from, and the
+// stand-in for a second person, a member of every user group.
 const (
-	User    = "U0LOCAL"
-	Channel = "C0LOCAL"
+	User     = "U0LOCAL"
+	Channel  = "C0LOCAL"
+	Approver = "U0APPROVER"
 )
 
 // maxFinished bounds the ids of finished events kept for waiters.
@@ -63,6 +70,7 @@ type Transport struct {
 
 	pmu     sync.Mutex
 	pending *pendingPrompt // the open confirmation; the next line answers it
+	open    *pendingPrompt // the last question not closed yet; "as U… y" answers it
 	choices []choice       // the buttons and options last offered
 	form    *form          // the modal being filled in, a field a line
 }
@@ -167,14 +175,25 @@ func (t *Transport) Listen(ctx context.Context, deliver func(context.Context, bo
 			}
 			return nil
 		case line := <-lines:
-			if p := t.takePrompt(); p != nil {
+			user, rest, as := asUser(line)
+			if as {
 				if t.transcript {
+					t.write(t.name + "> " + line + "\n")
+				}
+				line = rest
+			}
+			p := t.takePrompt()
+			if p == nil && as && isAnswer(line) {
+				p = t.openPrompt()
+			}
+			if p != nil {
+				if t.transcript && !as {
 					t.write(t.name + "> " + line + "\n")
 				}
 				yes := isYes(line)
 				// The answer runs the parked command: in a transcript, wait
 				// for it as for a command.
-				click := botkit.Event{ID: fmt.Sprintf("console-%s-click-%d", t.session, t.seq.Add(1)), User: User, Channel: Channel,
+				click := botkit.Event{ID: fmt.Sprintf("console-%s-click-%d", t.session, t.seq.Add(1)), User: user, Channel: Channel,
 					Action: &botkit.Action{ActionID: botkit.ConfirmActionID, Value: botkit.PromptValue(p.id, yes), MessageTS: p.ts}}
 				deliver(ctx, click)
 				if err := t.waitTurn(ctx, click.ID); err != nil {
@@ -183,7 +202,7 @@ func (t *Transport) Listen(ctx context.Context, deliver func(context.Context, bo
 				ready()
 				continue
 			}
-			if t.transcript && (strings.TrimSpace(line) != "" || t.filling()) {
+			if t.transcript && !as && (strings.TrimSpace(line) != "" || t.filling()) {
 				t.write(t.name + "> " + line + "\n")
 			}
 			if ok, id := t.fill(ctx, line, deliver); ok {
@@ -212,12 +231,12 @@ func (t *Transport) Listen(ctx context.Context, deliver func(context.Context, bo
 				continue
 			}
 			n := t.seq.Add(1)
-			ev := botkit.Event{ID: fmt.Sprintf("console-%s-%d", t.session, n), Text: text, User: User, Channel: Channel, TS: ts(n)}
+			ev := botkit.Event{ID: fmt.Sprintf("console-%s-%d", t.session, n), Text: text, User: user, Channel: Channel, TS: ts(n)}
 			if cmd, rest, _ := strings.Cut(text, " "); strings.HasPrefix(cmd, "/") && len(cmd) > 1 {
 				// A slash command, as Slack delivers one: its text, a
 				// trigger to open a modal from, a response_url.
 				ev = botkit.Event{Kind: botkit.KindSlash, ID: ev.ID, Slash: &botkit.Slash{Command: cmd}, Text: rest,
-					User: User, Channel: Channel, TriggerID: t.trigger(), ResponseURL: "console:" + ev.ID}
+					User: user, Channel: Channel, TriggerID: t.trigger(), ResponseURL: "console:" + ev.ID}
 			}
 			deliver(ctx, ev)
 			if err := t.waitTurn(ctx, ev.ID); err != nil {
@@ -280,6 +299,43 @@ func (t *Transport) takePrompt() *pendingPrompt {
 	return p
 }
 
+// openPrompt returns the last question not closed yet, if any.
+func (t *Transport) openPrompt() *pendingPrompt {
+	t.pmu.Lock()
+	defer t.pmu.Unlock()
+	return t.open
+}
+
+// asUserLine is "as U0SOMEONE rest".
+var asUserLine = regexp.MustCompile(`^\s*as\s+([UW][A-Z0-9]{1,30})\s+(.*)$`)
+
+// asUser returns who a line comes from and the line without an "as U…"
+// prefix; as reports whether it had one.
+func asUser(line string) (user, rest string, as bool) {
+	m := asUserLine.FindStringSubmatch(line)
+	if m == nil {
+		return User, line, false
+	}
+	return m[1], m[2], true
+}
+
+// isAnswer reports whether s answers a question rather than being a
+// command.
+func isAnswer(s string) bool {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "y", "yes", "n", "no":
+		return true
+	}
+	return false
+}
+
+// GroupMembers implements botkit.GroupResolver: with no Slack to ask, every
+// user group holds the local user and Approver, so that access rules on
+// groups and approvals can be tried on a laptop.
+func (t *Transport) GroupMembers(context.Context, string) ([]string, error) {
+	return []string{User, Approver}, nil
+}
+
 func isYes(s string) bool {
 	switch strings.ToLower(strings.TrimSpace(s)) {
 	case "y", "yes":
@@ -339,6 +395,7 @@ func (t *Transport) Post(_ context.Context, m botkit.Message) (botkit.MessageRef
 		text += "\n[y/N] type y to " + strings.ToLower(m.Prompt.Yes) + ", anything else to " + strings.ToLower(m.Prompt.No)
 		t.pmu.Lock()
 		t.pending = &pendingPrompt{id: m.Prompt.ID, ts: ref.TS}
+		t.open = t.pending
 		t.pmu.Unlock()
 	}
 	if cs := choicesOf(m.Blocks, ref.TS); len(cs) > 0 {
@@ -358,8 +415,11 @@ func (t *Transport) Post(_ context.Context, m botkit.Message) (botkit.MessageRef
 // Update prints m again, marked as an edit of the message ref names.
 func (t *Transport) Update(_ context.Context, ref botkit.MessageRef, m botkit.Message) error {
 	t.pmu.Lock()
-	if t.pending != nil && t.pending.ts == ref.TS {
+	if t.pending != nil && t.pending.ts == ref.TS && m.Prompt == nil {
 		t.pending = nil // answered elsewhere, or timed out
+	}
+	if t.open != nil && t.open.ts == ref.TS && m.Prompt == nil {
+		t.open = nil
 	}
 	t.pmu.Unlock()
 	t.print(m.ThreadTS != "", "(edited) ", m.Text)

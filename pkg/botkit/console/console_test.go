@@ -302,3 +302,47 @@ hello: asked "more coffee" (s)
 		t.Errorf("transcript:\n%s\nwant:\n%s", got, want)
 	}
 }
+
+// An approval on the console: the local user may not approve their own
+// request, a non-member may not either, and "as U0APPROVER y" approves it.
+func TestTranscriptApproval(t *testing.T) {
+	in := strings.NewReader("deploy prd\ny\nas U0NOBODY y\nas U0APPROVER y\nas U0APPROVER ping\n")
+	out := &syncBuffer{}
+	tr := console.New("hello", in, out, console.WithTranscript())
+	b := botkit.New("hello")
+	b.Command("deploy {env:name}", func(ctx context.Context, req *botkit.Request) error {
+		_, err := req.Reply(ctx, "deployed to "+req.Arg("env"))
+		return err
+	})
+	b.Command("ping", func(ctx context.Context, req *botkit.Request) error {
+		_, err := req.Reply(ctx, "pong for "+req.User)
+		return err
+	})
+	rt := botkit.NewRuntime(b)
+	err := rt.Apply(botkit.Settings{Access: botkit.AccessConfig{Rules: []botkit.Rule{{Command: "deploy", Args: map[string]string{"env": "prd"},
+		Approve: &botkit.Approval{Groups: []string{"S0LEADS"}, Count: 1}}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rt.Run(context.Background(), tr); err != nil {
+		t.Fatal(err)
+	}
+	want := `hello> deploy prd
+  ↳ Approval needed: @U0LOCAL asks to run ` + "`deploy prd`" + ` in #C0LOCAL.
+    • arguments: ` + "`env=prd`" + `
+    Needs 1 approval from !subteam^S0LEADS (access rule ` + "`deploy env=prd`" + `) within 30m0s; the requester cannot approve, and can withdraw with Reject.
+    [y/N] type y to approve, anything else to reject
+hello> y
+  ↳ (only you) You can't approve your own request: another member of !subteam^S0LEADS must.
+hello> as U0NOBODY y
+  ↳ (only you) Only members of !subteam^S0LEADS can approve or reject this.
+hello> as U0APPROVER y
+  ↳ (edited) Approval needed: @U0LOCAL asks to run ` + "`deploy prd`" + ` in #C0LOCAL.
+    • arguments: ` + "`env=prd`" + `
+    Needs 1 approval from !subteam^S0LEADS (access rule ` + "`deploy env=prd`" + `) within 30m0s; the requester cannot approve, and can withdraw with Reject.
+    → approved by @U0APPROVER (`
+	got := out.String()
+	if !strings.HasPrefix(got, want) || !strings.HasSuffix(got, "; running.\n  ↳ deployed to prd\nhello> as U0APPROVER ping\n  ↳ pong for U0APPROVER\n") {
+		t.Errorf("transcript:\n%s\nwant it to start:\n%s", got, want)
+	}
+}
