@@ -178,8 +178,20 @@ func Run[C any](ctx context.Context, name string, setup SetupFunc[C], o Options)
 		logger.Error("setting up the bot", "err", err)
 		return ExitFailed
 	}
-	runtime := botkit.NewRuntime(b, botkit.WithLogger(logger), botkit.WithRegistry(reg), botkit.WithGracePeriod(rt.gracePeriod),
-		botkit.WithEnvironment(rt.env))
+	opts := []botkit.Option{botkit.WithLogger(logger), botkit.WithRegistry(reg), botkit.WithGracePeriod(rt.gracePeriod),
+		botkit.WithEnvironment(rt.env)}
+	state := "memory"
+	if rt.stateDir != "" {
+		// Made here, so that a directory the bot cannot write is a
+		// clear error at start rather than a panic in NewRuntime.
+		if err := os.MkdirAll(filepath.Join(rt.stateDir, botkit.InteractionsDir), 0o700); err != nil {
+			logger.Error("the state directory (BOT_STATE_DIR) is not usable", "state_dir", rt.stateDir, "err", err)
+			return ExitUsage
+		}
+		opts = append(opts, botkit.WithStateDir(rt.stateDir))
+		state = rt.stateDir
+	}
+	runtime := botkit.NewRuntime(b, opts...)
 	logger = runtime.Logger()
 	if err := applySettings(runtime.Apply, cfg); err != nil {
 		logger.Error("loading config", "err", loaded.Locate(err))
@@ -196,7 +208,7 @@ func Run[C any](ctx context.Context, name string, setup SetupFunc[C], o Options)
 	}
 	rl.register(reg)
 	go rl.run(ctx)
-	logger.Info("starting", "version", Version, "env", rt.env, "transport", mode, "config", rt.configPath, "grace", rt.gracePeriod)
+	logger.Info("starting", "version", Version, "env", rt.env, "transport", mode, "config", rt.configPath, "grace", rt.gracePeriod, "state", state)
 
 	srv, err := startHTTP(rt.httpAddr, reg, tr, b, rl, logger)
 	if err != nil {

@@ -149,6 +149,10 @@ func TestFlagsAndEnvironment(t *testing.T) {
 		{"check a directory", []string{"-check-config"}, []string{"BOT_CONFIG=" + dir}, 1, "", dir + ": is a directory, not a file"},
 		{"check missing default", []string{"-check-config"}, []string{"BOT_ENV=dev"}, 0, "no config file; the bot's defaults are valid\n",
 			"warning: no config file was checked: /efs/config/testbot/dev.yaml does not exist; write it there, or set BOT_CONFIG to the file\n"},
+		{"relative state dir", nil, []string{"BOT_STATE_DIR=state"}, 2, "", `BOT_STATE_DIR="state": want an absolute path, such as /efs/state/testbot`},
+		{"state dir is a file", nil, []string{"BOT_STATE_DIR=" + good}, 2, "", "the state directory (BOT_STATE_DIR) is not usable"},
+		{"state dir", nil, []string{"BOT_STATE_DIR=" + filepath.Join(dir, "state")}, 0, "", "state=" + filepath.Join(dir, "state")},
+		{"no state dir", nil, nil, 0, "", "state=memory"},
 		{"bot token alone", nil, []string{"SLACK_BOT_TOKEN=xoxb-test"}, 2, "", "SLACK_BOT_TOKEN is set without"},
 		{"app token without bot token", nil, []string{"SLACK_APP_TOKEN=xapp-test"}, 2, "", "SLACK_BOT_TOKEN is not set"},
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -22,6 +23,7 @@ type runtimeConfig struct {
 	gracePeriod    time.Duration
 	logLevel       slog.Level
 	logJSON        bool
+	stateDir       string // "" keeps interactions in memory
 }
 
 // DefaultHTTPAddr serves health, metrics and the HTTP Events API.
@@ -33,6 +35,9 @@ const DefaultConfigPoll = 5 * time.Second
 
 // EFSConfigDir is where pods find their bots' config files.
 const EFSConfigDir = "/efs/config"
+
+// EFSStateDir is where pods find their bots' state directories.
+const EFSStateDir = "/efs/state"
 
 // maxGracePeriod bounds BOT_GRACE_PERIOD: a typo like 25h would keep a
 // stopping pod around for a day (Kubernetes kills it at its own
@@ -56,6 +61,19 @@ func loadRuntime(name string, env environ, stderrIsTerminal bool) (runtimeConfig
 		rt.configPath = filepath.Join("config", "local.yaml")
 	default:
 		rt.configPath = filepath.Join(EFSConfigDir, name, rt.env+".yaml")
+	}
+	switch v := env.get("BOT_STATE_DIR"); {
+	case v != "":
+		if !filepath.IsAbs(v) {
+			return rt, fmt.Errorf("BOT_STATE_DIR=%q: want an absolute path, such as %s/%s", v, EFSStateDir, name)
+		}
+		rt.stateDir = v
+	case rt.env != botkit.EnvLocal:
+		// A pod mounts its state directory here; a test or a laptop
+		// running as dev or prd has none, and keeps state in memory.
+		if info, err := os.Stat(filepath.Join(EFSStateDir, name)); err == nil && info.IsDir() {
+			rt.stateDir = filepath.Join(EFSStateDir, name)
+		}
 	}
 	if v := env.get("BOT_HTTP_ADDR"); v != "" {
 		rt.httpAddr = v
