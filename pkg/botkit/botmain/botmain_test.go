@@ -110,6 +110,14 @@ func TestFlagsAndEnvironment(t *testing.T) {
 	os.WriteFile(cased, []byte("GREETING: prd\ngreeting: dev\n"), 0o600)
 	tokenKey := filepath.Join(dir, "tokenkey.yaml")
 	os.WriteFile(tokenKey, []byte("greeting: hi\nxoxb-12345-fakesecretvalue: 1\n"), 0o600)
+	goodApprove := filepath.Join(dir, "approve.yaml")
+	os.WriteFile(goodApprove, []byte("access:\n  approval_channel: C0APPROVERS\n  rules:\n    - command: ping\n      approve: {groups: [S0LEADS], count: 2, timeout: 45m}\n"), 0o600)
+	badApprove := filepath.Join(dir, "badapprove.yaml")
+	os.WriteFile(badApprove, []byte("access:\n  rules:\n    - command: ping\n      approve:\n        groups: [leads]\n        count: 0\n        timeout: 48h\n"), 0o600)
+	badTimeout := filepath.Join(dir, "badtimeout.yaml")
+	os.WriteFile(badTimeout, []byte("access:\n  rules:\n    - command: ping\n      approve: {groups: [S0LEADS], count: 1, timeout: soon}\n"), 0o600)
+	typoApprove := filepath.Join(dir, "typoapprove.yaml")
+	os.WriteFile(typoApprove, []byte("access:\n  rules:\n    - command: ping\n      approve: {group: [S0LEADS], count: 1}\n"), 0o600)
 	big := filepath.Join(dir, "big.yaml")
 	bigContent := "greeting: hi\n#" + strings.Repeat("x", 1<<20) + "\n"
 	os.WriteFile(big, []byte(bigContent), 0o600)
@@ -145,6 +153,15 @@ func TestFlagsAndEnvironment(t *testing.T) {
 		{"check rule naming unknown command", []string{"-check-config"}, []string{"BOT_CONFIG=" + badRule}, 1, "", badRule + `:3: key access.rules[0].command: unknown command "pnig"`},
 		{"check good rules", []string{"-check-config"}, []string{"BOT_CONFIG=" + goodRule}, 0, "ok", ""},
 		{"run with rule naming unknown command", nil, []string{"BOT_CONFIG=" + badRule}, 1, "", `unknown command \"pnig\"`},
+		{"check good approval", []string{"-check-config"}, []string{"BOT_CONFIG=" + goodApprove}, 0, "ok", ""},
+		{"check approval group syntax", []string{"-check-config"}, []string{"BOT_CONFIG=" + badApprove}, 1, "",
+			badApprove + `:5: key access.rules[0].approve.groups: "leads" is not a Slack user group ID`},
+		{"check approval count", []string{"-check-config"}, []string{"BOT_CONFIG=" + badApprove}, 1, "",
+			badApprove + ":6: key access.rules[0].approve.count: 0 is out of range: how many different approvers it takes, from 1 to 10"},
+		{"check approval timeout", []string{"-check-config"}, []string{"BOT_CONFIG=" + badApprove}, 1, "",
+			badApprove + ":7: key access.rules[0].approve.timeout: 48h0m0s is out of range: from 1m0s to 24h (default 30m)"},
+		{"check approval timeout syntax", []string{"-check-config"}, []string{"BOT_CONFIG=" + badTimeout}, 1, "", badTimeout + ":4: key access.rules[0].approve.timeout"},
+		{"check approval unknown key", []string{"-check-config"}, []string{"BOT_CONFIG=" + typoApprove}, 1, "", typoApprove + ":4: key access.rules[0].approve.group: unknown key"},
 		{"check missing named file", []string{"-check-config"}, []string{"BOT_CONFIG=" + filepath.Join(dir, "no.yaml")}, 1, "", filepath.Join(dir, "no.yaml") + ": does not exist (named by BOT_CONFIG)"},
 		{"check a directory", []string{"-check-config"}, []string{"BOT_CONFIG=" + dir}, 1, "", dir + ": is a directory, not a file"},
 		{"check missing default", []string{"-check-config"}, []string{"BOT_ENV=dev"}, 0, "no config file; the bot's defaults are valid\n",
