@@ -116,6 +116,7 @@ func TestApprovalAcrossRestartOverSocketMode(t *testing.T) {
 	srv.Click(self)
 	waitMessage(t, srv, "self-approval refusal", note(requester, "You can't approve your own request"))
 	stop()
+	srv.WaitDisconnected(t) // else Slack may hand the click to the closing socket
 
 	click, _ := srv.ButtonClick(approver, yes)
 	srv.Click(click) // queued: no process is connected
