@@ -5,7 +5,8 @@
 //
 // A bot registers commands on its router, a Bot, and runs it; the runtime
 // made per run (NewRuntime) owns what changes while the bot runs: the
-// queue, dedupe, the commands waiting for a confirmation, the settings:
+// queue, dedupe, the commands waiting for a confirmation or an approval,
+// the settings:
 //
 //	b := botkit.New("hello")
 //	b.Command("echo {text...}", func(ctx context.Context, req *botkit.Request) error {
@@ -19,8 +20,27 @@
 // Around every handler run botkit's middleware, in this order: audit (one
 // line per run, whatever became of it), rate limit, access, confirmation
 // (a command that asks is parked and runs when answered, holding no
-// worker meanwhile), the command's timeout, panic recovery, then the
-// bot's own middleware.
+// worker meanwhile), approval (the same, until enough members of the
+// rule's user groups approve; never the requester), the command's
+// timeout, panic recovery, then the bot's own middleware.
+//
+// # Confirmations and approvals
+//
+// A command asks for a confirmation with Confirm, or an access rule asks
+// with confirm: true; a rule's approve: asks others (Approval). A Prepare
+// func fixes what the command will act on (Request.Freeze) before anyone
+// is asked; approvers see it, and the command reads it back with
+// Request.Frozen, so it runs exactly what was approved.
+//
+// Each waiting command is a record that holds everything needed to run it:
+// the pattern, text, canonical arguments, frozen details, requester,
+// channel and thread. With WithStateDir the records live in the bot's
+// state directory (InteractionsDir), so a click after a restart, or at
+// another process sharing the directory, runs the command; each record is
+// decided exactly once by a file created with O_EXCL, so two clicks, or
+// one delivered twice or to two processes, decide once. Without a state
+// directory the records live in memory (the console, tests). Access rules
+// are checked again when the command runs after its answer.
 //
 // # Patterns
 //

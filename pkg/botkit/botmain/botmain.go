@@ -184,7 +184,7 @@ func Run[C any](ctx context.Context, name string, setup SetupFunc[C], o Options)
 	if rt.stateDir != "" {
 		// Made here, so that a directory the bot cannot write is a
 		// clear error at start rather than a panic in NewRuntime.
-		if err := os.MkdirAll(filepath.Join(rt.stateDir, botkit.InteractionsDir), 0o700); err != nil {
+		if err := writable(filepath.Join(rt.stateDir, botkit.InteractionsDir)); err != nil {
 			logger.Error("the state directory (BOT_STATE_DIR) is not usable", "state_dir", rt.stateDir, "err", err)
 			return ExitUsage
 		}
@@ -362,3 +362,16 @@ func newEnviron(kv []string) environ {
 }
 
 func (e environ) get(k string) string { return e[k] }
+
+// writable makes dir if needed and checks that files can be made in it.
+func writable(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, ".probe-")
+	if err != nil {
+		return err
+	}
+	f.Close()
+	return os.Remove(f.Name())
+}
