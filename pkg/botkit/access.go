@@ -26,9 +26,7 @@ func (rt *Runtime) access() Middleware {
 			if !d.allowed {
 				return refuse(d.reason)
 			}
-			if d.confirm {
-				req.ruleConfirm = d.rule
-			}
+			req.ruleConfirm = d.confirm
 			if d.rule != nil && d.rule.Approve != nil {
 				req.ruleApprove = d.rule
 			}

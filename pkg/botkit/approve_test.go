@@ -467,3 +467,23 @@ func TestApprovalRuleErrors(t *testing.T) {
 func settingsWith(a botkit.Approval) botkit.Settings {
 	return botkit.Settings{Access: botkit.AccessConfig{Rules: []botkit.Rule{{Command: "deploy", Args: map[string]string{"env": "prd"}, Approve: &a}}}}
 }
+
+// When several rules admit the user, an approval that any of them asks for
+// holds, whatever the rules' order: adding an approval leaves no way
+// around it.
+func TestApprovalStrictestRuleHolds(t *testing.T) {
+	direct := botkit.Rule{Command: "deploy", Args: map[string]string{"env": "prd"}, Users: []string{botkittest.User}}
+	for name, rules := range map[string][]botkit.Rule{
+		"approval first": {prdRule(1), direct},
+		"approval last":  {direct, prdRule(1)},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var f deployFleet
+			tr := f.approvalBot(t, "", rules[0], func(s *botkit.Settings) { s.Access.Rules = rules })
+			ask(t, tr, "9.11")
+			if n := f.runs.Load(); n != 0 {
+				t.Errorf("ran %d times without approval", n)
+			}
+		})
+	}
+}

@@ -87,7 +87,7 @@ func (c *groupCache) members(ctx context.Context, tr Transport, id string) ([]st
 type decision struct {
 	allowed bool
 	rule    *Rule  // the rule that decided; nil for the default policy
-	confirm bool   // the allowing rule wants a confirmation
+	confirm *Rule  // an allowing rule that wants a confirmation
 	reason  string // for the user, when denied
 	failed  bool   // a group lookup failed, so the check could not allow
 }
@@ -138,6 +138,7 @@ func (p *policy) decide(ctx context.Context, tr Transport, cmd *Command, args []
 		return decision{allowed: true}
 	}
 	var lookupErr error
+	var admitting []*Rule
 	for _, r := range applicable {
 		ok, err := p.admits(ctx, tr, r, user, channel)
 		if err != nil {
@@ -145,8 +146,23 @@ func (p *policy) decide(ctx context.Context, tr Transport, cmd *Command, args []
 			continue
 		}
 		if ok {
-			return decision{allowed: true, rule: r, confirm: r.Confirm}
+			admitting = append(admitting, r)
 		}
+	}
+	if len(admitting) > 0 {
+		// The strictest of the rules that admit the user holds, whatever
+		// their order: adding a rule that asks for an approval must not
+		// leave a way around it.
+		d := decision{allowed: true, rule: admitting[0]}
+		for _, r := range admitting {
+			if r.Confirm && d.confirm == nil {
+				d.confirm = r
+			}
+			if r.Approve != nil && d.rule.Approve == nil {
+				d.rule = r
+			}
+		}
+		return d
 	}
 	r := applicable[0]
 	if lookupErr != nil {
