@@ -51,7 +51,9 @@ var durationBuckets = []float64{.01, .05, .1, .5, 1, 5, 15, 60, 300, 900, 1800}
 //   - botkit_errors_total{kind}: errors outside handlers (post, update, start)
 //   - botkit_access_decisions_total{command,decision}: allow, deny, error
 //   - botkit_commands_in_flight, botkit_commands_queued: gauges
-//   - botkit_confirmations_pending: commands waiting for an answer
+//   - botkit_confirmations_pending: commands waiting for a confirmation or
+//     an approval (with a state directory: of every process sharing it,
+//     as last counted here)
 func newMetrics(set *vm.Set, bot string) *metrics {
 	consts := []string{"bot", bot}
 	return &metrics{
