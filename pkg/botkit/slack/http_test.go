@@ -132,7 +132,7 @@ func TestHTTPTransport(t *testing.T) {
 	if code := post(slack.EventsPath, event, "application/json", true, now, "1"); code != 200 {
 		t.Errorf("retried event = %d, want 200", code)
 	}
-	click := url.Values{"payload": {`{"type":"block_actions","user":{"id":"U1"},"channel":{"id":"C1"},"message":{"ts":"5.5"},"actions":[{"block_id":"b","action_id":"botkit_confirm_yes","value":"gone:yes"}]}`}}.Encode()
+	click := url.Values{"payload": {`{"type":"block_actions","user":{"id":"U1"},"channel":{"id":"C1"},"message":{"ts":"5.5"},"actions":[{"block_id":"b","action_id":"botkit_confirm_yes","value":"c0123456789abcdef01234567:yes"}]}`}}.Encode()
 	if code := post(slack.InteractivePath, click, "application/x-www-form-urlencoded", true, now, ""); code != 200 {
 		t.Errorf("click = %d, want 200", code)
 	}
@@ -144,7 +144,7 @@ func TestHTTPTransport(t *testing.T) {
 	time.Sleep(50 * time.Millisecond) // a second reply to the retry would arrive by now
 	got := api.texts()
 	slices.Sort(got) // the pong and the note are posted concurrently
-	if len(got) != 2 || got[0] != "1.1  pong" || !strings.HasPrefix(got[1], "5.5 U1 ") || !strings.Contains(got[1], "expired, run the command again") {
+	if len(got) != 2 || got[0] != "1.1  pong" || !strings.HasPrefix(got[1], "5.5 U1 ") || !strings.Contains(got[1], "no longer open") {
 		t.Errorf("posted %q, want one pong (the retry deduplicated) and one expiry note", got)
 	}
 	cancel()
