@@ -1,6 +1,8 @@
 package botkit
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -159,5 +161,52 @@ func TestDirPrune(t *testing.T) {
 	}
 	if len(left) != 2 || !slices.Contains(left, recent.ID) || !slices.Contains(left, open.ID) {
 		t.Errorf("after pruning: %q, want the recent and the open record", left)
+	}
+}
+
+// BenchmarkDirClick is what a click costs the directory store: read the
+// record and its verdict, vote, decide. BenchmarkDirAdd is parking a
+// command with n others open (add reads the open records for its bounds).
+func BenchmarkDirClick(b *testing.B) {
+	s, err := newDirInteractions(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		it := record(fmt.Sprintf("U0R%d", rand.IntN(1000)))
+		if err := s.add(it); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := s.get(it.ID); err != nil {
+			b.Fatal(err)
+		}
+		s.verdict(it.ID)
+		s.vote(it.ID, vote{User: "U0LEAD", At: time.Now()})
+		if won, _, err := s.decide(it.ID, verdict{Outcome: verdictApproved, At: time.Now()}); !won || err != nil {
+			b.Fatal(won, err)
+		}
+	}
+}
+
+func BenchmarkDirAdd(b *testing.B) {
+	for _, n := range []int{0, 100, 999} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			s, err := newDirInteractions(b.TempDir())
+			if err != nil {
+				b.Fatal(err)
+			}
+			for i := range n {
+				if err := s.add(record(fmt.Sprintf("U0R%d", i))); err != nil {
+					b.Fatal(err)
+				}
+			}
+			for b.Loop() {
+				it := record("U0LAST")
+				if err := s.add(it); err != nil {
+					b.Fatal(err)
+				}
+				s.decide(it.ID, verdict{Outcome: verdictCancelled, At: time.Now()})
+			}
+		})
 	}
 }
