@@ -148,7 +148,9 @@ func (rt *Runtime) approval() Middleware {
 // approvalQuestion shows approvers exactly what will run.
 func approvalQuestion(it *interaction, req *Request) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Approval needed: <@%s> asks to run `%s`%s", it.Run.User, Escape(it.Run.Text), it.Run.Defaulted)
+	// Slack shows at most 3,000 characters of a section: long values are
+	// cut, visibly, so the buttons still come.
+	fmt.Fprintf(&b, "Approval needed: <@%s> asks to run `%s`%s", it.Run.User, Escape(clip(it.Run.Text, 1000)), it.Run.Defaulted)
 	if it.Run.Channel != "" {
 		fmt.Fprintf(&b, " in <#%s>", it.Run.Channel)
 	}
@@ -158,10 +160,10 @@ func approvalQuestion(it *interaction, req *Request) string {
 		for i, v := range req.args {
 			parts[i] = req.cmd.pat.params[i] + "=" + v
 		}
-		fmt.Fprintf(&b, "• arguments: `%s`\n", Escape(strings.Join(parts, " ")))
+		fmt.Fprintf(&b, "• arguments: `%s`\n", Escape(clip(strings.Join(parts, " "), 800)))
 	}
 	for _, d := range it.Run.Details {
-		fmt.Fprintf(&b, "• %s: `%s`\n", Escape(d.Key), Escape(d.Value))
+		fmt.Fprintf(&b, "• %s: `%s`\n", Escape(clip(d.Key, 40)), Escape(clip(d.Value, 200)))
 	}
 	groups := make([]string, len(it.Groups))
 	for i, g := range it.Groups {

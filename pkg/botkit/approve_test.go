@@ -30,6 +30,7 @@ const (
 type deployFleet struct {
 	runs     atomic.Int32
 	resolved atomic.Int32
+	opts     []botkit.Option // for every runtime
 }
 
 // approvalBot returns a bot whose "deploy" to prd needs approval under
@@ -38,7 +39,7 @@ type deployFleet struct {
 // approvers saw.
 func (f *deployFleet) approvalBot(t *testing.T, stateDir string, rule botkit.Rule, extra ...func(*botkit.Settings)) *botkittest.Transport {
 	t.Helper()
-	var opts []botkittest.Option
+	opts := []botkittest.Option{botkittest.WithRunOptions(f.opts...)}
 	if stateDir != "" {
 		opts = append(opts, botkittest.WithRunOptions(botkit.WithStateDir(stateDir)))
 	}
@@ -180,7 +181,8 @@ func TestApprovalRefusesAndRuns(t *testing.T) {
 		t.Errorf("the command ran %d times, want 2", n)
 	}
 	audit := strings.Join(auditLines(tr), "\n")
-	for _, want := range []string{"refused (self_approval)", "refused (not_member)", "refused (decided)",
+	for _, want := range []string{"<@U0TEST> ran `deploy api to prd` in <#C1>: awaiting_approval (allow",
+		"refused (self_approval)", "refused (not_member)", "refused (decided)",
 		"<@U0TEST> ran `deploy api to prd` in <#C1>: ok (allow", "approved by <@U0LEAD> ("} {
 		if !strings.Contains(audit, want) {
 			t.Errorf("audit channel lacks %q:\n%s", want, audit)
@@ -485,5 +487,17 @@ func TestApprovalStrictestRuleHolds(t *testing.T) {
 				t.Errorf("ran %d times without approval", n)
 			}
 		})
+	}
+}
+
+// A request awaiting approval holds no worker: with one worker, other
+// commands run while it waits.
+func TestApprovalHoldsNoWorker(t *testing.T) {
+	f := deployFleet{opts: []botkit.Option{botkit.WithMaxInFlight(1)}}
+	tr := f.approvalBot(t, t.TempDir(), prdRule(1))
+	ask(t, tr, "9.12")
+	ask(t, tr, "9.13")
+	if got := botkittest.Last(tr.Say(t, "deploy web to dev")); !strings.HasPrefix(got, "deployed web") {
+		t.Errorf("a command while two approvals wait got %q", got)
 	}
 }
