@@ -187,7 +187,7 @@ func (s *session) answerApproval(ev Event, it *interaction, yes bool) bool {
 			s.refuseClick(ev, it, "self_approval", "You can't approve your own request: another member of "+groupList(it.Groups)+" must.")
 			return false
 		}
-		return s.decide(ev, it, verdict{Outcome: verdictWithdrawn, By: ev.User, At: now}, nil)
+		return s.decide(&ev, it, verdict{Outcome: verdictWithdrawn, By: ev.User, At: now}, nil)
 	}
 	member, err := s.memberOfAny(it.Groups, ev.User)
 	if err != nil {
@@ -200,7 +200,7 @@ func (s *session) answerApproval(ev Event, it *interaction, yes bool) bool {
 		return false
 	}
 	if !yes {
-		return s.decide(ev, it, verdict{Outcome: verdictRejected, By: ev.User, At: now}, nil)
+		return s.decide(&ev, it, verdict{Outcome: verdictRejected, By: ev.User, At: now}, nil)
 	}
 	votes, fresh, err := rt.pending.vote(it.ID, vote{User: ev.User, At: now})
 	if err != nil {
@@ -221,7 +221,7 @@ func (s *session) answerApproval(ev Event, it *interaction, yes bool) bool {
 		s.post(s.ctx, ev, fmt.Sprintf("Your approval is recorded; it needs %d more.", left))
 		return false
 	}
-	return s.decide(ev, it, verdict{Outcome: verdictApproved, By: ev.User, At: now}, votes)
+	return s.decide(&ev, it, verdict{Outcome: verdictApproved, By: ev.User, At: now}, votes)
 }
 
 // closeQuestionPartly shows the approvals so far on the request's

@@ -501,3 +501,30 @@ func TestApprovalHoldsNoWorker(t *testing.T) {
 		t.Errorf("a command while two approvals wait got %q", got)
 	}
 }
+
+// Approvals whose votes are all in but undecided (their processes died
+// between voting and deciding, or each missed the other's vote in a
+// directory cache) are decided by the next look at the directory, and the
+// command runs once.
+func TestApprovalTalliedFromVotes(t *testing.T) {
+	var f deployFleet
+	dir := t.TempDir()
+	before := f.approvalBot(t, dir, prdRule(2))
+	prompt := ask(t, before, "9.14")
+	before.Stop()
+	for _, u := range []string{lead, lead2} {
+		v := fmt.Sprintf(`{"user":%q,"at":%q}`, u, time.Now().Format(time.RFC3339Nano))
+		if err := os.WriteFile(filepath.Join(dir, botkit.InteractionsDir, prompt.Prompt.ID, "vote."+u), []byte(v), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	after := f.approvalBot(t, dir, prdRule(2))
+	after.Start()
+	waitFor(t, after, "9.14", "run", hasText("deployed api image registry/api@sha256:0001"))
+	if got := clickNote(t, after, lead, prompt, true); got != "This request was approved already." {
+		t.Errorf("a click after: %q", got)
+	}
+	if n := f.runs.Load(); n != 1 {
+		t.Errorf("ran %d times, want 1", n)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -156,33 +157,45 @@ func (s *session) answer(ev Event) bool {
 
 // decide sets v on it, once across every process sharing the store, and
 // queues its command when v lets it run. It reports whether it queued.
-func (s *session) decide(ev Event, it *interaction, v verdict, votes []vote) bool {
+// click is the click that decided it; nil when the sweep found enough
+// approvals that no click saw together.
+func (s *session) decide(click *Event, it *interaction, v verdict, votes []vote) bool {
 	rt := s.rt
 	runs := v.Outcome == verdictConfirmed || v.Outcome == verdictApproved
+	tell := func(text string) {
+		if click != nil {
+			s.post(s.ctx, *click, text)
+		}
+	}
 	s.mu.RLock()
 	if s.closed {
 		s.mu.RUnlock()
 		if rt.pending.durable() {
 			// Undecided, the record waits for the next process.
-			s.post(s.ctx, ev, "I'm restarting; click again in a minute.")
+			tell("I'm restarting; click again in a minute.")
 		} else {
-			s.post(s.ctx, ev, "Not run: I'm restarting; run the command again in a minute.")
+			tell("Not run: I'm restarting; run the command again in a minute.")
 		}
 		return false
 	}
 	won, got, err := rt.pending.decide(it.ID, v)
 	if err != nil || !won {
 		s.mu.RUnlock()
-		if err != nil {
+		switch {
+		case err != nil:
 			rt.logger.Error("deciding an interaction", "interaction", it.ID, "err", err)
-			s.post(s.ctx, ev, "I couldn't record that just now; click again in a moment.")
-			return false
+			tell("I couldn't record that just now; click again in a moment.")
+		case click != nil:
+			s.refuseClick(*click, it, "decided", decidedNote(it, got))
 		}
-		s.refuseClick(ev, it, "decided", decidedNote(it, got))
 		return false
 	}
 	s.stopTimer(it.ID)
 	rt.metrics.pending.Dec()
+	var ev Event
+	if click != nil {
+		ev = *click
+	}
 	if runs {
 		ok := s.queue.pushAnswer(work{ev: ev, answer: &answer{it: it, verdict: v, votes: votes}})
 		s.mu.RUnlock()
@@ -196,7 +209,7 @@ func (s *session) decide(ev Event, it *interaction, v verdict, votes []vote) boo
 		return false
 	}
 	s.mu.RUnlock()
-	s.closeQuestion(it, outcomeLine(it, v, votes), &ev)
+	s.closeQuestion(it, outcomeLine(it, v, votes), click)
 	s.notRun(it, v)
 	return false
 }
@@ -208,7 +221,11 @@ func (s *session) resume(w work) {
 	req, err := s.requestFrom(a.it)
 	if err != nil {
 		s.rt.logger.Error("a decided command cannot run", "interaction", a.it.ID, "err", err)
-		s.post(s.ctx, w.ev, "Sorry, that command can no longer run: "+err.Error()+".")
+		where := w.ev
+		if where.Channel == "" { // decided by the sweep: tell the requester's thread
+			where = Event{Channel: a.it.Run.Channel, ThreadTS: a.it.Run.ThreadTS, TS: a.it.Run.TS}
+		}
+		s.post(s.ctx, where, "Sorry, that command can no longer run: "+err.Error()+".")
 		return
 	}
 	if a.it.Kind == interactionApprove {
@@ -290,10 +307,12 @@ func (s *session) sweep(stop <-chan struct{}) {
 		}
 		s.rt.metrics.pending.Set(float64(len(open)))
 		for _, it := range open {
-			if !now.Before(it.Expires) {
+			switch {
+			case !now.Before(it.Expires):
 				s.expire(it)
-			} else if s.rt.pending.durable() {
+			case s.rt.pending.durable():
 				s.adopt(it)
+				s.tally(it)
 			}
 		}
 		select {
@@ -301,6 +320,25 @@ func (s *session) sweep(stop <-chan struct{}) {
 			return
 		case <-tick.C:
 		}
+	}
+}
+
+// tally decides an approval whose approvals are all in, though no click
+// saw them together: on NFS a process may list a directory from its cache
+// and miss a vote another process just made, so two approvers clicking at
+// once at two processes could each count one.
+func (s *session) tally(it *interaction) {
+	if it.Kind != interactionApprove {
+		return
+	}
+	votes, err := s.rt.pending.votes(it.ID)
+	if err != nil {
+		return
+	}
+	votes = slices.DeleteFunc(votes, func(v vote) bool { return v.User == it.Run.User })
+	if len(votes) >= it.Count {
+		last := votes[len(votes)-1]
+		s.decide(nil, it, verdict{Outcome: verdictApproved, By: last.User, At: s.rt.now()}, votes)
 	}
 }
 

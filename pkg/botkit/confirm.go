@@ -159,5 +159,5 @@ func (s *session) answerConfirm(ev Event, it *interaction, yes bool) bool {
 	if yes {
 		v.Outcome = verdictConfirmed
 	}
-	return s.decide(ev, it, v, nil)
+	return s.decide(&ev, it, v, nil)
 }

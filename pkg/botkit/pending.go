@@ -119,6 +119,8 @@ type interactionStore interface {
 	// vote records user's approval once; it returns every vote so far and
 	// whether this one is new.
 	vote(id string, v vote) ([]vote, bool, error)
+	// votes returns the votes so far.
+	votes(id string) ([]vote, error)
 	// decide sets the verdict unless one is set: won reports whether this
 	// call set it; if not, the verdict returned is the one that was.
 	decide(id string, v verdict) (won bool, got verdict, err error)
@@ -235,6 +237,16 @@ func (m *memInteractions) vote(id string, v vote) ([]vote, bool, error) {
 	}
 	r.votes = append(r.votes, v)
 	return slices.Clone(r.votes), true, nil
+}
+
+func (m *memInteractions) votes(id string) ([]vote, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, ok := m.byID[id]
+	if !ok {
+		return nil, errNoInteraction
+	}
+	return slices.Clone(r.votes), nil
 }
 
 func (m *memInteractions) decide(id string, v verdict) (bool, verdict, error) {

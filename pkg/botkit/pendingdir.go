@@ -182,9 +182,17 @@ func (d *dirInteractions) vote(id string, v vote) ([]vote, bool, error) {
 	case err != nil:
 		return nil, false, fmt.Errorf("voting on interaction %s: %w", id, err)
 	}
+	votes, err := d.votes(id)
+	return votes, fresh, err
+}
+
+func (d *dirInteractions) votes(id string) ([]vote, error) {
 	entries, err := os.ReadDir(d.path(id))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, errNoInteraction
+	}
 	if err != nil {
-		return nil, false, fmt.Errorf("reading votes on %s: %w", id, err)
+		return nil, fmt.Errorf("reading votes on %s: %w", id, err)
 	}
 	var votes []vote
 	for _, e := range entries {
@@ -203,7 +211,7 @@ func (d *dirInteractions) vote(id string, v vote) ([]vote, bool, error) {
 		}
 		votes = append(votes, got)
 	}
-	return votes, fresh, nil
+	return votes, nil
 }
 
 func (d *dirInteractions) decide(id string, v verdict) (bool, verdict, error) {
