@@ -5,7 +5,7 @@ SHELL := bash
 
 BOT      ?= hello
 BOTS     := $(patsubst bots/%/go.mod,%,$(wildcard bots/*/go.mod))
-MODULES  := pkg tools $(addprefix bots/,$(BOTS))
+MODULES  := pkg tools bench $(addprefix bots/,$(BOTS))
 VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -s -w -X github.com/botfleet/botfleet/pkg/botkit/botmain.Version=$(VERSION)
 # A count, not a duration: a duration -fuzztime races Go 1.26's fuzz coordinator
@@ -108,8 +108,8 @@ fuzz: ## Run each fuzz target briefly (FUZZTIME=20000x executions)
 lint: $(BOTCTL) ## gofmt, go vet, actionlint with shellcheck, the workflows' SHA pins, and no binary, large file or secret in git
 	@.ci/need shellcheck
 	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
-	go vet ./pkg/... ./tools/... $(addsuffix /...,$(addprefix ./bots/,$(BOTS)))
-	go vet -tags=bench ./pkg/internal/fleetbench
+	go vet ./pkg/... ./tools/... ./bench/... $(addsuffix /...,$(addprefix ./bots/,$(BOTS)))
+	go vet -tags=bench ./bench/...
 	go tool actionlint .github/workflows/*.yml
 	go test -count=1 -run='^TestRepoWorkflowsPinned$$' ./tools/internal/workflows
 	$(BOTCTL) check-files

@@ -87,8 +87,8 @@ func WithPrompt() Option { return func(t *Transport) { t.prompt = true } }
 
 // WithTranscript makes a piped session read like a transcript: each
 // command is echoed after a prompt and runs to the end before the next line
-// is read. The bot must report finished events to Done (the runner passes
-// botkit.WithEventDone(t.Done)).
+// is read: the runtime reports each finished event to Done (botkit's
+// EventDoner).
 func WithTranscript() Option {
 	return func(t *Transport) { t.transcript = true }
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -40,6 +41,7 @@ func TestConformance(t *testing.T) {
 		pr, pw := io.Pipe()
 		t.Cleanup(func() { pw.Close() })
 		out := &syncBuffer{}
+		mark := 0 // where the output of the next form starts
 		return botkittest.Harness{
 			Transport: console.New("hello", pr, out),
 			User:      console.User, Channel: console.Channel,
@@ -53,8 +55,70 @@ func TestConformance(t *testing.T) {
 				// Slack's escaped form.
 				return strings.Split(console.Escape(out.String()), "\n")
 			},
+			Slash: func(t testing.TB, command, text string) {
+				mark = len(out.String())
+				if _, err := io.WriteString(pw, command+" "+console.Plain(text)+"\n"); err != nil {
+					t.Fatal(err)
+				}
+			},
+			Submit: func(t testing.TB, _ string, values map[string]string) map[string]string {
+				return submitForm(t, pw, out, &mark, values)
+			},
 		}
 	})
+}
+
+// formQuestion is how the console asks a modal's field: "[Title] Label".
+var formQuestion = regexp.MustCompile(`\[[^\]]+\] ([^\n(]+?)(?: \(|\n|$)`)
+
+// submitForm answers the form the console asks, field by field as a person
+// would: each question's label names the value (case aside), and the
+// bot's verdict is what the console prints next: "⚠ Label: error" for each
+// refused field, or "[Title] sent.". It returns the errors by label,
+// lowercased, or nil. The form's output starts at *mark; the questions
+// asked again after errors start the next.
+func submitForm(t testing.TB, w io.Writer, out *syncBuffer, mark *int, values map[string]string) map[string]string {
+	t.Helper()
+	from := *mark
+	deadline := time.Now().Add(10 * time.Second)
+	for answered := 0; ; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the console asked no more of the form; it printed:\n%s", out.String()[from:])
+		}
+		seen := out.String()[from:]
+		if strings.Contains(seen, "] sent.") {
+			return nil
+		}
+		if i := strings.LastIndex(seen, "⚠ "); i >= 0 {
+			// Every refused field's line comes before the form asks again.
+			if !formQuestion.MatchString(seen[i:]) {
+				continue
+			}
+			errs := map[string]string{}
+			for _, line := range strings.SplitAfter(seen, "\n") {
+				from += len(line)
+				if _, warn, ok := strings.Cut(line, "⚠ "); ok {
+					label, msg, _ := strings.Cut(strings.TrimSuffix(warn, "\n"), ": ")
+					errs[strings.ToLower(label)] = msg
+					*mark = from
+				}
+			}
+			return errs
+		}
+		qs := formQuestion.FindAllStringSubmatch(seen, -1)
+		if len(qs) <= answered {
+			continue
+		}
+		label := strings.TrimSpace(qs[answered][1])
+		v, ok := values[strings.ToLower(label)]
+		if !ok {
+			t.Fatalf("the console asks %q, which the values %v do not answer", label, values)
+		}
+		if _, err := io.WriteString(w, v+"\n"); err != nil {
+			t.Fatal(err)
+		}
+		answered++
+	}
 }
 
 func TestTranscript(t *testing.T) {

@@ -23,7 +23,7 @@ func newAffectedCmd(g *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "affected --base REF [--head REF]",
 		Short: "List the modules whose tests a change can affect",
-		Long: "Lists the modules (pkg, tools, bots/<bot>) whose tests the changes since the merge\n" +
+		Long: "Lists the modules (pkg, tools, bench, bots/<bot>) whose tests the changes since the merge\n" +
 			"base of --base can affect: the module holding a change; every module whose tests\n" +
 			"link the changed package (go list -deps -test, test files counted: a pkg change\n" +
 			"reaches the bots that link it); every module for go.work, the Makefile and .ci/;\n" +

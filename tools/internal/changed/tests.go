@@ -178,7 +178,7 @@ func Tests(ctx context.Context, o Options) (*TestsResult, error) {
 	return res, nil
 }
 
-// moduleDirs lists the repo's modules in tree: pkg, tools and bots/<name>,
+// moduleDirs lists the repo's modules in tree: pkg, tools, bench and bots/<name>,
 // those with a go.mod.
 func moduleDirs(tree string) ([]string, error) {
 	bots, err := filepath.Glob(filepath.Join(tree, "bots", "*", "go.mod"))
@@ -186,7 +186,7 @@ func moduleDirs(tree string) ([]string, error) {
 		return nil, err
 	}
 	var dirs []string
-	for _, m := range []string{"pkg", "tools"} {
+	for _, m := range []string{"pkg", "tools", "bench"} {
 		if _, err := os.Stat(filepath.Join(tree, m, "go.mod")); err == nil {
 			dirs = append(dirs, m)
 		}

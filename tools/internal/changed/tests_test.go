@@ -177,3 +177,17 @@ func TestToolsRead(t *testing.T) {
 		}
 	}
 }
+
+func TestModuleDirs(t *testing.T) {
+	tree := t.TempDir()
+	for _, f := range []string{"pkg/go.mod", "tools/go.mod", "bench/go.mod", "bots/x/go.mod", "bots/y/README.md", "docs/go.mod"} {
+		write(t, tree, map[string]string{f: "module m\n"})
+	}
+	got, err := moduleDirs(tree)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"bench", "bots/x", "pkg", "tools"}; !cmp.Equal(got, want) {
+		t.Errorf("moduleDirs = %q, want %q", got, want)
+	}
+}

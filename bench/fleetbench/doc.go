@@ -31,7 +31,7 @@
 //
 // To see where botkit spends its time, profile one more burst of each bot:
 //
-//	go test -run='^$' -bench=Burst2000 ./pkg/internal/fleetbench -fleetbench.cpuprofile=/tmp/prof
+//	go test -run='^$' -bench=Burst2000 ./bench/fleetbench -fleetbench.cpuprofile=/tmp/prof
 //	go tool pprof -top -cum /tmp/prof/botkit.pprof
 //
 // It writes botkit.pprof (./profbot: hello's ping on botmain, as bin/hello

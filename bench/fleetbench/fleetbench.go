@@ -69,8 +69,8 @@ func RepoRoot(dir string) (string, error) {
 // root) and package in it.
 var binaries = map[string]struct{ module, pkg string }{
 	"hello":      {"bots/hello", "."},
-	"minimalbot": {"pkg", "./internal/fleetbench/minimalbot"},
-	"profbot":    {"pkg", "./internal/fleetbench/profbot"},
+	"minimalbot": {"bench", "./fleetbench/minimalbot"},
+	"profbot":    {"bench", "./fleetbench/profbot"},
 }
 
 // Build builds the named binaries (hello, minimalbot, profbot) into dir, as

@@ -262,7 +262,7 @@ func TestMeasure(t *testing.T) {
 
 func TestRepoRoot(t *testing.T) {
 	root := t.TempDir()
-	deep := filepath.Join(root, "pkg", "internal", "fleetbench")
+	deep := filepath.Join(root, "bench", "fleetbench")
 	if err := os.MkdirAll(deep, 0o755); err != nil {
 		t.Fatal(err)
 	}
