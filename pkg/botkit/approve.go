@@ -236,10 +236,7 @@ func (s *session) closeQuestionPartly(it *interaction, votes []vote) {
 	for _, p := range it.Posted {
 		m := Message{Channel: p.Channel, Text: text, Prompt: &Prompt{ID: it.ID, Yes: "Approve", No: "Reject"}}
 		if p.Channel == it.Run.Channel {
-			m.ThreadTS = it.Run.ThreadTS
-			if m.ThreadTS == "" {
-				m.ThreadTS = it.Run.TS
-			}
+			m.ThreadTS = it.Run.thread()
 		}
 		if err := s.tr.Update(ctx, MessageRef{Channel: p.Channel, TS: p.TS}, m); err != nil {
 			s.rt.logger.Warn("updating an approval request", "interaction", it.ID, "err", err)

@@ -223,7 +223,7 @@ func (s *session) resume(w work) {
 		s.rt.logger.Error("a decided command cannot run", "interaction", a.it.ID, "err", err)
 		where := w.ev
 		if where.Channel == "" { // decided by the sweep: tell the requester's thread
-			where = Event{Channel: a.it.Run.Channel, ThreadTS: a.it.Run.ThreadTS, TS: a.it.Run.TS}
+			where = Event{Channel: a.it.Run.Channel, ThreadTS: a.it.Run.thread()}
 		}
 		s.post(s.ctx, where, "Sorry, that command can no longer run: "+err.Error()+".")
 		return
@@ -395,14 +395,10 @@ func (s *session) closeQuestion(it *interaction, outcome string, clicked *Event)
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(s.ctx), noteTimeout)
 	defer cancel()
-	thread := it.Run.ThreadTS
-	if thread == "" {
-		thread = it.Run.TS
-	}
 	for _, p := range posted {
 		upd := Message{Channel: p.Channel, Text: it.Question + "\n→ " + outcome}
 		if p.Channel == it.Run.Channel {
-			upd.ThreadTS = thread
+			upd.ThreadTS = it.Run.thread()
 		}
 		if err := s.tr.Update(ctx, MessageRef{Channel: p.Channel, TS: p.TS}, upd); err != nil {
 			s.rt.metrics.errors.Counter("update").Inc()

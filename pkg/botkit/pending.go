@@ -78,6 +78,14 @@ type runSpec struct {
 	ResponseURL string `json:"-"`
 }
 
+// thread is where the command's replies go, as Request.thread.
+func (r runSpec) thread() string {
+	if r.ThreadTS != "" {
+		return r.ThreadTS
+	}
+	return r.TS
+}
+
 // postedRef is a message that carries an interaction's buttons.
 type postedRef struct {
 	Channel string `json:"channel"`
