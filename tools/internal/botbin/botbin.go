@@ -16,7 +16,8 @@ import (
 )
 
 // Checker checks config files with each bot's binary, built once per bot
-// into Dir. It is safe for concurrent use.
+// into Dir, alone (GOWORK=off) as its image is. It is safe for concurrent
+// use.
 type Checker struct {
 	Root string // the repo's root (its go.work)
 	Dir  string // where binaries go; a temporary directory the caller removes
@@ -29,8 +30,13 @@ type Checker struct {
 // from the repo's root, as CI's check of the file the sync hook would
 // install. file is relative to the root, so the loader's messages name the
 // repo's file. The error holds the bot's message (file:line: key: what).
-// Cancelling ctx stops the build or the run.
+// Cancelling ctx stops the build or the run. A bot with no module
+// (bots/<bot>/go.mod), such as a copy of its manifests alone, has no loader
+// to run: its files pass.
 func (c *Checker) CheckConfig(ctx context.Context, bot, env, file string) error {
+	if _, err := os.Stat(filepath.Join(c.Root, "bots", bot, "go.mod")); errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
 	bin, err := c.build(ctx, bot)
 	if err != nil {
 		return err
@@ -51,7 +57,7 @@ func (c *Checker) CheckConfig(ctx context.Context, bot, env, file string) error 
 	return nil
 }
 
-// build builds bot once, in the workspace (as `go test` builds it).
+// build builds bot once.
 func (c *Checker) build(ctx context.Context, bot string) (string, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -62,12 +68,15 @@ func (c *Checker) build(ctx context.Context, bot string) (string, error) {
 	if c.built == nil {
 		c.built = map[string]error{}
 	}
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./"+filepath.ToSlash(filepath.Join("bots", bot)))
-	cmd.Dir = c.Root
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	// Alone, as its image builds it: the workspace may list modules a
+	// partial checkout lacks.
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, ".")
+	cmd.Dir = filepath.Join(c.Root, "bots", bot)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOWORK=off")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		err = fmt.Errorf("building bots/%s to check its config: %w\n%s", bot, err, bytes.TrimSpace(out))
+		// One line: the caller reports each line of an error as a problem.
+		err = fmt.Errorf("building bots/%s: %w: %s", bot, err, strings.Join(strings.Fields(string(out)), " "))
 	}
 	c.built[bot] = err
 	return bin, err

@@ -55,7 +55,15 @@ func TestCheckConfig(t *testing.T) {
 			}
 		})
 	}
-	if err := c.CheckConfig(t.Context(), "nosuchbot", "dev", "x.yaml"); err == nil || !strings.Contains(err.Error(), "building bots/nosuchbot") {
-		t.Errorf("an unknown bot: %v", err)
+	// A bot's directory with a module that does not build.
+	broken, err := os.MkdirTemp(filepath.Join(root, "bots"), ".botbin-broken-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(broken) })
+	os.WriteFile(filepath.Join(broken, "go.mod"), []byte("module example.com/broken\n"), 0o600)
+	os.WriteFile(filepath.Join(broken, "main.go"), []byte("package main\n\nfunc main() { undefined() }\n"), 0o600)
+	if err := c.CheckConfig(t.Context(), filepath.Base(broken), "dev", "x.yaml"); err == nil || !strings.Contains(err.Error(), "building bots/"+filepath.Base(broken)) || !strings.Contains(err.Error(), "undefined: undefined") || strings.Contains(err.Error(), "\n") {
+		t.Errorf("a bot that does not build: %v", err)
 	}
 }

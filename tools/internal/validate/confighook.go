@@ -179,14 +179,16 @@ func (r *run) checkConfigs(ctx context.Context, results []*built) {
 			continue
 		}
 		for line := range strings.SplitSeq(strings.TrimSpace(err.Error()), "\n") {
-			p := Problem{Path: file, Msg: line}
-			if m := loaderLine.FindStringSubmatch(line); m != nil && m[1] == file {
+			p := Problem{Path: file}
+			switch m := loaderLine.FindStringSubmatch(line); {
+			case m != nil && m[1] == file:
 				p.Line, _ = strconv.Atoi(m[2])
-				p.Msg = m[3]
-			} else {
-				p.Msg = strings.TrimPrefix(line, file+": ")
+				p.Msg = "the bot's loader refuses it: " + m[3] + "; fix the file (check it with `botctl validate " + b.bot + "`)"
+			case strings.HasPrefix(line, file+": "):
+				p.Msg = "the bot's loader refuses it: " + strings.TrimPrefix(line, file+": ") + "; fix the file (check it with `botctl validate " + b.bot + "`)"
+			default:
+				p.Msg = "cannot check it with the bot's loader: " + line
 			}
-			p.Msg = "the bot's loader refuses it: " + p.Msg + "; fix the file (check it with `botctl validate " + b.bot + "`)"
 			b.problems = append(b.problems, p)
 		}
 	}

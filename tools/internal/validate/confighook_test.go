@@ -4,8 +4,13 @@ import (
 	"context"
 	"errors"
 	"path"
+	"slices"
 	"strings"
 	"testing"
+
+	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/botfleet/botfleet/tools/internal/render"
 )
 
 // TestConfigHookProblems: each way an overlay can fail to install its config
@@ -113,7 +118,7 @@ func TestConfigsCheckedWithLoader(t *testing.T) {
 		if env == "prd" {
 			return errors.New(file + ":3: key access.rules[0].command: unknown command \"pnig\"\n" + file + ": another problem")
 		}
-		return nil
+		return errors.New("building bots/hello: exit status 1: main.go:3: undefined: x")
 	}}
 	v := &Validator{FS: fixture(t), Root: memRoot, Configs: f}
 	rep, err := v.Run(t.Context(), []string{"hello"})
@@ -125,6 +130,7 @@ func TestConfigsCheckedWithLoader(t *testing.T) {
 		got = append(got, p.String())
 	}
 	want := []string{
+		dev + "config.yaml: cannot check it with the bot's loader: building bots/hello: exit status 1: main.go:3: undefined: x",
 		prd + `config.yaml:3: the bot's loader refuses it: key access.rules[0].command: unknown command "pnig"; fix the file (check it with ` + "`botctl validate hello`)",
 		prd + "config.yaml: the bot's loader refuses it: another problem; fix the file (check it with `botctl validate hello`)",
 	}
@@ -133,5 +139,67 @@ func TestConfigsCheckedWithLoader(t *testing.T) {
 	}
 	if want := []string{"hello dev " + dev + "config.yaml", "hello prd " + prd + "config.yaml"}; strings.Join(f.calls, ",") != strings.Join(want, ",") {
 		t.Errorf("checked %q, want %q", f.calls, want)
+	}
+}
+
+// TestLiteralsDisagree: a value of botfleet.yaml changed there alone fails
+// at each file and line that still holds the old one, with the command that
+// fixes them all.
+func TestLiteralsDisagree(t *testing.T) {
+	tests := []struct {
+		name, old, new string
+		want           []string
+	}{
+		{"repo URL", "repoURL: https://github.com/botfleet/botfleet.git", "repoURL: https://github.com/acme/bots.git", []string{
+			`manifests/argocd/root.yaml:13: spec.source.repoURL: "https://github.com/botfleet/botfleet.git", botfleet.yaml says "https://github.com/acme/bots.git": run ` + "`botctl init`" + ` (it writes every value of botfleet.yaml into these files), then commit`,
+		}},
+		{"registry", "ecrRegistry: 123456789012.dkr.ecr.eu-west-1.amazonaws.com", "ecrRegistry: 123456789012.dkr.ecr.eu-west-2.amazonaws.com", []string{
+			devKust + `:12: images[name=hello].newName: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/botfleet/hello", botfleet.yaml says "123456789012.dkr.ecr.eu-west-2.amazonaws.com/botfleet/hello": run ` + "`botctl init`" + ` (it writes every value of botfleet.yaml into these files), then commit`,
+		}},
+		{"access point", "accessPointID: fsap-0fedcba9876543210", "accessPointID: fsap-0fedcba9876543211", []string{
+			`manifests/efs/prd.yaml:25: spec.csi.volumeHandle: "fs-0123456789abcdef0::fsap-0fedcba9876543210", botfleet.yaml says "fs-0123456789abcdef0::fsap-0fedcba9876543211": run ` + "`botctl init`",
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			mem := fixture(t)
+			edit(t, mem, "botfleet.yaml", tt.old, tt.new)
+			var lines []string
+			for _, p := range runValidator(t, mem, "hello") {
+				lines = append(lines, p.String())
+			}
+			for _, want := range tt.want {
+				if !slices.ContainsFunc(lines, func(l string) bool { return strings.HasPrefix(l, want) }) {
+					t.Errorf("no problem %q among:\n%s", want, strings.Join(lines, "\n"))
+				}
+			}
+		})
+	}
+}
+
+// TestHookMountsGeneratedConfigMap: in the build Argo CD makes, the hook's
+// volume names the ConfigMap by its generated, hashed name, so each sync's
+// hook reads that sync's file.
+func TestHookMountsGeneratedConfigMap(t *testing.T) {
+	mem := fixture(t)
+	m, err := render.Build(mem, path.Join(memRoot, devDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cm, mounted string
+	for _, res := range m.Resources() {
+		switch res.GetKind() {
+		case "ConfigMap":
+			cm = res.GetName()
+		case "Job":
+			n, err := res.Pipe(kyaml.Lookup("spec", "template", "spec", "volumes", "[name=git]", "configMap", "name"))
+			if err != nil || n == nil {
+				t.Fatalf("the hook has no volume git from a ConfigMap: %v", err)
+			}
+			mounted = n.YNode().Value
+		}
+	}
+	if !strings.HasPrefix(cm, "hello-config-") || mounted != cm {
+		t.Errorf("ConfigMap %q, the hook mounts %q; want the generated name in both", cm, mounted)
 	}
 }

@@ -154,6 +154,7 @@ func (v *Validator) Run(ctx context.Context, bots []string) (*Report, error) {
 	}
 	r.cross(results)
 	r.checkConfigs(ctx, results)
+	r.checkLiterals()
 	r.checkLifecycle()
 	r.checkWorkflows()
 	r.checkCodeOwners()
