@@ -13,7 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 )
 
-// A bot's config in Git (docs/architecture.md, "Config as code"): each
+// A bot's config in Git (docs/architecture.md, "Cluster contract"): each
 // overlay holds ConfigFile, generates the ConfigMap <bot>ConfigSuffix from
 // it, and runs the Job <bot>ConfigSuffix as an Argo CD sync hook, which
 // installs the file at BOT_CONFIG with the bot's image and loader.
