@@ -77,6 +77,8 @@ func Run[C any](ctx context.Context, name string, setup SetupFunc[C], o Options)
 	fs.SetOutput(o.Stderr)
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	checkConfig := fs.Bool("check-config", false, "load and validate the config, then exit")
+	installFrom := fs.String("install-config", "", "check `FILE` with the bot's loader as -check-config does and install it atomically at BOT_CONFIG (Argo CD's sync hook runs this), then exit")
+	dryRun := fs.Bool("dry-run", false, "with -install-config: check FILE only, write nothing (CI runs this)")
 	slackManifest := fs.Bool("slack-manifest", false, "print the Slack app manifest of this bot in BOT_ENV (HTTP Events API at BOT_PUBLIC_URL when set, else Socket Mode), then exit")
 	if err := fs.Parse(o.Args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -100,6 +102,13 @@ func Run[C any](ctx context.Context, name string, setup SetupFunc[C], o Options)
 		return ExitUsage
 	}
 	logger := rt.logger(o.Stderr)
+	if *installFrom != "" {
+		return install(ctx, name, setup, rt, installOptions{src: *installFrom, dryRun: *dryRun, environ: o.Environ, stdout: o.Stdout, stderr: o.Stderr, logger: logger})
+	}
+	if *dryRun {
+		fmt.Fprintf(o.Stderr, "%s: -dry-run goes with -install-config FILE\n", name)
+		return ExitUsage
+	}
 
 	cfg := new(C)
 	loaded, err := config.Load(cfg, config.Options{Path: rt.configPath, Required: rt.configRequired, Environ: o.Environ})

@@ -44,8 +44,10 @@ type reloader[C any] struct {
 	fault    string   // why the file cannot be read, as last reported; "" when it can
 	mu       sync.Mutex
 	lastErr  error
+	drift    bool       // the file differs from what the last -install-config recorded
 	reloads  metric.Vec // botkit_config_reloads_total{result}: config file changes seen (ok, error)
 	lastGood *vm.Gauge  // botkit_config_last_reload_ok: 1 if the newest file is in use, 0 if it failed
+	drifted  *vm.Gauge  // botkit_config_drift: 1 while the file differs from what the last sync installed
 }
 
 func hashOf(b []byte) [32]byte {
@@ -59,16 +61,44 @@ func (r *reloader[C]) register(reg *vm.Set) {
 	r.reloads = metric.NewVec(reg, "botkit_config_reloads_total", nil, "result")
 	r.lastGood = metric.NewVec(reg, "botkit_config_last_reload_ok", nil).Gauge()
 	r.lastGood.Set(1)
+	r.drifted = metric.NewVec(reg, "botkit_config_drift", nil).Gauge()
 }
 
 // Detail is the readiness note about the config.
 func (r *reloader[C]) Detail() string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.lastErr == nil {
-		return ""
+	var d string
+	if r.drift {
+		d = "config: " + r.path + " differs from what the last sync installed (changed by hand?); the next sync restores Git's version\n"
 	}
-	return "config: the newest file failed to load, the last good one is in use: " + r.lastErr.Error() + "\n"
+	if r.lastErr == nil {
+		return d
+	}
+	return d + "config: the newest file failed to load, the last good one is in use: " + r.lastErr.Error() + "\n"
+}
+
+// checkDrift compares content with the record the last -install-config
+// wrote beside the file (RecordPath), and reports a change of that state
+// once. With no record (a local run, a file put there by hand before
+// syncs installed it) there is nothing to compare with.
+func (r *reloader[C]) checkDrift(content []byte) {
+	recorded, err := readRecord(RecordPath(r.path))
+	drift := err == nil && recorded != "" && recorded != sha256Hex(content)
+	r.mu.Lock()
+	was := r.drift
+	r.drift = drift
+	r.mu.Unlock()
+	if drift == was {
+		return
+	}
+	if drift {
+		r.drifted.Set(1)
+		r.logger.Warn("config drift: the file differs from what the last sync installed; the next sync restores Git's version", "file", r.path, "sha256", sha256Hex(content), "installed_sha256", recorded)
+		return
+	}
+	r.drifted.Set(0)
+	r.logger.Info("config drift ended: the file is what the last sync installed", "file", r.path)
 }
 
 func (r *reloader[C]) run(ctx context.Context) {
@@ -102,6 +132,7 @@ func (r *reloader[C]) check() {
 		r.failed(err)
 		return
 	}
+	r.checkDrift(content)
 	h := hashOf(content)
 	if r.fault == "" && bytes.Equal(h[:], r.hash[:]) {
 		return

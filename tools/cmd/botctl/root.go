@@ -43,7 +43,7 @@ func newRootCmd(stdout, stderr io.Writer) (*cobra.Command, *globalOptions) {
 	cmd.PersistentFlags().BoolVar(&g.makeTarget, "make-target", false, "phrase hints for the Makefile's targets (FORCE=1, not --force)")
 	cmd.PersistentFlags().MarkHidden("make-target")
 	cmd.AddCommand(newRenderCmd(g), newValidateCmd(g))
-	cmd.AddCommand(newSettingsCmd(g))
+	cmd.AddCommand(newSettingsCmd(g), newInitCmd(g))
 	cmd.AddCommand(newNewCmd(g))
 	cmd.AddCommand(newChangedCmd(g), newSetImageCmd(g), newPromoteCmd(g), newBumpCmd(g))
 	cmd.AddCommand(newCheckFilesCmd(g), newAffectedCmd(g), newSlackAppCmd(g))

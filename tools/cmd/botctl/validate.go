@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/botfleet/botfleet/tools/internal/botbin"
 	"github.com/botfleet/botfleet/tools/internal/validate"
 )
 
@@ -31,7 +33,9 @@ func newValidateCmd(g *globalOptions) *cobra.Command {
 			"the cluster contract (docs/architecture.md) and botfleet.yaml; the AppProjects against what\n" +
 			"their Applications hold; the ECR lifecycle policy against the overlays; that only\n" +
 			"jobs of the environment release use the deploy key or the AWS push role; that\n" +
-			"CODEOWNERS owns manifests/, .github/ and botfleet.yaml; and lints each bot's Dockerfile\n" +
+			"CODEOWNERS owns manifests/, .github/ and botfleet.yaml; checks each overlay's config.yaml\n" +
+			"with the bot's own loader (it builds the bot and runs -install-config FILE -dry-run);\n" +
+			"and lints each bot's Dockerfile\n" +
 			"(BuildKit's parser and offline lint rules, and the repo's image rules). Prints one\n" +
 			"line per problem (directory: object: field: problem, or file:line: problem) and\n" +
 			"exits 1 when there is any; else one line per bot pod with the Fargate size it\n" +
@@ -62,7 +66,12 @@ func (o *validateOptions) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	v := &validate.Validator{FS: o.fs, Root: root}
+	bin, err := os.MkdirTemp("", "botctl-validate-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(bin)
+	v := &validate.Validator{FS: o.fs, Root: root, Configs: &botbin.Checker{Root: root, Dir: bin}}
 	rep, err := v.Run(ctx, o.bots)
 	if err != nil {
 		return err

@@ -404,7 +404,7 @@ func TestNextSteps(t *testing.T) {
 	for _, want := range []string{
 		"make run BOT=foo", "bots/foo/foo.go", "`slack-app.dev.yaml` and `slack-app.prd.yaml`", "`connections:write`",
 		"`foo-slack` with each app's tokens in `infra-bot-dev` and `infra-bot-prd`",
-		"`/efs/config/foo/dev.yaml` and `/efs/config/foo/prd.yaml` on EFS",
+		"`manifests/envs/<env>/config.yaml` (no secrets there): each\n   sync installs it on EFS",
 		"arn:aws:iam::123456789012:role/botfleet-foo-prd", "Argo CD creates and syncs `foo-dev`",
 		`manifests/README.md, "Each new bot, once"`, "`cd bots/foo && go test -run TestHelpGolden -update`",
 		"`cd tools && go test ./internal/render -run TestGolden -update`",

@@ -52,8 +52,8 @@ func efsMounts(add addFunc, spec *corev1.PodSpec, field string) []efsMount {
 // volume (so that /efs/config/<bot>/<env>.yaml is the same file in every
 // pod and in the docs), its config read-only. It returns the directories
 // mounted outside config/ and state/, which cross checks no other bot of the
-// environment mounts.
-func checkEFSMounts(add addFunc, bot string, spec *corev1.PodSpec, field string) []string {
+// environment mounts. The config hook (installer) writes the config.
+func checkEFSMounts(add addFunc, bot string, spec *corev1.PodSpec, field string, installer bool) []string {
 	var shared []string
 	for _, m := range efsMounts(add, spec, field) {
 		if m.SubPathExpr != "" {
@@ -80,8 +80,8 @@ func checkEFSMounts(add addFunc, bot string, spec *corev1.PodSpec, field string)
 		if want := path.Join(EFSMount, dir); m.MountPath != want {
 			add(m.field+".mountPath", "%q, want %s, the path %s has in the volume (and in every pod and doc)", m.MountPath, want, dir)
 		}
-		if strings.HasPrefix(dir, EFSConfigDir+"/") && !m.ReadOnly {
-			add(m.field+".readOnly", "want true: the bot reads its config; people change it")
+		if strings.HasPrefix(dir, EFSConfigDir+"/") && !m.ReadOnly && !installer {
+			add(m.field+".readOnly", "want true: the bot reads its config; the sync hook %s%s installs it from Git", bot, ConfigSuffix)
 		}
 	}
 	return shared

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -170,6 +171,10 @@ func (r *run) checkBotObject(t target, o *object) []Problem {
 		}
 	case *appsv1.Deployment:
 		r.checkBotDeployment(t, x, add)
+	case *batchv1.Job:
+		if isConfigHook(t.bot, o) {
+			r.checkConfigHook(t, x, add)
+		}
 	case *networkingv1.Ingress:
 		for i, rule := range x.Spec.Rules {
 			if strings.HasSuffix(rule.Host, ".invalid") {
@@ -231,16 +236,7 @@ func (r *run) checkBotDeployment(t target, d *appsv1.Deployment, add addFunc) {
 		checkProbe(add, cf+".livenessProbe", c.LivenessProbe, HealthPath)
 		checkProbe(add, cf+".readinessProbe", c.ReadinessProbe, ReadyPath)
 
-		for _, res := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
-			req, hasReq := c.Resources.Requests[res]
-			lim, hasLim := c.Resources.Limits[res]
-			switch {
-			case !hasReq || !hasLim:
-				add(cf+".resources", "%s: set requests and limits, equal: Fargate sizes the pod from them", res)
-			case req.Cmp(lim) != 0:
-				add(cf+".resources", "%s: requests %s != limits %s: Fargate sizes the pod from requests; keep them equal", res, req.String(), lim.String())
-			}
-		}
+		checkResources(add, cf, c)
 
 		env := map[string]string{}
 		for _, e := range c.Env {
@@ -306,7 +302,7 @@ func (r *run) checkBotPod(b *built, o *object) {
 	if spec == nil {
 		return
 	}
-	b.efsDirs = append(b.efsDirs, checkEFSMounts(r.adder(b.target, o, &b.problems), b.bot, spec, field)...)
+	b.efsDirs = append(b.efsDirs, checkEFSMounts(r.adder(b.target, o, &b.problems), b.bot, spec, field, isConfigHook(b.bot, o))...)
 	if p := fargateSizeOf(spec); p.Size != (FargateSize{}) {
 		b.pods = append(b.pods, PodSize{Path: b.dir, Object: o.id(false), Requests: p.requests(), Size: p.Size})
 	}
@@ -320,5 +316,5 @@ func (r *run) checkBotOverlay(t target, objects []*object) []Problem {
 			out = append(out, Problem{Path: t.dir, Msg: fmt.Sprintf("no %s named %q: every bot has a Deployment, a ServiceAccount and a Service named after it", want, t.bot)})
 		}
 	}
-	return out
+	return append(out, r.checkConfigOverlay(t, objects)...)
 }

@@ -45,6 +45,9 @@ type Validator struct {
 	// Parallel is how many kustomizations are built at once; 0 means
 	// GOMAXPROCS.
 	Parallel int
+	// Configs checks each overlay's config file with the bot's own loader;
+	// nil skips that check (it builds the bots).
+	Configs ConfigChecker
 }
 
 // Problem is one thing wrong with the repo's manifests.
@@ -150,6 +153,8 @@ func (v *Validator) Run(ctx context.Context, bots []string) (*Report, error) {
 		return nil, err
 	}
 	r.cross(results)
+	r.checkConfigs(ctx, results)
+	r.checkLiterals()
 	r.checkLifecycle()
 	r.checkWorkflows()
 	r.checkCodeOwners()

@@ -160,7 +160,7 @@ spec:
 		{name: "EFS every bot's config", changes: []change{{deploy, "              mountPath: /efs/state/hello\n              subPath: state/hello\n", "              mountPath: /efs/config\n              subPath: state/hello/../../config/\n"}},
 			want: devDir + `: Deployment/hello: spec.template.spec.containers[0].volumeMounts[1].subPath: "state/hello/../../config/" holds every bot's config: mount config/hello`},
 		{name: "EFS config writable", changes: []change{{deploy, "              subPath: config/hello\n              readOnly: true\n", "              subPath: config/hello\n"}},
-			want: devDir + ": Deployment/hello: spec.template.spec.containers[0].volumeMounts[0].readOnly: want true: the bot reads its config; people change it"},
+			want: devDir + ": Deployment/hello: spec.template.spec.containers[0].volumeMounts[0].readOnly: want true: the bot reads its config; the sync hook hello-config installs it from Git"},
 		{name: "EFS subPathExpr", changes: []change{{deploy, "subPath: state/hello", "subPathExpr: state/$(BOT_ENV)"}},
 			want: devDir + `: Deployment/hello: spec.template.spec.containers[0].volumeMounts[1].subPathExpr: "state/$(BOT_ENV)": want a fixed subPath (config/hello, state/hello), which can be checked`},
 		{name: "EFS around the claim", changes: []change{{deploy, "      volumes:\n", "      volumes:\n        - name: raw\n          csi:\n            driver: efs.csi.aws.com\n"}},
@@ -402,9 +402,13 @@ func TestPodSizes(t *testing.T) {
 	}
 	want := []string{
 		"bots/big/manifests/envs/dev: Deployment/big: runs on Fargate's 0.25 vCPU, 1 GB (requests cpu 250m, memory 512Mi plus Fargate's 256Mi)",
+		"bots/big/manifests/envs/dev: Job/big-config: runs on Fargate's 0.25 vCPU, 0.5 GB (requests cpu 100m, memory 128Mi plus Fargate's 256Mi)",
 		"bots/big/manifests/envs/prd: Deployment/big: runs on Fargate's 1 vCPU, 2 GB (requests cpu 1, memory 512Mi plus Fargate's 256Mi)",
+		"bots/big/manifests/envs/prd: Job/big-config: runs on Fargate's 0.25 vCPU, 0.5 GB (requests cpu 100m, memory 128Mi plus Fargate's 256Mi)",
 		"bots/hello/manifests/envs/dev: Deployment/hello: runs on Fargate's 0.25 vCPU, 1 GB (requests cpu 250m, memory 512Mi plus Fargate's 256Mi)",
+		"bots/hello/manifests/envs/dev: Job/hello-config: runs on Fargate's 0.25 vCPU, 0.5 GB (requests cpu 100m, memory 128Mi plus Fargate's 256Mi)",
 		"bots/hello/manifests/envs/prd: Deployment/hello: runs on Fargate's 0.25 vCPU, 1 GB (requests cpu 250m, memory 512Mi plus Fargate's 256Mi)",
+		"bots/hello/manifests/envs/prd: Job/hello-config: runs on Fargate's 0.25 vCPU, 0.5 GB (requests cpu 100m, memory 128Mi plus Fargate's 256Mi)",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("pods (-want +got):\n%s", diff)

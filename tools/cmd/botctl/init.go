@@ -1,0 +1,70 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/botfleet/botfleet/tools/internal/literals"
+	"github.com/botfleet/botfleet/tools/internal/settings"
+)
+
+// initOptions are `botctl init`'s.
+type initOptions struct {
+	*globalOptions
+	dryRun bool
+}
+
+func newInitCmd(g *globalOptions) *cobra.Command {
+	o := &initOptions{globalOptions: g}
+	cmd := &cobra.Command{
+		Use:   "init",
+		Short: "Write the values of " + settings.FileName + " into manifests/ and the bots' overlays",
+		Long: "Argo CD renders manifests/ and the bots' overlays without botctl, so they hold the\n" +
+			"values of " + settings.FileName + " as literals: namespaces, the repo URL and revision, Argo CD's\n" +
+			"namespace and the bots' projects, EFS volume handles, image names, IRSA role ARNs,\n" +
+			"the AWS region, the Pod Security version. init sets each to what " + settings.FileName + "\n" +
+			"says, editing only those values (comments and layout stay), and prints each change.\n" +
+			"Running it again changes nothing. The names in use today (namespaces, projects) are\n" +
+			"read from manifests/efs/<env>.yaml and manifests/argocd/bots-<env>.yaml.",
+		Example: "  botctl init\n  botctl init --dry-run",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return o.run(cmd.Context())
+		},
+	}
+	cmd.Flags().BoolVar(&o.dryRun, "dry-run", false, "print the changes, write nothing")
+	return cmd
+}
+
+func (o *initOptions) run(_ context.Context) error {
+	root, err := o.root()
+	if err != nil {
+		return err
+	}
+	s, err := o.settings(root)
+	if err != nil {
+		return inputError{err}
+	}
+	p, err := literals.Make(o.fs, root, s)
+	if err != nil {
+		return err
+	}
+	for _, e := range p.Edits {
+		fmt.Fprintln(o.stdout, e)
+	}
+	switch {
+	case len(p.Edits) == 0:
+		fmt.Fprintf(o.stdout, "botctl init: every value agrees with %s\n", settings.FileName)
+		return nil
+	case o.dryRun:
+		fmt.Fprintf(o.stdout, "botctl init: %d values in %d files would change (--dry-run: nothing written)\n", len(p.Edits), len(p.Files()))
+		return nil
+	}
+	if err := p.Write(o.fs, root); err != nil {
+		return err
+	}
+	fmt.Fprintf(o.stdout, "botctl init: %d values in %d files changed; review with git diff, then commit\n", len(p.Edits), len(p.Files()))
+	return nil
+}
