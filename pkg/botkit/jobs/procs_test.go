@@ -348,4 +348,3 @@ func waitGone(t *testing.T, pid int) {
 	}
 	t.Fatalf("process %d did not end", pid)
 }
-
