@@ -275,6 +275,9 @@ func (l *Lease) Update(ctx context.Context, r Record) error {
 	if err := l.s.appendLocked(r); err != nil {
 		return err
 	}
+	if r.Progress == "" {
+		r.Progress = l.rec.Progress
+	}
 	l.rec = r
 	return l.s.writeHolder(r)
 }
