@@ -201,7 +201,7 @@ func (m *Manager) Run(ctx context.Context, req *botkit.Request, sp Spec, fn func
 		thread = req.TS
 	}
 	lease, stale, err := m.st.Begin(ctx, Record{Kind: sp.Kind, Key: sp.Key, Title: sp.Title, Args: sp.Args,
-		User: req.User, Event: req.EventID, Channel: req.Channel, Thread: thread})
+		User: req.User, Event: eventKey(req), Channel: req.Channel, Thread: thread})
 	if len(stale) > 0 {
 		if nerr := m.notify(ctx, stale); nerr != nil {
 			req.Log().Warn("editing the messages of interrupted jobs", "err", nerr)
@@ -234,7 +234,20 @@ func (m *Manager) Run(ctx context.Context, req *botkit.Request, sp Spec, fn func
 	}()
 	go m.watchCancel(jctx, j)
 
-	runErr := fn(jctx, j)
+	var panicked any
+	runErr := func() (err error) {
+		defer func() {
+			// The job ends, recorded and its key freed; then botkit's
+			// recover middleware reports the panic.
+			if panicked = recover(); panicked != nil {
+				err = fmt.Errorf("the job panicked: %v", panicked)
+			}
+		}()
+		return fn(jctx, j)
+	}()
+	if panicked != nil {
+		defer panic(panicked)
+	}
 
 	final, cancelFinal := context.WithTimeout(context.WithoutCancel(ctx), finalTimeout)
 	defer cancelFinal()
@@ -269,6 +282,16 @@ func (m *Manager) Run(ctx context.Context, req *botkit.Request, sp Spec, fn func
 		return &botkit.UserError{Msg: fmt.Sprintf("⏹ Job #%d was cancelled by <@%s> after %s.", rec.ID, c.by, rec.Duration(rec.Ended).Round(time.Second)), Err: runErr}
 	}
 	return runErr
+}
+
+// eventKey names what asked for a job, the same in every delivery: a
+// message by its channel and ts, which Slack may deliver under two event
+// ids (as a message and as an app_mention), anything else by its event id.
+func eventKey(req *botkit.Request) string {
+	if req.Kind == botkit.KindMessage && req.Channel != "" && req.TS != "" {
+		return "msg:" + req.Channel + "/" + req.TS
+	}
+	return req.EventID
 }
 
 func holderID(r *Record) int64 {

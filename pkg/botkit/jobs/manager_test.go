@@ -55,6 +55,11 @@ func newWorld(t *testing.T, dir string, admins ...string) *world {
 				return nil
 			})
 	})
+	tr.Bot().Command("crash", func(ctx context.Context, req *botkit.Request) error {
+		return m.Run(ctx, req, Spec{Kind: "crash", Key: "a", Title: "crashing"}, func(ctx context.Context, j *Job) error {
+			panic("boom")
+		})
+	})
 	tr.Start()
 	waitFor(t, "the bot to start", func() bool { return m.currentPoster() != nil })
 	return w
@@ -198,7 +203,8 @@ func TestCancelFromAnotherProcess(t *testing.T) {
 }
 
 // TestRedeliveredRequest: the same event delivered to two processes runs
-// one job.
+// one job, and so does the same message under another event id (Slack
+// sends a mention as a message event and as an app_mention).
 func TestRedeliveredRequest(t *testing.T) {
 	dir := t.TempDir()
 	a, b := newWorld(t, dir), newWorld(t, dir)
@@ -206,6 +212,8 @@ func TestRedeliveredRequest(t *testing.T) {
 	ev := mention("U1", "5.1", "work a")
 	ev.ID = "Ev0REDELIVERED"
 	a.tr.Send(t, ev)
+	b.tr.Send(t, ev)
+	ev.ID = "Ev0APPMENTION"
 	b.tr.Send(t, ev)
 	hs, err := a.m.Store().History(10)
 	if err != nil || len(hs) != 1 || hs[0].Status != Succeeded {
@@ -254,5 +262,20 @@ func TestInterruptedJobMessage(t *testing.T) {
 	}
 	if got := botkittest.Last(w2.tr.SayAs(t, "U1", "work a")); strings.Contains(got, "busy") {
 		t.Errorf("the key of an interrupted job: %q", got)
+	}
+}
+
+// TestPanickingJob: a job whose code panics is recorded as failed and frees
+// its key; botkit still reports the panic.
+func TestPanickingJob(t *testing.T) {
+	w := newWorld(t, t.TempDir())
+	w.tr.SayAs(t, "U1", "crash")
+	r, ok, err := w.m.Store().Record(1)
+	if !ok || err != nil || r.Status != Failed || r.Error != "the job panicked: boom" {
+		t.Errorf("#1 = %+v, %v, %v", r, ok, err)
+	}
+	close(w.release)
+	if got := botkittest.Last(w.tr.SayAs(t, "U1", "work a")); strings.Contains(got, "busy") {
+		t.Errorf("the key after a panic: %q", got)
 	}
 }
