@@ -7,8 +7,10 @@
 // behind, and a lock file handed to a child (Lock.File) stays locked while
 // the child runs, even after its parent died. EFS (NFSv4) supports flock,
 // but there it is a lock of the whole client process: a second open of the
-// same file in one process would get it again. So this package also keeps
-// the paths this process holds, and refuses them to the process itself.
+// same file in one process would get it again. So locks are taken through a
+// Set, which also refuses the paths it holds itself. A process keeps one Set
+// per state directory; two Sets behave like two processes (exactly so on a
+// local file system, which tests use to stand for two pods).
 package flock
 
 import (
@@ -25,33 +27,37 @@ import (
 // ErrHeld is TryLock's error when another holds the lock.
 var ErrHeld = errors.New("lock held")
 
-// held is the set of paths this process holds: the process is one NFS
-// client, whose flocks do not exclude each other.
-var held = struct {
-	sync.Mutex
-	paths map[string]bool
-}{paths: map[string]bool{}}
+// Set is the locks one process takes in a state directory. Its zero value
+// is ready to use; it is safe for concurrent use.
+type Set struct {
+	mu   sync.Mutex
+	held map[string]bool // absolute paths
+}
 
 // Lock is a held lock. Release it when done.
 type Lock struct {
+	set  *Set
 	path string
 	f    *os.File
 }
 
 // TryLock takes the lock of path without waiting, creating the file if
-// needed. When another process, or this one, holds it, it returns ErrHeld.
-func TryLock(path string) (*Lock, error) {
+// needed. When another process, or this Set, holds it, it returns ErrHeld.
+func (s *Set) TryLock(path string) (*Lock, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, fmt.Errorf("locking %s: %w", path, err)
 	}
-	held.Lock()
-	if held.paths[abs] {
-		held.Unlock()
+	s.mu.Lock()
+	if s.held[abs] {
+		s.mu.Unlock()
 		return nil, ErrHeld
 	}
-	held.paths[abs] = true
-	held.Unlock()
+	if s.held == nil {
+		s.held = map[string]bool{}
+	}
+	s.held[abs] = true
+	s.mu.Unlock()
 	f, err := os.OpenFile(abs, os.O_RDWR|os.O_CREATE, 0o640)
 	if err == nil {
 		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
@@ -60,21 +66,21 @@ func TryLock(path string) (*Lock, error) {
 		}
 	}
 	if err != nil {
-		unhold(abs)
+		s.unhold(abs)
 		if errors.Is(err, syscall.EWOULDBLOCK) {
 			return nil, ErrHeld
 		}
 		return nil, fmt.Errorf("locking %s: %w", path, err)
 	}
-	return &Lock{path: abs, f: f}, nil
+	return &Lock{set: s, path: abs, f: f}, nil
 }
 
 // Wait takes the lock of path, trying every poll until ctx is done.
-func Wait(ctx context.Context, path string, poll time.Duration) (*Lock, error) {
+func (s *Set) Wait(ctx context.Context, path string, poll time.Duration) (*Lock, error) {
 	tick := time.NewTicker(poll)
 	defer tick.Stop()
 	for {
-		l, err := TryLock(path)
+		l, err := s.TryLock(path)
 		if !errors.Is(err, ErrHeld) {
 			return l, err
 		}
@@ -86,9 +92,9 @@ func Wait(ctx context.Context, path string, poll time.Duration) (*Lock, error) {
 	}
 }
 
-// IsLocked reports whether someone (this process included) holds path.
-func IsLocked(path string) (bool, error) {
-	l, err := TryLock(path)
+// IsLocked reports whether someone (this Set included) holds path.
+func (s *Set) IsLocked(path string) (bool, error) {
+	l, err := s.TryLock(path)
 	if errors.Is(err, ErrHeld) {
 		return true, nil
 	}
@@ -111,11 +117,11 @@ func (l *Lock) Release() {
 	_ = syscall.Flock(int(l.f.Fd()), syscall.LOCK_UN)
 	l.f.Close()
 	l.f = nil
-	unhold(l.path)
+	l.set.unhold(l.path)
 }
 
-func unhold(path string) {
-	held.Lock()
-	delete(held.paths, path)
-	held.Unlock()
+func (s *Set) unhold(path string) {
+	s.mu.Lock()
+	delete(s.held, path)
+	s.mu.Unlock()
 }

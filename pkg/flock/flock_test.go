@@ -8,18 +8,22 @@ import (
 	"testing"
 )
 
-// TestTryLock: a second TryLock of a held path is refused in this process
-// (which NFS would grant) and in another process; Release frees it.
+// TestTryLock: a second TryLock of a held path is refused by its Set (which
+// NFS would grant), another Set and another process; Release frees it.
 func TestTryLock(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "k.lock")
-	l, err := TryLock(path)
+	var set, other Set
+	l, err := set.TryLock(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := TryLock(path); !errors.Is(err, ErrHeld) {
-		t.Errorf("second TryLock in this process = %v, want ErrHeld", err)
+	if _, err := set.TryLock(path); !errors.Is(err, ErrHeld) {
+		t.Errorf("second TryLock of the Set = %v, want ErrHeld", err)
 	}
-	if locked, err := IsLocked(path); !locked || err != nil {
+	if _, err := other.TryLock(path); !errors.Is(err, ErrHeld) {
+		t.Errorf("TryLock of another Set = %v, want ErrHeld", err)
+	}
+	if locked, err := set.IsLocked(path); !locked || err != nil {
 		t.Errorf("IsLocked = %v, %v", locked, err)
 	}
 	// flock(1) from util-linux in another process is refused too.
@@ -30,10 +34,10 @@ func TestTryLock(t *testing.T) {
 	}
 	l.Release()
 	l.Release()
-	if locked, _ := IsLocked(path); locked {
+	if locked, _ := other.IsLocked(path); locked {
 		t.Error("locked after Release")
 	}
-	if _, err := TryLock(filepath.Join(t.TempDir(), "no", "such", "dir")); err == nil || errors.Is(err, ErrHeld) {
+	if _, err := set.TryLock(filepath.Join(t.TempDir(), "no", "such", "dir")); err == nil || errors.Is(err, ErrHeld) {
 		t.Errorf("TryLock in a missing dir = %v, want an error other than ErrHeld", err)
 	}
 	_ = os.Remove(path)

@@ -41,6 +41,7 @@ type Store struct {
 	log      *slog.Logger
 	maxBytes int64
 	proc     *flock.Lock // procs/<instance>.lock, held while the Store is open
+	locks    flock.Set
 }
 
 // StoreOptions tune a Store; the zero value is the default.
@@ -75,7 +76,7 @@ func Open(dir string, o StoreOptions) (*Store, error) {
 	_, _ = rand.Read(nonce[:])
 	instance := fmt.Sprintf("%s-%d-%s", safeName(host), os.Getpid(), hex.EncodeToString(nonce[:]))
 	s := &Store{dir: dir, instance: instance, log: o.Log, maxBytes: o.MaxHistoryBytes}
-	proc, err := flock.TryLock(s.procPath(instance))
+	proc, err := s.locks.TryLock(s.procPath(instance))
 	if err != nil {
 		return nil, fmt.Errorf("taking this process's lock: %w", err)
 	}
@@ -138,7 +139,7 @@ func safeName(key string) string {
 // historyLock takes the lock under which the history, the counter, the
 // holder files and the event ids change.
 func (s *Store) historyLock(ctx context.Context) (*flock.Lock, error) {
-	return flock.Wait(ctx, filepath.Join(s.dir, "history.lock"), lockPoll)
+	return s.locks.Wait(ctx, filepath.Join(s.dir, "history.lock"), lockPoll)
 }
 
 // BusyError is Begin's error when another job holds the key.
@@ -197,7 +198,7 @@ func (s *Store) Begin(ctx context.Context, r Record) (lease *Lease, stale []Reco
 			return nil, nil, &DuplicateError{Event: r.Event, ID: id}
 		}
 	}
-	lock, err := flock.TryLock(s.lockPath(r.Key))
+	lock, err := s.locks.TryLock(s.lockPath(r.Key))
 	if errors.Is(err, flock.ErrHeld) {
 		h, _ := s.readHolder(r.Key)
 		return nil, nil, &BusyError{Key: r.Key, Holder: h}
@@ -358,7 +359,7 @@ func (s *Store) Running() ([]Record, error) {
 		if err != nil {
 			continue
 		}
-		if locked, err := flock.IsLocked(strings.TrimSuffix(p, ".json") + ".lock"); err == nil && locked {
+		if locked, err := s.locks.IsLocked(strings.TrimSuffix(p, ".json") + ".lock"); err == nil && locked {
 			out = append(out, *r)
 		}
 	}
@@ -400,7 +401,7 @@ func (s *Store) recoverOne(ctx context.Context, h Record) (*Record, error) {
 		return nil, err
 	}
 	defer hl.Release()
-	lock, err := flock.TryLock(s.lockPath(h.Key))
+	lock, err := s.locks.TryLock(s.lockPath(h.Key))
 	if errors.Is(err, flock.ErrHeld) {
 		return nil, nil // it runs, or a child of its process does
 	}
@@ -408,7 +409,7 @@ func (s *Store) recoverOne(ctx context.Context, h Record) (*Record, error) {
 		return nil, err
 	}
 	defer lock.Release()
-	if alive, err := flock.IsLocked(s.procPath(h.Instance)); err != nil || alive {
+	if alive, err := s.locks.IsLocked(s.procPath(h.Instance)); err != nil || alive {
 		return nil, err
 	}
 	if cur, _ := s.readHolder(h.Key); cur == nil || cur.ID != h.ID {
@@ -421,7 +422,7 @@ func (s *Store) recoverOne(ctx context.Context, h Record) (*Record, error) {
 func (s *Store) pruneProcs() {
 	paths, _ := filepath.Glob(filepath.Join(s.dir, "procs", "*.lock"))
 	for _, p := range paths {
-		if l, err := flock.TryLock(p); err == nil {
+		if l, err := s.locks.TryLock(p); err == nil {
 			os.Remove(p)
 			l.Release()
 		}

@@ -42,7 +42,7 @@ func (e *HeldError) Unwrap() error { return ErrHeld }
 // TryLock takes the lock key (a file name, such as deploy.api.dev) without
 // waiting. When another holds it, it returns ErrHeld and, if known, who.
 func (s *Store) TryLock(key string) (*Lock, *Holder, error) {
-	lk, err := flock.TryLock(s.lockPath(key))
+	lk, err := s.locks.TryLock(s.lockPath(key))
 	if errors.Is(err, flock.ErrHeld) {
 		h, _ := s.holder(key)
 		return nil, h, ErrHeld
@@ -55,7 +55,7 @@ func (s *Store) TryLock(key string) (*Lock, *Holder, error) {
 
 // WaitLock takes the lock key, waiting for it until ctx is done.
 func (s *Store) WaitLock(ctx context.Context, key string) (*Lock, error) {
-	lk, err := flock.Wait(ctx, s.lockPath(key), 50*time.Millisecond)
+	lk, err := s.locks.Wait(ctx, s.lockPath(key), 50*time.Millisecond)
 	if err != nil {
 		return nil, err
 	}

@@ -17,6 +17,8 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+
+	"github.com/botfleet/botfleet/pkg/flock"
 )
 
 // Store is the state directory. It is safe for concurrent use. Each
@@ -26,6 +28,7 @@ type Store struct {
 	dir      string
 	instance string
 	log      *slog.Logger
+	locks    flock.Set // flock over NFS is per process: the Set refuses what it holds
 }
 
 // Open creates the layout under dir if needed. Repairs of damaged state
