@@ -48,7 +48,8 @@ poll_interval: 20ms
 	slack := slacktest.New(t)
 	cmd := exec.Command(bin)
 	cmd.Env = append(os.Environ(), "SLACK_BOT_TOKEN="+slacktest.BotToken, "SLACK_APP_TOKEN="+slacktest.AppToken,
-		"SLACK_API_URL="+slack.APIURL(), "BOT_HTTP_ADDR=127.0.0.1:0", "BOT_ENV=local", "BOT_CONFIG="+cfgFile, "BOT_CONFIG_POLL=0")
+		"SLACK_API_URL="+slack.APIURL(), "BOT_HTTP_ADDR=127.0.0.1:0", "BOT_ENV=local", "BOT_CONFIG="+cfgFile, "BOT_CONFIG_POLL=0",
+		"BOT_CFG_JOBS_STATE_DIR="+t.TempDir())
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
@@ -138,7 +139,7 @@ func TestConsoleWithoutAWS(t *testing.T) {
 					env = append(env, kv)
 				}
 			}
-			cmd.Env = append(append(env, "BOT_HTTP_ADDR=127.0.0.1:0", "HOME="+home, "BOT_CFG_CALL_TIMEOUT=5s",
+			cmd.Env = append(append(env, "BOT_HTTP_ADDR=127.0.0.1:0", "HOME="+home, "BOT_CFG_CALL_TIMEOUT=5s", "BOT_CFG_JOBS_STATE_DIR="+t.TempDir(),
 				"AWS_CONFIG_FILE="+home+"/none", "AWS_SHARED_CREDENTIALS_FILE="+home+"/none"), tt.env...)
 			cmd.Stdin = strings.NewReader("status api\nstatus billing\n")
 			var stdout, stderr strings.Builder
@@ -199,4 +200,85 @@ func TestRefusesFakeOutsideLocal(t *testing.T) {
 	if n := len(f.Calls("")); n != 0 {
 		t.Errorf("%d calls reached the fake AWS", n)
 	}
+}
+
+// TestKilledDuringDeploy: bin/ecs is killed with SIGKILL while it follows a
+// rollout. The next bin/ecs on the same state directory records the deploy
+// as interrupted and edits its progress message to say so; it never runs
+// the deploy again, and the service is free for the next change.
+func TestKilledDuringDeploy(t *testing.T) {
+	bin := buildBin(t)
+	w := newWorld(t, testConfig())
+	cfgFile := filepath.Join(t.TempDir(), "dev.yaml")
+	os.WriteFile(cfgFile, []byte(`default_env: dev
+environments:
+  - name: dev
+    cluster: dev-cluster
+    services:
+      - {name: api, container: app, repository: botfleet/api}
+poll_interval: 20ms
+`), 0o644)
+	stateDir := t.TempDir()
+	slack := slacktest.New(t)
+	start := func() *exec.Cmd {
+		cmd := exec.Command(bin)
+		cmd.Env = append(os.Environ(), "SLACK_BOT_TOKEN="+slacktest.BotToken, "SLACK_APP_TOKEN="+slacktest.AppToken,
+			"SLACK_API_URL="+slack.APIURL(), "BOT_HTTP_ADDR=127.0.0.1:0", "BOT_ENV=local", "BOT_CONFIG="+cfgFile, "BOT_CONFIG_POLL=0",
+			"BOT_CFG_JOBS_STATE_DIR="+stateDir)
+		cmd.Stderr = os.Stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+		return cmd
+	}
+	first := start()
+	slack.WaitConnected(t)
+	slack.Mention("U1", "C1", "deploy api v2")
+	var progress slacktest.Message
+	slack.WaitFor(t, 20*time.Second, func() bool {
+		for _, m := range slack.Messages() {
+			if m.Method == "chat.postMessage" && strings.HasPrefix(m.Text, "Deploying `api` `v2` to dev") {
+				progress = m
+				return true
+			}
+		}
+		return false
+	})
+	release := w.fake.Hold(ecsfake.ECS + "DescribeServices") // the rollout stops moving
+	time.Sleep(100 * time.Millisecond)
+	first.Process.Signal(syscall.SIGKILL)
+	first.Wait()
+	release()
+
+	start()
+	slack.WaitFor(t, 20*time.Second, func() bool {
+		for _, m := range slack.Messages() {
+			if m.Method == "chat.update" && m.TS == progress.TS && strings.HasPrefix(m.Text, "⚠️ Job #1, <@U1> deploying `v2` to `api` in dev, was interrupted: the process running it (") {
+				return true
+			}
+		}
+		return false
+	})
+	if n := w.calls(ecsfake.ECS + "RegisterTaskDefinition"); n != 1 {
+		t.Errorf("%d task definitions registered, want 1: the deploy ran again", n)
+	}
+	slack.Mention("U2", "C1", "scale api 3")
+	slack.WaitFor(t, 20*time.Second, func() bool {
+		for _, m := range slack.Messages() {
+			if strings.HasPrefix(m.Text, "Scaled `api` in dev from 2 to 3 tasks.") {
+				return true
+			}
+		}
+		return false
+	})
+	slack.Mention("U2", "C1", "history")
+	slack.WaitFor(t, 20*time.Second, func() bool {
+		for _, m := range slack.Messages() {
+			if strings.Contains(m.Text, "• #1 ⚠️ interrupted: <@U1> deploying `v2` to `api` in dev") && strings.Contains(m.Text, ": <@U2> scaling `api` in dev to 3 tasks") { // it ends just after its reply
+				return true
+			}
+		}
+		return false
+	})
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 
 	"github.com/botfleet/botfleet/pkg/awsx"
 	"github.com/botfleet/botfleet/pkg/botkit"
+	"github.com/botfleet/botfleet/pkg/botkit/jobs"
 )
 
 // ecsAPI is what the bot calls of ECS.
@@ -44,9 +46,9 @@ type ecrAPI interface {
 // bot holds what the handlers share. The AWS config is loaded by the first
 // command that needs it.
 type bot struct {
-	live  *botkit.Live[Config]
-	aws   *awsx.Loader
-	locks locker
+	live *botkit.Live[Config]
+	aws  *awsx.Loader
+	jobs *jobs.Manager
 }
 
 // clients are the AWS clients of one command: one environment, acting for
@@ -72,26 +74,38 @@ func (bt *bot) connect(ctx context.Context, cfg *Config, e *Environment, user st
 }
 
 // target is what a command acts on: the config snapshot, the environment,
-// the service (when the command names one) and the clients, and, once
-// lock took it, the service's lease.
+// the service (when the command names one) and the clients, and, within
+// a change, its job.
 type target struct {
 	cfg *Config
 	*clients
-	svc   *Service
-	lease lease
+	svc *Service
+	job *jobs.Job
 }
 
-// lock takes the lock of the target's service for the change action
-// describes, or returns the answer that another change holds it. The
-// caller releases t.lease.
-func (bt *bot) lock(req *botkit.Request, t *target, action string) error {
-	l, holder := bt.locks.take(lockKey(t.env, t.svc), change{User: req.User, Action: action, Since: time.Now(), Channel: req.Channel})
-	if holder != nil {
-		req.Log().Info("service busy", "service", t.svc.Name, "env", t.env.Name, "holder", holder.User)
-		return busy(t.svc, t.env.Name, holder, time.Now())
-	}
-	t.lease = l
-	return nil
+// change runs fn as a job of kind on the target's service: one change of a
+// service runs at a time, across every instance of the bot, so that two
+// deploys cannot both register a task definition and update the service.
+// Who asks while another change runs is told who runs what since when.
+// title says what the change does, after "<@user> is ", with %s for the
+// service: "rolling back %s".
+func (bt *bot) change(ctx context.Context, req *botkit.Request, t *target, kind, title string, args map[string]string, fn func(context.Context) error) error {
+	args["service"], args["env"] = t.svc.Name, t.env.Name
+	sp := jobs.Spec{Kind: kind, Key: lockKey(t.env, t.svc), Subject: subject(t),
+		Title: fmt.Sprintf(title, subject(t)), Args: args}
+	return bt.jobs.Run(ctx, req, sp, func(ctx context.Context, j *jobs.Job) error {
+		t.job = j
+		return fn(ctx)
+	})
+}
+
+// subject names the target's service for people: "`api` in dev".
+func subject(t *target) string { return fmt.Sprintf("`%s` in %s", t.svc.Name, t.env.Name) }
+
+// lockKey names a service across environments: two environments of the
+// config may name one cluster.
+func lockKey(e *Environment, svc *Service) string {
+	return e.Region + "/" + e.Cluster + "/" + svc.Name
 }
 
 // resolve checks the environment and service a command names against the
@@ -159,8 +173,18 @@ func setupAWS(b *botkit.Bot, live *botkit.Live[Config], env botkit.Env, o awsx.O
 	}
 	o.Bot = b.Name()
 	o.Logger = env.Log()
-	bt := &bot{live: live, aws: awsx.New(o), locks: newMemLocks()}
-	return bt.register(b)
+	bt := &bot{live: live, aws: awsx.New(o)}
+	if err := bt.register(b); err != nil {
+		return err
+	}
+	// After the bot's own commands, so that help lists them first.
+	m, err := jobs.New(b, jobs.Options{Dir: live.Load().Jobs.StateDir, Log: env.Log(),
+		MayCancel: func() jobs.Principals { return live.Load().Jobs.Cancel }})
+	if err != nil {
+		return err
+	}
+	bt.jobs = m
+	return nil
 }
 
 func (bt *bot) register(b *botkit.Bot) error {
@@ -448,10 +472,13 @@ func (bt *bot) deploy(ctx context.Context, req *botkit.Request) error {
 	if err != nil {
 		return awsError(err, "checking the image tag")
 	}
-	if err := bt.lock(req, t, "deploying `"+botkit.Escape(tag)+"`"); err != nil {
-		return err
-	}
-	defer t.lease.release()
+	return bt.change(ctx, req, t, "deploy", "deploying `"+tag+"` to %s", map[string]string{"tag": tag},
+		func(ctx context.Context) error { return t.deploy(ctx, req, tag) })
+}
+
+// deploy registers a revision of the service's task definition with tag's
+// image and follows its rollout.
+func (t *target) deploy(ctx context.Context, req *botkit.Request, tag string) error {
 	s, err := t.idle(ctx)
 	if err != nil {
 		return err
@@ -531,10 +558,12 @@ func (bt *bot) rollback(ctx context.Context, req *botkit.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := bt.lock(req, t, "rolling back"); err != nil {
-		return err
-	}
-	defer t.lease.release()
+	return bt.change(ctx, req, t, "rollback", "rolling back %s", map[string]string{},
+		func(ctx context.Context) error { return t.rollback(ctx, req) })
+}
+
+// rollback redeploys the previous good task definition and follows it.
+func (t *target) rollback(ctx context.Context, req *botkit.Request) error {
 	s, err := t.idle(ctx)
 	if err != nil {
 		return err
@@ -607,10 +636,12 @@ func (bt *bot) scale(ctx context.Context, req *botkit.Request) error {
 	if lo, hi := t.svc.minCount(), t.svc.maxCount(); count < lo || count > hi {
 		return botkit.Userf("`%s` in %s scales from %d to %d tasks, not %d.", t.svc.Name, t.env.Name, lo, hi, count)
 	}
-	if err := bt.lock(req, t, fmt.Sprintf("scaling it to %d tasks", count)); err != nil {
-		return err
-	}
-	defer t.lease.release()
+	return bt.change(ctx, req, t, "scale", "scaling %s to "+strconv.Itoa(count)+" tasks", map[string]string{"count": strconv.Itoa(count)},
+		func(ctx context.Context) error { return t.scale(ctx, req, count) })
+}
+
+// scale sets the service's desired count.
+func (t *target) scale(ctx context.Context, req *botkit.Request, count int) error {
 	s, err := t.describe(ctx, t.svc.Name)
 	if err != nil {
 		return err

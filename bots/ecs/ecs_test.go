@@ -11,11 +11,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slack-go/slack"
+
 	"github.com/botfleet/botfleet/bots/ecs/internal/ecsfake"
 	"github.com/botfleet/botfleet/pkg/awsx"
 	"github.com/botfleet/botfleet/pkg/awsx/awsfake"
 	"github.com/botfleet/botfleet/pkg/botkit"
 	"github.com/botfleet/botfleet/pkg/botkit/botkittest"
+	"github.com/botfleet/botfleet/pkg/botkit/jobs"
 	"github.com/botfleet/botfleet/pkg/config"
 )
 
@@ -53,6 +56,9 @@ type world struct {
 
 func newWorld(t *testing.T, cfg Config) *world {
 	t.Helper()
+	if cfg.Jobs.StateDir == defaultStateDir {
+		cfg.Jobs.StateDir = t.TempDir()
+	}
 	f := ecsfake.New(t)
 	f.Env(t)
 	td := f.Register("api", "app", apiRepo+":v1", map[string]any{
@@ -78,11 +84,51 @@ func newWorld(t *testing.T, cfg Config) *world {
 	return &world{fake: f, tr: tr}
 }
 
+// instance starts another instance of the bot on w's fake AWS, with cfg:
+// another pod, sharing the state directory when cfg names w's.
+func (w *world) instance(t *testing.T, cfg Config) *botkittest.Transport {
+	t.Helper()
+	tr := botkittest.New(t, botkittest.WithName("ecs"))
+	if err := testSetup(t.Context(), tr.Bot(), botkit.NewLive(&cfg), botkit.Env{Name: botkit.EnvLocal}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Apply(cfg.Settings); err != nil {
+		t.Fatal(err)
+	}
+	return tr
+}
+
 func (w *world) calls(op string) int { return len(w.fake.Calls(op)) }
+
+// lastPost returns the text of the last message posted in replies, not
+// counting edits: the job's last edit of its progress message comes after
+// the command's result.
+func lastPost(replies []botkittest.Reply) string {
+	for i := len(replies) - 1; i >= 0; i-- {
+		if !replies[i].Update {
+			return replies[i].Text
+		}
+	}
+	return ""
+}
+
+// cancelButton returns the value of the jobs' Cancel button in r, or "".
+func cancelButton(r botkittest.Reply) string {
+	for _, b := range r.Blocks {
+		if a, ok := b.(*slack.ActionBlock); ok {
+			for _, e := range a.Elements.ElementSet {
+				if btn, ok := e.(*slack.ButtonBlockElement); ok && btn.ActionID == jobs.CancelActionID {
+					return btn.Value
+				}
+			}
+		}
+	}
+	return ""
+}
 
 func TestServices(t *testing.T) {
 	w := newWorld(t, testConfig())
-	got := botkittest.Last(w.tr.Say(t, "services"))
+	got := lastPost(w.tr.Say(t, "services"))
 	want := "*Services in dev* (cluster `dev-cluster`):" +
 		"\n• `api` 2/2 running, 0 pending · `v1`" +
 		"\n• `legacy` 1/1 running, 0 pending · `1.27` · _not managed by me_" +
@@ -95,7 +141,7 @@ func TestServices(t *testing.T) {
 			t.Errorf("%s signed with %q, want the test key", c.Target, c.AccessKey)
 		}
 	}
-	if got := botkittest.Last(w.tr.Say(t, "services in qa")); got != "I don't know the environment `qa`; I know `dev`, `prd`." {
+	if got := lastPost(w.tr.Say(t, "services in qa")); got != "I don't know the environment `qa`; I know `dev`, `prd`." {
 		t.Errorf("unknown env: %q", got)
 	}
 }
@@ -103,22 +149,31 @@ func TestServices(t *testing.T) {
 func TestDeployCompletes(t *testing.T) {
 	w := newWorld(t, testConfig())
 	replies := w.tr.Say(t, "deploy api v2")
-	first, last := replies[0], replies[len(replies)-1]
-	if first.Text != "Deploying `api` `v2` to dev (`api:2`, was `v1`)…" {
-		t.Errorf("first reply = %q", first.Text)
+	first := replies[0]
+	if first.Text != "Deploying `api` `v2` to dev (`api:2`, was `v1`)…" || cancelButton(first) != "1" {
+		t.Errorf("first reply = %q, with Cancel button %q", first.Text, cancelButton(first))
 	}
-	if last.Update || !strings.HasPrefix(last.Text, "✅ `api` in dev runs `api:2` (took ") {
-		t.Errorf("result = %+v, want a new reply saying it is done", last)
-	}
-	var updates []string
-	for _, r := range replies[1 : len(replies)-1] {
-		if !r.Update || r.TS != first.TS {
-			t.Errorf("reply %q is not an edit of the progress message", r.Text)
+	var posts, updates []string
+	for _, r := range replies[1:] {
+		switch {
+		case !r.Update:
+			posts = append(posts, r.Text)
+		case r.TS != first.TS:
+			t.Errorf("reply %q is an edit of another message", r.Text)
+		default:
+			updates = append(updates, r.Text)
 		}
-		updates = append(updates, r.Text)
 	}
-	if len(updates) < 2 || !strings.Contains(updates[0], ": 0/2 running, 2 pending, 0 failed") || !strings.HasSuffix(updates[len(updates)-1], ": done in 0s.") {
-		t.Errorf("progress = %q, want pending tasks, then done", updates)
+	if len(posts) != 1 || !strings.HasPrefix(posts[0], "✅ `api` in dev runs `api:2` (took ") {
+		t.Errorf("posts after the progress message = %q, want one saying it is done", posts)
+	}
+	n := len(updates)
+	if n < 3 || !strings.Contains(updates[0], ": 0/2 running, 2 pending, 0 failed") || !strings.HasSuffix(updates[n-2], ": done in 0s.") ||
+		updates[n-1] != updates[n-2]+"\n✅ Job #1 succeeded in 0s." {
+		t.Errorf("progress = %q, want pending tasks, then done, then the job's end", updates)
+	}
+	if last := replies[len(replies)-1]; cancelButton(last) != "" {
+		t.Errorf("the progress message keeps its Cancel button: %+v", last)
 	}
 
 	td, desired := w.fake.ServiceTaskDef("dev-cluster", "api")
@@ -146,7 +201,7 @@ func TestDeployCompletes(t *testing.T) {
 	}
 
 	// The same tag again changes nothing.
-	if got := botkittest.Last(w.tr.Say(t, "deploy api v2")); got != "`api` in dev already runs `v2` (`api:2`)." {
+	if got := lastPost(w.tr.Say(t, "deploy api v2")); got != "`api` in dev already runs `v2` (`api:2`)." {
 		t.Errorf("redeploy: %q", got)
 	}
 	if n := w.calls(ecsfake.ECS + "RegisterTaskDefinition"); n != 1 {
@@ -168,7 +223,7 @@ func TestDeployFailsAndIsRolledBack(t *testing.T) {
 	if td, _ := w.fake.ServiceTaskDef("dev-cluster", "api"); !strings.HasSuffix(td, "/api:1") {
 		t.Errorf("service runs %s after the rollback, want api:1", td)
 	}
-	got := botkittest.Last(w.tr.Say(t, "status api"))
+	got := lastPost(w.tr.Say(t, "status api"))
 	for _, want := range []string{
 		"*api* in dev (cluster `dev-cluster`): 2/2 running, 0 pending",
 		"\n• PRIMARY `api:1` `v1`: COMPLETED, 2/2 running",
@@ -183,10 +238,10 @@ func TestDeployFailsAndIsRolledBack(t *testing.T) {
 
 func TestDeployMissingTag(t *testing.T) {
 	w := newWorld(t, testConfig())
-	if got := botkittest.Last(w.tr.Say(t, "deploy api v9")); got != "ECR repository `botfleet/api` has no tag `v9`; see `tags api`." {
+	if got := lastPost(w.tr.Say(t, "deploy api v9")); got != "ECR repository `botfleet/api` has no tag `v9`; see `tags api`." {
 		t.Errorf("got %q", got)
 	}
-	if got := botkittest.Last(w.tr.Say(t, "deploy api ../x")); got != "`../x` is not an image tag." {
+	if got := lastPost(w.tr.Say(t, "deploy api ../x")); got != "`../x` is not an image tag." {
 		t.Errorf("got %q", got)
 	}
 	if n := w.calls(ecsfake.ECS+"RegisterTaskDefinition") + w.calls(ecsfake.ECS+"UpdateService"); n != 0 {
@@ -197,7 +252,7 @@ func TestDeployMissingTag(t *testing.T) {
 func TestAccessDenied(t *testing.T) {
 	w := newWorld(t, testConfig())
 	w.fake.FailAlways(ecsfake.ECS+"ListServices", awsfake.AccessDenied("ecs:ListServices"))
-	got := botkittest.Last(w.tr.Say(t, "services"))
+	got := lastPost(w.tr.Say(t, "services"))
 	if got != "AWS denied ECS ListServices: User: arn:aws:sts::123456789012:assumed-role/test/bot is not authorized to perform: ecs:ListServices" {
 		t.Errorf("got %q", got)
 	}
@@ -209,7 +264,7 @@ func TestAccessDenied(t *testing.T) {
 func TestThrottlingIsRetried(t *testing.T) {
 	w := newWorld(t, testConfig())
 	w.fake.Fail(ecsfake.ECS+"DescribeServices", 1, awsfake.Throttling())
-	got := botkittest.Last(w.tr.Say(t, "status api"))
+	got := lastPost(w.tr.Say(t, "status api"))
 	if !strings.HasPrefix(got, "*api* in dev (cluster `dev-cluster`): 2/2 running") {
 		t.Errorf("status after a throttle: %q", got)
 	}
@@ -221,11 +276,11 @@ func TestThrottlingIsRetried(t *testing.T) {
 func TestServiceNotInConfig(t *testing.T) {
 	w := newWorld(t, testConfig())
 	for _, say := range []string{"status legacy", "deploy legacy v1", "scale legacy 2", "rollback legacy", "tags legacy"} {
-		if got := botkittest.Last(w.tr.Say(t, say)); got != "`legacy` is not a service I manage in dev (I manage `api`, `worker`)." {
+		if got := lastPost(w.tr.Say(t, say)); got != "`legacy` is not a service I manage in dev (I manage `api`, `worker`)." {
 			t.Errorf("%s: %q", say, got)
 		}
 	}
-	if got := botkittest.Last(w.tr.Say(t, "status worker in prd")); got != "`worker` is not a service I manage in prd (I manage `api`)." {
+	if got := lastPost(w.tr.Say(t, "status worker in prd")); got != "`worker` is not a service I manage in prd (I manage `api`)." {
 		t.Errorf("got %q", got)
 	}
 	// Refused before any AWS call: the credentials were not even loaded.
@@ -245,7 +300,7 @@ func TestScale(t *testing.T) {
 		{"scale api 4", "Scaled `api` in dev from 2 to 4 tasks."},
 	}
 	for _, tt := range tests {
-		if got := botkittest.Last(w.tr.Say(t, tt.say)); got != tt.want {
+		if got := lastPost(w.tr.Say(t, tt.say)); got != tt.want {
 			t.Errorf("%s: %q, want %q", tt.say, got, tt.want)
 		}
 	}
@@ -262,7 +317,7 @@ func TestScale(t *testing.T) {
 // "previous".
 func TestRollbackToPreviousSuccessful(t *testing.T) {
 	w := newWorld(t, testConfig())
-	if got := botkittest.Last(w.tr.Say(t, "rollback api")); got != "I found no earlier successful deployment of `api` in dev with another task definition than `api:1`." {
+	if got := lastPost(w.tr.Say(t, "rollback api")); got != "I found no earlier successful deployment of `api` in dev with another task definition than `api:1`." {
 		t.Errorf("rollback with one deployment: %q", got)
 	}
 	w.tr.Say(t, "deploy api v2")                             // api:2, succeeds
@@ -272,7 +327,7 @@ func TestRollbackToPreviousSuccessful(t *testing.T) {
 		t.Fatalf("before the rollback the service runs %s, want api:2", td)
 	}
 	replies := w.tr.Say(t, "rollback api")
-	if replies[0].Text != "Rolling back `api` in dev to `api:1` (from `api:2`)…" || !strings.HasPrefix(botkittest.Last(replies), "✅ `api` in dev runs `api:1`") {
+	if replies[0].Text != "Rolling back `api` in dev to `api:1` (from `api:2`)…" || !strings.HasPrefix(lastPost(replies), "✅ `api` in dev runs `api:1`") {
 		t.Errorf("rollback: %q", botkittest.Texts(replies))
 	}
 	if td, _ := w.fake.ServiceTaskDef("dev-cluster", "api"); !strings.HasSuffix(td, "/api:1") {
@@ -282,7 +337,7 @@ func TestRollbackToPreviousSuccessful(t *testing.T) {
 
 func TestTags(t *testing.T) {
 	w := newWorld(t, testConfig())
-	got := botkittest.Last(w.tr.Say(t, "tags api"))
+	got := lastPost(w.tr.Say(t, "tags api"))
 	lines := strings.Split(got, "\n")
 	if len(lines) != 4 || lines[0] != "*Newest tags of `botfleet/api`* (ECR, for api in dev):" ||
 		!strings.HasPrefix(lines[1], "• `v3-bad` pushed 2026-03-01 ") || !strings.HasPrefix(lines[3], "• `v1` pushed") || !strings.HasSuffix(lines[3], " ← running") ||
@@ -300,7 +355,7 @@ func TestPrd(t *testing.T) {
 	w := newWorld(t, cfg)
 	w.tr.SetGroup("S0PLATFORM", "U0LEAD")
 
-	got := botkittest.Last(w.tr.Say(t, "scale api 5 in prd"))
+	got := lastPost(w.tr.Say(t, "scale api 5 in prd"))
 	if !strings.HasPrefix(got, "You may not run this: access rule `scale env=prd` does not include you.") {
 		t.Errorf("a stranger's prd scale: %q", got)
 	}
@@ -308,7 +363,7 @@ func TestPrd(t *testing.T) {
 	prompt := w.tr.WaitPrompt(t)
 	w.tr.Click(t, "U0LEAD", prompt, true)
 	<-done
-	if got := botkittest.Last(w.tr.Thread("5.1")); !strings.HasPrefix(got, "✅ `api` in prd runs `api:2`") {
+	if got := lastPost(w.tr.Thread("5.1")); !strings.HasPrefix(got, "✅ `api` in prd runs `api:2`") {
 		t.Errorf("prd deploy: %q", botkittest.Texts(w.tr.Thread("5.1")))
 	}
 	sessions := w.fake.Sessions()
@@ -321,7 +376,7 @@ func TestPrd(t *testing.T) {
 		}
 	}
 	// dev needs no rule and no role.
-	if got := botkittest.Last(w.tr.Say(t, "scale api 3")); got != "Scaled `api` in dev from 2 to 3 tasks." {
+	if got := lastPost(w.tr.Say(t, "scale api 3")); got != "Scaled `api` in dev from 2 to 3 tasks." {
 		t.Errorf("dev scale: %q", got)
 	}
 }
@@ -337,7 +392,7 @@ func TestDefaultPrdIsCheckedByRules(t *testing.T) {
 	}
 	w := newWorld(t, cfg)
 	w.tr.SetGroup("S0PLATFORM", "U0LEAD")
-	got := botkittest.Last(w.tr.Say(t, "scale api 5"))
+	got := lastPost(w.tr.Say(t, "scale api 5"))
 	if !strings.HasPrefix(got, "You may not run this: access rule `scale env=prd` does not include you.") {
 		t.Errorf("a stranger's scale in the default prd: %q", got)
 	}
@@ -383,7 +438,7 @@ func TestConfigValidate(t *testing.T) {
 
 func TestHelpGolden(t *testing.T) {
 	w := newWorld(t, testConfig())
-	got := botkittest.Last(w.tr.Say(t, "help"))
+	got := lastPost(w.tr.Say(t, "help"))
 	path := filepath.Join("testdata", "help.golden")
 	if *update {
 		os.WriteFile(path, []byte(got), 0o644)
@@ -454,7 +509,7 @@ func TestFailedUpdateDeregisters(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			w := newWorld(t, testConfig())
 			tt.fail(w.fake)
-			if got := botkittest.Last(w.tr.Say(t, "deploy api v2")); !strings.HasPrefix(got, tt.want) {
+			if got := lastPost(w.tr.Say(t, "deploy api v2")); !strings.HasPrefix(got, tt.want) {
 				t.Errorf("deploy: %q, want it to start with %q", got, tt.want)
 			}
 			newTD := "arn:aws:ecs:eu-west-1:123456789012:task-definition/api:2"
@@ -496,7 +551,7 @@ func TestFakeOnlyLocally(t *testing.T) {
 func TestWrongProfile(t *testing.T) {
 	w := newWorld(t, testConfig())
 	t.Setenv("AWS_PROFILE", "nosuch")
-	got := botkittest.Last(w.tr.Say(t, "services"))
+	got := lastPost(w.tr.Say(t, "services"))
 	if want := "There is no AWS profile `nosuch` (AWS_PROFILE) in " + os.Getenv("AWS_CONFIG_FILE") + " or " + os.Getenv("AWS_SHARED_CREDENTIALS_FILE") +
 		": `aws configure list-profiles` lists yours, or unset AWS_PROFILE."; got != want {
 		t.Errorf("services: %q\nwant:      %q", got, want)

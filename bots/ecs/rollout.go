@@ -91,22 +91,8 @@ func withNote(err error, note string) error {
 func (t *target) follow(ctx context.Context, req *botkit.Request, id, taskDef, headline string) error {
 	start := time.Now()
 	req.Log().Info("rollout started", "service", t.svc.Name, "env", t.env.Name, "deployment", id, "task_definition", taskDef)
-	text := headline + "…"
-	ref, err := req.Reply(ctx, text)
-	if err != nil {
-		return err
-	}
-	t.lease.report(text)
-	update := func(ctx context.Context, s string) {
-		if s == text {
-			return
-		}
-		text = s
-		t.lease.report(s)
-		if err := req.Update(ctx, ref, s); err != nil {
-			req.Log().Warn("updating rollout message", "err", err)
-		}
-	}
+	update := t.job.Progress
+	update(ctx, headline+"…")
 	took := func() string { return time.Since(start).Round(time.Second).String() }
 
 	deadline := time.NewTimer(t.cfg.RolloutTimeout)

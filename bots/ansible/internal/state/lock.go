@@ -5,11 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
-	"syscall"
 	"time"
+
+	"github.com/botfleet/botfleet/pkg/flock"
 )
 
 // Holder is who holds a lock, as written into the lock file.
@@ -23,13 +23,12 @@ type Holder struct {
 
 // Lock is a held lock. Release it when done.
 type Lock struct {
-	s   *Store
-	key string
-	f   *os.File
+	s  *Store
+	lk *flock.Lock
 }
 
 // ErrHeld is returned by TryLock when another holds the lock.
-var ErrHeld = errors.New("lock held")
+var ErrHeld = flock.ErrHeld
 
 // HeldError is Begin's error when another holds the lock. It wraps ErrHeld.
 type HeldError struct {
@@ -38,59 +37,29 @@ type HeldError struct {
 }
 
 func (e *HeldError) Error() string { return "lock " + e.Key + " held" }
-
 func (e *HeldError) Unwrap() error { return ErrHeld }
 
 // TryLock takes the lock key (a file name, such as deploy.api.dev) without
 // waiting. When another holds it, it returns ErrHeld and, if known, who.
 func (s *Store) TryLock(key string) (*Lock, *Holder, error) {
-	s.mu.Lock()
-	if s.held[key] {
-		s.mu.Unlock()
+	lk, err := s.locks.TryLock(s.lockPath(key))
+	if errors.Is(err, flock.ErrHeld) {
 		h, _ := s.holder(key)
 		return nil, h, ErrHeld
 	}
-	s.held[key] = true
-	s.mu.Unlock()
-	f, err := os.OpenFile(s.lockPath(key), os.O_RDWR|os.O_CREATE, 0o640)
-	if err == nil {
-		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err != nil {
-			f.Close()
-		}
-	}
 	if err != nil {
-		s.unhold(key)
-		if errors.Is(err, syscall.EWOULDBLOCK) {
-			h, _ := s.holder(key)
-			return nil, h, ErrHeld
-		}
-		return nil, nil, fmt.Errorf("locking %s: %w", key, err)
+		return nil, nil, err
 	}
-	return &Lock{s: s, key: key, f: f}, nil, nil
+	return &Lock{s: s, lk: lk}, nil, nil
 }
 
 // WaitLock takes the lock key, waiting for it until ctx is done.
 func (s *Store) WaitLock(ctx context.Context, key string) (*Lock, error) {
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		l, _, err := s.TryLock(key)
-		if !errors.Is(err, ErrHeld) {
-			return l, err
-		}
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("waiting for lock %s: %w", key, ctx.Err())
-		case <-tick.C:
-		}
+	lk, err := s.locks.Wait(ctx, s.lockPath(key), 50*time.Millisecond)
+	if err != nil {
+		return nil, err
 	}
-}
-
-func (s *Store) unhold(key string) {
-	s.mu.Lock()
-	delete(s.held, key)
-	s.mu.Unlock()
+	return &Lock{s: s, lk: lk}, nil
 }
 
 func (s *Store) lockPath(key string) string { return filepath.Join(s.dir, "locks", key+".lock") }
@@ -101,31 +70,30 @@ func (l *Lock) SetHolder(h Holder) error {
 		h.Instance = l.s.instance
 	}
 	b, _ := json.Marshal(h)
-	if err := l.f.Truncate(0); err != nil {
+	f := l.lk.File()
+	if err := f.Truncate(0); err != nil {
 		return err
 	}
-	if _, err := l.f.WriteAt(b, 0); err != nil {
+	if _, err := f.WriteAt(b, 0); err != nil {
 		return err
 	}
-	return l.f.Sync()
+	return f.Sync()
 }
 
 // File returns the lock's open file, to hand to a child process: the lock
 // stays held while the child (or a fork of it) keeps the file open, even if
 // this process dies. Release frees it for the child too.
-func (l *Lock) File() *os.File { return l.f }
+func (l *Lock) File() *os.File { return l.lk.File() }
 
 // Release clears the holder and frees the lock. It is safe to call twice,
 // and on a nil Lock.
 func (l *Lock) Release() {
-	if l == nil || l.f == nil {
+	if l == nil || l.lk == nil {
 		return
 	}
-	_ = l.f.Truncate(0)
-	_ = syscall.Flock(int(l.f.Fd()), syscall.LOCK_UN)
-	l.f.Close()
-	l.f = nil
-	l.s.unhold(l.key)
+	_ = l.lk.File().Truncate(0)
+	l.lk.Release()
+	l.lk = nil
 }
 
 func (s *Store) holder(key string) (*Holder, error) {

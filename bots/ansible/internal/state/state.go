@@ -2,11 +2,9 @@
 // every instance (EFS in a pod): one lock per app and environment, the
 // deploy history, the ids of handled events, cancel requests and run logs.
 //
-// Locks are flock(2) locks, which EFS (NFSv4) supports. A flock belongs to
-// the open file, not to the process: it is freed when the last process that
-// has the file open exits, so a crash never leaves one behind, and a lock
-// file handed to a child (Lock.File) stays locked while the child runs, even
-// after its parent died. The history is a JSONL file appended under a lock
+// Locks are flock(2) locks (package flock), which EFS (NFSv4) supports: a
+// crash never leaves one behind, and a lock file handed to a child
+// (Lock.File) stays locked while the child runs, even after its parent died. The history is a JSONL file appended under a lock
 // and fsynced, because appends from two NFS clients can interleave.
 //
 // Apart from the recap of a deploy's hosts, the package knows nothing of
@@ -19,7 +17,8 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"sync"
+
+	"github.com/botfleet/botfleet/pkg/flock"
 )
 
 // Store is the state directory. It is safe for concurrent use. Each
@@ -29,9 +28,7 @@ type Store struct {
 	dir      string
 	instance string
 	log      *slog.Logger
-
-	mu   sync.Mutex
-	held map[string]bool // locks this Store holds: flock over NFS is per process
+	locks    flock.Set // flock over NFS is per process: the Set refuses what it holds
 }
 
 // Open creates the layout under dir if needed. Repairs of damaged state
@@ -46,7 +43,7 @@ func Open(dir string, log *slog.Logger) (*Store, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	host, _ := os.Hostname()
-	return &Store{dir: dir, instance: host + "/" + strconv.Itoa(os.Getpid()), log: log, held: map[string]bool{}}, nil
+	return &Store{dir: dir, instance: host + "/" + strconv.Itoa(os.Getpid()), log: log}, nil
 }
 
 // Dir returns the state directory.

@@ -1,0 +1,153 @@
+package jobs
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/botfleet/botfleet/pkg/botkit"
+)
+
+// status lists the running jobs of every process. It first recovers the
+// jobs of processes that died since this one started: another pod's.
+func (m *Manager) status(ctx context.Context, req *botkit.Request) error {
+	if stale, err := m.st.Recover(ctx); err != nil {
+		req.Log().Warn("recovering the jobs of stopped processes", "err", err)
+	} else if err := m.notify(ctx, stale); err != nil {
+		req.Log().Warn("editing the messages of interrupted jobs", "err", err)
+	}
+	running, err := m.st.Running()
+	if err != nil {
+		return err
+	}
+	if len(running) == 0 {
+		_, err := req.Reply(ctx, "No job is running. `history` shows the last ones.")
+		return err
+	}
+	now := time.Now()
+	var b strings.Builder
+	b.WriteString("*Running jobs*")
+	for _, r := range running {
+		fmt.Fprintf(&b, "\n• #%d <@%s> is %s, since %s UTC (%s)", r.ID, r.User, r.Title,
+			r.Started.UTC().Format("15:04:05"), r.Duration(now).Round(time.Second))
+		if r.Channel != "" && !strings.HasPrefix(r.Channel, "D") {
+			fmt.Fprintf(&b, " in <#%s>", r.Channel)
+		}
+		if r.Progress != "" {
+			b.WriteString(": " + firstLine(r.Progress))
+		}
+	}
+	b.WriteString("\nStop one with `cancel <number>`.")
+	_, err = req.Reply(ctx, b.String())
+	return err
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}
+
+// history lists the jobs that changed last, newest first.
+func (m *Manager) history(ctx context.Context, req *botkit.Request) error {
+	rs, err := m.st.History(req.Int("n", historyShown))
+	if err != nil {
+		return err
+	}
+	if len(rs) == 0 {
+		_, err := req.Reply(ctx, "No job has run yet.")
+		return err
+	}
+	now := time.Now()
+	var b strings.Builder
+	b.WriteString("*Last jobs*")
+	for _, r := range rs {
+		fmt.Fprintf(&b, "\n• #%d %s: <@%s> %s, %s UTC, %s", r.ID, statusWord(r), r.User, r.Title,
+			r.Created.UTC().Format("2006-01-02 15:04"), r.Duration(now).Round(time.Second))
+		if r.Status == Cancelled && r.CancelledBy != "" {
+			fmt.Fprintf(&b, ", by <@%s>", r.CancelledBy)
+		}
+		if r.Error != "" && r.Status != Cancelled {
+			b.WriteString(" — " + firstLine(clip(r.Error, 200)))
+		}
+	}
+	_, err = req.Reply(ctx, b.String())
+	return err
+}
+
+func statusWord(r Record) string {
+	switch r.Status {
+	case Succeeded:
+		return "✅ succeeded"
+	case Failed:
+		return "❌ failed"
+	case Cancelled:
+		return "⏹ cancelled"
+	case TimedOut:
+		return "⌛ timed out"
+	case Interrupted:
+		return "⚠️ interrupted"
+	case Running:
+		return "⏳ running"
+	default:
+		return string(r.Status)
+	}
+}
+
+func (m *Manager) cancelCmd(ctx context.Context, req *botkit.Request) error {
+	id, _ := strconv.ParseInt(req.Arg("job"), 10, 64)
+	return m.cancel(ctx, req, id)
+}
+
+// cancelClick is a click on a job's Cancel button: the same as `cancel`.
+func (m *Manager) cancelClick(ctx context.Context, req *botkit.Request) error {
+	a := req.Action()
+	id, err := strconv.ParseInt(a.Value, 10, 64)
+	if err != nil || id <= 0 {
+		return botkit.Userf("That button names no job.")
+	}
+	return m.cancel(ctx, req, id)
+}
+
+// cancel stops job id for req.User: at once when this process runs it,
+// else through a request in the state directory that its process polls.
+func (m *Manager) cancel(ctx context.Context, req *botkit.Request, id int64) error {
+	running, err := m.st.Running()
+	if err != nil {
+		return err
+	}
+	var rec *Record
+	for i := range running {
+		if running[i].ID == id {
+			rec = &running[i]
+		}
+	}
+	if rec == nil {
+		r, ok, err := m.st.Record(id)
+		switch {
+		case err != nil:
+			return err
+		case !ok:
+			return botkit.Userf("There is no job #%d. `status` shows the running ones.", id)
+		default:
+			return botkit.Userf("Job #%d is not running: it ended (%s).", id, statusWord(r))
+		}
+	}
+	if rec.User != req.User && !m.mayCancel(ctx, req.User) {
+		return botkit.Userf("Only <@%s>, who started job #%d, or those allowed to stop any job may cancel it.", rec.User, id)
+	}
+	m.mu.Lock()
+	j := m.active[id]
+	m.mu.Unlock()
+	if j != nil {
+		j.cancel(&cancelled{by: req.User})
+		_, err := req.Replyf(ctx, "Cancelling job #%d.", id)
+		return err
+	}
+	if err := m.st.RequestCancel(id, req.User); err != nil {
+		return err
+	}
+	_, err = req.Replyf(ctx, "Asked the process running job #%d (%s) to cancel it.", id, rec.Instance)
+	return err
+}
