@@ -39,6 +39,7 @@ type Command struct {
 	timeout   time.Duration
 	defaults  []argDefault
 	confirm   *confirmSpec
+	job       *Job // set while Schedule applies its options
 }
 
 // argDefault fills in an optional parameter the message left out.

@@ -36,7 +36,19 @@ type metrics struct {
 	inFlight *vm.Gauge
 	queued   *vm.Gauge
 	pending  *vm.Gauge
+
+	jobRuns        metric.Vec // job, outcome
+	jobLastSuccess metric.Vec // job
+	jobNext        metric.Vec // job
+	jobInterval    metric.Vec // job
 }
+
+// Outcomes of a scheduled job's tick that did not run, besides the
+// outcomes of a run (ok, error, timeout, panic...).
+const (
+	OutcomeSkipped = "skipped" // the previous run was still going
+	OutcomeMissed  = "missed"  // the bot was down, past the job's CatchUp window
+)
 
 // durationBuckets are botkit_command_duration_seconds' buckets: from a ping
 // to the longest deploy.
@@ -50,6 +62,13 @@ var durationBuckets = []float64{.01, .05, .1, .5, 1, 5, 15, 60, 300, 900, 1800}
 //   - botkit_access_decisions_total{command,decision}: allow, deny, error
 //   - botkit_commands_in_flight, botkit_commands_queued: gauges
 //   - botkit_confirmations_pending: commands waiting for an answer
+//   - botkit_schedule_runs_total{job,outcome}: scheduled ticks, by outcome
+//     (ok, error, user_error, timeout, panic; skipped, missed)
+//   - botkit_schedule_last_success_timestamp_seconds{job}: when the job last
+//     succeeded (kept in the state directory), or was first scheduled
+//   - botkit_schedule_interval_seconds{job}: the longest gap between two
+//     ticks; the alert compares the two above with it
+//   - botkit_schedule_next_run_timestamp_seconds{job}: the job's next tick
 func newMetrics(set *vm.Set, bot string) *metrics {
 	consts := []string{"bot", bot}
 	return &metrics{
@@ -61,6 +80,11 @@ func newMetrics(set *vm.Set, bot string) *metrics {
 		inFlight: metric.NewVec(set, "botkit_commands_in_flight", consts).Gauge(),
 		queued:   metric.NewVec(set, "botkit_commands_queued", consts).Gauge(),
 		pending:  metric.NewVec(set, "botkit_confirmations_pending", consts).Gauge(),
+
+		jobRuns:        metric.NewVec(set, "botkit_schedule_runs_total", consts, "job", "outcome"),
+		jobLastSuccess: metric.NewVec(set, "botkit_schedule_last_success_timestamp_seconds", consts, "job"),
+		jobNext:        metric.NewVec(set, "botkit_schedule_next_run_timestamp_seconds", consts, "job"),
+		jobInterval:    metric.NewVec(set, "botkit_schedule_interval_seconds", consts, "job"),
 	}
 }
 

@@ -53,6 +53,7 @@ type Request struct {
 	ruleConfirm *Rule
 	defaulted   string
 	answeredBy  string
+	tick        time.Time // a scheduled job's
 
 	inChannel bool         // a slash command's replies are seen by the channel
 	answer    func(Answer) // set for kinds Slack reads an answer from
