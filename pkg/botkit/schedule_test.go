@@ -499,13 +499,13 @@ func TestSchedulerFailures(t *testing.T) {
 			t.Errorf("report channel (-want +got):\n%s", diff)
 		}
 		for series, want := range map[string]float64{
-			`botkit_schedule_runs_total{bot="t",job="report",outcome="ok"}`:            1,
-			`botkit_schedule_runs_total{bot="t",job="report",outcome="error"}`:         1,
-			`botkit_schedule_runs_total{bot="t",job="stuck",outcome="timeout"}`:        2,
-			`botkit_schedule_last_success_timestamp_seconds{bot="t",job="report"}`:     float64(time.Date(2026, 12, 5, 9, 20, 0, 0, time.UTC).Unix()),
-			`botkit_schedule_last_success_timestamp_seconds{bot="t",job="stuck"}`:      float64(start.Unix()), // first scheduled
-			`botkit_schedule_interval_seconds{bot="t",job="report"}`:                   600,
-			`botkit_schedule_next_run_timestamp_seconds{bot="t",job="report"}`:         float64(time.Date(2026, 12, 5, 9, 30, 0, 0, time.UTC).Unix()),
+			`botkit_schedule_runs_total{bot="t",job="report",outcome="ok"}`:        1,
+			`botkit_schedule_runs_total{bot="t",job="report",outcome="error"}`:     1,
+			`botkit_schedule_runs_total{bot="t",job="stuck",outcome="timeout"}`:    2,
+			`botkit_schedule_last_success_timestamp_seconds{bot="t",job="report"}`: float64(time.Date(2026, 12, 5, 9, 20, 0, 0, time.UTC).Unix()),
+			`botkit_schedule_last_success_timestamp_seconds{bot="t",job="stuck"}`:  float64(start.Unix()), // first scheduled
+			`botkit_schedule_interval_seconds{bot="t",job="report"}`:               600,
+			`botkit_schedule_next_run_timestamp_seconds{bot="t",job="report"}`:     float64(time.Date(2026, 12, 5, 9, 30, 0, 0, time.UTC).Unix()),
 		} {
 			if got := value(t, reg, series); got != want {
 				t.Errorf("%s = %v, want %v", series, got, want)
