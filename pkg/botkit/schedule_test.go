@@ -538,3 +538,32 @@ func TestSchedulerStateDirFailure(t *testing.T) {
 		}
 	})
 }
+
+func TestScheduleHelp(t *testing.T) {
+	// A Friday afternoon in Paris: the weekday job's next run is Monday.
+	now := time.Date(2026, 12, 4, 15, 0, 0, 0, time.UTC)
+	tr := botkittest.New(t, botkittest.WithRunOptions(botkit.WithClock(func() time.Time { return now })))
+	b := tr.Bot()
+	b.Command("ping", nopHandler, botkit.Describe("Answer pong"))
+	b.Schedule("standup", "0 9 * * MON-FRI", nopHandler, botkit.In("Europe/Paris"), botkit.Describe("Post the stand-up thread"))
+	b.Schedule("cleanup", "*/15 * * * *", nopHandler)
+
+	wantStatic := "\n*Scheduled jobs*:" +
+		"\n• `standup` — Post the stand-up thread (`0 9 * * MON-FRI` Europe/Paris)" +
+		"\n• `cleanup` (`*/15 * * * *` UTC)"
+	if got := b.Help(); !strings.HasSuffix(got, wantStatic) {
+		t.Errorf("Help() = %q, want it to end with %q", got, wantStatic)
+	}
+	wantLive := "\n*Scheduled jobs*:" +
+		"\n• `standup` — Post the stand-up thread (`0 9 * * MON-FRI` Europe/Paris, next Mon 7 Dec 09:00 CET)" +
+		"\n• `cleanup` (`*/15 * * * *` UTC, next Fri 4 Dec 15:15 UTC)"
+	for _, cmd := range []string{"help", "help all"} {
+		if got := botkittest.Last(tr.Say(t, cmd)); !strings.HasSuffix(got, wantLive) {
+			t.Errorf("%s = %q, want it to end with %q", cmd, got, wantLive)
+		}
+	}
+	home := botkittest.BlockTexts(tr.OpenHome(t, "U0ANY").Blocks.BlockSet)
+	if len(home) < 2 || !strings.HasSuffix(home[1], wantLive) {
+		t.Errorf("home = %q, want the jobs with their next runs", home)
+	}
+}
