@@ -37,10 +37,10 @@ type metrics struct {
 	queued   *vm.Gauge
 	pending  *vm.Gauge
 
-	jobRuns        metric.Vec // job, outcome
-	jobLastSuccess metric.Vec // job
-	jobNext        metric.Vec // job
-	jobInterval    metric.Vec // job
+	jobRuns        metric.Vec // schedule (the job's name), outcome
+	jobLastSuccess metric.Vec // schedule
+	jobNext        metric.Vec // schedule
+	jobInterval    metric.Vec // schedule
 }
 
 // Outcomes of a scheduled job's tick that did not run, besides the
@@ -62,13 +62,15 @@ var durationBuckets = []float64{.01, .05, .1, .5, 1, 5, 15, 60, 300, 900, 1800}
 //   - botkit_access_decisions_total{command,decision}: allow, deny, error
 //   - botkit_commands_in_flight, botkit_commands_queued: gauges
 //   - botkit_confirmations_pending: commands waiting for an answer
-//   - botkit_schedule_runs_total{job,outcome}: scheduled ticks, by outcome
-//     (ok, error, user_error, timeout, panic; skipped, missed)
-//   - botkit_schedule_last_success_timestamp_seconds{job}: when the job last
-//     succeeded (kept in the state directory), or was first scheduled
-//   - botkit_schedule_interval_seconds{job}: the longest gap between two
-//     ticks; the alert compares the two above with it
-//   - botkit_schedule_next_run_timestamp_seconds{job}: the job's next tick
+//   - botkit_schedule_runs_total{schedule,outcome}: scheduled jobs' ticks,
+//     by outcome (ok, error, user_error, timeout, panic; skipped, missed).
+//     The label is schedule, the job's name: Prometheus renames a scraped
+//     job label, which is the scrape job's
+//   - botkit_schedule_last_success_timestamp_seconds{schedule}: when the job
+//     last succeeded (kept in the state directory), or was first scheduled
+//   - botkit_schedule_interval_seconds{schedule}: the longest gap between
+//     two ticks; the alert compares the two above with it
+//   - botkit_schedule_next_run_timestamp_seconds{schedule}: the next tick
 func newMetrics(set *vm.Set, bot string) *metrics {
 	consts := []string{"bot", bot}
 	return &metrics{
@@ -81,10 +83,10 @@ func newMetrics(set *vm.Set, bot string) *metrics {
 		queued:   metric.NewVec(set, "botkit_commands_queued", consts).Gauge(),
 		pending:  metric.NewVec(set, "botkit_confirmations_pending", consts).Gauge(),
 
-		jobRuns:        metric.NewVec(set, "botkit_schedule_runs_total", consts, "job", "outcome"),
-		jobLastSuccess: metric.NewVec(set, "botkit_schedule_last_success_timestamp_seconds", consts, "job"),
-		jobNext:        metric.NewVec(set, "botkit_schedule_next_run_timestamp_seconds", consts, "job"),
-		jobInterval:    metric.NewVec(set, "botkit_schedule_interval_seconds", consts, "job"),
+		jobRuns:        metric.NewVec(set, "botkit_schedule_runs_total", consts, "schedule", "outcome"),
+		jobLastSuccess: metric.NewVec(set, "botkit_schedule_last_success_timestamp_seconds", consts, "schedule"),
+		jobNext:        metric.NewVec(set, "botkit_schedule_next_run_timestamp_seconds", consts, "schedule"),
+		jobInterval:    metric.NewVec(set, "botkit_schedule_interval_seconds", consts, "schedule"),
 	}
 }
 

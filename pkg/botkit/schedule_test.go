@@ -258,7 +258,7 @@ func TestSchedulerRunsAcrossDST(t *testing.T) {
 				if len(replies) != 3 || replies[0].Channel != "C0NIGHT" || !strings.HasPrefix(replies[0].Text, "nightly run for ") {
 					t.Errorf("posts: %+v, want 3 in C0NIGHT", replies)
 				}
-				if got := value(t, reg, `botkit_schedule_runs_total{bot="t",job="nightly",outcome="ok"}`); got != 3 {
+				if got := value(t, reg, `botkit_schedule_runs_total{bot="t",schedule="nightly",outcome="ok"}`); got != 3 {
 					t.Errorf("runs_total ok = %v, want 3", got)
 				}
 			})
@@ -300,7 +300,7 @@ func TestSchedulerOverlap(t *testing.T) {
 				if got := int(runs.Load()); got != tt.wantRuns {
 					t.Errorf("runs = %d, want %d", got, tt.wantRuns)
 				}
-				if got := value(t, reg, `botkit_schedule_runs_total{bot="t",job="slow",outcome="skipped"}`); got != tt.wantSkipped {
+				if got := value(t, reg, `botkit_schedule_runs_total{bot="t",schedule="slow",outcome="skipped"}`); got != tt.wantSkipped {
 					t.Errorf("skipped = %v, want %v", got, tt.wantSkipped)
 				}
 				if got := most.Load(); got != tt.wantMax {
@@ -336,7 +336,7 @@ func TestSchedulerOneRunPerTickAcrossProcesses(t *testing.T) {
 		}
 		var total float64
 		for _, reg := range regs {
-			total += value(t, reg, `botkit_schedule_runs_total{bot="t",job="every-minute",outcome="ok"}`)
+			total += value(t, reg, `botkit_schedule_runs_total{bot="t",schedule="every-minute",outcome="ok"}`)
 		}
 		if total != 30 {
 			t.Errorf("runs counted by the three processes: %v, want 30", total)
@@ -419,7 +419,7 @@ func TestSchedulerAfterRestart(t *testing.T) {
 				if diff := cmp.Diff(tt.wantRuns, after.got()); diff != "" {
 					t.Errorf("after the restart (-want +got):\n%s", diff)
 				}
-				if got := value(t, reg, `botkit_schedule_runs_total{bot="t",job="hourly",outcome="missed"}`); got != tt.wantMissed {
+				if got := value(t, reg, `botkit_schedule_runs_total{bot="t",schedule="hourly",outcome="missed"}`); got != tt.wantMissed {
 					t.Errorf("missed = %v, want %v", got, tt.wantMissed)
 				}
 
@@ -430,7 +430,7 @@ func TestSchedulerAfterRestart(t *testing.T) {
 				_, reg = f.run(newBot(&again), settings)
 				time.Sleep(time.Second)
 				f.stop()
-				if len(again.got()) != 0 || value(t, reg, `botkit_schedule_runs_total{bot="t",job="hourly",outcome="missed"}`) != 0 {
+				if len(again.got()) != 0 || value(t, reg, `botkit_schedule_runs_total{bot="t",schedule="hourly",outcome="missed"}`) != 0 {
 					t.Errorf("second restart ran %v and counted missed ticks again", again.got())
 				}
 			})
@@ -499,13 +499,13 @@ func TestSchedulerFailures(t *testing.T) {
 			t.Errorf("report channel (-want +got):\n%s", diff)
 		}
 		for series, want := range map[string]float64{
-			`botkit_schedule_runs_total{bot="t",job="report",outcome="ok"}`:        1,
-			`botkit_schedule_runs_total{bot="t",job="report",outcome="error"}`:     1,
-			`botkit_schedule_runs_total{bot="t",job="stuck",outcome="timeout"}`:    2,
-			`botkit_schedule_last_success_timestamp_seconds{bot="t",job="report"}`: float64(time.Date(2026, 12, 5, 9, 20, 0, 0, time.UTC).Unix()),
-			`botkit_schedule_last_success_timestamp_seconds{bot="t",job="stuck"}`:  float64(start.Unix()), // first scheduled
-			`botkit_schedule_interval_seconds{bot="t",job="report"}`:               600,
-			`botkit_schedule_next_run_timestamp_seconds{bot="t",job="report"}`:     float64(time.Date(2026, 12, 5, 9, 30, 0, 0, time.UTC).Unix()),
+			`botkit_schedule_runs_total{bot="t",schedule="report",outcome="ok"}`:        1,
+			`botkit_schedule_runs_total{bot="t",schedule="report",outcome="error"}`:     1,
+			`botkit_schedule_runs_total{bot="t",schedule="stuck",outcome="timeout"}`:    2,
+			`botkit_schedule_last_success_timestamp_seconds{bot="t",schedule="report"}`: float64(time.Date(2026, 12, 5, 9, 20, 0, 0, time.UTC).Unix()),
+			`botkit_schedule_last_success_timestamp_seconds{bot="t",schedule="stuck"}`:  float64(start.Unix()), // first scheduled
+			`botkit_schedule_interval_seconds{bot="t",schedule="report"}`:               600,
+			`botkit_schedule_next_run_timestamp_seconds{bot="t",schedule="report"}`:     float64(time.Date(2026, 12, 5, 9, 30, 0, 0, time.UTC).Unix()),
 		} {
 			if got := value(t, reg, series); got != want {
 				t.Errorf("%s = %v, want %v", series, got, want)
