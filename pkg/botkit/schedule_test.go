@@ -567,3 +567,28 @@ func TestScheduleHelp(t *testing.T) {
 		t.Errorf("home = %q, want the jobs with their next runs", home)
 	}
 }
+
+func TestScheduledReplyWithoutChannel(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := botkit.New("t")
+		var replyErr, msgErr error
+		b.Schedule("report", "* * * * *", func(ctx context.Context, req *botkit.Request) error {
+			_, replyErr = req.Reply(ctx, "report")
+			_, msgErr = req.ReplyMessage(ctx, botkit.Message{Text: "report"})
+			_, err := req.ReplyMessage(ctx, botkit.Message{Channel: "C0ELSEWHERE", Text: "report"})
+			return err
+		})
+		f := newFleet(t, time.Date(2026, 12, 5, 9, 0, 30, 0, time.UTC))
+		tr, _ := f.run(b, botkit.Settings{})
+		time.Sleep(time.Minute)
+		f.stop()
+		for _, err := range []error{replyErr, msgErr} {
+			if err == nil || !strings.Contains(err.Error(), "set schedule.channel") {
+				t.Errorf("reply with no channel: %v, want an error naming schedule.channel", err)
+			}
+		}
+		if r := tr.Replies(); len(r) != 1 || r[0].Channel != "C0ELSEWHERE" {
+			t.Errorf("posts: %+v, want the one naming its channel", r)
+		}
+	})
+}

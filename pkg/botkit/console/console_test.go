@@ -321,9 +321,11 @@ func TestScheduledPosts(t *testing.T) {
 		})
 		start, origin := time.Date(2026, 12, 5, 9, 0, 30, 0, time.UTC), time.Now()
 		done := make(chan error)
-		go func() {
-			done <- b.Run(context.Background(), tr, botkit.WithClock(func() time.Time { return start.Add(time.Since(origin)) }))
-		}()
+		rt := botkit.NewRuntime(b, botkit.WithClock(func() time.Time { return start.Add(time.Since(origin)) }))
+		if err := rt.Apply(botkit.Settings{Schedule: botkit.ScheduleConfig{Channel: console.Channel}}); err != nil {
+			t.Fatal(err)
+		}
+		go func() { done <- rt.Run(context.Background(), tr) }()
 		time.Sleep(time.Minute)
 		synctest.Wait()
 		typing.Close() // the end of input stops the bot
