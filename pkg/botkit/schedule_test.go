@@ -147,8 +147,17 @@ func TestScheduleSettings(t *testing.T) {
 			t.Errorf("CheckSettings: %v, want %q", err, want)
 		}
 	}
-	if err := b.CheckSettings(botkit.Settings{Schedule: botkit.ScheduleConfig{Channel: "C0REPORT", ErrorsChannel: "C0ERRORS"}}); err != nil {
-		t.Errorf("CheckSettings of good IDs: %v", err)
+	if err := b.CheckSettings(botkit.Settings{Schedule: botkit.ScheduleConfig{Channel: "C0REPORT", ErrorsChannel: "C0ERRORS"},
+		State: botkit.StateConfig{Dir: filepath.Join(t.TempDir(), "made-when-needed")}}); err != nil {
+		t.Errorf("CheckSettings of good settings: %v", err)
+	}
+	file := filepath.Join(t.TempDir(), "state")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	want := `key state.dir: "` + file + `" is a file, not a directory`
+	if err := b.CheckSettings(botkit.Settings{State: botkit.StateConfig{Dir: file}}); err == nil || err.Error() != want {
+		t.Errorf("CheckSettings of a file as state.dir: %v, want %q", err, want)
 	}
 }
 
@@ -515,8 +524,10 @@ func TestSchedulerFailures(t *testing.T) {
 }
 
 func TestSchedulerStateDirFailure(t *testing.T) {
-	file := filepath.Join(t.TempDir(), "not-a-dir")
-	if err := os.WriteFile(file, nil, 0o600); err != nil {
+	// The state directory is fine, but schedule/ in it is a file: no tick
+	// can be claimed.
+	file := t.TempDir()
+	if err := os.WriteFile(filepath.Join(file, "schedule"), nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	synctest.Test(t, func(t *testing.T) {

@@ -3,6 +3,7 @@ package botkit
 import (
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 )
@@ -181,6 +182,13 @@ func (b *Bot) compileSettings(s Settings) (*compiled, error) {
 	}
 	if s.Audit.Channel != "" && !slackID(s.Audit.Channel, "CG") {
 		errs = append(errs, fmt.Errorf("key audit.channel: %q is not a Slack channel ID (C…)", s.Audit.Channel))
+	}
+	if s.State.Dir != "" {
+		// A missing directory is made when first needed; a file there
+		// would fail every tick.
+		if fi, err := os.Stat(s.State.Dir); err == nil && !fi.IsDir() {
+			errs = append(errs, fmt.Errorf("key state.dir: %q is a file, not a directory", s.State.Dir))
+		}
 	}
 	for _, k := range []struct{ key, id string }{{"schedule.channel", s.Schedule.Channel}, {"schedule.errors_channel", s.Schedule.ErrorsChannel}} {
 		if k.id != "" && !slackID(k.id, "CG") {
