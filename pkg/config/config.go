@@ -210,12 +210,14 @@ func Load(dst any, o Options) (Loaded, error) {
 		if !ok || !strings.HasPrefix(name, EnvPrefix) {
 			continue
 		}
-		k, found := envKey(keys, strings.TrimPrefix(name, EnvPrefix))
-		if !found {
+		matched := envKeys(keys, strings.TrimPrefix(name, EnvPrefix))
+		if len(matched) == 0 {
 			return res, &Error{Msg: fmt.Sprintf("environment variable %s matches no config key (known: %s)", name, envNames(keys))}
 		}
-		v.Set(k.key, val)
-		fromEnv[normKey(k.key)] = envValue{name: name, value: val, typ: k.typ}
+		for _, k := range matched {
+			v.Set(k.key, val)
+			fromEnv[normKey(k.key)] = envValue{name: name, value: val, typ: k.typ}
+		}
 	}
 
 	var md mapstructure.Metadata
