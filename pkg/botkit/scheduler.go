@@ -48,7 +48,13 @@ func (s *session) runJobs(ctx context.Context) {
 		return
 	}
 	if rt.policy.load().State.Dir == "" {
-		rt.logger.Warn("no state directory (state.dir): scheduled jobs forget their last runs on restart, and two processes would both run them")
+		// Expected on a laptop, where the console shows warnings: only a
+		// pod's missing state directory is worth one.
+		level := slog.LevelWarn
+		if rt.env == "" || rt.env == EnvLocal {
+			level = slog.LevelInfo
+		}
+		rt.logger.Log(context.Background(), level, "no state directory (state.dir): scheduled jobs forget their last runs on restart, and two processes would both run them")
 	}
 	var wg sync.WaitGroup
 	for _, j := range rt.bot.jobs {
