@@ -7,8 +7,9 @@
 // Struct fields are named by their `yaml` tags (lowercase, since viper
 // lowercases keys). Any leaf key can be overridden from the environment with
 // the prefix BOT_CFG_ and dots as underscores: state.dir is
-// BOT_CFG_STATE_DIR. Keys inside maps cannot be overridden this way, and an
-// unknown BOT_CFG_ variable is an error, so a typo never goes unnoticed.
+// BOT_CFG_STATE_DIR (which also sets a key state_dir, if the struct has
+// both). Keys inside maps cannot be overridden this way, and an unknown
+// BOT_CFG_ variable is an error, so a typo never goes unnoticed.
 package config
 
 import (
