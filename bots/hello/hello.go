@@ -57,6 +57,13 @@ func setup(_ context.Context, b *botkit.Bot, live *botkit.Live[Config], env botk
 		return err
 	}, botkit.Describe("Show who you are to me"))
 
+	// morning is a scheduled job: the clock starts it, on weekdays at 9 in
+	// Paris, and it posts in the channel the config's schedule.channel names.
+	b.Schedule("morning", "0 9 * * MON-FRI", func(ctx context.Context, req *botkit.Request) error {
+		_, err := req.Replyf(ctx, "%s, it is %s morning.", botkit.Escape(live.Load().Greeting), req.Tick().Format("Monday"))
+		return err
+	}, botkit.In("Europe/Paris"), botkit.Describe("Greet the channel on weekday mornings"))
+
 	// launch shows the parts a dangerous command uses: a typed argument
 	// (checked before anything runs), a confirmation (the command waits
 	// parked, holding no worker, and runs on Confirm), one message edited as

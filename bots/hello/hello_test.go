@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/botfleet/botfleet/pkg/botkit"
 	"github.com/botfleet/botfleet/pkg/botkit/botkittest"
@@ -14,9 +15,9 @@ import (
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden")
 
-func newBot(t *testing.T, cfg Config) *botkittest.Transport {
+func newBot(t *testing.T, cfg Config, opts ...botkit.Option) *botkittest.Transport {
 	t.Helper()
-	tr := botkittest.New(t, botkittest.WithName("hello"))
+	tr := botkittest.New(t, botkittest.WithName("hello"), botkittest.WithRunOptions(opts...))
 	if err := setup(t.Context(), tr.Bot(), botkit.NewLive(&cfg), botkit.Env{Name: "local"}); err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +44,9 @@ func TestCommands(t *testing.T) {
 }
 
 func TestHelpGolden(t *testing.T) {
-	tr := newBot(t, Config{Greeting: "Hello"})
+	// help shows the jobs' next runs: read at a fixed time, a Friday noon.
+	friday := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
+	tr := newBot(t, Config{Greeting: "Hello"}, botkit.WithClock(func() time.Time { return friday }))
 	got := botkittest.Last(tr.Say(t, "help"))
 	path := filepath.Join("testdata", "help.golden")
 	if *update {
@@ -68,6 +71,29 @@ func TestConfigValidate(t *testing.T) {
 	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "greeting") {
 		t.Errorf("empty greeting: Validate = %v, want an error naming the key", err)
 	}
+}
+
+// TestMorning runs in a synctest bubble on a clock from a Friday at 8:59 in
+// Paris: three days pass at once, with a run on Friday and one on Monday.
+func TestMorning(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start, origin := time.Date(2026, 12, 4, 7, 59, 0, 0, time.UTC), time.Now()
+		tr := newBot(t, Config{Greeting: "Hi"}, botkit.WithClock(func() time.Time { return start.Add(time.Since(origin)) }))
+		if err := tr.Apply(botkit.Settings{Schedule: botkit.ScheduleConfig{Channel: "C0MORNING"}}); err != nil {
+			t.Fatal(err)
+		}
+		tr.Start()
+		time.Sleep(3*24*time.Hour + time.Hour)
+		tr.Stop()
+		var got []string
+		for _, r := range tr.Replies() {
+			got = append(got, r.Channel+": "+r.Text)
+		}
+		want := []string{"C0MORNING: Hi, it is Friday morning.", "C0MORNING: Hi, it is Monday morning."}
+		if strings.Join(got, "|") != strings.Join(want, "|") {
+			t.Errorf("posts = %q, want %q", got, want)
+		}
+	})
 }
 
 // TestBinaryPipe runs the bot's main and pipes commands into it, as

@@ -25,6 +25,7 @@ type Bot struct {
 	listeners  map[listenerKey]*Command
 	order      []*Command // listeners, in registration order
 	home       HomeFunc
+	jobs       []*Job
 	frozen     atomic.Bool
 }
 

@@ -60,6 +60,28 @@
 // Patterns that would match the same message with the same precedence make
 // Command panic, as do malformed ones, so that mistakes fail at start.
 //
+// # Scheduled jobs
+//
+// Schedule registers a job that the clock starts, at the ticks of a cron
+// expression read in a time zone of its own (the zone database is built
+// in, so a distroless image knows the zones):
+//
+//	b.Schedule("standup", "0 9 * * MON-FRI", d.standup,
+//		botkit.In("Europe/Paris"), botkit.CatchUp(2*time.Hour), botkit.Describe("Open the stand-up thread"))
+//
+// A run's Request (KindSchedule) posts and edits like a command's, in the
+// channel the config's schedule.channel names; its context ends after the
+// job's timeout; it leaves an audit line and metrics, and a failure is
+// posted to schedule.errors_channel. A tick that finds the previous run
+// still going is skipped and counted (unless Overlap). With a state
+// directory (state.dir), each tick is claimed by creating a file there with
+// O_EXCL, so that of the processes sharing it exactly one runs the tick,
+// and after a restart the latest tick missed runs once if it is within the
+// job's CatchUp window, the others counted as missed. Help and the App
+// Home list the jobs with their next run. Jobs run outside access rules,
+// rate limits and confirmations, which are about people; the bot's own
+// middleware wraps them.
+//
 // # Errors
 //
 // Handlers return errors. A *UserError (see Userf) is shown to the user as

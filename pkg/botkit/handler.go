@@ -40,6 +40,7 @@ type Command struct {
 	defaults  []argDefault
 	confirm   *confirmSpec
 	prepare   HandlerFunc // see Prepare
+	job       *Job        // set while Schedule applies its options
 }
 
 // argDefault fills in an optional parameter the message left out.

@@ -3,6 +3,7 @@ package botkit
 import (
 	"fmt"
 	"strings"
+	"time"
 )
 
 // helpFor answers "help", "help all" and "help <command>"; ok is false
@@ -16,15 +17,41 @@ func (s *session) helpFor(ev Event, text string) (reply string, ok bool) {
 	}
 	switch {
 	case rest == "":
-		return b.help(func(c *Command) bool { return s.rt.policy.mayList(s.ctx, s.tr, c, ev.User, ev.Channel) }), true
+		return b.help(func(c *Command) bool { return s.rt.policy.mayList(s.ctx, s.tr, c, ev.User, ev.Channel) }) + b.jobsHelp(s.rt.now()), true
 	case asciiEqualFold(rest, "all"):
-		return b.Help(), true
+		return b.Help() + b.jobsHelp(s.rt.now()), true
 	}
 	return b.HelpCommand(rest), true
 }
 
-// Help returns the generated list of every command, as "help all" shows it.
-func (b *Bot) Help() string { return b.help(nil) }
+// Help returns the generated list of every command, as "help all" shows it,
+// then the scheduled jobs with their cron expressions (help in Slack adds
+// each one's next run).
+func (b *Bot) Help() string { return b.help(nil) + b.jobsHelp(time.Time{}) }
+
+// jobsHelp lists the scheduled jobs, with their next run after now unless
+// now is zero; "" when there are none.
+func (b *Bot) jobsHelp(now time.Time) string {
+	if len(b.jobs) == 0 {
+		return ""
+	}
+	var sb strings.Builder
+	sb.WriteString("\n*Scheduled jobs*:")
+	for _, j := range b.jobs {
+		sb.WriteString("\n• `" + j.name + "`")
+		if j.cmd.desc != "" {
+			sb.WriteString(" — " + j.cmd.desc)
+		}
+		sb.WriteString(" (`" + Escape(j.spec) + "` " + j.loc.String())
+		if !now.IsZero() {
+			if next := j.Next(now); !next.IsZero() {
+				sb.WriteString(", next " + next.In(j.loc).Format("Mon 2 Jan 15:04 MST"))
+			}
+		}
+		sb.WriteString(")")
+	}
+	return sb.String()
+}
 
 // help lists the visible commands that show (nil: all) lets through.
 func (b *Bot) help(show func(*Command) bool) string {

@@ -38,7 +38,19 @@ type metrics struct {
 	inFlight *vm.Gauge
 	queued   *vm.Gauge
 	pending  *vm.Gauge
+
+	jobRuns        metric.Vec // schedule (the job's name), outcome
+	jobLastSuccess metric.Vec // schedule
+	jobNext        metric.Vec // schedule
+	jobInterval    metric.Vec // schedule
 }
+
+// Outcomes of a scheduled job's tick that did not run, besides the
+// outcomes of a run (ok, error, timeout, panic...).
+const (
+	OutcomeSkipped = "skipped" // the previous run was still going
+	OutcomeMissed  = "missed"  // the bot was down, past the job's CatchUp window
+)
 
 // durationBuckets are botkit_command_duration_seconds' buckets: from a ping
 // to the longest deploy.
@@ -54,6 +66,15 @@ var durationBuckets = []float64{.01, .05, .1, .5, 1, 5, 15, 60, 300, 900, 1800}
 //   - botkit_confirmations_pending: commands waiting for a confirmation or
 //     an approval (with a state directory: of every process sharing it,
 //     as last counted here)
+//   - botkit_schedule_runs_total{schedule,outcome}: scheduled jobs' ticks,
+//     by outcome (ok, error, user_error, timeout, panic; skipped, missed).
+//     The label is schedule, the job's name: Prometheus renames a scraped
+//     job label, which is the scrape job's
+//   - botkit_schedule_last_success_timestamp_seconds{schedule}: when the job
+//     last succeeded (kept in the state directory), or was first scheduled
+//   - botkit_schedule_interval_seconds{schedule}: the longest gap between
+//     two ticks; the alert compares the two above with it
+//   - botkit_schedule_next_run_timestamp_seconds{schedule}: the next tick
 func newMetrics(set *vm.Set, bot string) *metrics {
 	consts := []string{"bot", bot}
 	return &metrics{
@@ -65,6 +86,11 @@ func newMetrics(set *vm.Set, bot string) *metrics {
 		inFlight: metric.NewVec(set, "botkit_commands_in_flight", consts).Gauge(),
 		queued:   metric.NewVec(set, "botkit_commands_queued", consts).Gauge(),
 		pending:  metric.NewVec(set, "botkit_confirmations_pending", consts).Gauge(),
+
+		jobRuns:        metric.NewVec(set, "botkit_schedule_runs_total", consts, "schedule", "outcome"),
+		jobLastSuccess: metric.NewVec(set, "botkit_schedule_last_success_timestamp_seconds", consts, "schedule"),
+		jobNext:        metric.NewVec(set, "botkit_schedule_next_run_timestamp_seconds", consts, "schedule"),
+		jobInterval:    metric.NewVec(set, "botkit_schedule_interval_seconds", consts, "schedule"),
 	}
 }
 

@@ -2,6 +2,7 @@ package botkit
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -54,9 +55,10 @@ type Request struct {
 	ruleApprove *Rule // the access rule that asks for an approval
 	defaulted   string
 	answeredBy  string
-	approvals   []vote   // non-nil once approved: who approved, when
-	verdict     *verdict // what stopped a parked command from running
-	details     []Detail // frozen by Prepare (Freeze)
+	approvals   []vote    // non-nil once approved: who approved, when
+	verdict     *verdict  // what stopped a parked command from running
+	details     []Detail  // frozen by Prepare (Freeze)
+	tick        time.Time // a scheduled job's
 
 	inChannel bool         // a slash command's replies are seen by the channel
 	answer    func(Answer) // set for kinds Slack reads an answer from
@@ -169,6 +171,9 @@ func (r *Request) thread() string {
 // of the clicked message; a modal's, a global shortcut's or an event's with
 // no channel goes to the user as a direct message.
 func (r *Request) Reply(ctx context.Context, text string) (MessageRef, error) {
+	if r.where() == "" {
+		return MessageRef{}, errNowhere
+	}
 	if ref, ok, err := r.respond(ctx, text, MessageRef{}); ok {
 		return ref, err
 	}
@@ -186,6 +191,10 @@ func (r *Request) Reply(ctx context.Context, text string) (MessageRef, error) {
 	}
 	return ref, nil
 }
+
+// errNowhere is Reply's error for a request with no channel and no user: a
+// scheduled job's, when the config names no channel for jobs.
+var errNowhere = errors.New("no channel to post in: set schedule.channel in the config, or name a channel in the message")
 
 // where is the channel replies go to: the request's, or the user's direct
 // messages with the bot when it has none (a modal, a global shortcut).
@@ -242,6 +251,9 @@ func (r *Request) ReplyMessage(ctx context.Context, m Message) (MessageRef, erro
 	}
 	if m.Channel == "" {
 		m.Channel, m.ThreadTS = r.where(), r.thread()
+	}
+	if m.Channel == "" {
+		return MessageRef{}, errNowhere
 	}
 	m.Text = fit(m.Text)
 	ref, err := r.tr.Post(ctx, m)

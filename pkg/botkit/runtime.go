@@ -46,7 +46,8 @@ type Runtime struct {
 	pending  interactionStore
 	stateDir string
 	chains   map[*Command]Handler
-	s        *session // the Run; set before any event arrives
+	jobMem   *memStore // scheduled jobs' state without a state directory
+	s        *session  // the Run; set before any event arrives
 }
 
 // Option configures a Runtime.
@@ -95,6 +96,11 @@ func WithCommandTimeout(d time.Duration) Option { return func(rt *Runtime) { rt.
 // seconds).
 func WithGracePeriod(d time.Duration) Option { return func(rt *Runtime) { rt.gracePeriod = d } }
 
+// WithClock sets the clock the runtime reads (default time.Now): scheduled
+// jobs' ticks, dedupe and trigger ages follow it. Tests pass one that runs
+// in a testing/synctest bubble from a chosen date.
+func WithClock(now func() time.Time) Option { return func(rt *Runtime) { rt.now = now } }
+
 // NewRuntime returns a runtime for b and fixes b: registering on it panics
 // from now on. It panics on options out of range (a bug, found at start).
 func NewRuntime(b *Bot, opts ...Option) *Runtime {
@@ -139,6 +145,10 @@ func NewRuntime(b *Bot, opts ...Option) *Runtime {
 		if c.kind != KindSlash { // a slash command runs a command's chain
 			rt.chains[c] = rt.chain(c)
 		}
+	}
+	rt.jobMem = newMemStore()
+	for _, j := range b.jobs {
+		rt.chains[j.cmd] = rt.jobChain(j.cmd)
 	}
 	return rt
 }
@@ -219,10 +229,14 @@ func (rt *Runtime) Run(ctx context.Context, tr Transport) error {
 	if len(rt.bot.onStart) > 0 {
 		s.notes.Go(func() { s.start(ctx, listening) })
 	}
+	jobsCtx, stopJobs := context.WithCancel(ctx)
+	defer stopJobs()
+	s.notes.Go(func() { s.runJobs(jobsCtx) })
 
-	rt.logger.Info("bot running", "commands", len(rt.bot.cmds), "max_in_flight", rt.maxInFlight)
+	rt.logger.Info("bot running", "commands", len(rt.bot.cmds), "jobs", len(rt.bot.jobs), "max_in_flight", rt.maxInFlight)
 	listenErr := tr.Listen(ctx, s.deliver)
 	close(listening)
+	stopJobs() // no tick starts once the transport stops; running ones finish
 
 	s.mu.Lock()
 	s.closed = true

@@ -3,6 +3,7 @@ package botkit
 import (
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 )
@@ -21,6 +22,26 @@ type Settings struct {
 	Access    AccessConfig    `yaml:"access"`
 	Audit     AuditConfig     `yaml:"audit"`
 	RateLimit RateLimitConfig `yaml:"rate_limit"`
+	State     StateConfig     `yaml:"state"`
+	Schedule  ScheduleConfig  `yaml:"schedule"`
+}
+
+// StateConfig is where the bot keeps what must outlive a process.
+type StateConfig struct {
+	// Dir is the bot's state directory, shared by all its processes
+	// (/efs/state/<bot> in a pod). Scheduled jobs keep their ticks and last
+	// success there; without it they are known to one process only.
+	Dir string `yaml:"dir"`
+}
+
+// ScheduleConfig sets where scheduled jobs (Bot.Schedule) post.
+type ScheduleConfig struct {
+	// Channel is where a job's Reply posts (a channel ID).
+	Channel string `yaml:"channel"`
+	// ErrorsChannel, if set, gets a line for each job run that fails, times
+	// out or panics, and for each tick that cannot be claimed; the log gets
+	// them either way.
+	ErrorsChannel string `yaml:"errors_channel"`
 }
 
 // BotSettings returns s; the runner finds the settings of any config struct
@@ -177,6 +198,18 @@ func (b *Bot) compileSettings(s Settings) (*compiled, error) {
 	}
 	if s.Audit.Channel != "" && !slackID(s.Audit.Channel, "CG") {
 		errs = append(errs, fmt.Errorf("key audit.channel: %q is not a Slack channel ID (C…)", s.Audit.Channel))
+	}
+	if s.State.Dir != "" {
+		// A missing directory is made when first needed; a file there
+		// would fail every tick.
+		if fi, err := os.Stat(s.State.Dir); err == nil && !fi.IsDir() {
+			errs = append(errs, fmt.Errorf("key state.dir: %q is a file, not a directory", s.State.Dir))
+		}
+	}
+	for _, k := range []struct{ key, id string }{{"schedule.channel", s.Schedule.Channel}, {"schedule.errors_channel", s.Schedule.ErrorsChannel}} {
+		if k.id != "" && !slackID(k.id, "CG") {
+			errs = append(errs, fmt.Errorf("key %s: %q is not a Slack channel ID (C…)", k.key, k.id))
+		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err

@@ -7,8 +7,9 @@
 // Struct fields are named by their `yaml` tags (lowercase, since viper
 // lowercases keys). Any leaf key can be overridden from the environment with
 // the prefix BOT_CFG_ and dots as underscores: state.dir is
-// BOT_CFG_STATE_DIR. Keys inside maps cannot be overridden this way, and an
-// unknown BOT_CFG_ variable is an error, so a typo never goes unnoticed.
+// BOT_CFG_STATE_DIR (which also sets a key state_dir, if the struct has
+// both). Keys inside maps cannot be overridden this way, and an unknown
+// BOT_CFG_ variable is an error, so a typo never goes unnoticed.
 package config
 
 import (
@@ -210,12 +211,14 @@ func Load(dst any, o Options) (Loaded, error) {
 		if !ok || !strings.HasPrefix(name, EnvPrefix) {
 			continue
 		}
-		k, found := envKey(keys, strings.TrimPrefix(name, EnvPrefix))
-		if !found {
+		matched := envKeys(keys, strings.TrimPrefix(name, EnvPrefix))
+		if len(matched) == 0 {
 			return res, &Error{Msg: fmt.Sprintf("environment variable %s matches no config key (known: %s)", name, envNames(keys))}
 		}
-		v.Set(k.key, val)
-		fromEnv[normKey(k.key)] = envValue{name: name, value: val, typ: k.typ}
+		for _, k := range matched {
+			v.Set(k.key, val)
+			fromEnv[normKey(k.key)] = envValue{name: name, value: val, typ: k.typ}
+		}
 	}
 
 	var md mapstructure.Metadata

@@ -100,6 +100,20 @@ func TestLoadMissingFile(t *testing.T) {
 	if res.FileFound || c.Workers != 2 || c.StateDir != "/x" {
 		t.Errorf("got %+v (found %v), want defaults with the env override", c, res.FileFound)
 	}
+	// A variable that names two keys (a bot's own state_dir beside
+	// botkit's state.dir) sets both.
+	var two struct {
+		StateDir string `yaml:"state_dir"`
+		State    struct {
+			Dir string `yaml:"dir"`
+		} `yaml:"state"`
+	}
+	if _, err := config.Load(&two, config.Options{Path: missing, Environ: []string{"BOT_CFG_STATE_DIR=/y"}}); err != nil {
+		t.Fatal(err)
+	}
+	if two.StateDir != "/y" || two.State.Dir != "/y" {
+		t.Errorf("state_dir %q, state.dir %q; want both /y", two.StateDir, two.State.Dir)
+	}
 	_, err = config.Load(&cfg{}, config.Options{Path: missing, Required: true})
 	if want := missing + ": does not exist (named by BOT_CONFIG)"; err == nil || err.Error() != want {
 		t.Errorf("Load of a missing required file = %v, want an error naming it", err)

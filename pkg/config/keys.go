@@ -212,13 +212,18 @@ func leafKeys(t reflect.Type, prefix string) []leaf {
 	return keys
 }
 
-func envKey(keys []leaf, suffix string) (leaf, bool) {
+// envKeys returns the keys whose variable is EnvPrefix+suffix. Two keys can
+// share one (state.dir and state_dir): the variable sets both, since
+// setting the first silently would leave the other's reader with the file's
+// value.
+func envKeys(keys []leaf, suffix string) []leaf {
+	var out []leaf
 	for _, k := range keys {
 		if envName(k.key) == strings.ToUpper(suffix) {
-			return k, true
+			out = append(out, k)
 		}
 	}
-	return leaf{}, false
+	return out
 }
 
 func envName(key string) string {

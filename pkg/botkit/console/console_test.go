@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -409,4 +410,39 @@ hello> as U0APPROVER y
 	if !strings.HasPrefix(got, want) || !strings.HasSuffix(got, "; running.\n  ↳ deployed to prd\nhello> as U0APPROVER ping\n  ↳ pong for U0APPROVER\n") {
 		t.Errorf("transcript:\n%s\nwant it to start:\n%s", got, want)
 	}
+}
+
+// A scheduled job's posts show in the console between commands, as they
+// would in the channel: make run shows them.
+func TestScheduledPosts(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		in, typing := io.Pipe()
+		out := &syncBuffer{}
+		tr := console.New("hello", in, out, console.WithTranscript())
+		b := botkit.New("hello")
+		b.Schedule("tick", "* * * * *", func(ctx context.Context, req *botkit.Request) error {
+			ref, err := req.Reply(ctx, "tick at "+req.Tick().Format("15:04"))
+			if err != nil {
+				return err
+			}
+			return req.Update(ctx, ref, "tick at "+req.Tick().Format("15:04")+" done")
+		})
+		start, origin := time.Date(2026, 12, 5, 9, 0, 30, 0, time.UTC), time.Now()
+		done := make(chan error)
+		rt := botkit.NewRuntime(b, botkit.WithClock(func() time.Time { return start.Add(time.Since(origin)) }))
+		if err := rt.Apply(botkit.Settings{Schedule: botkit.ScheduleConfig{Channel: console.Channel}}); err != nil {
+			t.Fatal(err)
+		}
+		go func() { done <- rt.Run(context.Background(), tr) }()
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		typing.Close() // the end of input stops the bot
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		want := "hello: tick at 09:01\nhello: (edited) tick at 09:01 done\n"
+		if got := out.String(); got != want {
+			t.Errorf("console:\n%s\nwant:\n%s", got, want)
+		}
+	})
 }
