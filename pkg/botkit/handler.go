@@ -39,6 +39,7 @@ type Command struct {
 	timeout   time.Duration
 	defaults  []argDefault
 	confirm   *confirmSpec
+	hook      *hookSpec // a webhook's checks
 }
 
 // argDefault fills in an optional parameter the message left out.

@@ -21,6 +21,7 @@ const (
 	KindShortcut             // a global or message shortcut
 	KindEvent                // any other Events API event the app subscribes to
 	KindOptions              // an external select asking for its options
+	KindWebhook              // a verified request to one of the bot's webhooks (Webhook)
 )
 
 func (k Kind) String() string {
@@ -39,6 +40,8 @@ func (k Kind) String() string {
 		return "event"
 	case KindOptions:
 		return "options"
+	case KindWebhook:
+		return "webhook"
 	}
 	return "unknown"
 }

@@ -33,6 +33,7 @@ type metrics struct {
 	events   metric.Vec // result
 	errors   metric.Vec // kind
 	access   metric.Vec // command, decision
+	hooks    metric.Vec // hook, result
 	inFlight *vm.Gauge
 	queued   *vm.Gauge
 	pending  *vm.Gauge
@@ -50,6 +51,8 @@ var durationBuckets = []float64{.01, .05, .1, .5, 1, 5, 15, 60, 300, 900, 1800}
 //   - botkit_access_decisions_total{command,decision}: allow, deny, error
 //   - botkit_commands_in_flight, botkit_commands_queued: gauges
 //   - botkit_confirmations_pending: commands waiting for an answer
+//   - botkit_webhook_requests_total{hook,result}: webhook requests, by
+//     what became of them (accepted, duplicate, unauthorized, too_large...)
 func newMetrics(set *vm.Set, bot string) *metrics {
 	consts := []string{"bot", bot}
 	return &metrics{
@@ -58,6 +61,7 @@ func newMetrics(set *vm.Set, bot string) *metrics {
 		events:   metric.NewVec(set, "botkit_events_total", consts, "result"),
 		errors:   metric.NewVec(set, "botkit_errors_total", consts, "kind"),
 		access:   metric.NewVec(set, "botkit_access_decisions_total", consts, "command", "decision"),
+		hooks:    metric.NewVec(set, "botkit_webhook_requests_total", consts, "hook", "result"),
 		inFlight: metric.NewVec(set, "botkit_commands_in_flight", consts).Gauge(),
 		queued:   metric.NewVec(set, "botkit_commands_queued", consts).Gauge(),
 		pending:  metric.NewVec(set, "botkit_confirmations_pending", consts).Gauge(),

@@ -47,6 +47,9 @@ type Runtime struct {
 	pending pendingStore
 	chains  map[*Command]Handler
 	s       *session // the Run; set before any event arrives
+	// hookSession is s for webhook requests, which the HTTP server may
+	// serve before Run.
+	hookSession atomic.Pointer[session]
 }
 
 // Option configures a Runtime.
@@ -189,6 +192,7 @@ func (rt *Runtime) Run(ctx context.Context, tr Transport) error {
 		answering: make(chan struct{}, rt.maxInFlight),
 	}
 	rt.s = s
+	rt.hookSession.Store(s)
 
 	var workers sync.WaitGroup
 	for range rt.maxInFlight {
