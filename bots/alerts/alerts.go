@@ -1,0 +1,202 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"time"
+
+	"github.com/botfleet/botfleet/bots/alerts/internal/am"
+	"github.com/botfleet/botfleet/pkg/botkit"
+)
+
+// Config is alerts's config file (config/local.yaml, or
+// /efs/config/alerts/<env>.yaml in a pod).
+type Config struct {
+	// Settings are botkit's: access rules, audit channel, rate limit.
+	botkit.Settings `yaml:",inline"`
+	// Alertmanager is the API the bot silences and lists through.
+	Alertmanager struct {
+		URL string `yaml:"url"`
+	} `yaml:"alertmanager"`
+	// Channel gets the groups no route matches.
+	Channel string `yaml:"channel"`
+	// Routes send a group to the channel of the first route whose labels
+	// all equal the group's common labels.
+	Routes []Route `yaml:"routes"`
+	// SilenceRules decide who may silence what: a silence whose labels
+	// match a rule's is allowed to the rule's users only. With no rule
+	// matching, anyone may.
+	SilenceRules []SilenceRule `yaml:"silence_rules"`
+	// Slack paces the bot under Slack's limits.
+	Slack struct {
+		PostInterval     time.Duration `yaml:"post_interval"`
+		UpdatesPerMinute int           `yaml:"updates_per_minute"`
+	} `yaml:"slack"`
+}
+
+// Route sends groups with labels Match to Channel.
+type Route struct {
+	Match   map[string]string `yaml:"match"`
+	Channel string            `yaml:"channel"`
+}
+
+// SilenceRule allows the silences whose labels match Match to Users only.
+type SilenceRule struct {
+	Name  string            `yaml:"name"`
+	Match map[string]string `yaml:"match"`
+	Users []string          `yaml:"users"`
+}
+
+// SetDefaults implements config.Defaulter.
+func (c *Config) SetDefaults() {
+	c.Alertmanager.URL = "http://localhost:9093"
+	c.Channel = "alerts"
+	c.Slack.PostInterval = DefaultPostInterval
+	c.Slack.UpdatesPerMinute = DefaultUpdatesPerMin
+}
+
+var (
+	labelNameRE = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
+	userIDRE    = regexp.MustCompile(`^[UW][A-Z0-9]{2,}$`)
+)
+
+// Validate implements config.Validator.
+func (c *Config) Validate() error {
+	var errs []error
+	if _, err := am.NewClient(c.Alertmanager.URL); err != nil {
+		errs = append(errs, fmt.Errorf("key alertmanager.url: %w", err))
+	}
+	if c.Channel == "" {
+		errs = append(errs, errors.New("key channel: must not be empty: groups no route matches go there"))
+	}
+	checkMatch := func(key string, m map[string]string) {
+		if len(m) == 0 {
+			errs = append(errs, fmt.Errorf("key %s.match: must name at least one label", key))
+		}
+		for k := range m {
+			if !labelNameRE.MatchString(k) {
+				errs = append(errs, fmt.Errorf("key %s.match.%s: not a lowercase label name", key, k))
+			}
+		}
+	}
+	for i, r := range c.Routes {
+		key := fmt.Sprintf("routes[%d]", i)
+		checkMatch(key, r.Match)
+		if r.Channel == "" {
+			errs = append(errs, fmt.Errorf("key %s.channel: must not be empty", key))
+		}
+	}
+	for i, r := range c.SilenceRules {
+		key := fmt.Sprintf("silence_rules[%d]", i)
+		checkMatch(key, r.Match)
+		for _, u := range r.Users {
+			if !userIDRE.MatchString(u) {
+				errs = append(errs, fmt.Errorf("key %s.users: %q is not a Slack user ID (U…)", key, u))
+			}
+		}
+	}
+	if c.Slack.PostInterval < 0 || c.Slack.UpdatesPerMinute < 1 {
+		errs = append(errs, errors.New("key slack: post_interval must not be negative and updates_per_minute must be at least 1"))
+	}
+	return errors.Join(errs...)
+}
+
+// route returns the channel of a group with labels ls.
+func (c *Config) route(ls map[string]string) string {
+	for _, r := range c.Routes {
+		if matches(r.Match, ls) {
+			return r.Channel
+		}
+	}
+	return c.Channel
+}
+
+// mayOverride reports whether user may silence alerts with labels ls, and
+// the rule that denies it otherwise.
+func (c *Config) maySilence(user string, ls map[string]string) (bool, string) {
+	for _, r := range c.SilenceRules {
+		if matches(r.Match, ls) && !slices.Contains(r.Users, user) {
+			name := r.Name
+			if name == "" {
+				name = labelLine(r.Match, nil)
+			}
+			return false, name
+		}
+	}
+	return true, ""
+}
+
+func matches(want, ls map[string]string) bool {
+	for k, v := range want {
+		if ls[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// WebhookPath is where Alertmanager's webhook receiver posts.
+const WebhookPath = "/hooks/alertmanager"
+
+// TokenVar holds the bearer token Alertmanager sends
+// (http_config.authorization.credentials); it comes from the bot's Secret.
+const TokenVar = "ALERTS_WEBHOOK_TOKEN"
+
+// localToken is the token of a bot run on a laptop without TokenVar, so
+// that a sample alert can be sent to `make run`.
+const localToken = "local"
+
+// boardWorkers is how many Slack calls the board makes at once.
+const boardWorkers = 4
+
+func setup(ctx context.Context, b *botkit.Bot, live *botkit.Live[Config], env botkit.Env) error {
+	token := env.Secret(TokenVar)
+	if token == "" {
+		if env.Name != botkit.EnvLocal {
+			return fmt.Errorf("%s is not set: Alertmanager's webhook needs it (the bot's Secret)", TokenVar)
+		}
+		env.Log().Warn("no webhook token set; taking the local one", "var", TokenVar, "token", localToken)
+		token = localToken
+	}
+	cfg := live.Load()
+	bd := newBoard(limits{postInterval: cfg.Slack.PostInterval, updatesPerMin: float64(cfg.Slack.UpdatesPerMinute), updateBurst: DefaultUpdateBurst}, env.Log())
+	a := &bot{live: live, board: bd}
+	go bd.run(ctx, boardWorkers)
+	b.OnStart(func(_ context.Context, p botkit.Poster) error {
+		bd.attach(p)
+		return nil
+	})
+	b.Webhook(WebhookPath, botkit.Bearer(token), a.notify)
+	a.register(b)
+	return nil
+}
+
+// bot is the alerts bot's handlers.
+type bot struct {
+	live  *botkit.Live[Config]
+	board *board
+}
+
+// client returns a client of the Alertmanager the config names now.
+func (a *bot) client() *am.Client {
+	c, err := am.NewClient(a.live.Load().Alertmanager.URL)
+	if err != nil {
+		panic("alerts: a validated config has a bad alertmanager.url: " + err.Error()) // Validate checked it
+	}
+	return c
+}
+
+// notify takes one notification of Alertmanager's webhook.
+func (a *bot) notify(_ context.Context, req *botkit.Request) error {
+	m, err := am.ParseMessage(req.Delivery().Body)
+	if err != nil {
+		return err
+	}
+	channel := a.live.Load().route(m.CommonLabels)
+	result := a.board.apply(m, channel)
+	req.Log().Info("notification", "group", m.GroupKey, "status", m.Status, "alerts", len(m.Alerts), "channel", channel, "result", result)
+	return nil
+}
