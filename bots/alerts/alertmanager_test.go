@@ -193,6 +193,10 @@ func TestRealAlertmanager(t *testing.T) {
 	if got := botkittest.Last(tr.SayAs(t, "U0OWNER", "expire "+s.ID)); !strings.Contains(got, "expired") {
 		t.Errorf("expire = %q", got)
 	}
+	waitReplies(t, tr, "the message without the expired silence", func(rs []botkittest.Reply) bool {
+		shown, _ := messageOf(rs, msg.TS)
+		return !strings.Contains(shown, "Silenced by")
+	})
 	if got := botkittest.Last(tr.SayAs(t, "U0OWNER", "silences")); got != "No active silences." {
 		t.Errorf("silences after expire = %q", got)
 	}
@@ -202,6 +206,49 @@ func TestRealAlertmanager(t *testing.T) {
 	if got := botkittest.Last(tr.Say(t, "alerts")); !strings.Contains(got, "2 alerts firing") || !strings.Contains(got, "instance=a") {
 		t.Errorf("alerts = %q", got)
 	}
+
+	// Acknowledge shows who is on it.
+	groupID := strings.TrimSuffix(silenceValue, "/1h")
+	tr.Act(t, "U0OWNER", "C0PAY", botkit.Action{ActionID: actionAck, Value: groupID, MessageTS: msg.TS})
+	waitReplies(t, tr, "the acknowledged message", func(rs []botkittest.Reply) bool {
+		shown, _ := messageOf(rs, msg.TS)
+		return strings.Contains(shown, "Acknowledged by <@U0OWNER>") && !strings.Contains(shown, "Acknowledge "+actionAck)
+	})
+
+	// Silence… opens a modal; a bad duration keeps it open, a good one
+	// makes the silence with its comment.
+	tr.Act(t, "U0OWNER", "C0PAY", botkit.Action{ActionID: actionSilenceC, Value: groupID, MessageTS: msg.TS})
+	views := tr.Views()
+	if len(views) != 1 || views[0].Modal.CallbackID != viewSilence || views[0].Modal.PrivateMetadata != groupID {
+		t.Fatalf("views = %+v", views)
+	}
+	form := func(d, comment string) botkit.Submission {
+		return botkit.Submission{CallbackID: viewSilence, PrivateMetadata: groupID, Inputs: []string{blockDuration, blockComment},
+			Values: map[string]map[string]botkit.FieldValue{blockDuration: {"value": {Value: d}}, blockComment: {"value": {Value: comment}}}}
+	}
+	if a, ok := tr.Submit(t, "U0OWNER", form("soon", "")).(botkit.ViewAnswer); !ok || a.Errors[blockDuration] == "" {
+		t.Errorf("a bad duration: %+v", a)
+	}
+	if a := tr.Submit(t, "U0OWNER", form("90m", "rolling back")); a != nil {
+		t.Errorf("a good form answered %+v, want it closed", a)
+	}
+	ss, _ = client.Silences(ctx)
+	i := slices.IndexFunc(ss, func(s am.Silence) bool { return s.Comment == "rolling back" })
+	if i < 0 || ss[i].State() != "active" || ss[i].CreatedBy != "U0OWNER" || ss[i].EndsAt.Sub(ss[i].StartsAt).Round(time.Minute) != 90*time.Minute {
+		t.Fatalf("the form's silence: %+v", ss)
+	}
+	custom := ss[i].ID
+
+	// Unsilence expires it.
+	tr.Act(t, "U0OWNER", "C0PAY", botkit.Action{ActionID: actionUnsilence, Value: groupID, MessageTS: msg.TS})
+	ss, _ = client.Silences(ctx)
+	if i := slices.IndexFunc(ss, func(s am.Silence) bool { return s.ID == custom }); i < 0 || ss[i].State() != "expired" {
+		t.Errorf("after Unsilence: %+v", ss)
+	}
+	waitReplies(t, tr, "the unsilenced message", func(rs []botkittest.Reply) bool {
+		shown, thread := messageOf(rs, msg.TS)
+		return !strings.Contains(shown, "Silenced by") && slices.Contains(thread, "🔔 Unsilenced by <@U0OWNER>")
+	})
 
 	// Resolved through Alertmanager: the message says so.
 	if err := client.PushAlerts(ctx, []am.PostableAlert{latency("a", time.Now().Add(-time.Second)), latency("b", time.Now().Add(-time.Second))}); err != nil {

@@ -250,6 +250,23 @@ func (bd *board) update(id string, line string, f func(g *group)) bool {
 	return true
 }
 
+// forgetSilence removes the silence id, expired by a command, from the
+// messages that show it.
+func (bd *board) forgetSilence(id, user string) {
+	bd.mu.Lock()
+	defer bd.mu.Unlock()
+	for _, g := range bd.groups {
+		n := len(g.silences)
+		g.silences = slices.DeleteFunc(g.silences, func(s silenceNote) bool { return s.id == id })
+		if len(g.silences) < n {
+			if g.ref.TS != "" {
+				g.pending = append(g.pending, "🔔 Silence `"+id+"` expired by <@"+user+">")
+			}
+			bd.changedLocked(g)
+		}
+	}
+}
+
 // snapshot returns a copy of the group with id, for reading outside the
 // lock.
 func (bd *board) snapshot(id string) (group, bool) {

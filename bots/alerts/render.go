@@ -79,6 +79,9 @@ func render(g *group) botkit.Message {
 		status = append(status, "👀 Acknowledged by <@"+g.ackBy+">")
 	}
 	for _, s := range g.silences {
+		if s.until.Before(time.Now()) {
+			continue // ended by itself
+		}
 		status = append(status, fmt.Sprintf("🔕 Silenced by <@%s> until %s (`%s`)", s.by, s.until.UTC().Format("Jan 2 15:04 MST"), s.id))
 	}
 	if len(status) > 0 {

@@ -270,6 +270,7 @@ func (a *bot) expireCmd(ctx context.Context, req *botkit.Request) error {
 	if err := c.ExpireSilence(ctx, id); err != nil {
 		return amError(err, "the silence is still on")
 	}
+	a.board.forgetSilence(id, req.User)
 	_, err = req.Replyf(ctx, "🔔 Silence `%s` expired.", botkit.Escape(id))
 	return err
 }
