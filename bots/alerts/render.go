@@ -90,7 +90,13 @@ func render(g *group) botkit.Message {
 	if g.status == am.Firing {
 		blocks = append(blocks, actions(g))
 	}
-	return botkit.Message{Channel: g.channel, Text: fmt.Sprintf("%s %s %s", icon, state, groupTitle(g)), Blocks: blocks}
+	// The text is the notification's and the console's: the header and
+	// the alerts, without the buttons.
+	text := header
+	if len(lines) > 0 {
+		text += "\n" + strings.Join(lines, "\n")
+	}
+	return botkit.Message{Channel: g.channel, Text: text, Blocks: blocks}
 }
 
 func section(text string) slack.Block {

@@ -192,6 +192,26 @@ func TestWebhookRefusesBadRequests(t *testing.T) {
 	}
 }
 
+// A body without Content-Length (chunked) is cut at the limit too.
+func TestWebhookRefusesChunkedOversize(t *testing.T) {
+	hb := startHookBot(t)
+	body := io.MultiReader(strings.NewReader(`{"x":"`), strings.NewReader(strings.Repeat("a", 300)), strings.NewReader(`"}`))
+	req, _ := http.NewRequest(http.MethodPost, hb.url+"/hooks/alertmanager", body)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+hookToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if req.ContentLength != 0 || resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Errorf("chunked body over the limit: status %d (content length %d), want 413", resp.StatusCode, req.ContentLength)
+	}
+	if got := hb.metric(t, "/hooks/alertmanager", "too_large"); got != "1" {
+		t.Errorf("too_large counted %s, want 1", got)
+	}
+}
+
 func TestWebhookAcceptsVerifiedRequests(t *testing.T) {
 	hb := startHookBot(t)
 	const body = `{"status":"firing","alerts":[]}`
