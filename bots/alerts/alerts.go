@@ -114,7 +114,7 @@ func (c *Config) route(ls map[string]string) string {
 	return c.Channel
 }
 
-// mayOverride reports whether user may silence alerts with labels ls, and
+// maySilence reports whether user may silence alerts with labels ls, and
 // the rule that denies it otherwise.
 func (c *Config) maySilence(user string, ls map[string]string) (bool, string) {
 	for _, r := range c.SilenceRules {
@@ -180,13 +180,14 @@ type bot struct {
 	board *board
 }
 
-// client returns a client of the Alertmanager the config names now.
-func (a *bot) client() *am.Client {
+// client returns a client of the Alertmanager the config names now (a
+// reload may change it).
+func (a *bot) client() (*am.Client, error) {
 	c, err := am.NewClient(a.live.Load().Alertmanager.URL)
 	if err != nil {
-		panic("alerts: a validated config has a bad alertmanager.url: " + err.Error()) // Validate checked it
+		return nil, fmt.Errorf("config: %w", err)
 	}
-	return c
+	return c, nil
 }
 
 // notify takes one notification of Alertmanager's webhook.

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -61,6 +62,13 @@ func alert(instance, status string) am.Alert {
 	if status == am.Resolved {
 		a.EndsAt = a.StartsAt.Add(time.Hour)
 	}
+	return a
+}
+
+// refired is alert a firing again, an hour after it first fired.
+func refired(instance string) am.Alert {
+	a := alert(instance, am.Firing)
+	a.StartsAt = a.StartsAt.Add(2 * time.Hour)
 	return a
 }
 
@@ -182,6 +190,7 @@ func TestGroupMessageEditedInPlace(t *testing.T) {
 		{[]am.Alert{alert("a", am.Firing), alert("b", am.Firing)}, []string{"2 firing", "instance=b"}, nil, "🔥 firing: instance=b"},
 		{[]am.Alert{alert("a", am.Resolved), alert("b", am.Firing)}, []string{"1 firing, 1 resolved"}, nil, "✅ resolved: instance=a"},
 		{[]am.Alert{alert("a", am.Resolved), alert("b", am.Resolved)}, []string{"RESOLVED"}, []string{"Acknowledge", "FIRING"}, "✅ All alerts of the group resolved."},
+		{[]am.Alert{refired("a"), alert("b", am.Resolved)}, []string{"FIRING", "1 firing, 1 resolved", "Acknowledge"}, []string{"RESOLVED"}, "🔁 firing again: instance=a"},
 	}
 	for i, st := range steps {
 		body := notification(key, st.alerts...)
@@ -203,6 +212,9 @@ func TestGroupMessageEditedInPlace(t *testing.T) {
 			}
 		}
 	}
+	if _, thread := messageOf(rs, msg.TS); !slices.Contains(thread, "🔥 The group fires again.") {
+		t.Errorf("the thread does not tell the group fires again:\n%s", strings.Join(thread, "\n"))
+	}
 	time.Sleep(100 * time.Millisecond)
 	rs = tr.Replies()
 	if n := len(posts(rs)); n != 1 {
@@ -214,9 +226,9 @@ func TestGroupMessageEditedInPlace(t *testing.T) {
 			updates++
 		}
 	}
-	// Three changes, each notified twice: at most three edits.
-	if updates > 3 {
-		t.Errorf("%d edits for 3 changes notified twice each: the twins were not dropped", updates)
+	// Four changes, each notified twice: at most four edits.
+	if updates > 4 {
+		t.Errorf("%d edits for 4 changes notified twice each: the twins were not dropped", updates)
 	}
 	_, thread := messageOf(rs, msg.TS)
 	if got := strings.Count(strings.Join(thread, "\n"), "firing: instance=b"); got != 1 {

@@ -97,8 +97,12 @@ func (a *bot) silenceGroup(ctx context.Context, user, id string, d time.Duration
 	if comment == "" {
 		comment = "from Slack: " + groupTitle(&g)
 	}
+	c, err := a.client()
+	if err != nil {
+		return "", err
+	}
 	now := time.Now()
-	sid, err := a.client().CreateSilence(ctx, am.Silence{Matchers: ms, StartsAt: now, EndsAt: now.Add(d), CreatedBy: user, Comment: comment})
+	sid, err := c.CreateSilence(ctx, am.Silence{Matchers: ms, StartsAt: now, EndsAt: now.Add(d), CreatedBy: user, Comment: comment})
 	if err != nil {
 		return "", amError(err, "the alerts may not be silenced (check with `silences`)")
 	}
@@ -162,7 +166,10 @@ func (a *bot) unsilence(ctx context.Context, req *botkit.Request) error {
 	if ok, rule := a.live.Load().maySilence(req.User, am.Equalities(groupMatchers(g))); !ok {
 		return botkit.Userf("You may not unsilence these alerts (silence rule %q); ask their team.", rule)
 	}
-	c := a.client()
+	c, err := a.client()
+	if err != nil {
+		return err
+	}
 	var done []string
 	for _, s := range g.silences {
 		if err := c.ExpireSilence(ctx, s.id); err != nil {
@@ -186,7 +193,11 @@ func (a *bot) forget(id string, expired []string, user string) {
 }
 
 func (a *bot) listSilences(ctx context.Context, req *botkit.Request) error {
-	ss, err := a.client().Silences(ctx)
+	c, err := a.client()
+	if err != nil {
+		return err
+	}
+	ss, err := c.Silences(ctx)
 	if err != nil {
 		return amError(err, "I cannot list the silences")
 	}
@@ -244,8 +255,12 @@ func (a *bot) silenceCmd(ctx context.Context, req *botkit.Request) error {
 	if comment == "" {
 		comment = "from Slack"
 	}
+	c, err := a.client()
+	if err != nil {
+		return err
+	}
 	now := time.Now()
-	id, err := a.client().CreateSilence(ctx, am.Silence{Matchers: ms, StartsAt: now, EndsAt: now.Add(d), CreatedBy: req.User, Comment: comment})
+	id, err := c.CreateSilence(ctx, am.Silence{Matchers: ms, StartsAt: now, EndsAt: now.Add(d), CreatedBy: req.User, Comment: comment})
 	if err != nil {
 		return amError(err, "the alerts may not be silenced (check with `silences`)")
 	}
@@ -255,7 +270,10 @@ func (a *bot) silenceCmd(ctx context.Context, req *botkit.Request) error {
 
 func (a *bot) expireCmd(ctx context.Context, req *botkit.Request) error {
 	id := req.Arg("id")
-	c := a.client()
+	c, err := a.client()
+	if err != nil {
+		return err
+	}
 	ss, err := c.Silences(ctx)
 	if err != nil {
 		return amError(err, "the silence is still on")
@@ -279,7 +297,11 @@ func (a *bot) expireCmd(ctx context.Context, req *botkit.Request) error {
 const maxAlertLines = 30
 
 func (a *bot) listAlerts(ctx context.Context, req *botkit.Request) error {
-	as, err := a.client().Alerts(ctx)
+	c, err := a.client()
+	if err != nil {
+		return err
+	}
+	as, err := c.Alerts(ctx)
 	if err != nil {
 		return amError(err, "I cannot list the alerts")
 	}
@@ -294,7 +316,7 @@ func (a *bot) listAlerts(ctx context.Context, req *botkit.Request) error {
 	fmt.Fprintf(&b, "%d alerts firing:\n", len(as))
 	for i, al := range as {
 		if i == maxAlertLines {
-			fmt.Fprintf(&b, "… and %d more (%s)\n", len(as)-maxAlertLines, a.client().URL())
+			fmt.Fprintf(&b, "… and %d more (%s)\n", len(as)-maxAlertLines, c.URL())
 			break
 		}
 		line := "• " + botkit.Escape(labelLine(al.Labels, nil))
