@@ -121,6 +121,7 @@ func TestRealAlertmanager(t *testing.T) {
 	t.Parallel()
 	amAddr := freeAddr(t)
 	tr := newBot(t, testConfig("http://"+amAddr))
+	tr.SetGroup("S0PAYTEAM", "U0TEAM")
 	hookURL := tr.ServeHooks(t)
 	amp := startAlertmanager(t, amAddr, hookURL)
 	client, err := am.NewClient(amp.url)
@@ -187,7 +188,7 @@ func TestRealAlertmanager(t *testing.T) {
 	if got := botkittest.Last(tr.SayAs(t, "U0OWNER", "silences")); !strings.Contains(got, s.ID) || !strings.Contains(got, "<@U0OWNER>") {
 		t.Errorf("silences = %q", got)
 	}
-	if got := botkittest.Last(tr.SayAs(t, "U0OTHER", "expire "+s.ID)); !strings.Contains(got, "You may not expire") {
+	if got := botkittest.Last(tr.SayAs(t, "U0OTHER", "expire "+s.ID)); !strings.Contains(got, "You may not silence") {
 		t.Errorf("a stranger's expire = %q", got)
 	}
 	if got := botkittest.Last(tr.SayAs(t, "U0OWNER", "expire "+s.ID)); !strings.Contains(got, "expired") {
@@ -202,6 +203,13 @@ func TestRealAlertmanager(t *testing.T) {
 	}
 	if got := botkittest.Last(tr.SayAs(t, "U0OWNER", "silence alertname=DiskFull env=dev for 2h disk swap")); !strings.Contains(got, "Silenced until") {
 		t.Errorf("silence command = %q", got)
+	}
+	// A member of the rule's user group may silence critical alerts too.
+	if got := botkittest.Last(tr.SayAs(t, "U0TEAM", "silence alertname=Other severity=critical for 1h")); !strings.Contains(got, "Silenced until") {
+		t.Errorf("a group member's silence = %q", got)
+	}
+	if got := botkittest.Last(tr.SayAs(t, "U0OTHER", "silence alertname=Other severity=critical for 1h")); !strings.Contains(got, "You may not silence") {
+		t.Errorf("a stranger's silence = %q", got)
 	}
 	if got := botkittest.Last(tr.Say(t, "alerts")); !strings.Contains(got, "2 alerts firing") || !strings.Contains(got, "instance=a") {
 		t.Errorf("alerts = %q", got)

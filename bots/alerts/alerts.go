@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/botfleet/botfleet/bots/alerts/internal/am"
@@ -43,11 +44,13 @@ type Route struct {
 	Channel string            `yaml:"channel"`
 }
 
-// SilenceRule allows the silences whose labels match Match to Users only.
+// SilenceRule allows the silences whose labels match Match to Users and the
+// members of Groups (Slack user groups) only.
 type SilenceRule struct {
-	Name  string            `yaml:"name"`
-	Match map[string]string `yaml:"match"`
-	Users []string          `yaml:"users"`
+	Name   string            `yaml:"name"`
+	Match  map[string]string `yaml:"match"`
+	Users  []string          `yaml:"users"`
+	Groups []string          `yaml:"groups"`
 }
 
 // SetDefaults implements config.Defaulter.
@@ -61,6 +64,7 @@ func (c *Config) SetDefaults() {
 var (
 	labelNameRE = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
 	userIDRE    = regexp.MustCompile(`^[UW][A-Z0-9]{2,}$`)
+	groupIDRE   = regexp.MustCompile(`^S[A-Z0-9]{2,}$`)
 )
 
 // Validate implements config.Validator.
@@ -97,6 +101,11 @@ func (c *Config) Validate() error {
 				errs = append(errs, fmt.Errorf("key %s.users: %q is not a Slack user ID (U…)", key, u))
 			}
 		}
+		for _, g := range r.Groups {
+			if !groupIDRE.MatchString(g) {
+				errs = append(errs, fmt.Errorf("key %s.groups: %q is not a Slack user group ID (S…)", key, g))
+			}
+		}
 	}
 	if c.Slack.PostInterval < 0 || c.Slack.UpdatesPerMinute < 1 {
 		errs = append(errs, errors.New("key slack: post_interval must not be negative and updates_per_minute must be at least 1"))
@@ -114,19 +123,24 @@ func (c *Config) route(ls map[string]string) string {
 	return c.Channel
 }
 
-// maySilence reports whether user may silence alerts with labels ls, and
-// the rule that denies it otherwise.
-func (c *Config) maySilence(user string, ls map[string]string) (bool, string) {
+// silenceRules returns the rules that decide a silence of labels ls by
+// user: those matching ls that do not list user (a listed user is allowed
+// by the rule without looking up groups).
+func (c *Config) silenceRules(user string, ls map[string]string) []SilenceRule {
+	var out []SilenceRule
 	for _, r := range c.SilenceRules {
 		if matches(r.Match, ls) && !slices.Contains(r.Users, user) {
-			name := r.Name
-			if name == "" {
-				name = labelLine(r.Match, nil)
-			}
-			return false, name
+			out = append(out, r)
 		}
 	}
-	return true, ""
+	return out
+}
+
+func (r SilenceRule) name() string {
+	if r.Name != "" {
+		return r.Name
+	}
+	return labelLine(r.Match, nil)
 }
 
 func matches(want, ls map[string]string) bool {
@@ -167,6 +181,9 @@ func setup(ctx context.Context, b *botkit.Bot, live *botkit.Live[Config], env bo
 	go bd.run(ctx, boardWorkers)
 	b.OnStart(func(_ context.Context, p botkit.Poster) error {
 		bd.attach(p)
+		if gr, ok := p.(botkit.GroupResolver); ok {
+			a.setResolver(gr)
+		}
 		return nil
 	})
 	b.Webhook(WebhookPath, botkit.Bearer(token), a.notify)
@@ -178,6 +195,45 @@ func setup(ctx context.Context, b *botkit.Bot, live *botkit.Live[Config], env bo
 type bot struct {
 	live  *botkit.Live[Config]
 	board *board
+
+	mu       sync.Mutex
+	resolver botkit.GroupResolver // the transport, when it can list groups
+}
+
+func (a *bot) setResolver(gr botkit.GroupResolver) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.resolver = gr
+}
+
+// maySilence returns nil when user may silence (or expire a silence of)
+// alerts with labels ls: every silence rule matching ls admits the user, by
+// name or as a member of one of its Slack user groups.
+func (a *bot) maySilence(ctx context.Context, user string, ls map[string]string) error {
+	a.mu.Lock()
+	gr := a.resolver
+	a.mu.Unlock()
+	for _, r := range a.live.Load().silenceRules(user, ls) {
+		admitted := false
+		for _, g := range r.Groups {
+			if gr == nil {
+				return botkit.Userf("Silence rule %q names user groups, which I cannot look up here; ask one of its users.", r.name())
+			}
+			members, err := gr.GroupMembers(ctx, g)
+			if err != nil {
+				return &botkit.UserError{Msg: fmt.Sprintf("I could not look up the user groups of silence rule %q; try again in a minute.", r.name()),
+					Err: fmt.Errorf("checking silence rule %q: %w", r.name(), err)}
+			}
+			if slices.Contains(members, user) {
+				admitted = true
+				break
+			}
+		}
+		if !admitted {
+			return botkit.Userf("You may not silence these alerts (silence rule %q); ask their team.", r.name())
+		}
+	}
+	return nil
 }
 
 // client returns a client of the Alertmanager the config names now (a

@@ -30,7 +30,7 @@ func testConfig(amURL string) Config {
 	c.Alertmanager.URL = amURL
 	c.Channel = "C0ALERTS"
 	c.Routes = []Route{{Match: map[string]string{"team": "payments", "severity": "critical"}, Channel: "C0PAY"}}
-	c.SilenceRules = []SilenceRule{{Name: "critical is the owners'", Match: map[string]string{"severity": "critical"}, Users: []string{"U0OWNER"}}}
+	c.SilenceRules = []SilenceRule{{Name: "critical is the owners'", Match: map[string]string{"severity": "critical"}, Users: []string{"U0OWNER"}, Groups: []string{"S0PAYTEAM"}}}
 	c.Slack.PostInterval = 10 * time.Millisecond
 	c.Slack.UpdatesPerMinute = 6000
 	return c
@@ -289,6 +289,9 @@ func TestConfigValidate(t *testing.T) {
 		{"bad user", func(c *Config) {
 			c.SilenceRules = []SilenceRule{{Match: map[string]string{"severity": "critical"}, Users: []string{"alice"}}}
 		}, "silence_rules[0].users"},
+		{"bad group", func(c *Config) {
+			c.SilenceRules = []SilenceRule{{Match: map[string]string{"severity": "critical"}, Groups: []string{"payments"}}}
+		}, "silence_rules[0].groups"},
 		{"no updates", func(c *Config) { c.Slack.UpdatesPerMinute = 0 }, "updates_per_minute"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -91,8 +91,8 @@ func (a *bot) silenceGroup(ctx context.Context, user, id string, d time.Duration
 	if len(ms) == 0 {
 		return "", botkit.Userf("This group has no labels in common to silence it by; use `silence <matchers> for <duration>`.")
 	}
-	if ok, rule := a.live.Load().maySilence(user, am.Equalities(ms)); !ok {
-		return "", botkit.Userf("You may not silence these alerts (silence rule %q); ask their team.", rule)
+	if err := a.maySilence(ctx, user, am.Equalities(ms)); err != nil {
+		return "", err
 	}
 	if comment == "" {
 		comment = "from Slack: " + groupTitle(&g)
@@ -163,8 +163,8 @@ func (a *bot) unsilence(ctx context.Context, req *botkit.Request) error {
 	if !ok {
 		return botkit.Userf("I no longer know this alert group; use `silences` and `expire <id>`.")
 	}
-	if ok, rule := a.live.Load().maySilence(req.User, am.Equalities(groupMatchers(g))); !ok {
-		return botkit.Userf("You may not unsilence these alerts (silence rule %q); ask their team.", rule)
+	if err := a.maySilence(ctx, req.User, am.Equalities(groupMatchers(g))); err != nil {
+		return err
 	}
 	c, err := a.client()
 	if err != nil {
@@ -248,8 +248,8 @@ func (a *bot) silenceCmd(ctx context.Context, req *botkit.Request) error {
 	if err != nil {
 		return botkit.Userf("%s", botkit.Escape(err.Error()))
 	}
-	if ok, rule := a.live.Load().maySilence(req.User, am.Equalities(ms)); !ok {
-		return botkit.Userf("You may not silence these alerts (silence rule %q); ask their team.", rule)
+	if err := a.maySilence(ctx, req.User, am.Equalities(ms)); err != nil {
+		return err
 	}
 	comment = strings.TrimSpace(comment)
 	if comment == "" {
@@ -282,8 +282,8 @@ func (a *bot) expireCmd(ctx context.Context, req *botkit.Request) error {
 	if i < 0 || ss[i].State() == "expired" {
 		return botkit.Userf("No active silence `%s`; `silences` lists them.", botkit.Escape(id))
 	}
-	if ok, rule := a.live.Load().maySilence(req.User, am.Equalities(ss[i].Matchers)); !ok {
-		return botkit.Userf("You may not expire this silence (silence rule %q); ask its team.", rule)
+	if err := a.maySilence(ctx, req.User, am.Equalities(ss[i].Matchers)); err != nil {
+		return err
 	}
 	if err := c.ExpireSilence(ctx, id); err != nil {
 		return amError(err, "the silence is still on")
