@@ -61,6 +61,8 @@ type hmacVerifier struct {
 	secret Secret
 }
 
+func (v hmacVerifier) credentialHeader() string { return v.header }
+
 func (v hmacVerifier) Verify(h http.Header, body []byte) error {
 	got, ok := strings.CutPrefix(h.Get(v.header), "sha256=")
 	sig, err := hex.DecodeString(got)
@@ -81,6 +83,8 @@ func Bearer(token Secret) Verifier { return bearerVerifier{token: token} }
 
 type bearerVerifier struct{ token Secret }
 
+func (bearerVerifier) credentialHeader() string { return "Authorization" }
+
 func (v bearerVerifier) Verify(h http.Header, _ []byte) error {
 	scheme, got, _ := strings.Cut(h.Get("Authorization"), " ")
 	if !strings.EqualFold(scheme, "Bearer") {
@@ -99,6 +103,8 @@ type sharedVerifier struct {
 	header string
 	secret Secret
 }
+
+func (v sharedVerifier) credentialHeader() string { return v.header }
 
 func (v sharedVerifier) Verify(h http.Header, _ []byte) error {
 	return equalSecret(h.Get(v.header), v.secret)
@@ -248,6 +254,9 @@ func (h *hookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := &Delivery{Path: path, Header: r.Header.Clone(), Body: body}
+	if c, ok := spec.verifier.(interface{ credentialHeader() string }); ok {
+		d.Header.Del(c.credentialHeader()) // a handler that logs headers leaks no secret
+	}
 	if spec.deliveryHdr != "" {
 		d.ID = r.Header.Get(spec.deliveryHdr)
 	}

@@ -235,6 +235,11 @@ func TestWebhookAcceptsVerifiedRequests(t *testing.T) {
 				if d.Path != tc.path || string(d.Body) != tc.body {
 					t.Errorf("handler got %s %q, want %s %q", d.Path, d.Body, tc.path, tc.body)
 				}
+				for _, h := range []string{"Authorization", "X-Token"} {
+					if v := d.Header.Get(h); v != "" {
+						t.Errorf("the handler sees the credential header %s: %q", h, v)
+					}
+				}
 			case <-time.After(5 * time.Second):
 				t.Fatal("the handler never ran")
 			}
