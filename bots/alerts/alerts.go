@@ -31,6 +31,9 @@ type Config struct {
 	// match a rule's is allowed to the rule's users only. With no rule
 	// matching, anyone may.
 	SilenceRules []SilenceRule `yaml:"silence_rules"`
+	// StateDir keeps the alert groups and their messages across restarts
+	// (/efs/state/alerts in a pod); empty keeps them in memory only.
+	StateDir string `yaml:"state_dir"`
 	// Slack paces the bot under Slack's limits.
 	Slack struct {
 		PostInterval     time.Duration `yaml:"post_interval"`
@@ -178,7 +181,14 @@ func setup(ctx context.Context, b *botkit.Bot, live *botkit.Live[Config], env bo
 	cfg := live.Load()
 	bd := newBoard(limits{postInterval: cfg.Slack.PostInterval, updatesPerMin: float64(cfg.Slack.UpdatesPerMinute), updateBurst: DefaultUpdateBurst}, env.Log())
 	a := &bot{live: live, board: bd}
-	go bd.run(ctx, boardWorkers)
+	// The state dir is read once: moving it while the bot runs would
+	// split its groups between two files.
+	if cfg.StateDir != "" {
+		if err := bd.load(cfg.StateDir); err != nil {
+			return err
+		}
+	}
+	go bd.run(ctx, boardWorkers, cfg.StateDir)
 	b.OnStart(func(_ context.Context, p botkit.Poster) error {
 		bd.attach(p)
 		if gr, ok := p.(botkit.GroupResolver); ok {

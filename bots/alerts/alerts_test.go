@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -403,5 +404,59 @@ func TestGlobalReceiverSnippet(t *testing.T) {
 	}
 	if out, err := exec.Command(amtool, "check-config", path).CombinedOutput(); err != nil {
 		t.Errorf("amtool check-config of the snippet under a root route: %v\n%s", err, out)
+	}
+}
+
+// A restarted bot edits the message it posted before the restart, from its
+// state dir, instead of posting a second one; a corrupt state file stops
+// it with an error naming the file.
+func TestGroupsSurviveRestart(t *testing.T) {
+	cfg := testConfig("http://127.0.0.1:1")
+	cfg.StateDir = t.TempDir()
+	const key = "restart-group"
+
+	ctx, cancel := context.WithCancel(t.Context())
+	first := botkittest.New(t, botkittest.WithName("alerts"))
+	env := botkit.Env{Name: "local", Getenv: func(string) string { return testToken }}
+	if err := setup(ctx, first.Bot(), botkit.NewLive(&cfg), env); err != nil {
+		t.Fatal(err)
+	}
+	postHook(t, first.ServeHooks(t), testToken, notification(key, alert("a", am.Firing)))
+	msg := posts(waitReplies(t, first, "the first bot's message", func(rs []botkittest.Reply) bool { return len(posts(rs)) == 1 }))[0]
+	cancel() // the bot stops: the board saves
+	first.Stop()
+	path := filepath.Join(cfg.StateDir, stateFile)
+	waitFor := time.Now().Add(5 * time.Second)
+	for {
+		b, _ := os.ReadFile(path)
+		if strings.Contains(string(b), msg.TS) {
+			break
+		}
+		if time.Now().After(waitFor) {
+			t.Fatalf("the state file does not hold the message's ts %s: %s", msg.TS, b)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	second := newBot(t, cfg)
+	postHook(t, second.ServeHooks(t), testToken, notification(key, alert("a", am.Firing), alert("b", am.Firing)))
+	rs := waitReplies(t, second, "the edit after the restart", func(rs []botkittest.Reply) bool {
+		for _, r := range rs {
+			if r.Update && r.TS == msg.TS && strings.Contains(r.Text, "2 firing") {
+				return true
+			}
+		}
+		return false
+	})
+	if p := posts(rs); len(p) != 0 {
+		t.Errorf("the restarted bot posted %d new messages for a group it knew", len(p))
+	}
+
+	if err := os.WriteFile(path, []byte("{"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err := setup(t.Context(), botkit.New("alerts"), botkit.NewLive(&cfg), env)
+	if err == nil || !strings.Contains(err.Error(), path) {
+		t.Errorf("setup with a corrupt state file = %v, want an error naming it", err)
 	}
 }

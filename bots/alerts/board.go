@@ -62,6 +62,8 @@ type group struct {
 	rendered int // the version Slack shows
 	pending  []string
 
+	changed time.Time // the last change: resolved groups are forgotten a day after
+
 	busy     bool // a Slack call for it is in flight
 	queued   bool // in board.dirty
 	retryAt  time.Time
@@ -93,6 +95,8 @@ type board struct {
 	lim      limits
 	now      func() time.Time
 	logger   *slog.Logger
+
+	unsaved bool // changed since the state file was written
 
 	wake   chan struct{}
 	poster chan botkit.Poster // the transport, once OnStart hands it over
@@ -218,10 +222,12 @@ func labelString(ls map[string]string) string {
 // changedLocked marks g's message out of date.
 func (bd *board) changedLocked(g *group) {
 	g.version++
+	g.changed = bd.now()
 	bd.queueLocked(g)
 }
 
 func (bd *board) queueLocked(g *group) {
+	bd.unsaved = true
 	if !g.queued {
 		g.queued = true
 		bd.dirty = append(bd.dirty, g)
@@ -310,8 +316,9 @@ type job struct {
 }
 
 // run keeps Slack in step with the board until ctx ends, with workers
-// making calls at once (each may wait out a Retry-After).
-func (bd *board) run(ctx context.Context, workers int) {
+// making calls at once (each may wait out a Retry-After), and, when dir is
+// set, keeps the board in dir's state file.
+func (bd *board) run(ctx context.Context, workers int, dir string) {
 	var p botkit.Poster
 	select {
 	case <-ctx.Done():
@@ -319,6 +326,27 @@ func (bd *board) run(ctx context.Context, workers int) {
 	case p = <-bd.poster:
 	}
 	var wg sync.WaitGroup
+	wg.Go(func() {
+		t := time.NewTicker(saveInterval)
+		defer t.Stop()
+		for {
+			done := false
+			select {
+			case <-ctx.Done():
+				done = true
+			case <-t.C:
+			}
+			bd.prune()
+			if dir != "" {
+				if err := bd.save(dir); err != nil {
+					bd.logger.Error("the alert groups are not saved; a restart would post their messages again", "err", err)
+				}
+			}
+			if done {
+				return
+			}
+		}
+	})
 	for range workers {
 		wg.Go(func() {
 			for ctx.Err() == nil {
@@ -434,6 +462,7 @@ func (bd *board) do(ctx context.Context, p botkit.Poster, j *job) {
 	defer bd.mu.Unlock()
 	g := j.g
 	g.busy = false
+	bd.unsaved = true
 	if err != nil {
 		bd.failures.Add(1)
 		g.failures++
