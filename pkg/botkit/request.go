@@ -343,17 +343,3 @@ func fit(text string) string {
 	}
 	return text
 }
-
-// UpdateMessage replaces a message posted earlier with m, blocks and all:
-// a bot that keeps one message per incident edits it as the incident
-// changes.
-func (r *Request) UpdateMessage(ctx context.Context, ref MessageRef, m Message) error {
-	if m.Channel == "" {
-		m.Channel = ref.Channel
-	}
-	m.Text = fit(m.Text)
-	if err := r.tr.Update(ctx, ref, m); err != nil {
-		return fmt.Errorf("updating message: %w", err)
-	}
-	return nil
-}

@@ -367,6 +367,12 @@ func (s *session) restarting(left []work) {
 	for _, w := range left {
 		s.rt.metrics.queued.Dec()
 		s.rt.metrics.events.Counter(eventDropped).Inc()
+		if w.ev.Kind == KindWebhook {
+			// Nobody to tell in Slack; the sender was answered 202.
+			s.rt.logger.Warn("restarting; a webhook delivery queued was not run", "hook", w.ev.Webhook.Path, "delivery", w.ev.Webhook.ID)
+			s.done(w.ev)
+			continue
+		}
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()

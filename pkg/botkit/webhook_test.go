@@ -362,3 +362,44 @@ func TestWebhookEmptySecretRefusesAll(t *testing.T) {
 		}
 	}
 }
+
+// A delivery still queued when the grace period ends is logged, not told
+// to a Slack channel it has none of.
+func TestWebhookQueuedAtShutdown(t *testing.T) {
+	logs := &syncBuffer{}
+	b := botkit.New("hooks")
+	started := make(chan struct{}, 1)
+	b.Webhook("/hooks/slow", botkit.Bearer(hookToken), func(ctx context.Context, _ *botkit.Request) error {
+		started <- struct{}{}
+		<-ctx.Done()
+		return ctx.Err()
+	})
+	rt := botkit.NewRuntime(b, botkit.WithMaxInFlight(1), botkit.WithGracePeriod(0),
+		botkit.WithLogger(slog.New(slog.NewJSONHandler(logs, nil))))
+	mux := http.NewServeMux()
+	rt.Routes(mux)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	mem := botkittest.NewMemory()
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan struct{})
+	go func() { defer close(stopped); _ = rt.Run(ctx, mem) }()
+	hb := &hookBot{url: srv.URL}
+	h := hdr("Authorization", "Bearer "+hookToken, "Content-Type", "application/json")
+	waitFor(t, func() bool { return hb.post(t, "POST", "/hooks/slow", h, `{"n":1}`).StatusCode == http.StatusAccepted })
+	<-started
+	if code := hb.post(t, "POST", "/hooks/slow", h, `{"n":2}`).StatusCode; code != http.StatusAccepted {
+		t.Fatalf("second delivery: %d", code)
+	}
+	cancel()
+	<-stopped
+	if !strings.Contains(logs.String(), "a webhook delivery queued was not run") {
+		t.Errorf("the dropped delivery is not logged:\n%s", logs.String())
+	}
+	if strings.Contains(logs.String(), "posting reply") || len(mem.Replies()) != 0 {
+		t.Errorf("a note was posted for a webhook delivery: %+v\n%s", mem.Replies(), logs.String())
+	}
+	if code := hb.post(t, "POST", "/hooks/slow", h, `{"n":3}`).StatusCode; code != http.StatusServiceUnavailable {
+		t.Errorf("after shutdown: %d, want 503", code)
+	}
+}
