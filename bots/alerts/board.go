@@ -468,8 +468,12 @@ func (bd *board) do(ctx context.Context, p botkit.Poster, j *job) {
 		g.failures++
 		backoff := min(time.Duration(1<<min(g.failures, 6))*time.Second, maxRetryBackoff)
 		g.retryAt = bd.now().Add(backoff)
-		if j.kind == jobThread {
+		switch {
+		case j.kind == jobThread:
 			g.pending = append(j.lines, g.pending...)
+		case j.kind == jobUpdate && strings.Contains(err.Error(), "message_not_found"):
+			// Someone deleted the message: post the group's anew.
+			g.ref, g.retryAt = botkit.MessageRef{}, time.Time{}
 		}
 		bd.logger.Error("updating slack for an alert group; will retry", "group", g.key, "channel", g.channel, "retry_in", backoff, "err", err)
 	} else {

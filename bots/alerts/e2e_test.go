@@ -172,6 +172,17 @@ func TestSocketModeEndToEnd(t *testing.T) {
 	if !strings.Contains(p.Log(), "will retry") {
 		t.Error("the failed calls were not logged")
 	}
+	// A message deleted in Slack is posted anew at the group's next change.
+	slack.Fail("chat.update", 1, "message_not_found")
+	postHook(t, url, testToken, notification("g1", alert("a", am.Firing), alert("b", am.Resolved)))
+	slack.WaitFor(t, 20*time.Second, func() bool {
+		for _, m := range slack.Messages() {
+			if m.Method == "chat.postMessage" && m.ThreadTS == "" && m.TS != msgs[0].TS && strings.Contains(m.Blocks, "1 firing, 1 resolved") {
+				return true
+			}
+		}
+		return false
+	})
 
 	_, env := slack.Mention("U1", "C1", "silences")
 	slack.WaitAck(t, env)

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/slack-go/slack"
 
@@ -99,9 +100,16 @@ func render(g *group) botkit.Message {
 	return botkit.Message{Channel: g.channel, Text: text, Blocks: blocks}
 }
 
+// maxSection is under Slack's 3,000 characters of a section's text.
+const maxSection = 2900
+
 func section(text string) slack.Block {
-	if len(text) > 2900 {
-		text = text[:2900] + "…"
+	if len(text) > maxSection {
+		cut := maxSection
+		for cut > 0 && !utf8.RuneStart(text[cut]) {
+			cut--
+		}
+		text = text[:cut] + "…"
 	}
 	return slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, text, false, false), nil, nil)
 }
