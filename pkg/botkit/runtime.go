@@ -368,7 +368,7 @@ func (s *session) restarting(left []work) {
 		s.rt.metrics.queued.Dec()
 		s.rt.metrics.events.Counter(eventDropped).Inc()
 		if w.ev.Kind == KindWebhook {
-			// Nobody to tell in Slack; the sender was answered 202.
+			// Nobody to tell in Slack: the sender was answered 202.
 			s.rt.logger.Warn("restarting; a webhook delivery queued was not run", "hook", w.ev.Webhook.Path, "delivery", w.ev.Webhook.ID)
 			s.done(w.ev)
 			continue
