@@ -21,7 +21,7 @@ export GORACE ?= atexit_sleep_ms=0
 BOTCTL   ?= bin/botctl
 # What make test runs besides Go, as COMMAND=DEBIAN_PACKAGE: .ci/need installs
 # what is missing where it may (root, or CI with sudo), else names the command.
-TEST_NEEDS := git ansible-playbook=ansible-core promtool=prometheus shellcheck
+TEST_NEEDS := git ansible-playbook=ansible-core promtool=prometheus shellcheck prometheus-alertmanager=prometheus-alertmanager
 # The fuzz targets, as MODULE:PACKAGE:FUNC.
 FUZZ_TARGETS := pkg:./pkg/botkit:FuzzParsePattern pkg:./pkg/botkit:FuzzMatch \
 	bots/ansible:./bots/ansible/internal/playbook:FuzzParser bots/ansible:./bots/ansible/internal/gitx:FuzzCheckBranch \

@@ -9,6 +9,18 @@ type Env struct {
 	Name string
 	// Logger is the bot's logger, tagged with its name.
 	Logger *slog.Logger
+	// Getenv reads the process's environment (injected by the runner):
+	// secrets such as a webhook's come from it, never from the config.
+	Getenv func(name string) string
+}
+
+// Secret returns the environment variable name as a Secret; "" when it is
+// unset or Getenv is nil.
+func (e Env) Secret(name string) Secret {
+	if e.Getenv == nil {
+		return ""
+	}
+	return Secret(e.Getenv(name))
 }
 
 // Environments a bot can run in (BOT_ENV).

@@ -41,6 +41,7 @@ type Command struct {
 	confirm   *confirmSpec
 	prepare   HandlerFunc // see Prepare
 	job       *Job        // set while Schedule applies its options
+	hook      *hookSpec   // a webhook's checks
 }
 
 // argDefault fills in an optional parameter the message left out.

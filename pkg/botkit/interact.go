@@ -76,6 +76,8 @@ func listenerID(ev *Event) string {
 		return ev.Raw.Type
 	case KindOptions:
 		return ev.Suggestion.ActionID
+	case KindWebhook:
+		return ev.Webhook.Path
 	}
 	return ""
 }

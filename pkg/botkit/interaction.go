@@ -22,6 +22,7 @@ const (
 	KindEvent                // any other Events API event the app subscribes to
 	KindOptions              // an external select asking for its options
 	KindSchedule             // a scheduled job's tick (Bot.Schedule)
+	KindWebhook              // a verified request to one of the bot's webhooks (Webhook)
 )
 
 func (k Kind) String() string {
@@ -42,6 +43,8 @@ func (k Kind) String() string {
 		return "options"
 	case KindSchedule:
 		return "schedule"
+	case KindWebhook:
+		return "webhook"
 	}
 	return "unknown"
 }

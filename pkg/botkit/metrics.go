@@ -35,6 +35,7 @@ type metrics struct {
 	events   metric.Vec // result
 	errors   metric.Vec // kind
 	access   metric.Vec // command, decision
+	hooks    metric.Vec // hook, result
 	inFlight *vm.Gauge
 	queued   *vm.Gauge
 	pending  *vm.Gauge
@@ -75,6 +76,8 @@ var durationBuckets = []float64{.01, .05, .1, .5, 1, 5, 15, 60, 300, 900, 1800}
 //   - botkit_schedule_interval_seconds{schedule}: the longest gap between
 //     two ticks; the alert compares the two above with it
 //   - botkit_schedule_next_run_timestamp_seconds{schedule}: the next tick
+//   - botkit_webhook_requests_total{hook,result}: webhook requests, by
+//     what became of them (accepted, duplicate, unauthorized, too_large...)
 func newMetrics(set *vm.Set, bot string) *metrics {
 	consts := []string{"bot", bot}
 	return &metrics{
@@ -83,6 +86,7 @@ func newMetrics(set *vm.Set, bot string) *metrics {
 		events:   metric.NewVec(set, "botkit_events_total", consts, "result"),
 		errors:   metric.NewVec(set, "botkit_errors_total", consts, "kind"),
 		access:   metric.NewVec(set, "botkit_access_decisions_total", consts, "command", "decision"),
+		hooks:    metric.NewVec(set, "botkit_webhook_requests_total", consts, "hook", "result"),
 		inFlight: metric.NewVec(set, "botkit_commands_in_flight", consts).Gauge(),
 		queued:   metric.NewVec(set, "botkit_commands_queued", consts).Gauge(),
 		pending:  metric.NewVec(set, "botkit_confirmations_pending", consts).Gauge(),

@@ -24,7 +24,11 @@ const itemOverhead = 256
 // size is what w holds in memory, for the queue's byte bound.
 func (w *work) size() int {
 	ev := &w.ev
-	return itemOverhead + len(ev.ID) + len(ev.Text) + len(ev.User) + len(ev.Channel) + len(ev.TS) + len(ev.ThreadTS)
+	n := itemOverhead + len(ev.ID) + len(ev.Text) + len(ev.User) + len(ev.Channel) + len(ev.TS) + len(ev.ThreadTS)
+	if ev.Webhook != nil {
+		n += len(ev.Webhook.Body)
+	}
+	return n
 }
 
 // queue holds the work waiting for a worker. Unlike a buffered channel it

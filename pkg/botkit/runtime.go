@@ -48,6 +48,9 @@ type Runtime struct {
 	chains   map[*Command]Handler
 	jobMem   *memStore // scheduled jobs' state without a state directory
 	s        *session  // the Run; set before any event arrives
+	// hookSession is s for webhook requests, which the HTTP server may
+	// serve before Run.
+	hookSession atomic.Pointer[session]
 }
 
 // Option configures a Runtime.
@@ -213,6 +216,7 @@ func (rt *Runtime) Run(ctx context.Context, tr Transport) error {
 		answering: make(chan struct{}, rt.maxInFlight),
 	}
 	rt.s = s
+	rt.hookSession.Store(s)
 
 	var workers sync.WaitGroup
 	for range rt.maxInFlight {
@@ -399,6 +403,12 @@ func (s *session) restarting(left []work) {
 	for _, w := range left {
 		s.rt.metrics.queued.Dec()
 		s.rt.metrics.events.Counter(eventDropped).Inc()
+		if w.ev.Kind == KindWebhook {
+			// Nobody to tell in Slack: the sender was answered 202.
+			s.rt.logger.Warn("restarting; a webhook delivery queued was not run", "hook", w.ev.Webhook.Path, "delivery", w.ev.Webhook.ID)
+			s.done(w.ev)
+			continue
+		}
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()

@@ -41,6 +41,8 @@ type Event struct {
 	Raw *RawEvent
 	// Suggestion is set for KindOptions.
 	Suggestion *Suggestion
+	// Webhook is set for KindWebhook.
+	Webhook *Delivery
 	// TriggerID opens a modal (within 3 seconds, once); ResponseURL
 	// answers the interaction (slash commands, clicks, message shortcuts).
 	TriggerID   string

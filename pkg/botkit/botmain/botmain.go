@@ -122,7 +122,7 @@ func Run[C any](ctx context.Context, name string, setup SetupFunc[C], o Options)
 	}
 	if *slackManifest {
 		b := botkit.New(name)
-		if err := setup(ctx, b, botkit.NewLive(cfg), botkit.Env{Name: rt.env, Logger: slog.New(slog.DiscardHandler)}); err != nil {
+		if err := setup(ctx, b, botkit.NewLive(cfg), botkit.Env{Name: rt.env, Logger: slog.New(slog.DiscardHandler), Getenv: env.get}); err != nil {
 			fmt.Fprintf(o.Stderr, "setting up the bot: %v\n", err)
 			return ExitFailed
 		}
@@ -138,7 +138,7 @@ func Run[C any](ctx context.Context, name string, setup SetupFunc[C], o Options)
 		// Access rules name commands: check them against a bot set up with
 		// this config, without connecting it anywhere.
 		b := botkit.New(name)
-		if err := setup(ctx, b, botkit.NewLive(cfg), botkit.Env{Name: rt.env, Logger: slog.New(slog.DiscardHandler)}); err != nil {
+		if err := setup(ctx, b, botkit.NewLive(cfg), botkit.Env{Name: rt.env, Logger: slog.New(slog.DiscardHandler), Getenv: env.get}); err != nil {
 			fmt.Fprintf(o.Stderr, "setting up the bot: %v\n", err)
 			return ExitFailed
 		}
@@ -183,7 +183,7 @@ func Run[C any](ctx context.Context, name string, setup SetupFunc[C], o Options)
 	}
 	b := botkit.New(name)
 	live := botkit.NewLive(cfg)
-	if err := setup(ctx, b, live, botkit.Env{Name: rt.env, Logger: logger.With("bot", name)}); err != nil {
+	if err := setup(ctx, b, live, botkit.Env{Name: rt.env, Logger: logger.With("bot", name), Getenv: env.get}); err != nil {
 		logger.Error("setting up the bot", "err", err)
 		return ExitFailed
 	}
@@ -219,7 +219,7 @@ func Run[C any](ctx context.Context, name string, setup SetupFunc[C], o Options)
 	go rl.run(ctx)
 	logger.Info("starting", "version", Version, "env", rt.env, "transport", mode, "config", rt.configPath, "grace", rt.gracePeriod, "state", state)
 
-	srv, err := startHTTP(rt.httpAddr, reg, tr, b, rl, logger)
+	srv, err := startHTTP(rt.httpAddr, reg, tr, runtime, rl, logger)
 	if err != nil {
 		if mode != modeConsole {
 			logger.Error("starting the HTTP server", "addr", rt.httpAddr, "err", err)
@@ -306,9 +306,10 @@ func chooseTransport(name string, env environ, o Options, logger *slog.Logger, r
 	return console.New(name, o.Stdin, o.Stdout, opts...), modeConsole, nil
 }
 
-// startHTTP serves /healthz, /readyz and /metrics on addr and logs the bound
-// address (tests use 127.0.0.1:0).
-func startHTTP(addr string, reg *vm.Set, tr botkit.Transport, b *botkit.Bot, detail interface{ Detail() string }, logger *slog.Logger) (*http.Server, error) {
+// startHTTP serves /healthz, /readyz, /metrics and the bot's webhooks on
+// addr and logs the bound address (tests use 127.0.0.1:0).
+func startHTTP(addr string, reg *vm.Set, tr botkit.Transport, rt *botkit.Runtime, detail interface{ Detail() string }, logger *slog.Logger) (*http.Server, error) {
+	b := rt.Bot()
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
@@ -342,6 +343,7 @@ func startHTTP(addr string, reg *vm.Set, tr botkit.Transport, b *botkit.Bot, det
 	if r, ok := tr.(interface{ Routes(*http.ServeMux) }); ok {
 		r.Routes(mux)
 	}
+	rt.Routes(mux) // the bot's webhooks, under botkit.HookPrefix
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

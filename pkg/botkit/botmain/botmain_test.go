@@ -69,6 +69,10 @@ func setup(_ context.Context, b *botkit.Bot, live *botkit.Live[testConfig], env 
 		_, err := req.Reply(ctx, "slow done")
 		return err
 	})
+	b.Webhook("/hooks/echo", botkit.Bearer(env.Secret("TESTBOT_HOOK_TOKEN")), func(ctx context.Context, req *botkit.Request) error {
+		_, err := req.ReplyMessage(ctx, botkit.Message{Channel: "hooks", Text: "hook: " + string(req.Delivery().Body)})
+		return err
+	})
 	return nil
 }
 
@@ -243,7 +247,7 @@ func TestHealthMetricsAndSignal(t *testing.T) {
 	go func() {
 		done <- botmain.Run(context.Background(), "testbot", setup, botmain.Options{
 			Stdin: pr, Stdout: &out, Stderr: &errb, StdinIsTerminal: true,
-			Environ: []string{"BOT_HTTP_ADDR=127.0.0.1:0", "BOT_LOG_FORMAT=json", "BOT_LOG_LEVEL=info"},
+			Environ: []string{"BOT_HTTP_ADDR=127.0.0.1:0", "BOT_LOG_FORMAT=json", "BOT_LOG_LEVEL=info", "TESTBOT_HOOK_TOKEN=s3cret"},
 			Signals: []os.Signal{syscall.SIGUSR1},
 		})
 	}()
@@ -281,10 +285,35 @@ func TestHealthMetricsAndSignal(t *testing.T) {
 	if !strings.HasPrefix(out.String(), "testbot> ") {
 		t.Errorf("no prompt on a terminal: %q", out.String())
 	}
+	// The bot's webhook is served beside /healthz, its token read from
+	// the environment.
+	postHook := func(token string) int {
+		req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/hooks/echo", strings.NewReader(`{"n":1}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("POST /hooks/echo: %v", err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := postHook("wrong"); code != http.StatusUnauthorized {
+		t.Errorf("POST /hooks/echo with a wrong token = %d, want 401", code)
+	}
+	if code := postHook("s3cret"); code != http.StatusAccepted {
+		t.Errorf("POST /hooks/echo = %d, want 202", code)
+	}
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(out.String(), `hook: {"n":1}`); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the webhook's handler did not post:\n%s", out.String())
+		}
+	}
 	_, metrics := get("/metrics")
 	for _, want := range []string{
 		`botkit_commands_total{bot="testbot",command="ping",outcome="ok"} 1`,
-		`botkit_events_total{bot="testbot",result="handled"} 1`,
+		`botkit_events_total{bot="testbot",result="handled"} 2`,
+		`botkit_webhook_requests_total{bot="testbot",hook="/hooks/echo",result="unauthorized"} 1`,
 		"go_goroutines", "process_resident_memory_bytes",
 	} {
 		if !strings.Contains(metrics, want) {

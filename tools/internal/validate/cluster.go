@@ -2,6 +2,7 @@ package validate
 
 import (
 	"fmt"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -79,6 +80,23 @@ func (r *run) checkClusterObject(t target, o *object) []Problem {
 				got = m[1]
 			}
 			add(`data["output.conf"]`, "region is %s, want %s (botfleet.yaml aws.region)", got, r.s.AWS.Region)
+		}
+	case *AlertmanagerConfig:
+		var names []string
+		for i, rc := range x.Spec.Receivers {
+			names = append(names, rc.Name)
+			for j, wh := range rc.WebhookConfigs {
+				f := fmt.Sprintf("spec.receivers[%d].webhookConfigs[%d]", i, j)
+				if u, err := url.Parse(wh.URL); err != nil || !strings.HasPrefix(u.Path, "/hooks/") {
+					add(f+".url", "%q: want a bot's webhook, http://<bot>.<namespace>.svc:8080/hooks/<name>", wh.URL)
+				}
+				if wh.HTTPConfig == nil || wh.HTTPConfig.Authorization == nil || wh.HTTPConfig.Authorization.Credentials == nil {
+					add(f+".httpConfig.authorization.credentials", "missing: a bot's webhook refuses requests without its token (401)")
+				}
+			}
+		}
+		if x.Spec.Route == nil || !slices.Contains(names, x.Spec.Route.Receiver) {
+			add("spec.route.receiver", "want one of the receivers %q", names)
 		}
 	case *PrometheusRule:
 		for i, g := range x.Spec.Groups {

@@ -137,6 +137,39 @@ type ServiceMonitor struct {
 	} `json:"spec"`
 }
 
+// monitoringAlphaAPIVersion is the Operator's AlertmanagerConfig's version.
+const monitoringAlphaAPIVersion = "monitoring.coreos.com/v1alpha1"
+
+// AlertmanagerConfig adds a route and receivers to the cluster's
+// Alertmanager, for alerts of its own namespace.
+type AlertmanagerConfig struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata"`
+	Spec              struct {
+		Route *struct {
+			Receiver       string   `json:"receiver"`
+			GroupBy        []string `json:"groupBy,omitempty"`
+			GroupWait      string   `json:"groupWait,omitempty"`
+			GroupInterval  string   `json:"groupInterval,omitempty"`
+			RepeatInterval string   `json:"repeatInterval,omitempty"`
+		} `json:"route"`
+		Receivers []struct {
+			Name           string `json:"name"`
+			WebhookConfigs []struct {
+				URL          string `json:"url"`
+				SendResolved *bool  `json:"sendResolved,omitempty"`
+				MaxAlerts    int    `json:"maxAlerts,omitempty"`
+				HTTPConfig   *struct {
+					Authorization *struct {
+						Type        string                    `json:"type,omitempty"`
+						Credentials *corev1.SecretKeySelector `json:"credentials,omitempty"`
+					} `json:"authorization,omitempty"`
+				} `json:"httpConfig,omitempty"`
+			} `json:"webhookConfigs,omitempty"`
+		} `json:"receivers"`
+	} `json:"spec"`
+}
+
 // newTyped returns an empty value of o's Go type, or nil.
 func newTyped(o *object) any {
 	gvk := schema.FromAPIVersionAndKind(o.apiVersion, o.kind)
@@ -157,6 +190,8 @@ func newTyped(o *object) any {
 		return &PrometheusRule{}
 	case monitoringAPIVersion + "/ServiceMonitor":
 		return &ServiceMonitor{}
+	case monitoringAlphaAPIVersion + "/AlertmanagerConfig":
+		return &AlertmanagerConfig{}
 	}
 	return nil
 }

@@ -353,6 +353,12 @@ spec:
 			want: `manifests/addons/fargate-logging: ConfigMap/aws-observability/aws-logging: data["output.conf"]: region is us-east-1, want eu-west-1 (botfleet.yaml aws.region)`},
 		{name: "alert duration", changes: []change{{"manifests/addons/monitoring/prd.yaml", "for: 10m", "for: ten minutes"}},
 			want: `manifests/addons/monitoring: PrometheusRule/infra-bot-prd/botfleet-bots: spec.groups[0].rules[0].for: "ten minutes" is not a Prometheus duration like 10m`},
+		{name: "AlertmanagerConfig strict", changes: []change{{"manifests/addons/monitoring/alerts-receiver.yaml", "sendResolved: true", "sendResolve: true"}},
+			want: "manifests/addons/monitoring: AlertmanagerConfig/infra-bot-dev/alerts-bot: spec.receivers[0].webhookConfigs[0].sendResolve: unknown field"},
+		{name: "AlertmanagerConfig receiver", changes: []change{{"manifests/addons/monitoring/alerts-receiver.yaml", "    receiver: alerts-bot\n", "    receiver: alerts\n"}},
+			want: `manifests/addons/monitoring: AlertmanagerConfig/infra-bot-dev/alerts-bot: spec.route.receiver: want one of the receivers ["alerts-bot"]`},
+		{name: "AlertmanagerConfig without a token", changes: []change{{"manifests/addons/monitoring/alerts-receiver.yaml", "          httpConfig:\n            authorization:\n              type: Bearer\n              credentials:\n                name: alerts-webhook\n                key: ALERTS_WEBHOOK_TOKEN\n", ""}},
+			want: "manifests/addons/monitoring: AlertmanagerConfig/infra-bot-dev/alerts-bot: spec.receivers[0].webhookConfigs[0].httpConfig.authorization.credentials: missing: a bot's webhook refuses requests without its token (401)"},
 		{name: "ServiceMonitor strict", changes: []change{{"manifests/addons/monitoring/dev.yaml", "interval: 30s", "intervall: 30s"}},
 			want: "manifests/addons/monitoring: ServiceMonitor/infra-bot-dev/botfleet-bots: spec.endpoints[0].intervall: unknown field"},
 	}
