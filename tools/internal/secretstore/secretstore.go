@@ -38,6 +38,10 @@ var Keys = []string{BotToken, AppToken, SigningSecret}
 // goes with, so that `botctl slack-app apply` updates the app it created.
 const AppIDTag = "botfleet/slack-app-id"
 
+// ClientIDTag is the tag that holds the app's OAuth client id, from which
+// its install link is made.
+const ClientIDTag = "botfleet/slack-client-id"
+
 // Name is the Secrets Manager name of bot's secret in env.
 func Name(bot, env string) string { return "botfleet/" + env + "/" + bot }
 
@@ -108,6 +112,9 @@ func (s *Store) Put(ctx context.Context, name string, values, tags map[string]st
 	switch {
 	case errors.As(err, &nf):
 		merged := maps.Clone(values)
+		if merged == nil {
+			merged = map[string]string{}
+		}
 		in := &secretsmanager.CreateSecretInput{Name: aws.String(name), SecretString: aws.String(encode(merged)),
 			Description: aws.String("botfleet: a bot's Slack tokens (botctl secrets put)")}
 		for _, k := range slices.Sorted(maps.Keys(tags)) {
