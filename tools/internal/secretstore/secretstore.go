@@ -45,6 +45,24 @@ const ClientIDTag = "botfleet/slack-client-id"
 // Name is the Secrets Manager name of bot's secret in env.
 func Name(bot, env string) string { return "botfleet/" + env + "/" + bot }
 
+// KubeSecret is the Secret a bot's pod reads its tokens from, in each of
+// its namespaces, made by the ExternalSecret of the same name.
+func KubeSecret(bot string) string { return bot + "-slack" }
+
+// SecretStoreName is the SecretStore the bot's ExternalSecret reads
+// through.
+func SecretStoreName(bot string) string { return bot + "-secrets" }
+
+// ServiceAccount is the SecretStore's own ServiceAccount (IRSA, role
+// RoleARN): not the bot's, so the bot's role never reads Secrets Manager
+// and the store's role reads only the bot's secret.
+func ServiceAccount(bot string) string { return bot + "-secrets" }
+
+// RoleARN is the IRSA role of a bot's SecretStore, from the bot's own role
+// botRole (botfleet.yaml's aws.roleARN): its name plus "-secrets". No bot's
+// role can have that name, as no environment is called "secrets".
+func RoleARN(botRole string) string { return botRole + "-secrets" }
+
 // ARNPattern is the IAM resource that names bot's secret in env and no
 // other: Secrets Manager appends "-" and six random characters to a
 // secret's ARN, and "-??????" matches exactly those (a "-*" would also

@@ -362,6 +362,7 @@ func (r *run) build(t target) *built {
 	}
 	if t.bot != "" {
 		b.problems = append(b.problems, r.checkBotOverlay(t, b.objects)...)
+		b.problems = append(b.problems, r.checkBotSecrets(t, b.objects)...)
 	}
 	return b
 }
