@@ -67,7 +67,7 @@ type Env struct {
 	AppName    string // the Slack app's name, within Slack's limit
 	Region     string // the AWS region of its secret
 	Secret     string // its secret in AWS Secrets Manager
-	SecretRole string // the IRSA role of its SecretStore
+	SecretRole string // the IRSA role of the environment's SecretStores
 }
 
 // NewData returns the template data of bot name in a repo with settings s,
@@ -100,7 +100,7 @@ func NewData(name string, s *settings.Settings, goVersion string) Data {
 			AppName:    slack.AppName(name, e),
 			Region:     s.AWS.Region,
 			Secret:     secretstore.Name(name, e),
-			SecretRole: secretstore.RoleARN(s.RoleARN(name, e)),
+			SecretRole: secretstore.RoleARN(s.AWS.AccountID, e),
 		})
 	}
 	return d

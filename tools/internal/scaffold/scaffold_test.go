@@ -353,7 +353,7 @@ environments:
 		{"manifests/envs/prd/deployment-patch.yaml", "value: /efs/config/deploy-bot/prd.yaml\n"},
 		{"manifests/envs/prd/external-secret.yaml", "        key: botfleet/prd/deploy-bot\n"},
 		{"manifests/envs/prd/external-secret.yaml", "      region: us-east-2\n"},
-		{"manifests/envs/prd/external-secret.yaml", "eks.amazonaws.com/role-arn: arn:aws:iam::210987654321:role/bots/prd-deploy-bot-secrets\n"},
+		{"manifests/envs/prd/external-secret.yaml", "eks.amazonaws.com/role-arn: arn:aws:iam::210987654321:role/botfleet-external-secrets-prd\n"},
 		{"slack-app.prd.yaml", "  name: deploy-bot (prd)\n"},
 		{"slack-app.dev.yaml", "    - command: /deploy-bot-dev\n"},
 		{"slack-app.prd.yaml", "    - command: /deploy-bot\n"},

@@ -53,15 +53,21 @@ func KubeSecret(bot string) string { return bot + "-slack" }
 // through.
 func SecretStoreName(bot string) string { return bot + "-secrets" }
 
-// ServiceAccount is the SecretStore's own ServiceAccount (IRSA, role
-// RoleARN): not the bot's, so the bot's role never reads Secrets Manager
-// and the store's role reads only the bot's secret.
-func ServiceAccount(bot string) string { return bot + "-secrets" }
+// ServiceAccount is the SecretStore's own ServiceAccount, not the bot's,
+// so that the bot's role never reads Secrets Manager. Its name has a dot,
+// which no bot's name (a DNS label) has: the trust policy of RoleARN can
+// accept "*.secrets" and no bot's own ServiceAccount matches.
+func ServiceAccount(bot string) string { return bot + ".secrets" }
 
-// RoleARN is the IRSA role of a bot's SecretStore, from the bot's own role
-// botRole (botfleet.yaml's aws.roleARN): its name plus "-secrets". No bot's
-// role can have that name, as no environment is called "secrets".
-func RoleARN(botRole string) string { return botRole + "-secrets" }
+// RoleARN is the IRSA role of every SecretStore of env, made once at the
+// bootstrap: it may read botfleet/<env>/* and is assumable by the
+// ServiceAccounts *.secrets of env's namespace only. One role per
+// environment rather than per bot: any pod of a namespace can read its
+// Secrets anyway, so per-bot roles would add a step per bot and no
+// isolation.
+func RoleARN(account, env string) string {
+	return "arn:aws:iam::" + account + ":role/botfleet-external-secrets-" + env
+}
 
 // ARNPattern is the IAM resource that names bot's secret in env and no
 // other: Secrets Manager appends "-" and six random characters to a

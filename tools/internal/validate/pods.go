@@ -169,7 +169,7 @@ func (r *run) checkBotObject(t target, o *object) []Problem {
 	case *corev1.ServiceAccount:
 		want, from := r.s.RoleARN(t.bot, t.env), "botfleet.yaml aws.roleARN"
 		if x.Name == secretstore.ServiceAccount(t.bot) {
-			want, from = secretstore.RoleARN(want), "the bot's role plus -secrets: its SecretStore's own role"
+			want, from = secretstore.RoleARN(r.s.AWS.AccountID, t.env), "the environment's External Secrets role, made at the bootstrap"
 		}
 		if arn, ok := x.Annotations[RoleARNKey]; ok && arn != want {
 			add(`metadata.annotations["`+RoleARNKey+`"]`, "%q, want %q (%s)", arn, want, from)

@@ -2,11 +2,14 @@ package validate
 
 import (
 	"fmt"
+	"path"
 	"slices"
+	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/yaml"
 
 	"github.com/botfleet/botfleet/tools/internal/secretstore"
 )
@@ -138,9 +141,9 @@ func (r *run) checkBotSecrets(t target, objects []*object) []Problem {
 		}
 	}
 	if acct, _ := typed[*corev1.ServiceAccount](find("ServiceAccount", sa)); acct == nil {
-		problem(nil, "", "no ServiceAccount %q: the SecretStore's own, with its IRSA role %s", sa, secretstore.RoleARN(r.s.RoleARN(t.bot, t.env)))
+		problem(nil, "", "no ServiceAccount %q: the SecretStore's own, with its IRSA role %s", sa, secretstore.RoleARN(r.s.AWS.AccountID, t.env))
 	} else if _, ok := acct.Annotations[RoleARNKey]; !ok {
-		problem(find("ServiceAccount", sa), "metadata.annotations", "no %s: want %s", RoleARNKey, secretstore.RoleARN(r.s.RoleARN(t.bot, t.env)))
+		problem(find("ServiceAccount", sa), "metadata.annotations", "no %s: want %s", RoleARNKey, secretstore.RoleARN(r.s.AWS.AccountID, t.env))
 	}
 
 	if d, _ := typed[*appsv1.Deployment](find("Deployment", t.bot)); d != nil {
@@ -188,4 +191,46 @@ func typed[T any](o *object) (T, bool) {
 	}
 	v, ok := o.typed.(T)
 	return v, ok
+}
+
+// Where the operator's install is described.
+const (
+	ESOValuesFile = "manifests/bootstrap/external-secrets.values.yaml"
+	ESONamespace  = "external-secrets"
+	// fargateKubeletPort is the port Fargate's own kubelet listens on in
+	// every Fargate pod, and the chart's default webhook port.
+	fargateKubeletPort = 10250
+)
+
+// checkOperator checks the External Secrets Operator's install: its Helm
+// values move the webhook off Fargate's kubelet port, and the bootstrap
+// (manifests/README.md, when present) gives its namespace a Fargate
+// profile, without which its pods stay Pending on a cluster with no nodes.
+func (r *run) checkOperator() {
+	data, err := r.v.FS.ReadFile(r.abs(ESOValuesFile))
+	if err != nil {
+		r.addProblem(Problem{Path: ESOValuesFile, Msg: "missing: the External Secrets Operator's Helm values (its webhook port on Fargate)"})
+		return
+	}
+	var v struct {
+		Webhook struct {
+			Port int `json:"port"`
+		} `json:"webhook"`
+	}
+	if err := yaml.Unmarshal(data, &v); err != nil {
+		r.addProblem(Problem{Path: ESOValuesFile, Msg: err.Error()})
+		return
+	}
+	if v.Webhook.Port == 0 || v.Webhook.Port == fargateKubeletPort {
+		r.addProblem(Problem{Path: ESOValuesFile, Msg: fmt.Sprintf("webhook.port %d: the chart's default %d is Fargate's kubelet port, which the webhook cannot bind on Fargate; set webhook.port: 9443",
+			v.Webhook.Port, fargateKubeletPort)})
+	}
+	readme := path.Join(ManifestsDir, "README.md")
+	doc, err := r.v.FS.ReadFile(r.abs(readme))
+	if err != nil {
+		return // fixtures without docs
+	}
+	if !strings.Contains(string(doc), "--selectors namespace="+ESONamespace) {
+		r.addProblem(Problem{Path: readme, Msg: fmt.Sprintf("the bootstrap creates no Fargate profile for namespace %s (aws eks create-fargate-profile ... --selectors namespace=%s): the operator's pods would stay Pending", ESONamespace, ESONamespace)})
+	}
 }

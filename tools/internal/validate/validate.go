@@ -156,6 +156,7 @@ func (v *Validator) Run(ctx context.Context, bots []string) (*Report, error) {
 	r.checkDockerfiles()
 	r.checkDependabot()
 	r.checkSlackApps()
+	r.checkOperator()
 	rep := &Report{}
 	rep.Problems = append(rep.Problems, r.problems...)
 	for _, b := range results {
