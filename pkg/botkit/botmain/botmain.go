@@ -217,6 +217,12 @@ func Run[C any](ctx context.Context, name string, setup SetupFunc[C], o Options)
 	}
 	rl.register(reg)
 	go rl.run(ctx)
+	if dir := env.get("BOT_SECRETS_DIR"); dir != "" && rt.configPoll > 0 {
+		var restart context.CancelFunc
+		ctx, restart = context.WithCancel(ctx)
+		defer restart()
+		go (&secretsWatcher{dir: dir, interval: rt.configPoll, logger: logger, stop: restart}).run(ctx)
+	}
 	logger.Info("starting", "version", Version, "env", rt.env, "transport", mode, "config", rt.configPath, "grace", rt.gracePeriod, "state", state)
 
 	srv, err := startHTTP(rt.httpAddr, reg, tr, runtime, rl, logger)

@@ -213,3 +213,53 @@ func TestConfigFaultReportedOnce(t *testing.T) {
 		t.Errorf("/readyz after recovery = %q", r)
 	}
 }
+
+// TestSecretsRotationStopsTheBot checks that a change of the mounted Slack
+// Secret (BOT_SECRETS_DIR, written as the kubelet does: new files behind a
+// swapped ..data symlink) makes the bot drain and exit 0, so that its
+// restart reads the new tokens, and that the kubelet's own entries alone
+// do not.
+func TestSecretsRotationStopsTheBot(t *testing.T) {
+	dir := t.TempDir()
+	kubeletWrite := func(ts, token string) {
+		t.Helper()
+		data := filepath.Join(dir, "..2026_12_05_"+ts)
+		if err := os.Mkdir(data, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(data, "SLACK_BOT_TOKEN"), []byte(token), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		tmp := filepath.Join(dir, "..data_tmp")
+		if err := os.Symlink(filepath.Base(data), tmp); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, filepath.Join(dir, "..data")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	kubeletWrite("1", "old-value")
+	if err := os.Symlink("..data/SLACK_BOT_TOKEN", filepath.Join(dir, "SLACK_BOT_TOKEN")); err != nil {
+		t.Fatal(err)
+	}
+	bot := start(t, "BOT_SECRETS_DIR="+dir, "BOT_CONFIG_POLL=5ms")
+	kubeletWrite("2", "old-value") // same content, new kubelet entries
+	time.Sleep(100 * time.Millisecond)
+	select {
+	case code := <-bot.done:
+		t.Fatalf("the bot stopped (%d) though no value changed", code)
+	default:
+	}
+	kubeletWrite("3", "new-value")
+	select {
+	case code := <-bot.done:
+		if code != botmain.ExitOK {
+			t.Errorf("exit %d, want %d", code, botmain.ExitOK)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the bot did not stop after the Secret changed")
+	}
+	if log := bot.errb.String(); !strings.Contains(log, "the Slack Secret changed") || strings.Contains(log, "new-value") {
+		t.Errorf("log lacks the restart line, or shows the value:\n%s", log)
+	}
+}

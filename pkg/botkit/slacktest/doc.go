@@ -8,8 +8,9 @@
 //     chat.delete, reactions.add, users.info, conversations.info,
 //     conversations.replies, usergroups.users.list, files.getUploadURLExternal,
 //     the upload URL it hands out, files.completeUploadExternal, views.open,
-//     views.push, views.update and views.publish, and the response_urls it
-//     hands out. Tokens are checked on every call, as Slack does; every call
+//     views.push, views.update and views.publish, the app manifest methods
+//     (apps.manifest.validate, create, update and export, with ConfigToken),
+//     and the response_urls it hands out. Tokens are checked on every call, as Slack does; every call
 //     is recorded (Calls, Messages);
 //   - Socket Mode: apps.connections.open returns a ws:// URL of the fake's own
 //     websocket, which says hello, pings, delivers envelopes (events_api,

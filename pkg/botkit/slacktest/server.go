@@ -120,6 +120,8 @@ type Server struct {
 	stacks    map[string][]string     // user -> open modals, root first
 	homes     map[string]string       // user -> home tab view id
 	externals map[string]string       // external_id -> view id
+	apps      map[string]*App         // by app id, made by apps.manifest.create
+	appOrder  []string
 
 	// Socket Mode
 	tickets    map[string]bool
@@ -163,6 +165,7 @@ func New(t testing.TB, opts ...Option) *Server {
 		stacks:    map[string][]string{},
 		homes:     map[string]string{},
 		externals: map[string]string{},
+		apps:      map[string]*App{},
 		tickets:   map[string]bool{},
 		alive:     map[*wsConn]bool{},
 		envelopes: map[string]*envelope{},

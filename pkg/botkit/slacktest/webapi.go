@@ -208,8 +208,16 @@ func sleep(r *http.Request, d time.Duration) bool {
 // checkToken returns the Slack error for a call of method with token, or "".
 func checkToken(method, token string) string {
 	want, other := BotToken, AppToken
-	if method == "apps.connections.open" {
+	switch {
+	case method == "apps.connections.open":
 		want, other = AppToken, BotToken
+	case strings.HasPrefix(method, "apps.manifest."):
+		// Only an app configuration token manages apps; a bot or app
+		// token is the wrong type.
+		if token == BotToken || token == AppToken {
+			return "not_allowed_token_type"
+		}
+		want = ConfigToken
 	}
 	switch token {
 	case want:
@@ -334,6 +342,8 @@ func (s *Server) serveMethodLocked(method string, p url.Values) (map[string]any,
 		return s.viewsUpdateLocked(p)
 	case "views.publish":
 		return s.viewsPublishLocked(p)
+	case "apps.manifest.validate", "apps.manifest.create", "apps.manifest.update", "apps.manifest.export":
+		return s.serveAppsLocked(method, p)
 	}
 	return nil, "unknown_method"
 }

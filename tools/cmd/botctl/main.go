@@ -14,6 +14,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/botfleet/botfleet/pkg/secretscan"
 )
 
 func main() {
@@ -40,7 +42,22 @@ type inputError struct{ error }
 // Run runs botctl with args (without the program name) and returns its exit
 // code. Cancelling ctx stops a running command.
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	return runStdin(ctx, args, os.Stdin, stdout, stderr)
+}
+
+// runStdin is Run with stdin.
+func runStdin(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	// A token on a command line lands in shell history and in every
+	// process listing: refuse it before anything runs.
+	for i, a := range args {
+		if what := secretscan.Token(a); what != "" {
+			fmt.Fprintf(stderr, "botctl: argument %d holds %s: never pass a token as an argument (shell history, ps); "+
+				"pipe it on stdin: botctl secrets put BOT --env ENV\n", i+1, what)
+			return exitUsage
+		}
+	}
 	cmd, g := newRootCmd(stdout, stderr)
+	g.stdin = stdin
 	cmd.SetArgs(args)
 	c, err := cmd.ExecuteContextC(ctx)
 	var (

@@ -15,7 +15,7 @@ const repoDir = "../../.."
 func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	code = Run(t.Context(), args, &out, &errb)
+	code = runStdin(t.Context(), args, strings.NewReader(""), &out, &errb)
 	return code, out.String(), errb.String()
 }
 

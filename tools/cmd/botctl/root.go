@@ -21,6 +21,7 @@ type globalOptions struct {
 	// makeTarget phrases hints for the make target that runs botctl
 	// (make bot NAME=x FORCE=1) rather than for botctl's own flags.
 	makeTarget bool
+	stdin      io.Reader
 	stdout     io.Writer
 	stderr     io.Writer
 	fs         filesys.FileSystem
@@ -47,6 +48,7 @@ func newRootCmd(stdout, stderr io.Writer) (*cobra.Command, *globalOptions) {
 	cmd.AddCommand(newNewCmd(g))
 	cmd.AddCommand(newChangedCmd(g), newSetImageCmd(g), newPromoteCmd(g), newBumpCmd(g))
 	cmd.AddCommand(newCheckFilesCmd(g), newAffectedCmd(g), newSlackAppCmd(g))
+	cmd.AddCommand(newSecretsCmd(g))
 	return cmd, g
 }
 

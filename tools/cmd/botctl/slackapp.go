@@ -47,24 +47,35 @@ func newSlackAppCmd(g *globalOptions) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&o.env, "env", "", "the environment (dev, prd)")
 	cmd.Flags().StringVar(&o.publicURL, "public-url", "", "the bot's public https URL, for the HTTP Events API (default: Socket Mode)")
+	cmd.AddCommand(newSlackAppApplyCmd(g))
 	return cmd
 }
 
 func (o *slackAppOptions) run(ctx context.Context) error {
-	root, err := o.root()
+	m, err := o.manifest(ctx)
 	if err != nil {
 		return err
+	}
+	_, err = o.stdout.Write(m)
+	return err
+}
+
+// manifest returns the bot's Slack app manifest in o.env, made by the bot.
+func (o *slackAppOptions) manifest(ctx context.Context) ([]byte, error) {
+	root, err := o.root()
+	if err != nil {
+		return nil, err
 	}
 	s, err := o.settings(root)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if !slices.Contains(s.EnvNames(), o.env) {
-		return usageError{fmt.Errorf("--env %s: the environments are %s", o.env, strings.Join(s.EnvNames(), ", "))}
+		return nil, usageError{fmt.Errorf("--env %s: the environments are %s", o.env, strings.Join(s.EnvNames(), ", "))}
 	}
 	dir := filepath.Join(root, "bots", o.bot)
 	if _, err := os.Stat(filepath.Join(dir, "go.mod")); err != nil {
-		return fmt.Errorf("no bot %s: bots/%s/go.mod does not exist", o.bot, o.bot)
+		return nil, fmt.Errorf("no bot %s: bots/%s/go.mod does not exist", o.bot, o.bot)
 	}
 	cmd := exec.CommandContext(ctx, "go", "run", ".", "-slack-manifest")
 	cmd.Dir = dir
@@ -75,10 +86,10 @@ func (o *slackAppOptions) run(ctx context.Context) error {
 		cfg = filepath.Join("config", "local.yaml")
 	}
 	cmd.Env = append(os.Environ(), "BOT_ENV="+o.env, "BOT_CONFIG="+cfg, "BOT_PUBLIC_URL="+o.publicURL)
-	var stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = o.stdout, &stderr
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("%s -slack-manifest: %w\n%s", o.bot, err, bytes.TrimSpace(stderr.Bytes()))
+		return nil, fmt.Errorf("%s -slack-manifest: %w\n%s", o.bot, err, bytes.TrimSpace(stderr.Bytes()))
 	}
-	return nil
+	return stdout.Bytes(), nil
 }

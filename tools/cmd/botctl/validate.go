@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/botfleet/botfleet/tools/internal/botbin"
+	"github.com/botfleet/botfleet/tools/internal/iampolicy"
 	"github.com/botfleet/botfleet/tools/internal/validate"
 )
 
@@ -76,11 +78,20 @@ func (o *validateOptions) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	lines := make([]string, 0, len(rep.Problems))
 	for _, p := range rep.Problems {
-		fmt.Fprintln(o.stdout, p)
+		lines = append(lines, p.String())
 	}
-	if len(rep.Problems) > 0 {
-		fmt.Fprintf(o.stderr, "botctl validate: %d problem(s)\n", len(rep.Problems))
+	iam, err := o.checkIAM(ctx, root)
+	if err != nil {
+		return err
+	}
+	lines = append(lines, iam...)
+	for _, l := range lines {
+		fmt.Fprintln(o.stdout, l)
+	}
+	if len(lines) > 0 {
+		fmt.Fprintf(o.stderr, "botctl validate: %d problem(s)\n", len(lines))
 		return errProblems
 	}
 	for _, p := range rep.Pods {
@@ -92,4 +103,48 @@ func (o *validateOptions) run(ctx context.Context) error {
 	}
 	fmt.Fprintf(o.stdout, "botctl validate: %s and manifests/: no problems\n", what)
 	return nil
+}
+
+// checkIAM checks each bot's iam.yaml against the AWS calls in its code
+// (iampolicy): a bot that calls AWS must declare exactly what they need.
+func (o *validateOptions) checkIAM(ctx context.Context, root string) ([]string, error) {
+	bots := o.bots
+	if len(bots) == 0 {
+		var err error
+		if bots, err = validate.Bots(o.fs, root); err != nil {
+			return nil, err
+		}
+	}
+	var out []string
+	for _, b := range bots {
+		dir := filepath.Join(root, "bots", b)
+		if !o.fs.Exists(filepath.Join(dir, "go.mod")) {
+			continue
+		}
+		ops, err := iampolicy.Ops(ctx, dir)
+		if err != nil {
+			return nil, err
+		}
+		file := "bots/" + b + "/" + iampolicy.FileName
+		data, err := o.fs.ReadFile(filepath.Join(dir, iampolicy.FileName))
+		switch {
+		case err != nil && len(ops) == 0:
+			continue // calls no AWS, declares nothing
+		case err != nil:
+			var need []string
+			for _, op := range ops {
+				need = append(need, iampolicy.Actions(op)...)
+			}
+			out = append(out, fmt.Sprintf("%s: missing: the code calls AWS (%s at %s); declare the actions it needs: %s",
+				file, ops[0], ops[0].Pos, strings.Join(need, ", ")))
+			continue
+		}
+		d, err := iampolicy.Parse(data)
+		if err != nil {
+			out = append(out, fmt.Sprintf("%s: %v", file, err))
+			continue
+		}
+		out = append(out, iampolicy.Check(file, d, ops)...)
+	}
+	return out, nil
 }

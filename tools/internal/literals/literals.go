@@ -384,6 +384,10 @@ func (w *walker) scalar(m *yv3.Node, path []string, v *yv3.Node) {
 		w.set(key, v, w.s.Environments[w.env].EFS.VolumeHandle())
 	case k == "newName" && w.bot != "" && lookup(m, "name") == w.bot:
 		w.set("images[name="+w.bot+"].newName", v, w.s.ImageRepo(w.bot))
+	case k == "eks.amazonaws.com/role-arn" && w.bot != "" && strings.Contains(v.Value, ":role/botfleet-external-secrets-"):
+		// The ServiceAccount of the bot's SecretStore: the environment's
+		// External Secrets role (manifests/README.md), not the bot's.
+		w.set(key, v, w.s.RoleARN("external-secrets", w.env))
 	case k == "eks.amazonaws.com/role-arn" && w.bot != "":
 		w.set(key, v, w.s.RoleARN(w.bot, w.env))
 	case k == "value" && lookup(m, "name") == "AWS_REGION":

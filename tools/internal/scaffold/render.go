@@ -26,6 +26,7 @@ import (
 	"text/template"
 
 	"github.com/botfleet/botfleet/pkg/botkit/slack"
+	"github.com/botfleet/botfleet/tools/internal/secretstore"
 	"github.com/botfleet/botfleet/tools/internal/settings"
 )
 
@@ -64,6 +65,9 @@ type Env struct {
 	RoleARN    string // the bot's IRSA role there, from aws.roleARN
 	ConfigFile string // the bot's config file on EFS, in the pod
 	AppName    string // the Slack app's name, within Slack's limit
+	Region     string // the AWS region of its secret
+	Secret     string // its secret in AWS Secrets Manager
+	SecretRole string // the IRSA role of the environment's SecretStores
 }
 
 // NewData returns the template data of bot name in a repo with settings s,
@@ -94,6 +98,9 @@ func NewData(name string, s *settings.Settings, goVersion string) Data {
 			RoleARN:    s.RoleARN(name, e),
 			ConfigFile: "/efs/config/" + name + "/" + e + ".yaml",
 			AppName:    slack.AppName(name, e),
+			Region:     s.AWS.Region,
+			Secret:     secretstore.Name(name, e),
+			SecretRole: secretstore.RoleARN(s.AWS.AccountID, e),
 		})
 	}
 	return d

@@ -351,7 +351,9 @@ environments:
 		{"manifests/envs/prd/kustomization.yaml", "namespace: chat-prd\n"},
 		{"manifests/envs/prd/kustomization.yaml", "newName: 210987654321.dkr.ecr.us-east-2.amazonaws.com/chatops/deploy-bot\n"},
 		{"manifests/envs/prd/deployment-patch.yaml", "value: /efs/config/deploy-bot/prd.yaml\n"},
-		{"manifests/manual/secrets.example.yaml", "kubectl -n chat-prd create secret generic deploy-bot-slack"},
+		{"manifests/envs/prd/external-secret.yaml", "        key: botfleet/prd/deploy-bot\n"},
+		{"manifests/envs/prd/external-secret.yaml", "      region: us-east-2\n"},
+		{"manifests/envs/prd/external-secret.yaml", "eks.amazonaws.com/role-arn: arn:aws:iam::210987654321:role/botfleet-external-secrets-prd\n"},
 		{"slack-app.prd.yaml", "  name: deploy-bot (prd)\n"},
 		{"slack-app.dev.yaml", "    - command: /deploy-bot-dev\n"},
 		{"slack-app.prd.yaml", "    - command: /deploy-bot\n"},
@@ -402,8 +404,8 @@ func TestNextSteps(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{
-		"make run BOT=foo", "bots/foo/foo.go", "`slack-app.dev.yaml` and `slack-app.prd.yaml`", "`connections:write`",
-		"`foo-slack` with each app's tokens in `infra-bot-dev` and `infra-bot-prd`",
+		"make run BOT=foo", "bots/foo/foo.go", "`botctl slack-app apply foo --env <env>`", "`connections:write`",
+		"`botctl secrets put foo --env <env>`",
 		"`manifests/envs/<env>/config.yaml` (no secrets there): each\n   sync installs it on EFS",
 		"arn:aws:iam::123456789012:role/botfleet-foo-prd", "Argo CD creates and syncs `foo-dev`",
 		`manifests/README.md, "Each new bot, once"`, "`cd bots/foo && go test -run TestHelpGolden -update`",

@@ -154,7 +154,7 @@ func TestLiteralsDisagree(t *testing.T) {
 			`manifests/argocd/root.yaml:13: spec.source.repoURL: "https://github.com/botfleet/botfleet.git", botfleet.yaml says "https://github.com/acme/bots.git": run ` + "`botctl init`" + ` (it writes every value of botfleet.yaml into these files), then commit`,
 		}},
 		{"registry", "ecrRegistry: 123456789012.dkr.ecr.eu-west-1.amazonaws.com", "ecrRegistry: 123456789012.dkr.ecr.eu-west-2.amazonaws.com", []string{
-			devKust + `:12: images[name=hello].newName: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/botfleet/hello", botfleet.yaml says "123456789012.dkr.ecr.eu-west-2.amazonaws.com/botfleet/hello": run ` + "`botctl init`" + ` (it writes every value of botfleet.yaml into these files), then commit`,
+			devKust + `:13: images[name=hello].newName: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/botfleet/hello", botfleet.yaml says "123456789012.dkr.ecr.eu-west-2.amazonaws.com/botfleet/hello": run ` + "`botctl init`" + ` (it writes every value of botfleet.yaml into these files), then commit`,
 		}},
 		{"access point", "accessPointID: fsap-0fedcba9876543210", "accessPointID: fsap-0fedcba9876543211", []string{
 			`manifests/efs/prd.yaml:25: spec.csi.volumeHandle: "fs-0123456789abcdef0::fsap-0fedcba9876543210", botfleet.yaml says "fs-0123456789abcdef0::fsap-0fedcba9876543211": run ` + "`botctl init`",

@@ -56,7 +56,7 @@ func TestDependabot(t *testing.T) {
 			name: "a module no gomod update covers",
 			setup: func(t *testing.T, mem filesys.FileSystem) {
 				write(t, mem, "bots/other/go.mod", "module example.com/other\n")
-				edit(t, mem, DependabotConfig, `directories: ["/pkg", "/tools", "/bots/*"]`, `directories: ["/pkg", "/tools", "/bots/hello"]`)
+				edit(t, mem, DependabotConfig, `directories: ["/pkg", "/tools", "/bench", "/bots/*"]`, `directories: ["/pkg", "/tools", "/bench", "/bots/hello"]`)
 			},
 			want: []string{
 				`.github/dependabot.yml: no gomod update covers bots/other (its go.mod), so Dependabot never bumps it: add "/bots/other", or a glob such as "/bots/*", to a gomod update's directories`,

@@ -192,6 +192,10 @@ func newTyped(o *object) any {
 		return &ServiceMonitor{}
 	case monitoringAlphaAPIVersion + "/AlertmanagerConfig":
 		return &AlertmanagerConfig{}
+	case esoAPIVersion + "/ExternalSecret":
+		return &ExternalSecret{}
+	case esoAPIVersion + "/SecretStore":
+		return &SecretStore{}
 	}
 	return nil
 }
@@ -204,6 +208,15 @@ func decode(o *object) []kubeschema.FieldError {
 	into := newTyped(o)
 	if into == nil {
 		return []kubeschema.FieldError{{Msg: fmt.Sprintf("unknown kind %s %s: botctl validate has no Go type for it (tools/internal/validate)", o.apiVersion, o.kind)}}
+	}
+	if crdChecked(into) {
+		// The operator's CRD schema checks every field (kubeschema); its
+		// Go type here holds only what validate reads.
+		if err := kjson.UnmarshalCaseSensitivePreserveInts(o.raw, into); err != nil {
+			return []kubeschema.FieldError{{Msg: "cannot decode: " + err.Error()}}
+		}
+		o.typed = into
+		return nil
 	}
 	strict, err := kjson.UnmarshalStrict(o.raw, into)
 	if err != nil {

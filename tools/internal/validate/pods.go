@@ -14,6 +14,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	psaapi "k8s.io/pod-security-admission/api"
 	"k8s.io/pod-security-admission/policy"
+
+	"github.com/botfleet/botfleet/tools/internal/secretstore"
 )
 
 // The cluster contract's values (docs/architecture.md).
@@ -166,8 +168,12 @@ func (r *run) checkBotObject(t target, o *object) []Problem {
 	r.checkLabels(add, t.bot, o.labels(), "metadata.labels")
 	switch x := o.typed.(type) {
 	case *corev1.ServiceAccount:
-		if arn, ok := x.Annotations[RoleARNKey]; ok && arn != r.s.RoleARN(t.bot, t.env) {
-			add(`metadata.annotations["`+RoleARNKey+`"]`, "%q, want %q (botfleet.yaml aws.roleARN)", arn, r.s.RoleARN(t.bot, t.env))
+		want, from := r.s.RoleARN(t.bot, t.env), "botfleet.yaml aws.roleARN"
+		if x.Name == secretstore.ServiceAccount(t.bot) {
+			want, from = secretstore.RoleARN(r.s.AWS.AccountID, t.env), "the environment's External Secrets role, made at the bootstrap"
+		}
+		if arn, ok := x.Annotations[RoleARNKey]; ok && arn != want {
+			add(`metadata.annotations["`+RoleARNKey+`"]`, "%q, want %q (%s)", arn, want, from)
 		}
 	case *appsv1.Deployment:
 		r.checkBotDeployment(t, x, add)

@@ -161,6 +161,7 @@ func (v *Validator) Run(ctx context.Context, bots []string) (*Report, error) {
 	r.checkDockerfiles()
 	r.checkDependabot()
 	r.checkSlackApps()
+	r.checkOperator()
 	rep := &Report{}
 	rep.Problems = append(rep.Problems, r.problems...)
 	for _, b := range results {
@@ -367,6 +368,7 @@ func (r *run) build(t target) *built {
 	}
 	if t.bot != "" {
 		b.problems = append(b.problems, r.checkBotOverlay(t, b.objects)...)
+		b.problems = append(b.problems, r.checkBotSecrets(t, b.objects)...)
 	}
 	return b
 }

@@ -1,16 +1,17 @@
 // Command gen writes kubeschema's embedded schema files: the definitions of
 // k8s.io/kubernetes' api/openapi-spec/swagger.json and the openAPIV3Schema of
-// Argo CD's CRDs (github.com/argoproj/argo-cd/v3's manifests/crds), without
-// descriptions, gzipped. It fetches both modules with `go mod download`.
+// Argo CD's CRDs (github.com/argoproj/argo-cd/v3's manifests/crds) and of the
+// External Secrets Operator's ExternalSecret and SecretStore
+// (github.com/external-secrets/external-secrets' config/crds/bases), without
+// descriptions, gzipped. It fetches the modules with `go mod download`.
 //
-//	go run ./gen -kubernetes v1.34.4 -argocd v3.5.7 -out data
+//	go run ./gen -kubernetes v1.34.4 -argocd v3.5.7 -external-secrets v1.3.2 -out data
 package main
 
 import (
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -31,15 +32,16 @@ const (
 func main() {
 	kube := flag.String("kubernetes", "", "k8s.io/kubernetes version, e.g. v1.34.4")
 	argo := flag.String("argocd", "", "github.com/argoproj/argo-cd/v3 version, e.g. v3.5.7")
+	eso := flag.String("external-secrets", "", "github.com/external-secrets/external-secrets version, e.g. v1.3.2")
 	out := flag.String("out", "data", "output directory")
 	flag.Parse()
-	if err := run(*kube, *argo, *out); err != nil {
+	if err := run(*kube, *argo, *eso, *out); err != nil {
 		fmt.Fprintln(os.Stderr, "gen:", err)
 		os.Exit(1)
 	}
 }
 
-func run(kube, argo, out string) error {
+func run(kube, argo, eso, out string) error {
 	if kube != "" {
 		f, err := kubernetes(kube)
 		if err != nil {
@@ -57,6 +59,15 @@ func run(kube, argo, out string) error {
 			return err
 		}
 		if err := write(filepath.Join(out, "argocd.json.gz"), f); err != nil {
+			return err
+		}
+	}
+	if eso != "" {
+		f, err := externalSecrets(eso)
+		if err != nil {
+			return err
+		}
+		if err := write(filepath.Join(out, "external-secrets.json.gz"), f); err != nil {
 			return err
 		}
 	}
@@ -113,17 +124,32 @@ func kubernetes(version string) (*kubeschema.File, error) {
 }
 
 func argoCD(version string) (*kubeschema.File, error) {
-	dir, err := download("github.com/argoproj/argo-cd/v3", version)
+	return crds("github.com/argoproj/argo-cd/v3", version, "manifests/crds",
+		[]string{"application-crd.yaml", "applicationset-crd.yaml", "appproject-crd.yaml"})
+}
+
+// externalSecrets is the External Secrets Operator's ExternalSecret and
+// SecretStore, the kinds each bot's overlay holds.
+func externalSecrets(version string) (*kubeschema.File, error) {
+	return crds("github.com/external-secrets/external-secrets", version, "config/crds/bases",
+		[]string{"external-secrets.io_externalsecrets.yaml", "external-secrets.io_secretstores.yaml"})
+}
+
+// crds reads the named CRDs from dir in a module version: every served
+// version of each kind.
+func crds(module, version, dir string, names []string) (*kubeschema.File, error) {
+	root, err := download(module, version)
 	if err != nil {
 		return nil, err
 	}
 	f := &kubeschema.File{
-		Source:      "github.com/argoproj/argo-cd/v3@" + version + " manifests/crds",
+		Source:      module + "@" + version + " " + dir,
 		Kinds:       map[string]string{},
 		Definitions: map[string]*kubeschema.Schema{},
 	}
-	for _, name := range []string{"application-crd.yaml", "applicationset-crd.yaml", "appproject-crd.yaml"} {
-		b, err := os.ReadFile(filepath.Join(dir, "manifests", "crds", name))
+	kinds := map[string]bool{}
+	for _, name := range names {
+		b, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(dir), name))
 		if err != nil {
 			return nil, err
 		}
@@ -134,6 +160,7 @@ func argoCD(version string) (*kubeschema.File, error) {
 				// Versions' schemas.
 				Versions []struct {
 					Name   string
+					Served bool
 					Schema struct {
 						OpenAPIV3Schema map[string]any `json:"openAPIV3Schema"`
 					}
@@ -144,6 +171,9 @@ func argoCD(version string) (*kubeschema.File, error) {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
 		for _, v := range crd.Spec.Versions {
+			if !v.Served || v.Schema.OpenAPIV3Schema == nil {
+				continue
+			}
 			def := crd.Spec.Group + "." + v.Name + "." + crd.Spec.Names.Kind
 			s := convert(v.Schema.OpenAPIV3Schema)
 			if s.Properties["metadata"] != nil {
@@ -151,10 +181,11 @@ func argoCD(version string) (*kubeschema.File, error) {
 			}
 			f.Definitions[def] = s
 			f.Kinds[kubeschema.KindKey(crd.Spec.Group+"/"+v.Name, crd.Spec.Names.Kind)] = def
+			kinds[crd.Spec.Names.Kind] = true
 		}
 	}
-	if len(f.Kinds) != 3 {
-		return nil, errors.New("argo-cd CRDs: want 3 kinds")
+	if len(kinds) != len(names) {
+		return nil, fmt.Errorf("%s CRDs: want %d kinds, got %d", module, len(names), len(kinds))
 	}
 	return f, nil
 }
