@@ -171,10 +171,16 @@ const boardWorkers = 4
 
 func setup(ctx context.Context, b *botkit.Bot, live *botkit.Live[Config], env botkit.Env) error {
 	token := env.Secret(TokenVar)
-	if token == "" {
-		if env.Name != botkit.EnvLocal {
-			return fmt.Errorf("%s is not set: Alertmanager's webhook needs it (the bot's Secret)", TokenVar)
-		}
+	switch {
+	case token == "" && env.Name != botkit.EnvLocal:
+		// A requirement, not a setup error: the bot does not start
+		// without it, while its config can still be checked and installed
+		// (-install-config in the sync hook, which has no Secret). Until
+		// then the hook's verifier, with no token, refuses every request.
+		b.Requires(TokenVar, func(context.Context) error {
+			return fmt.Errorf("not set: Alertmanager's webhook needs it (the bot's Secret alerts-webhook)")
+		})
+	case token == "":
 		env.Log().Warn("no webhook token set; taking the local one", "var", TokenVar, "token", localToken)
 		token = localToken
 	}

@@ -307,13 +307,18 @@ func TestConfigValidate(t *testing.T) {
 	}
 }
 
-// In dev and prd the webhook's token must come from the bot's Secret.
+// In dev and prd the webhook's token must come from the bot's Secret: the
+// bot does not start (nor pass /readyz) without it, while its config can
+// still be checked and installed.
 func TestTokenRequiredOutsideLocal(t *testing.T) {
 	var c Config
 	c.SetDefaults()
-	err := setup(t.Context(), botkit.New("alerts"), botkit.NewLive(&c), botkit.Env{Name: botkit.EnvPrd, Getenv: func(string) string { return "" }})
-	if err == nil || !strings.Contains(err.Error(), TokenVar) {
-		t.Errorf("setup in prd without %s = %v, want an error naming it", TokenVar, err)
+	b := botkit.New("alerts")
+	if err := setup(t.Context(), b, botkit.NewLive(&c), botkit.Env{Name: botkit.EnvPrd, Getenv: func(string) string { return "" }}); err != nil {
+		t.Fatalf("setup in prd without %s = %v, want a requirement instead", TokenVar, err)
+	}
+	if err := b.CheckRequirements(t.Context()); err == nil || !strings.Contains(err.Error(), TokenVar) {
+		t.Errorf("requirements in prd without %s = %v, want an error naming it", TokenVar, err)
 	}
 }
 

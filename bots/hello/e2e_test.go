@@ -320,7 +320,7 @@ func TestEventsAPIEndToEnd(t *testing.T) {
 			t.Errorf("%s: status %d, %v; want 401", bad.name, res.Status, err)
 		}
 	}
-	res, err = slack.PushEvent(ctx, events, mention("ping"))
+	res, err = pushWhenUp(func() (slacktest.PushResult, error) { return slack.PushEvent(ctx, events, mention("ping")) })
 	if err != nil || res.Status != http.StatusOK {
 		t.Fatalf("push: %d %v", res.Status, err)
 	}
@@ -422,16 +422,9 @@ func TestInteractionsEndToEnd(t *testing.T) {
 		}
 		return m != nil
 	})
-	// The server answers 503 from the moment it listens until the bot
-	// runs, as Slack's retries expect: push until it is up.
-	var res slacktest.PushResult
-	var err error
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		res, err = slack.PushSlash(t.Context(), "http://"+addr+"/slack/commands", "U1", "C1", "/hello-dev", "feedback")
-		if err != nil || res.Status != http.StatusServiceUnavailable || time.Now().After(deadline) {
-			break
-		}
-	}
+	res, err := pushWhenUp(func() (slacktest.PushResult, error) {
+		return slack.PushSlash(t.Context(), "http://"+addr+"/slack/commands", "U1", "C1", "/hello-dev", "feedback")
+	})
 	if err != nil || res.Status != http.StatusOK {
 		t.Fatalf("slash over HTTP: %d %v", res.Status, err)
 	}
@@ -445,4 +438,16 @@ func TestInteractionsEndToEnd(t *testing.T) {
 		t.Errorf("a forged submission: %d %v, want 401", res.Status, err)
 	}
 	p.stop(t)
+}
+
+// pushWhenUp pushes until the bot answers something else than 503: its
+// server answers 503 from the moment it listens until the bot runs, as
+// Slack's retries expect. It gives up after 10 seconds.
+func pushWhenUp(push func() (slacktest.PushResult, error)) (slacktest.PushResult, error) {
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		res, err := push()
+		if err != nil || res.Status != http.StatusServiceUnavailable || time.Now().After(deadline) {
+			return res, err
+		}
+	}
 }
