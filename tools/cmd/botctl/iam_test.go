@@ -25,9 +25,9 @@ func TestValidateIAM(t *testing.T) {
 		iam  string // "" removes the file
 		want string
 	}{
-		{name: "no declaration", want: "bots/ecs/iam.yaml: missing: the code calls AWS (ecr.DescribeImages at ecs.go:400); declare the actions it needs: ecr:DescribeImages, ecs:DeregisterTaskDefinition,"},
+		{name: "no declaration", want: "bots/ecs/iam.yaml: missing: the code calls AWS (ecr.DescribeImages at ecs.go:424); declare the actions it needs: ecr:DescribeImages, ecs:DeregisterTaskDefinition,"},
 		{name: "a called action missing", iam: strings.Replace(string(committed), "  - ecs:ListTasks\n", "", 1),
-			want: "bots/ecs/iam.yaml: ecs:ListTasks missing: the code calls ecs.ListTasks (ecs.go:33); add it under actions"},
+			want: "bots/ecs/iam.yaml: ecs:ListTasks missing: the code calls ecs.ListTasks (ecs.go:35); add it under actions"},
 		{name: "an unneeded action", iam: string(committed) + "  - action: s3:GetObject\n    why: \"\"\n",
 			want: "bots/ecs/iam.yaml: extras: s3:GetObject has no why"},
 	}

@@ -49,13 +49,13 @@ func TestCheck(t *testing.T) {
 	}{
 		{name: "as committed"},
 		{name: "a called action missing", old: "  - ecs:UpdateService\n", new: "",
-			want: []string{file + ": ecs:UpdateService missing: the code calls ecs.UpdateService (ecs.go:32); add it under actions"}},
+			want: []string{file + ": ecs:UpdateService missing: the code calls ecs.UpdateService (ecs.go:34); add it under actions"}},
 		{name: "an action no call needs", old: "  - ecs:UpdateService\n", new: "  - ecs:UpdateService\n  - ecs:DeleteService\n",
 			want: []string{file + ": ecs:DeleteService: no call in the code needs it: remove it, or move it to extras with why"}},
 		{name: "an extra without why", old: "    why: a new task definition revision keeps the task and execution roles of the one it copies\n", new: "    why: \"\"\n",
 			want: []string{file + ": extras: iam:PassRole has no why: say which call or AWS feature needs it"}},
 		{name: "a called action as an extra", old: "  - ecs:UpdateService\n", new: "", extra: "  - action: ecs:UpdateService\n    why: deploys\n",
-			want: []string{file + ": ecs:UpdateService missing: the code calls ecs.UpdateService (ecs.go:32); add it under actions",
+			want: []string{file + ": ecs:UpdateService missing: the code calls ecs.UpdateService (ecs.go:34); add it under actions",
 				file + ": extras: ecs:UpdateService is needed by a call (ecs.UpdateService): move it to actions"}},
 	}
 	for _, tt := range tests {

@@ -390,6 +390,8 @@ func (w *walker) scalar(m *yv3.Node, path []string, v *yv3.Node) {
 		w.set(key, v, w.s.RoleARN("external-secrets", w.env))
 	case k == "eks.amazonaws.com/role-arn" && w.bot != "":
 		w.set(key, v, w.s.RoleARN(w.bot, w.env))
+	case k == "region" && w.kind == "SecretStore":
+		w.set(key, v, w.s.AWS.Region)
 	case k == "value" && lookup(m, "name") == "AWS_REGION":
 		w.set("env[name=AWS_REGION].value", v, w.s.AWS.Region)
 	case psaVersion.MatchString(k) && v.Value != "latest":
