@@ -140,7 +140,7 @@ func TestRepoDocs(t *testing.T) {
 }
 
 // TestRepoPointsInside: the repo's docs and code cite only what the repo
-// holds; the team's own notes (DESIGN.md, STYLE.md) are not in it.
+// holds; the team's own design and style notes are not in it.
 func TestRepoPointsInside(t *testing.T) {
 	out, err := exec.Command("git", "-C", repoDir, "grep", "-n", "-I", "-E", `\b(DESIGN|STYLE)\.md\b`, "--", ".", ":!tools/internal/doccheck").CombinedOutput()
 	if err == nil {
@@ -153,11 +153,11 @@ func TestRepoPointsInside(t *testing.T) {
 func TestCitations(t *testing.T) {
 	text := "see manifests/README.md, \"Each new bot, once\" and\n" +
 		"[docs/architecture.md](../docs/architecture.md#cluster-contract), \"Cluster contract\"; not \"this\".\n" +
-		"# (DESIGN.md, \"images\")\n"
+		"# (NOTES.md, \"images\")\n"
 	want := []Citation{
 		{Line: 1, Target: "manifests/README.md", Section: "Each new bot, once"},
 		{Line: 2, Target: "../docs/architecture.md", Section: "Cluster contract"},
-		{Line: 3, Target: "DESIGN.md", Section: "images"},
+		{Line: 3, Target: "NOTES.md", Section: "images"},
 	}
 	if diff := cmp.Diff(want, Citations([]byte(text))); diff != "" {
 		t.Errorf("Citations (-want +got):\n%s", diff)
