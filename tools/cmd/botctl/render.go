@@ -23,12 +23,7 @@ func newRenderCmd(g *globalOptions) *cobra.Command {
 		Long: "Builds bots/BOT/manifests/envs/ENV with kustomize, in-process (the legacy\n" +
 			"resource order of `kustomize build`), and prints the objects as YAML.",
 		Example: "  botctl render hello --env dev",
-		Args: func(_ *cobra.Command, args []string) error {
-			if len(args) != 1 {
-				return usageError{fmt.Errorf("render takes one bot, got %d arguments", len(args))}
-			}
-			return nil
-		},
+		Args:    oneBot("render", ""),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.bot = args[0]
 			if err := o.validate(); err != nil {
@@ -41,15 +36,7 @@ func newRenderCmd(g *globalOptions) *cobra.Command {
 	return cmd
 }
 
-func (o *renderOptions) validate() error {
-	if err := checkBotName(o.bot); err != nil {
-		return err
-	}
-	if o.env == "" {
-		return usageError{fmt.Errorf("--env is required")}
-	}
-	return nil
-}
+func (o *renderOptions) validate() error { return checkBotAndEnv(o.bot, o.env) }
 
 func (o *renderOptions) run(_ context.Context) error {
 	root, err := o.root()

@@ -112,3 +112,26 @@ func checkBotName(name string) error {
 	}
 	return nil
 }
+
+// oneBot is the Args check of a command that takes one bot, such as
+// "render" or "secrets put"; hint, if any, follows "one bot" in its error.
+func oneBot(command, hint string) cobra.PositionalArgs {
+	return func(_ *cobra.Command, args []string) error {
+		if len(args) != 1 {
+			return usageError{fmt.Errorf("%s takes one bot%s, got %d arguments", command, hint, len(args))}
+		}
+		return nil
+	}
+}
+
+// checkBotAndEnv refuses a bad bot name and a missing --env, for the
+// commands that act on one bot in one environment.
+func checkBotAndEnv(bot, env string) error {
+	if err := checkBotName(bot); err != nil {
+		return err
+	}
+	if env == "" {
+		return usageError{fmt.Errorf("--env is required")}
+	}
+	return nil
+}

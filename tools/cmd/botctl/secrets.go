@@ -45,12 +45,7 @@ func newSecretsPutCmd(g *globalOptions) *cobra.Command {
 			settings.FileName + "'s.",
 		Example: "  botctl secrets put hello --env dev     # paste SLACK_BOT_TOKEN=xoxb-... and SLACK_APP_TOKEN=xapp-..., then Ctrl-D\n" +
 			"  pass show slack/hello-dev | botctl secrets put hello --env dev",
-		Args: func(_ *cobra.Command, args []string) error {
-			if len(args) != 1 {
-				return usageError{fmt.Errorf("secrets put takes one bot (tokens come on stdin), got %d arguments", len(args))}
-			}
-			return nil
-		},
+		Args: oneBot("secrets put", " (tokens come on stdin)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.bot = args[0]
 			if err := o.validate(); err != nil {
@@ -63,15 +58,7 @@ func newSecretsPutCmd(g *globalOptions) *cobra.Command {
 	return cmd
 }
 
-func (o *secretsPutOptions) validate() error {
-	if err := checkBotName(o.bot); err != nil {
-		return err
-	}
-	if o.env == "" {
-		return usageError{fmt.Errorf("--env is required")}
-	}
-	return nil
-}
+func (o *secretsPutOptions) validate() error { return checkBotAndEnv(o.bot, o.env) }
 
 func (o *secretsPutOptions) run(ctx context.Context) error {
 	s, err := o.checkBotEnv(o.bot, o.env)

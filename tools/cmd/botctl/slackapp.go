@@ -28,19 +28,11 @@ func newSlackAppCmd(g *globalOptions) *cobra.Command {
 			"shortcuts, interactivity, home tab and Socket Mode follow from what its code\n" +
 			"registers. Each bot's tests check that its committed slack-app.ENV.yaml is this.",
 		Example: "  botctl slack-app hello --env dev > bots/hello/slack-app.dev.yaml",
-		Args: func(_ *cobra.Command, args []string) error {
-			if len(args) != 1 {
-				return usageError{fmt.Errorf("slack-app takes one bot, got %d arguments", len(args))}
-			}
-			return nil
-		},
+		Args:    oneBot("slack-app", ""),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.bot = args[0]
-			if err := checkBotName(o.bot); err != nil {
+			if err := checkBotAndEnv(o.bot, o.env); err != nil {
 				return err
-			}
-			if o.env == "" {
-				return usageError{fmt.Errorf("--env is required")}
 			}
 			return o.run(cmd.Context())
 		},

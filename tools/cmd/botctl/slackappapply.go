@@ -39,19 +39,11 @@ func newSlackAppApplyCmd(g *globalOptions) *cobra.Command {
 			"12 hours. Give it in SLACK_CONFIG_TOKEN or on stdin, never as an argument; botctl\n" +
 			"uses it for this run and stores it nowhere.",
 		Example: "  botctl slack-app apply hello --env dev    # paste the xoxe.xoxp-... token, then Enter",
-		Args: func(_ *cobra.Command, args []string) error {
-			if len(args) != 1 {
-				return usageError{fmt.Errorf("slack-app apply takes one bot, got %d arguments", len(args))}
-			}
-			return nil
-		},
+		Args:    oneBot("slack-app apply", ""),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.bot = args[0]
-			if err := checkBotName(o.bot); err != nil {
+			if err := checkBotAndEnv(o.bot, o.env); err != nil {
 				return err
-			}
-			if o.env == "" {
-				return usageError{fmt.Errorf("--env is required")}
 			}
 			return o.run(cmd.Context())
 		},
