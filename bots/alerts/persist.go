@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/botfleet/botfleet/bots/alerts/internal/am"
+	"github.com/botfleet/botfleet/pkg/atomicfile"
 	"github.com/botfleet/botfleet/pkg/botkit"
 )
 
@@ -96,7 +97,7 @@ func (bd *board) save(dir string) error {
 		err = os.MkdirAll(dir, 0o750)
 	}
 	if err == nil {
-		err = writeFileAtomic(filepath.Join(dir, stateFile), b)
+		err = atomicfile.Write(filepath.Join(dir, stateFile), b, 0o600)
 	}
 	if err != nil {
 		bd.mu.Lock()
@@ -143,26 +144,4 @@ func (bd *board) load(dir string) error {
 		}
 	}
 	return nil
-}
-
-// writeFileAtomic replaces path with b, fsynced, so that a crash leaves the
-// old file or the new one, never a part.
-func writeFileAtomic(path string, b []byte) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/botfleet/botfleet/pkg/atomicfile"
 )
 
 // jobStore keeps what the scheduler must know across restarts and across
@@ -141,21 +143,10 @@ func readTime(p string) (time.Time, error) {
 	return t, nil
 }
 
-// writeTime replaces p's content with t through a rename, so a reader never
-// sees half a file.
+// writeTime replaces p's content with t, so a reader never sees half a
+// file.
 func writeTime(p string, t time.Time) error {
-	tmp, err := os.CreateTemp(filepath.Dir(p), ".tmp-*")
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", p, err)
-	}
-	_, werr := tmp.WriteString(t.UTC().Format(time.RFC3339))
-	cerr := tmp.Close()
-	if err := errors.Join(werr, cerr); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("writing %s: %w", p, err)
-	}
-	if err := os.Rename(tmp.Name(), p); err != nil {
-		os.Remove(tmp.Name())
+	if err := atomicfile.Write(p, []byte(t.UTC().Format(time.RFC3339)), 0o600); err != nil {
 		return fmt.Errorf("writing %s: %w", p, err)
 	}
 	return nil

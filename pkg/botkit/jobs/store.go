@@ -19,6 +19,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/botfleet/botfleet/pkg/atomicfile"
 	"github.com/botfleet/botfleet/pkg/flock"
 )
 
@@ -324,7 +325,7 @@ func (s *Store) writeHolder(r Record) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFileSync(s.holderPath(r.Key), b); err != nil {
+	if err := atomicfile.Write(s.holderPath(r.Key), b, 0o640); err != nil {
 		return fmt.Errorf("writing the holder of %s: %w", r.Key, err)
 	}
 	return nil
@@ -511,7 +512,7 @@ func (s *Store) nextID() (int64, error) {
 		return 0, fmt.Errorf("job numbers are used up: %s or the history holds %d", s.seqPath(), n)
 	}
 	n++
-	if err := writeFileSync(s.seqPath(), []byte(strconv.FormatInt(n, 10)+"\n")); err != nil {
+	if err := atomicfile.Write(s.seqPath(), []byte(strconv.FormatInt(n, 10)+"\n"), 0o640); err != nil {
 		return 0, fmt.Errorf("writing the job counter: %w", err)
 	}
 	return n, nil
@@ -533,7 +534,7 @@ func (s *Store) eventJob(event string) (int64, bool) {
 }
 
 func (s *Store) recordEvent(event string, id int64) {
-	if err := writeFileSync(s.eventPath(event), []byte(strconv.FormatInt(id, 10)+"\n")); err != nil {
+	if err := atomicfile.Write(s.eventPath(event), []byte(strconv.FormatInt(id, 10)+"\n"), 0o640); err != nil {
 		s.log.Warn("recording the event of a job", "job", id, "err", err)
 	}
 }
@@ -555,7 +556,7 @@ func (s *Store) RequestCancel(id int64, by string) error {
 	if err := os.MkdirAll(s.JobDir(id), 0o750); err != nil {
 		return fmt.Errorf("asking to cancel job #%d: %w", id, err)
 	}
-	if err := writeFileSync(filepath.Join(s.JobDir(id), "cancel"), []byte(by+"\n")); err != nil {
+	if err := atomicfile.Write(filepath.Join(s.JobDir(id), "cancel"), []byte(by+"\n"), 0o640); err != nil {
 		return fmt.Errorf("asking to cancel job #%d: %w", id, err)
 	}
 	return nil
@@ -568,30 +569,4 @@ func (s *Store) CancelRequested(id int64) (string, bool) {
 		return "", false
 	}
 	return string(bytes.TrimSpace(b)), true
-}
-
-// writeFileSync replaces path with b, fsynced, so a reader sees the old
-// content or the new, never a part.
-func writeFileSync(path string, b []byte) error {
-	var nonce [4]byte
-	_, _ = rand.Read(nonce[:])
-	tmp := path + "." + hex.EncodeToString(nonce[:]) + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-	}
-	return err
 }

@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/botfleet/botfleet/pkg/atomicfile"
 )
 
 // FirstEvent records the event id as handled and reports whether it was
@@ -56,7 +58,7 @@ func (s *Store) RequestCancel(id int64, by string) error {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return err
 	}
-	return writeFileSync(filepath.Join(dir, "cancel"), []byte(by+"\n"))
+	return atomicfile.Write(filepath.Join(dir, "cancel"), []byte(by+"\n"), 0o640)
 }
 
 // CancelRequested reports whether someone asked to stop deploy id, and who.

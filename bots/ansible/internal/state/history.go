@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/botfleet/botfleet/bots/ansible/internal/playbook"
+	"github.com/botfleet/botfleet/pkg/atomicfile"
 )
 
 // Statuses of a deploy.
@@ -205,7 +206,7 @@ func (s *Store) nextID(last int64) (int64, error) {
 		return 0, fmt.Errorf("deploy numbers are used up: %s or the history holds %d", path, n)
 	}
 	n++
-	if err := writeFileSync(path, []byte(strconv.FormatInt(n, 10)+"\n")); err != nil {
+	if err := atomicfile.Write(path, []byte(strconv.FormatInt(n, 10)+"\n"), 0o640); err != nil {
 		return 0, fmt.Errorf("writing the deploy counter: %w", err)
 	}
 	return n, nil

@@ -56,25 +56,3 @@ func (s *Store) Instance() string { return s.instance }
 func (s *Store) RunDir(id int64) string {
 	return filepath.Join(s.dir, "runs", strconv.FormatInt(id, 10))
 }
-
-// writeFileSync replaces path with b, fsynced, so a reader sees the old
-// content or the new, never a part.
-func writeFileSync(path string, b []byte) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o640)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
-}

@@ -1,0 +1,60 @@
+package atomicfile_test
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/botfleet/botfleet/pkg/atomicfile"
+)
+
+// Readers racing the writes see one whole content or the other, the mode
+// is the one asked, and no temporary file is left.
+func TestWrite(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "state.json")
+	a, b := bytes.Repeat([]byte("a"), 1<<16), bytes.Repeat([]byte("b"), 1<<15)
+	if err := atomicfile.Write(p, a, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	wg.Go(func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			got, err := os.ReadFile(p)
+			if err != nil || !bytes.Equal(got, a) && !bytes.Equal(got, b) {
+				t.Errorf("a reader saw %d bytes (%v), neither content whole", len(got), err)
+				return
+			}
+		}
+	})
+	for i := range 50 {
+		if err := atomicfile.Write(p, [][]byte{a, b}[i%2], 0o640); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(stop)
+	wg.Wait()
+	fi, err := os.Stat(p)
+	if err != nil || fi.Mode().Perm() != 0o640 {
+		t.Errorf("mode %v (%v), want 0640", fi.Mode().Perm(), err)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+		t.Errorf("%d files in the directory, want the one: temporary files left", len(ents))
+	}
+}
+
+// A directory that is not there changes nothing and says which.
+func TestWriteMissingDir(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "no", "state.json")
+	if err := atomicfile.Write(p, []byte("x"), 0o600); err == nil || !os.IsNotExist(err) {
+		t.Errorf("Write = %v, want a not-exist error", err)
+	}
+}
