@@ -170,6 +170,13 @@ const localToken = "local"
 const boardWorkers = 4
 
 func setup(ctx context.Context, b *botkit.Bot, live *botkit.Live[Config], env botkit.Env) error {
+	_, err := setupBoard(ctx, b, live, env)
+	return err
+}
+
+// setupBoard is setup, returning the board it starts: its stopped channel
+// closes once it has saved its last state after ctx ends.
+func setupBoard(ctx context.Context, b *botkit.Bot, live *botkit.Live[Config], env botkit.Env) (*board, error) {
 	token := env.Secret(TokenVar)
 	switch {
 	case token == "" && env.Name != botkit.EnvLocal:
@@ -191,7 +198,7 @@ func setup(ctx context.Context, b *botkit.Bot, live *botkit.Live[Config], env bo
 	// split its groups between two files.
 	if cfg.StateDir != "" {
 		if err := bd.load(cfg.StateDir); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	go bd.run(ctx, boardWorkers, cfg.StateDir)
@@ -204,7 +211,7 @@ func setup(ctx context.Context, b *botkit.Bot, live *botkit.Live[Config], env bo
 	})
 	b.Webhook(WebhookPath, botkit.Bearer(token), a.notify)
 	a.register(b)
-	return nil
+	return bd, nil
 }
 
 // bot is the alerts bot's handlers.

@@ -423,13 +423,15 @@ func TestGroupsSurviveRestart(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	first := botkittest.New(t, botkittest.WithName("alerts"))
 	env := botkit.Env{Name: "local", Getenv: func(string) string { return testToken }}
-	if err := setup(ctx, first.Bot(), botkit.NewLive(&cfg), env); err != nil {
+	firstBoard, err := setupBoard(ctx, first.Bot(), botkit.NewLive(&cfg), env)
+	if err != nil {
 		t.Fatal(err)
 	}
 	postHook(t, first.ServeHooks(t), testToken, notification(key, alert("a", am.Firing)))
 	msg := posts(waitReplies(t, first, "the first bot's message", func(rs []botkittest.Reply) bool { return len(posts(rs)) == 1 }))[0]
 	cancel() // the bot stops: the board saves
 	first.Stop()
+	<-firstBoard.stopped
 	path := filepath.Join(cfg.StateDir, stateFile)
 	waitFor := time.Now().Add(5 * time.Second)
 	for {
@@ -443,7 +445,15 @@ func TestGroupsSurviveRestart(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 
-	second := newBot(t, cfg)
+	// The second board stops, its last save done, before the state dir
+	// is removed (cleanups run last registered first).
+	ctx2, cancel2 := context.WithCancel(t.Context())
+	second := botkittest.New(t, botkittest.WithName("alerts"))
+	secondBoard, err := setupBoard(ctx2, second.Bot(), botkit.NewLive(&cfg), env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cancel2(); <-secondBoard.stopped })
 	postHook(t, second.ServeHooks(t), testToken, notification(key, alert("a", am.Firing), alert("b", am.Firing)))
 	rs := waitReplies(t, second, "the edit after the restart", func(rs []botkittest.Reply) bool {
 		for _, r := range rs {
@@ -460,7 +470,7 @@ func TestGroupsSurviveRestart(t *testing.T) {
 	if err := os.WriteFile(path, []byte("{"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	err := setup(t.Context(), botkit.New("alerts"), botkit.NewLive(&cfg), env)
+	err = setup(t.Context(), botkit.New("alerts"), botkit.NewLive(&cfg), env)
 	if err == nil || !strings.Contains(err.Error(), path) {
 		t.Errorf("setup with a corrupt state file = %v, want an error naming it", err)
 	}

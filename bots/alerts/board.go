@@ -85,6 +85,7 @@ func (g *group) needs() bool {
 // group in between are coalesced), within Slack's limits, every group in
 // turn, retrying what fails. It is safe for concurrent use.
 type board struct {
+	stopped  chan struct{} // closed when run returns, its last save done
 	mu       sync.Mutex
 	groups   map[string]*group // by groupKey
 	byID     map[string]*group
@@ -109,7 +110,7 @@ func newBoard(lim limits, logger *slog.Logger) *board {
 	return &board{
 		groups: map[string]*group{}, byID: map[string]*group{}, nextPost: map[string]time.Time{},
 		tokens: lim.updateBurst, lim: lim, now: time.Now, logger: logger,
-		wake: make(chan struct{}, 1), poster: make(chan botkit.Poster, 1),
+		wake: make(chan struct{}, 1), poster: make(chan botkit.Poster, 1), stopped: make(chan struct{}),
 	}
 }
 
@@ -319,6 +320,7 @@ type job struct {
 // making calls at once (each may wait out a Retry-After), and, when dir is
 // set, keeps the board in dir's state file.
 func (bd *board) run(ctx context.Context, workers int, dir string) {
+	defer close(bd.stopped)
 	var p botkit.Poster
 	select {
 	case <-ctx.Done():
