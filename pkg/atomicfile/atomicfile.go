@@ -40,3 +40,30 @@ func Write(path string, data []byte, perm os.FileMode) (err error) {
 	}
 	return os.Rename(f.Name(), path)
 }
+
+// Create makes path with content data, mode perm, only if path does not
+// exist: a temporary file written and fsynced, then hard-linked to path.
+// link(2) fails when path exists, atomically, on local file systems and on
+// NFSv4 alike, so of several processes creating one path exactly one
+// succeeds, and what any reader finds at path is whole (unlike an O_EXCL
+// create, which shows the file before its content). When path exists the
+// error satisfies errors.Is(err, fs.ErrExist).
+func Create(path string, data []byte, perm os.FileMode) (err error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if _, err = f.Write(data); err == nil {
+		if err = f.Chmod(perm); err == nil {
+			err = f.Sync()
+		}
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	return os.Link(f.Name(), path)
+}

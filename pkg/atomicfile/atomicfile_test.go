@@ -2,6 +2,8 @@ package atomicfile_test
 
 import (
 	"bytes"
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sync"
@@ -56,5 +58,44 @@ func TestWriteMissingDir(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "no", "state.json")
 	if err := atomicfile.Write(p, []byte("x"), 0o600); err == nil || !os.IsNotExist(err) {
 		t.Errorf("Write = %v, want a not-exist error", err)
+	}
+}
+
+// Of writers racing to Create one path, exactly one wins, the file holds
+// its content whole, the others get fs.ErrExist, and no temporary file is
+// left.
+func TestCreate(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "claim")
+	const n = 16
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() { errs[i] = atomicfile.Create(p, bytes.Repeat([]byte{byte('a' + i)}, 1<<12), 0o600) })
+	}
+	wg.Wait()
+	won := -1
+	for i, err := range errs {
+		switch {
+		case err == nil && won >= 0:
+			t.Errorf("writers %d and %d both created the file", won, i)
+		case err == nil:
+			won = i
+		case !errors.Is(err, fs.ErrExist):
+			t.Errorf("writer %d: %v, want fs.ErrExist", i, err)
+		}
+	}
+	if won < 0 {
+		t.Fatal("no writer created the file")
+	}
+	got, err := os.ReadFile(p)
+	if err != nil || !bytes.Equal(got, bytes.Repeat([]byte{byte('a' + won)}, 1<<12)) {
+		t.Errorf("content is not the winner's, whole (%v)", err)
+	}
+	if info, err := os.Stat(p); err != nil || info.Mode().Perm() != 0o600 {
+		t.Errorf("mode: %v, %v", info.Mode(), err)
+	}
+	if left, _ := os.ReadDir(dir); len(left) != 1 {
+		t.Errorf("files left: %v", left)
 	}
 }

@@ -3,7 +3,6 @@ package jobs
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/botfleet/botfleet/pkg/atomicfile"
 	"github.com/botfleet/botfleet/pkg/flock"
+	"github.com/botfleet/botfleet/pkg/procs"
 )
 
 // DefaultMaxHistoryBytes is the size at which the history is rotated.
@@ -41,7 +41,7 @@ type Store struct {
 	instance string
 	log      *slog.Logger
 	maxBytes int64
-	proc     *flock.Lock // procs/<instance>.lock, held while the Store is open
+	proc     *procs.Held // procs/<instance>.lock, held while the Store is open
 	locks    flock.Set
 }
 
@@ -69,19 +69,12 @@ func Open(dir string, o StoreOptions) (*Store, error) {
 	if o.MaxHistoryBytes <= 0 {
 		o.MaxHistoryBytes = DefaultMaxHistoryBytes
 	}
-	// The host and pid alone would repeat: a restarted container is the
-	// same pod (host) and often pid 1 again, and would take itself for the
-	// process whose jobs it is to recover.
-	host, _ := os.Hostname()
-	var nonce [4]byte
-	_, _ = rand.Read(nonce[:])
-	instance := fmt.Sprintf("%s-%d-%s", safeName(host), os.Getpid(), hex.EncodeToString(nonce[:]))
-	s := &Store{dir: dir, instance: instance, log: o.Log, maxBytes: o.MaxHistoryBytes}
-	proc, err := s.locks.TryLock(s.procPath(instance))
+	s := &Store{dir: dir, log: o.Log, maxBytes: o.MaxHistoryBytes}
+	proc, err := procs.Take(&s.locks, s.procsDir())
 	if err != nil {
-		return nil, fmt.Errorf("taking this process's lock: %w", err)
+		return nil, err
 	}
-	s.proc = proc
+	s.proc, s.instance = proc, proc.Instance()
 	s.prune()
 	return s, nil
 }
@@ -89,10 +82,7 @@ func Open(dir string, o StoreOptions) (*Store, error) {
 // Close releases the process lock: jobs this Store still runs are, for
 // every other process, those of a dead one.
 func (s *Store) Close() {
-	if s.proc != nil {
-		os.Remove(s.procPath(s.instance))
-		s.proc.Release()
-	}
+	s.proc.Release()
 }
 
 // Dir returns the state directory.
@@ -104,9 +94,7 @@ func (s *Store) Instance() string { return s.instance }
 func (s *Store) historyPath() string  { return filepath.Join(s.dir, "history.jsonl") }
 func (s *Store) previousPath() string { return filepath.Join(s.dir, "history.1.jsonl") }
 func (s *Store) seqPath() string      { return filepath.Join(s.dir, "seq") }
-func (s *Store) procPath(instance string) string {
-	return filepath.Join(s.dir, "procs", instance+".lock")
-}
+func (s *Store) procsDir() string     { return filepath.Join(s.dir, "procs") }
 func (s *Store) lockPath(key string) string {
 	return filepath.Join(s.dir, "locks", safeName(key)+".lock")
 }
@@ -410,7 +398,7 @@ func (s *Store) recoverOne(ctx context.Context, h Record) (*Record, error) {
 		return nil, err
 	}
 	defer lock.Release()
-	if alive, err := s.locks.IsLocked(s.procPath(h.Instance)); err != nil || alive {
+	if alive, err := procs.Alive(&s.locks, s.procsDir(), h.Instance); err != nil || alive {
 		return nil, err
 	}
 	if cur, _ := s.readHolder(h.Key); cur == nil || cur.ID != h.ID {
@@ -420,15 +408,7 @@ func (s *Store) recoverOne(ctx context.Context, h Record) (*Record, error) {
 }
 
 // pruneProcs removes the lock files of dead processes.
-func (s *Store) pruneProcs() {
-	paths, _ := filepath.Glob(filepath.Join(s.dir, "procs", "*.lock"))
-	for _, p := range paths {
-		if l, err := s.locks.TryLock(p); err == nil {
-			os.Remove(p)
-			l.Release()
-		}
-	}
-}
+func (s *Store) pruneProcs() { procs.Prune(&s.locks, s.procsDir()) }
 
 // Record returns job id's latest state.
 func (s *Store) Record(id int64) (Record, bool, error) {
