@@ -119,7 +119,11 @@ func (s *session) reply(ctx context.Context, req *Request, text string) {
 	case KindSlash, KindAction, KindShortcut, KindView:
 		err = req.Ephemeral(pctx, text)
 	default:
-		_, err = s.tr.Post(pctx, Message{Channel: req.where(), ThreadTS: req.thread(), Text: text})
+		var ref MessageRef
+		ref, err = s.tr.Post(pctx, Message{Channel: req.where(), ThreadTS: req.thread(), Text: text})
+		if err == nil {
+			req.noteReply(ref)
+		}
 	}
 	if err != nil {
 		s.rt.metrics.errors.Counter("post").Inc()

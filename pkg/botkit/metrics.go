@@ -27,6 +27,12 @@ const (
 	eventBusy      = "busy"    // queue full, user told to retry
 	eventUnknown   = "unknown" // no command matched
 	eventDropped   = "dropped" // arrived during shutdown
+	// eventTakenOver: recorded in the inbox by a process that died before
+	// handling it, and taken over by this one.
+	eventTakenOver = "taken_over"
+	// eventLeft: queued but not started by the end of the grace period,
+	// left in the inbox for the process that takes over.
+	eventLeft = "left_in_inbox"
 )
 
 type metrics struct {

@@ -183,13 +183,23 @@ func (r *Request) Reply(ctx context.Context, text string) (MessageRef, error) {
 		if err != nil {
 			return ref, fmt.Errorf("posting reply: %w", err)
 		}
+		r.noteReply(ref)
 		return ref, r.Upload(ctx, "output.txt", text, "")
 	}
 	ref, err := r.tr.Post(ctx, Message{Channel: r.where(), ThreadTS: r.thread(), Text: fit(text)})
 	if err != nil {
 		return ref, fmt.Errorf("posting reply: %w", err)
 	}
+	r.noteReply(ref)
 	return ref, nil
+}
+
+// noteReply notes in the inbox that the request's event got a reply, so
+// that a process taking the event over does not answer it again.
+func (r *Request) noteReply(ref MessageRef) {
+	if r.ev != nil {
+		r.ev.inbox.noteReply(ref)
+	}
 }
 
 // errNowhere is Reply's error for a request with no channel and no user: a
@@ -260,6 +270,7 @@ func (r *Request) ReplyMessage(ctx context.Context, m Message) (MessageRef, erro
 	if err != nil {
 		return ref, fmt.Errorf("posting reply: %w", err)
 	}
+	r.noteReply(ref)
 	return ref, nil
 }
 

@@ -208,12 +208,23 @@ func (rt *Runtime) Run(ctx context.Context, tr Transport) error {
 			doner.Done(ev)
 		}
 	}
+	var in *inbox
+	if rt.stateDir != "" {
+		var err error
+		if in, err = newInbox(rt.stateDir, rt.now, rt.logger); err != nil {
+			return err
+		}
+		// Released last, once nothing runs: what is left in the inbox is
+		// then another process's to take over.
+		defer in.close()
+	}
 	handlerCtx, cancelHandlers := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelHandlers()
-	s := &session{rt: rt, tr: tr, ctx: handlerCtx, done: done,
+	s := &session{rt: rt, tr: tr, ctx: handlerCtx, done: done, inbox: in,
 		queue:     newQueue(rt.queueSize, rt.queueBytes),
 		noteSlots: make(chan struct{}, min(max(rt.queueSize, 16), maxNotes)),
 		answering: make(chan struct{}, rt.maxInFlight),
+		recorders: make(chan struct{}, inboxRecorders),
 	}
 	rt.s = s
 	rt.hookSession.Store(s)
@@ -237,15 +248,27 @@ func (rt *Runtime) Run(ctx context.Context, tr Transport) error {
 	defer stopJobs()
 	s.notes.Go(func() { s.runJobs(jobsCtx) })
 
-	rt.logger.Info("bot running", "commands", len(rt.bot.cmds), "jobs", len(rt.bot.jobs), "max_in_flight", rt.maxInFlight)
+	stopTakeover, tookOver := make(chan struct{}), make(chan struct{})
+	if in != nil {
+		go func() { defer close(tookOver); s.takeovers(stopTakeover) }()
+	} else {
+		close(tookOver)
+	}
+
+	rt.logger.Info("bot running", "commands", len(rt.bot.cmds), "jobs", len(rt.bot.jobs), "max_in_flight", rt.maxInFlight, "inbox", in != nil)
 	listenErr := tr.Listen(ctx, s.deliver)
 	close(listening)
 	stopJobs() // no tick starts once the transport stops; running ones finish
+	close(stopTakeover)
+	<-tookOver
 
 	s.mu.Lock()
 	s.closed = true
-	s.queue.close()
 	s.mu.Unlock()
+	// Events being recorded were acked, or will be: they are queued
+	// before the queue closes.
+	s.recording.Wait()
+	s.queue.close()
 
 	finished := make(chan struct{})
 	go func() { workers.Wait(); s.notes.Wait(); close(finished) }()
@@ -300,24 +323,36 @@ type session struct {
 
 	notes     sync.WaitGroup
 	noteSlots chan struct{}
+
+	inbox     *inbox // nil without a state directory
+	recording sync.WaitGroup
+	recorders chan struct{} // bounds recording
 	// answering bounds the handlers of interactions Slack reads an answer
 	// from; they do not wait in the queue, behind long commands.
 	answering chan struct{}
 }
 
 // deliver takes one event from the transport. It never blocks for long:
-// it runs on the transport's goroutine, between acks.
+// it runs on the transport's goroutine, between acks. With an inbox, an
+// Events API event is recorded off that goroutine, and acked once
+// recorded; any other event is acked at once.
 func (s *session) deliver(_ context.Context, ev Event) {
 	rt := s.rt
+	if ev.Action != nil && ev.Kind == KindMessage {
+		ev.Kind = KindAction // a transport that predates kinds
+	}
+	durable := s.inbox != nil && (ev.Kind == KindMessage || ev.Kind == KindEvent) && inboxKey(&ev) != ""
+	if !durable {
+		ev.ack()
+	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.closed {
+		// Not acked when durable: its source sends it again, to the
+		// process that takes over.
 		rt.metrics.events.Counter(eventDropped).Inc()
 		s.done(ev)
 		return
-	}
-	if ev.Action != nil && ev.Kind == KindMessage {
-		ev.Kind = KindAction // a transport that predates kinds
 	}
 	switch ev.Kind {
 	case KindAction:
@@ -330,31 +365,78 @@ func (s *session) deliver(_ context.Context, ev Event) {
 		return
 	}
 	if ev.BotID != "" || ev.Subtype != "" {
+		ev.ack()
 		rt.metrics.events.Counter(eventIgnored).Inc()
 		s.done(ev)
 		return
 	}
 	// A retry keeps its event_id; the same message can also come as two
 	// events (app_mention and message.im), which share channel and ts.
+	// Memory is the fast check; the inbox's record is the one shared by
+	// every process.
 	if !rt.seen.first(ev.ID) || ev.Kind == KindMessage && ev.TS != "" && !rt.seen.first("msg:"+ev.Channel+"/"+ev.TS) {
+		ev.ack()
 		rt.metrics.events.Counter(eventDuplicate).Inc()
 		rt.logger.Debug("duplicate event dropped", "event_id", ev.ID)
 		s.done(ev)
 		return
 	}
+	if durable {
+		s.record(ev)
+		return
+	}
+	s.enqueue(ev, false)
+}
+
+// record writes ev's record in the inbox, then acks and queues it, off the
+// transport's goroutine: a synced write on EFS takes milliseconds, and a
+// burst must not wait for them one by one. Past inboxRecorders at once,
+// deliver waits.
+func (s *session) record(ev Event) {
+	s.recorders <- struct{}{}
+	s.recording.Go(func() {
+		defer func() { <-s.recorders }()
+		rt := s.rt
+		e, err := s.inbox.record(&ev)
+		switch {
+		case errors.Is(err, errInboxTaken):
+			ev.ack()
+			rt.metrics.events.Counter(eventDuplicate).Inc()
+			rt.logger.Debug("event taken already, here or by another process", "event_id", ev.ID)
+			s.done(ev)
+			return
+		case err != nil:
+			// Handled all the same, as without a state directory: a
+			// bot that stops answering because its volume fails is
+			// worse than one that may lose an event to a crash.
+			rt.metrics.errors.Counter("inbox").Inc()
+			rt.logger.Error("recording an event in the inbox; handling it without a record", "event_id", ev.ID, "err", err)
+		}
+		ev.inbox = e
+		ev.ack()
+		s.enqueue(ev, false)
+	})
+}
+
+// enqueue queues ev for a worker, or tells its author the bot is busy.
+// force queues past the bounds (an event taken over from a dead process:
+// there are few at once, and they were acked long ago).
+func (s *session) enqueue(ev Event, force bool) {
+	rt := s.rt
 	w := work{ev: ev, received: rt.now()}
 	if len(ev.Text) > maxCommandText {
 		// Only the reply "too long" is left to do: the text itself is not
 		// kept, so a flood of long messages costs what short ones do.
 		w.ev.Text, w.tooLong = "", true
 	}
-	if s.queue.push(w) {
+	if force && s.queue.pushAnswer(w) || !force && s.queue.push(w) {
 		rt.metrics.queued.Inc()
 		return
 	}
 	rt.metrics.events.Counter(eventBusy).Inc()
 	s.async(ev, func() {
 		s.post(s.ctx, ev, "I'm busy with other commands right now; try again in a moment.")
+		ev.inbox.finish()
 		s.done(ev)
 	})
 }
@@ -387,6 +469,7 @@ func (s *session) work() {
 		} else {
 			s.dispatch(w)
 		}
+		w.ev.inbox.finish()
 		s.done(w.ev)
 		s.queue.finish()
 	}
@@ -394,7 +477,8 @@ func (s *session) work() {
 
 // restarting tells the authors of events that were acked and queued but
 // never started that the bot is restarting, so nothing is dropped without a
-// word.
+// word; those recorded in the inbox stay there instead, for the process
+// that takes over once this one is gone.
 func (s *session) restarting(left []work) {
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 16)
@@ -402,6 +486,12 @@ func (s *session) restarting(left []work) {
 	defer cancel()
 	for _, w := range left {
 		s.rt.metrics.queued.Dec()
+		if w.ev.inbox != nil {
+			s.rt.metrics.events.Counter(eventLeft).Inc()
+			s.rt.logger.Info("restarting; an event queued stays in the inbox for the process that takes over", "event_id", w.ev.ID)
+			s.done(w.ev)
+			continue
+		}
 		s.rt.metrics.events.Counter(eventDropped).Inc()
 		if w.ev.Kind == KindWebhook {
 			// Nobody to tell in Slack: the sender was answered 202.
@@ -471,8 +561,11 @@ func (s *session) post(ctx context.Context, ev Event, text string) {
 	if ev.Action != nil {
 		m.EphemeralUser = ev.User // a note about a click is for the clicker
 	}
-	if _, err := s.tr.Post(ctx, m); err != nil {
+	ref, err := s.tr.Post(ctx, m)
+	if err != nil {
 		s.rt.metrics.errors.Counter("post").Inc()
 		s.rt.logger.Error("posting reply", "channel", ev.Channel, "event_id", ev.ID, "err", err)
+		return
 	}
+	ev.inbox.noteReply(ref)
 }

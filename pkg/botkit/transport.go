@@ -49,9 +49,28 @@ type Event struct {
 	ResponseURL string
 	// Answer is set by the transport for interactions Slack reads an
 	// answer from (KindView, KindOptions): the bot calls it once, within
-	// AnswerBudget, and the transport acknowledges with it. Transports
-	// acknowledge every other event before delivering it.
+	// AnswerBudget, and the transport acknowledges with it.
 	Answer func(Answer)
+	// Ack, when the transport sets it, acknowledges the event to its
+	// source: the bot calls it once, when it has recorded the event (at
+	// once without a state directory; after the record is written and
+	// synced in the state directory's inbox with one), and never for an
+	// event it leaves to the source to send again (one delivered while
+	// it shuts down). It may be called from any goroutine, so acks may
+	// go out in another order than the events came. Transports
+	// acknowledge the events they set no Ack on before delivering them.
+	Ack func()
+
+	// inbox is the event's record in the inbox, once recorded.
+	inbox *inboxEntry
+}
+
+// ack calls ev.Ack once, if set.
+func (ev *Event) ack() {
+	if ev.Ack != nil {
+		ev.Ack()
+		ev.Ack = nil
+	}
 }
 
 // AnswerBudget is how long the bot takes to answer an interaction whose
@@ -111,7 +130,8 @@ type Poster interface {
 // handlers at once.
 type Transport interface {
 	// Listen receives events and calls deliver for each, after the event has
-	// been acknowledged to its source; deliver never blocks for long. Listen
+	// been acknowledged to its source or with Event.Ack set, which the bot
+	// calls once it has recorded the event; deliver never blocks for long. Listen
 	// returns nil when its input ends (end of file on a console) and, when
 	// ctx is cancelled, closes its connection first, so no new events
 	// arrive, and then returns ctx's error. After Listen returns, it calls

@@ -302,7 +302,25 @@ func (s *session) enqueueHook(ev Event) string {
 	if ev.ID != "" && rt.seen.known(ev.ID) {
 		return hookDuplicate
 	}
+	if s.inbox != nil {
+		// Recorded before the sender is answered: a crash after the
+		// answer loses nothing. The record is also the claim shared with
+		// other processes.
+		e, err := s.inbox.record(&ev)
+		switch {
+		case errors.Is(err, errInboxTaken):
+			rt.seen.first(ev.ID)
+			return hookDuplicate
+		case err != nil:
+			rt.metrics.errors.Counter("inbox").Inc()
+			rt.logger.Error("recording a webhook delivery in the inbox; running it without a record", "hook", ev.Webhook.Path, "delivery", ev.Webhook.ID, "err", err)
+		}
+		ev.inbox = e
+	}
 	if !s.queue.push(work{ev: ev, received: rt.now()}) {
+		if ev.inbox != nil {
+			ev.inbox.discard() // refused: the sender's retry must be taken
+		}
 		return hookBusy
 	}
 	rt.metrics.queued.Inc()

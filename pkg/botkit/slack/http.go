@@ -155,7 +155,34 @@ func (t *HTTP) serveEvents(w http.ResponseWriter, r *http.Request) {
 	if n := r.Header.Get("X-Slack-Retry-Num"); n != "" {
 		t.logger.Info("slack retried an event", "event_id", ev.ID, "retry_attempt", n, "retry_reason", r.Header.Get("X-Slack-Retry-Reason"))
 	}
-	t.dispatch(w, ev)
+	t.dispatchEvent(w, ev)
+}
+
+// dispatchEvent hands the bot an Events API event and answers 200 once the
+// bot acks it (at once, or once it has recorded the event in its inbox);
+// past botkit.AnswerBudget, or when the bot leaves the event to a retry
+// (shutting down), it answers 503, and Slack sends the event again.
+func (t *HTTP) dispatchEvent(w http.ResponseWriter, ev botkit.Event) {
+	t.mu.RLock()
+	deliver, ctx := t.deliver, t.ctx
+	t.mu.RUnlock()
+	if deliver == nil {
+		http.Error(w, "shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	acked := make(chan struct{})
+	var once sync.Once
+	ev.Ack = func() { once.Do(func() { close(acked) }) }
+	deliver(ctx, ev)
+	timer := time.NewTimer(botkit.AnswerBudget)
+	defer timer.Stop()
+	select {
+	case <-acked:
+		w.WriteHeader(http.StatusOK)
+	case <-timer.C:
+		t.logger.Warn("event not recorded in time; Slack will send it again", "event_id", ev.ID)
+		http.Error(w, "not recorded in time", http.StatusServiceUnavailable)
+	}
 }
 
 func (t *HTTP) serveInteractive(w http.ResponseWriter, r *http.Request) {

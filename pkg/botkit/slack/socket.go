@@ -56,6 +56,13 @@ type Socket struct {
 	notReady   atomic.Pointer[string] // nil when connected
 	reconnects *vm.Counter            // botkit_socket_reconnects_total: connections opened after the first
 	envelopes  metric.Vec             // botkit_socket_envelopes_total{type}: envelopes received and acked
+	// botkit_socket_connections: the app's open Socket Mode connections
+	// (this one included) as the latest hello said, and
+	// botkit_socket_connections_seen_timestamp_seconds: when that hello
+	// came. Slack says it only when a connection opens (they are refreshed
+	// every few hours), so the alert on a stray connection reads both.
+	connections     *vm.Gauge
+	connectionsSeen *vm.Gauge
 }
 
 // NewSocket returns a Socket Mode transport; Listen connects it.
@@ -71,6 +78,8 @@ func NewSocket(cfg SocketConfig) *Socket {
 	}
 	t.reconnects = metric.NewVec(set, "botkit_socket_reconnects_total", nil).Counter()
 	t.envelopes = metric.NewVec(set, "botkit_socket_envelopes_total", nil, "type")
+	t.connections = metric.NewVec(set, "botkit_socket_connections", nil).Gauge()
+	t.connectionsSeen = metric.NewVec(set, "botkit_socket_connections_seen_timestamp_seconds", nil).Gauge()
 	return t
 }
 
@@ -133,8 +142,10 @@ func appTokenError(err error) error {
 	return fmt.Errorf("slack refused SLACK_APP_TOKEN at apps.connections.open (%s): Socket Mode needs the app-level token (xapp-…) of this Slack app with the connections:write scope (the app's Basic Information page, App-Level Tokens): %w", se.Err, err)
 }
 
-// handle acks first, then delivers; it never blocks on the bot. It returns
-// an error only when the connection can never succeed.
+// handle acks, then delivers, except an Events API event, which it
+// delivers with an Ack that the bot calls once the event is recorded (so a
+// crash after the ack loses nothing); it never blocks on the bot. It
+// returns an error only when the connection can never succeed.
 func (t *Socket) handle(ctx context.Context, sm *socketmode.Client, evt socketmode.Event, deliver func(context.Context, botkit.Event)) error {
 	if evt.Request != nil && evt.Request.EnvelopeID != "" {
 		t.envelopes.Counter(string(evt.Type)).Inc()
@@ -148,9 +159,17 @@ func (t *Socket) handle(ctx context.Context, sm *socketmode.Client, evt socketmo
 				return nil
 			}
 		}
-		t.ack(ctx, sm, evt.Request.EnvelopeID, nil)
+		if evt.Type != socketmode.EventTypeEventsAPI {
+			t.ack(ctx, sm, evt.Request.EnvelopeID, nil)
+		}
 	}
 	switch evt.Type {
+	case socketmode.EventTypeHello:
+		if evt.Request != nil {
+			t.connections.Set(float64(evt.Request.NumConnections))
+			t.connectionsSeen.Set(float64(time.Now().UnixNano()) / 1e9)
+			t.logger.Info("slack said hello", "num_connections", evt.Request.NumConnections)
+		}
 	case socketmode.EventTypeConnecting:
 		t.setNotReady("connecting to Slack")
 	case socketmode.EventTypeConnected:
@@ -187,18 +206,26 @@ func (t *Socket) handle(ctx context.Context, sm *socketmode.Client, evt socketmo
 	case socketmode.EventTypeErrorBadMessage:
 		t.ackRaw(ctx, sm, evt)
 	case socketmode.EventTypeEventsAPI:
+		id := evt.Request.EnvelopeID
 		outer, ok := evt.Data.(slackevents.EventsAPIEvent)
 		if !ok {
+			t.ack(ctx, sm, id, nil)
 			return nil
 		}
 		ev, ok := t.Event(outer)
 		if !ok {
+			t.ack(ctx, sm, id, nil)
 			t.logger.Debug("event ignored", "type", outer.InnerEvent.Type)
 			return nil
 		}
 		if evt.Request.RetryAttempt > 0 {
 			t.logger.Info("slack retried an event", "event_id", ev.ID, "retry_attempt", evt.Request.RetryAttempt, "retry_reason", evt.Request.RetryReason)
 		}
+		// Called by the bot, maybe on another goroutine, maybe after ctx
+		// ended (the socket is closed then, and Slack sends the event
+		// again, to another connection).
+		actx := context.WithoutCancel(ctx)
+		ev.Ack = func() { t.ack(actx, sm, id, nil) }
 		deliver(ctx, ev)
 	case socketmode.EventTypeInteractive:
 		cb, ok := evt.Data.(slack.InteractionCallback)
