@@ -42,6 +42,25 @@
 // directory the records live in memory (the console, tests). Access rules
 // are checked again when the command runs after its answer.
 //
+// # The inbox
+//
+// With WithStateDir, every Events API event and webhook delivery is
+// recorded in the state directory's inbox (InboxDir) before it is
+// acknowledged: the transport delivers it with an Event.Ack, which the
+// runtime calls once the record is written and synced (off the transport's
+// goroutine, many at once). The record, created once, is also the claim
+// that dedupes the event across processes sharing the directory; memory is
+// the fast first check. After handling, the record is marked done, and the
+// first reply posted is noted. Each running process holds a lock file in
+// the inbox; a live process lists the inbox every few seconds and takes
+// over, once, the unfinished events of processes whose lock is free, and
+// runs them, unless their reply was noted. So an acked event is handled at
+// least once though its process is killed, a retry reaching another
+// process is not handled again, and a taken-over event is not answered
+// twice where its reply was noted. On shutdown, queued events not started
+// within the grace period stay in the inbox for the next process. Without
+// a state directory, events are acked at once and nothing is recorded.
+//
 // # Patterns
 //
 // A pattern is words separated by spaces: a literal word (matched without

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -401,5 +402,30 @@ func TestWebhookQueuedAtShutdown(t *testing.T) {
 	}
 	if code := hb.post(t, "POST", "/hooks/slow", h, `{"n":3}`).StatusCode; code != http.StatusServiceUnavailable {
 		t.Errorf("after shutdown: %d, want 503", code)
+	}
+}
+
+// TestWebhookDedupedAcrossProcesses: two processes sharing a state
+// directory: a delivery is recorded in the inbox before the sender gets its
+// 202, and its redelivery to the other process is answered 200 and not run.
+func TestWebhookDedupedAcrossProcesses(t *testing.T) {
+	state := t.TempDir()
+	a, b := startHookBot(t, botkit.WithStateDir(state)), startHookBot(t, botkit.WithStateDir(state))
+	const body = `{"action":"opened"}`
+	h := hdr("X-Hub-Signature-256", sign(body), "Content-Type", "application/json", "X-GitHub-Delivery", "abc-123")
+	if resp := a.post(t, "POST", "/hooks/github", h, body); resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("first delivery: status %d", resp.StatusCode)
+	}
+	if recs, _ := filepath.Glob(filepath.Join(state, botkit.InboxDir, "*.json")); len(recs) != 1 {
+		t.Errorf("inbox records after the 202: %v, want one", recs)
+	}
+	<-a.got
+	if resp := b.post(t, "POST", "/hooks/github", h, body); resp.StatusCode != http.StatusOK {
+		t.Fatalf("redelivery to the other process: status %d, want 200", resp.StatusCode)
+	}
+	select {
+	case d := <-b.got:
+		t.Fatalf("the redelivery ran again at the other process: %q", d.ID)
+	case <-time.After(200 * time.Millisecond):
 	}
 }

@@ -308,3 +308,28 @@ func TestLongReply(t *testing.T) {
 		t.Fatal("the fail command did not finish")
 	}
 }
+
+// TestSocketConnections: the num_connections of Slack's hello, and when it
+// came, are exported: a second connection of the app opening says 2.
+func TestSocketConnections(t *testing.T) {
+	srv := slacktest.New(t)
+	for i, want := range []float64{1, 2} {
+		reg := vm.NewSet()
+		tr := slack.NewSocket(slack.SocketConfig{Registry: reg, Config: slack.Config{
+			BotToken: slacktest.BotToken, AppToken: slacktest.AppToken, APIURL: srv.APIURL()}})
+		before := float64(time.Now().Unix())
+		runBot(t, botkit.New("hello"), tr)
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			n, _ := metric.Value(reg, "botkit_socket_connections")
+			seen, _ := metric.Value(reg, "botkit_socket_connections_seen_timestamp_seconds")
+			if n == want && seen >= before && seen <= float64(time.Now().Unix()+1) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("connection %d: botkit_socket_connections %v seen at %v, want %v seen since %v", i+1, n, seen, want, before)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+}
