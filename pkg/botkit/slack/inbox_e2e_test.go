@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"strings"
@@ -95,5 +97,45 @@ func TestInboxKilledMidHandling(t *testing.T) {
 	}
 	if len(answers) != 1 {
 		t.Errorf("answers %q, want one", answers)
+	}
+}
+
+// TestInboxHTTPRetryToOtherProcess: over the HTTP Events API, two
+// processes share a state directory; a mention answered 200 by one, and
+// retried by Slack to the other, is answered once.
+func TestInboxHTTPRetryToOtherProcess(t *testing.T) {
+	srv := slacktest.New(t)
+	state := t.TempDir()
+	var urls []string
+	for range 2 {
+		tr := slack.NewHTTP(slack.HTTPConfig{
+			Config:        slack.Config{BotToken: slacktest.BotToken, APIURL: srv.APIURL()},
+			SigningSecret: slacktest.SigningSecret,
+		})
+		mux := http.NewServeMux()
+		tr.Routes(mux)
+		bot := httptest.NewServer(mux)
+		t.Cleanup(bot.Close)
+		urls = append(urls, bot.URL+slack.EventsPath)
+		b := botkit.New("inbox")
+		b.Command("ping", func(ctx context.Context, req *botkit.Request) error {
+			_, err := req.Reply(ctx, "pong")
+			return err
+		})
+		runBot(t, b, tr, botkit.WithStateDir(state))
+	}
+	var eventID string
+	push(t, func() (slacktest.PushResult, error) {
+		res, err := srv.PushEvent(t.Context(), urls[0], slacktest.Event{User: "U1", Channel: "C1", Text: "<@" + slacktest.BotUser + "> ping"})
+		eventID = res.EventID
+		return res, err
+	})
+	push(t, func() (slacktest.PushResult, error) {
+		return srv.PushRetry(t.Context(), urls[1], eventID)
+	})
+	srv.WaitMessages(t, 1)
+	time.Sleep(300 * time.Millisecond) // a second answer would come now
+	if got := texts(srv); len(got) != 1 || got[0] != "pong" {
+		t.Errorf("answers %q, want one pong", got)
 	}
 }
