@@ -48,14 +48,25 @@ func Write(path string, data []byte, perm os.FileMode) (err error) {
 // succeeds, and what any reader finds at path is whole (unlike an O_EXCL
 // create, which shows the file before its content). When path exists the
 // error satisfies errors.Is(err, fs.ErrExist).
-func Create(path string, data []byte, perm os.FileMode) (err error) {
+func Create(path string, data []byte, perm os.FileMode) error {
+	return create(path, data, perm, true)
+}
+
+// CreateUnsynced is Create without the fsync: for a small note whose loss
+// in a crash of the machine (not of the process: the page cache, or on NFS
+// the server, has it once the file is closed) only costs work done again.
+func CreateUnsynced(path string, data []byte, perm os.FileMode) error {
+	return create(path, data, perm, false)
+}
+
+func create(path string, data []byte, perm os.FileMode, sync bool) (err error) {
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
 		return err
 	}
 	defer os.Remove(f.Name())
 	if _, err = f.Write(data); err == nil {
-		if err = f.Chmod(perm); err == nil {
+		if err = f.Chmod(perm); err == nil && sync {
 			err = f.Sync()
 		}
 	}

@@ -65,13 +65,22 @@ func TestWriteMissingDir(t *testing.T) {
 // its content whole, the others get fs.ErrExist, and no temporary file is
 // left.
 func TestCreate(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		create func(string, []byte, os.FileMode) error
+	}{{"synced", atomicfile.Create}, {"unsynced", atomicfile.CreateUnsynced}} {
+		t.Run(tc.name, func(t *testing.T) { testCreate(t, tc.create) })
+	}
+}
+
+func testCreate(t *testing.T, create func(string, []byte, os.FileMode) error) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "claim")
 	const n = 16
 	var wg sync.WaitGroup
 	errs := make([]error, n)
 	for i := range n {
-		wg.Go(func() { errs[i] = atomicfile.Create(p, bytes.Repeat([]byte{byte('a' + i)}, 1<<12), 0o600) })
+		wg.Go(func() { errs[i] = create(p, bytes.Repeat([]byte{byte('a' + i)}, 1<<12), 0o600) })
 	}
 	wg.Wait()
 	won := -1

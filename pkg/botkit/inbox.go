@@ -213,7 +213,9 @@ func (e *inboxEntry) next(what string) error {
 	if e.over {
 		return nil
 	}
-	err := atomicfile.Create(e.in.stepPath(e.name, e.step+1), []byte(what), 0o640)
+	// Unsynced: a step lost with the machine (never with the process)
+	// only makes a taker run or close the event again.
+	err := atomicfile.CreateUnsynced(e.in.stepPath(e.name, e.step+1), []byte(what), 0o640)
 	if errors.Is(err, fs.ErrExist) {
 		e.over = true
 		return fmt.Errorf("event %s was taken over by another process meanwhile", e.key)
