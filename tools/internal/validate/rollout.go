@@ -32,6 +32,10 @@ const (
 	TwoReplicas = ManifestsDir + "/components/two-replicas"
 	// ALBIngress is the component of a bot in HTTP Events API mode.
 	ALBIngress = ManifestsDir + "/components/alb-ingress"
+	// ReadinessGateLabel on a namespace has the AWS Load Balancer
+	// Controller add a readiness gate to each pod behind an ALB target
+	// group: the pod is Ready once the ALB sends it requests.
+	ReadinessGateLabel = "elbv2.k8s.aws/pod-readiness-gate-inject"
 )
 
 // baseDeployment is where a bot's Deployment is written.
@@ -238,4 +242,22 @@ func keptUp(pdb *policyv1.PodDisruptionBudget, n int32) (kept int32, ok bool) {
 		return n - int32(v), err == nil
 	}
 	return 0, false
+}
+
+// checkReadinessGates checks that the namespace of each bot behind an
+// Ingress has the load balancer controller gate its pods' readiness on
+// their ALB targets: without it a rollout stops the old pod as soon as the
+// new one answers /readyz, before the ALB sends the new one a request.
+func (r *run) checkReadinessGates(results []*built, nss []found[*corev1.Namespace]) {
+	for _, b := range results {
+		if b.bot == "" || !slices.ContainsFunc(b.objects, func(o *object) bool { _, ok := o.typed.(*networkingv1.Ingress); return ok }) {
+			continue
+		}
+		want, _ := r.s.Namespace(b.env)
+		for _, ns := range nss {
+			if ns.x.Name == want && ns.x.Labels[ReadinessGateLabel] != "enabled" {
+				r.problem(ns.b, ns.o, "metadata.labels", "%s is %q, want \"enabled\": bot %s is behind an ALB (%s), and without the gate a rollout stops its old pod before the ALB sends the new one requests", ReadinessGateLabel, ns.x.Labels[ReadinessGateLabel], b.bot, b.dir)
+			}
+		}
+	}
 }

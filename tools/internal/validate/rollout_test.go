@@ -71,6 +71,9 @@ func TestRolloutShapes(t *testing.T) {
 		{"one replica, Recreate (a bot whose state has one writer)", func(*testing.T) []change {
 			return []change{{deploy, rolling, "    type: Recreate\n"}}
 		}},
+		{"Socket Mode in a namespace without the ALB's readiness gate", func(*testing.T) []change {
+			return []change{{"manifests/namespaces.yaml", "    elbv2.k8s.aws/pod-readiness-gate-inject: enabled\n", ""}}
+		}},
 		{"two replicas", useTwoReplicas},
 		{"two replicas behind the ALB", func(t *testing.T) []change {
 			return append(useALB(t), change{devKust, "components:\n", "components:\n  - ../../../../../" + TwoReplicas + "\n"})

@@ -203,6 +203,8 @@ spec:
 			want: devDir + ": Deployment/hello: spec.strategy.rollingUpdate.maxUnavailable: not set (Kubernetes' default is 25%), want 0: the old pod must keep its Slack connection until the new one is connected; set strategy type RollingUpdate, rollingUpdate maxSurge 1 and maxUnavailable 0 in bots/hello/manifests/base/deployment.yaml"},
 		{name: "HTTP without a preStop sleep", changes: append(useALB(t), change{albComponent + "kustomization.yaml", "seconds: 20", "seconds: 5"}),
 			want: devDir + ": Deployment/hello: spec.template.spec.containers[0].lifecycle.preStop: sleeps 5s behind the Ingress hello, want at least 20s: a stopping pod must serve until the load balancer has stopped sending it requests; the component manifests/components/alb-ingress adds it"},
+		{name: "HTTP without the readiness gate", changes: append(useALB(t), change{"manifests/namespaces.yaml", "    elbv2.k8s.aws/pod-readiness-gate-inject: enabled\n", ""}),
+			want: `manifests: Namespace/infra-bot-dev: metadata.labels: elbv2.k8s.aws/pod-readiness-gate-inject is "", want "enabled": bot hello is behind an ALB (bots/hello/manifests/envs/dev), and without the gate a rollout stops its old pod before the ALB sends the new one requests`},
 		{name: "project lacks PodDisruptionBudget", changes: append(useTwoReplicas(t), change{projects, "    - group: policy\n      kind: PodDisruptionBudget\n", ""}),
 			want: devDir + ": PodDisruptionBudget/hello: AppProject botfleet-dev does not permit kind PodDisruptionBudget (its namespaceResourceWhitelist): Argo CD would refuse to sync it"},
 		{name: "run as user", changes: []change{{deploy, "runAsUser: 65532", "runAsUser: 1000"}},
