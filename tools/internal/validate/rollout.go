@@ -200,7 +200,7 @@ func (r *run) checkRollout(t target, objects []*object) []Problem {
 		switch {
 		case !ok:
 			addTo(o, "spec", "want minAvailable 1 (as the component %s has it)", TwoReplicas)
-		case kept < 1:
+		case kept < 1 && n > 1:
 			addTo(o, "spec", "keeps no pod of %s up through an eviction: want minAvailable 1", t.bot)
 		case kept >= n && n == 1:
 			addTo(o, "spec", "blocks every eviction of %s's one pod: Fargate's patching and node drains would wait on it for good; remove the budget, or ask for two replicas with the component %s in %s", t.bot, TwoReplicas, kust)
