@@ -127,7 +127,7 @@ func TestValidateProblems(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(f, bytes.Replace(data, []byte("type: Recreate"), []byte("type: RollingUpdate"), 1), 0o644); err != nil {
+	if err := os.WriteFile(f, bytes.Replace(data, []byte("maxSurge: 1"), []byte("maxSurge: 2"), 1), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	// From a subdirectory, without --repo: the root is found upwards.
@@ -136,8 +136,9 @@ func TestValidateProblems(t *testing.T) {
 	if code != exitProblems {
 		t.Fatalf("exit %d, want %d; stdout %s; stderr %s", code, exitProblems, out, errs)
 	}
-	want := "bots/hello/manifests/envs/dev: Deployment/hello: spec.strategy.type: \"RollingUpdate\", want Recreate: a rolling update runs two pods at once\n" +
-		"bots/hello/manifests/envs/prd: Deployment/hello: spec.strategy.type: \"RollingUpdate\", want Recreate: a rolling update runs two pods at once\n"
+	const msg = `spec.strategy.rollingUpdate.maxSurge: "2", want 1: one new pod at a time, which the stray connection alert allows for (replicas plus 1); set strategy type RollingUpdate, rollingUpdate maxSurge 1 and maxUnavailable 0 in bots/hello/manifests/base/deployment.yaml`
+	want := "bots/hello/manifests/envs/dev: Deployment/hello: " + msg + "\n" +
+		"bots/hello/manifests/envs/prd: Deployment/hello: " + msg + "\n"
 	if out != want {
 		t.Errorf("stdout:\n%s\nwant:\n%s", out, want)
 	}

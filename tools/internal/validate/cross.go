@@ -33,6 +33,7 @@ func (r *run) cross(results []*built) {
 		appsets  []found[*argocd.ApplicationSet]
 		pvs      []found[*corev1.PersistentVolume]
 		pvcs     []found[*corev1.PersistentVolumeClaim]
+		nss      []found[*corev1.Namespace]
 		overlays = map[string]*built{} // by dir
 		byDir    = map[string]*built{}
 		cluster  bool
@@ -56,6 +57,8 @@ func (r *run) cross(results []*built) {
 				pvs = append(pvs, found[*corev1.PersistentVolume]{b, o, x})
 			case *corev1.PersistentVolumeClaim:
 				pvcs = append(pvcs, found[*corev1.PersistentVolumeClaim]{b, o, x})
+			case *corev1.Namespace:
+				nss = append(nss, found[*corev1.Namespace]{b, o, x})
 			}
 		}
 	}
@@ -92,6 +95,7 @@ func (r *run) cross(results []*built) {
 	r.checkProjects(projects, apps, appsets, byDir)
 	r.checkVolumes(pvs, pvcs)
 	r.checkSharedEFSDirs(results)
+	r.checkReadinessGates(results, nss)
 }
 
 // checkSharedEFSDirs reports, for each overlay involved, a directory of an

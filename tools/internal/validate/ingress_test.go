@@ -23,11 +23,11 @@ const (
 	albOverlay = "testdata/alb-overlay/kustomization.yaml"
 )
 
-// documentedUse returns the lines the component's kustomization.yaml tells
+// documentedUse returns the lines a component's kustomization.yaml tells
 // an overlay to add, for hello in dev.
-func documentedUse(t *testing.T) string {
+func documentedUse(t *testing.T, component string) string {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(repoDir, albComponent, "kustomization.yaml"))
+	data, err := os.ReadFile(filepath.Join(repoDir, component, "kustomization.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +46,7 @@ func documentedUse(t *testing.T) string {
 		}
 	}
 	if len(lines) == 0 {
-		t.Fatalf("%skustomization.yaml documents no use (a block of \"#   \" lines from components:)", albComponent)
+		t.Fatalf("%s documents no use (a block of \"#   \" lines from components:)", path.Join(component, "kustomization.yaml"))
 	}
 	return strings.ReplaceAll(strings.Join(lines, ""), "<bot>-<env>", "hello-dev")
 }
@@ -69,7 +69,7 @@ func TestIngressComponent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range strings.Split(documentedUse(t), "\n") {
+	for _, want := range strings.Split(documentedUse(t, albComponent), "\n") {
 		if !strings.Contains(string(data), strings.TrimRight(want, " ")) {
 			t.Errorf("%s lacks the documented line %q", albOverlay, want)
 		}

@@ -5,7 +5,6 @@ import (
 	"path"
 	"slices"
 	"strings"
-	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
@@ -33,7 +32,7 @@ const (
 	ReadyPath    = "/readyz"
 	SecretSuffix = "-slack"
 	// ShutdownGrace is how long botkit lets running commands finish after
-	// SIGTERM; a pod's terminationGracePeriodSeconds must be longer.
+	// SIGTERM when BOT_GRACE_PERIOD is unset (checkGrace).
 	ShutdownGrace = 25
 )
 
@@ -193,35 +192,14 @@ func (r *run) checkBotObject(t target, o *object) []Problem {
 
 // checkBotDeployment checks a bot's Deployment against the cluster contract.
 func (r *run) checkBotDeployment(t target, d *appsv1.Deployment, add addFunc) {
-	if d.Spec.Replicas == nil || *d.Spec.Replicas != 1 {
-		add("spec.replicas", "%s, want 1: Slack spreads Socket Mode events over connections, so a bot runs one pod", optInt(d.Spec.Replicas))
-	}
-	if d.Spec.Strategy.Type != appsv1.RecreateDeploymentStrategyType {
-		add("spec.strategy.type", "%q, want Recreate: a rolling update runs two pods at once", d.Spec.Strategy.Type)
-	}
+	r.checkStrategy(t, d, add)
 	r.checkLabels(add, t.bot, d.Spec.Template.Labels, "spec.template.metadata.labels")
 
 	const f = "spec.template.spec"
 	spec := &d.Spec.Template.Spec
-	// BOT_GRACE_PERIOD raises botkit's grace; the pod's must stay above it,
-	// or the kubelet kills commands botkit is still waiting for.
-	grace := time.Duration(ShutdownGrace) * time.Second
-	for i, c := range spec.Containers {
-		for _, e := range c.Env {
-			if e.Name != "BOT_GRACE_PERIOD" {
-				continue
-			}
-			if d, err := time.ParseDuration(e.Value); err != nil || d < 0 {
-				add(fmt.Sprintf("%s.containers[%d].env", f, i), "BOT_GRACE_PERIOD is %q: want a duration such as 25s or 30m (the bot refuses to start)", e.Value)
-			} else {
-				grace = max(grace, d)
-			}
-		}
-	}
-	if g := spec.TerminationGracePeriodSeconds; g == nil || *g <= ShutdownGrace {
-		add(f+".terminationGracePeriodSeconds", "%s, want more than %d and than the bot's longest command (botkit finishes running commands on SIGTERM)", optInt(g), ShutdownGrace)
-	} else if time.Duration(*g)*time.Second <= grace {
-		add(f+".terminationGracePeriodSeconds", "%d, want more than BOT_GRACE_PERIOD (%s): the kubelet would kill commands botkit still waits for", *g, grace)
+	checkGrace(spec, f, add)
+	if replicasOf(d) > 1 {
+		checkStateMount(t, replicasOf(d), spec, f, add)
 	}
 	volumes := map[string]corev1.Volume{}
 	for _, v := range spec.Volumes {
@@ -322,5 +300,6 @@ func (r *run) checkBotOverlay(t target, objects []*object) []Problem {
 			out = append(out, Problem{Path: t.dir, Msg: fmt.Sprintf("no %s named %q: every bot has a Deployment, a ServiceAccount and a Service named after it", want, t.bot)})
 		}
 	}
+	out = append(out, r.checkRollout(t, objects)...)
 	return append(out, r.checkConfigOverlay(t, objects)...)
 }

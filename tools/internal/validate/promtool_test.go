@@ -91,6 +91,10 @@ func TestAlertRules(t *testing.T) {
 		{"namespace", `namespace="infra-bot-prd"`, `namespace="infra-bot-dev"`},
 		{"severity", "severity: critical", "severity: warning"},
 		{"user errors counted", `outcome=~"error|panic|timeout"`, `outcome!="ok"`},
+		{"stale readings counted", "< 14400", "< 1e9"},
+		{"surge not allowed for", "rollingupdate_max_surge", "rollingupdate_max_unavailable"},
+		{"stray for", "for: 15m", "for: 5m"},
+		{"Recreate without its replicas", "or on (namespace, deployment)", "and on (namespace, deployment)"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if !strings.Contains(rules, tt.old) {

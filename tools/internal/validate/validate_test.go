@@ -131,10 +131,6 @@ spec:
 			want: prdDir + ": Deployment/hello: spec.template.spec.containers[0].resources: cpu: requests 250m != limits 500m: Fargate sizes the pod from requests; keep them equal"},
 		{name: "no memory limit", changes: []change{{prdPatch, "cpu: 250m\n              memory: 512Mi\n", "cpu: 250m\n"}},
 			want: prdDir + ": Deployment/hello: spec.template.spec.containers[0].resources: memory: set requests and limits, equal: Fargate sizes the pod from them"},
-		{name: "replicas", changes: []change{{deploy, "replicas: 1", "replicas: 2"}},
-			want: devDir + ": Deployment/hello: spec.replicas: 2, want 1: Slack spreads Socket Mode events over connections, so a bot runs one pod"},
-		{name: "strategy", changes: []change{{deploy, "type: Recreate", "type: RollingUpdate"}},
-			want: devDir + `: Deployment/hello: spec.strategy.type: "RollingUpdate", want Recreate: a rolling update runs two pods at once`},
 		{name: "part-of label", changes: []change{{base + "service.yaml", "app.kubernetes.io/part-of: botfleet", "app.kubernetes.io/part-of: fleet"}},
 			want: devDir + `: Service/hello: metadata.labels: app.kubernetes.io/part-of is "fleet", want "botfleet"`},
 		{name: "pod name label", changes: []change{{deploy, "      labels:\n        app.kubernetes.io/name: hello\n        app.kubernetes.io/part-of", "      labels:\n        app.kubernetes.io/name: hi\n        app.kubernetes.io/part-of"}},
@@ -168,11 +164,49 @@ spec:
 		{name: "tmp mount", changes: []change{{deploy, "mountPath: /tmp", "mountPath: /scratch"}},
 			want: "…containers[0].volumeMounts: want an emptyDir at /tmp (the root filesystem is read-only)"},
 		{name: "grace period", changes: []change{{deploy, "terminationGracePeriodSeconds: 60", "terminationGracePeriodSeconds: 10"}},
-			want: devDir + ": Deployment/hello: spec.template.spec.terminationGracePeriodSeconds: 10, want more than 25 and than the bot's longest command (botkit finishes running commands on SIGTERM)"},
+			want: devDir + ": Deployment/hello: spec.template.spec.terminationGracePeriodSeconds: 10, want at least 30: botkit lets running commands finish for BOT_GRACE_PERIOD (25s) and needs 5s more to stop; a shorter grace kills commands botkit still waits for"},
 		{name: "grace period under BOT_GRACE_PERIOD", changes: []change{{devPatch, "            - name: BOT_ENV\n", "            - name: BOT_GRACE_PERIOD\n              value: 30m\n            - name: BOT_ENV\n"}},
-			want: devDir + ": Deployment/hello: spec.template.spec.terminationGracePeriodSeconds: 60, want more than BOT_GRACE_PERIOD (30m0s): the kubelet would kill commands botkit still waits for"},
+			want: devDir + ": Deployment/hello: spec.template.spec.terminationGracePeriodSeconds: 60, want at least 1805: botkit lets running commands finish for BOT_GRACE_PERIOD (30m0s) and needs 5s more to stop; a shorter grace kills commands botkit still waits for"},
+		{name: "grace period without the margin", changes: []change{{devPatch, "            - name: BOT_ENV\n", "            - name: BOT_GRACE_PERIOD\n              value: 58s\n            - name: BOT_ENV\n"}},
+			want: devDir + ": Deployment/hello: spec.template.spec.terminationGracePeriodSeconds: 60, want at least 63: botkit lets running commands finish for BOT_GRACE_PERIOD (58s) and needs 5s more to stop; a shorter grace kills commands botkit still waits for"},
+		{name: "grace period under preStop and BOT_GRACE_PERIOD", changes: append(useALB(t), change{devPatch, "            - name: BOT_ENV\n", "            - name: BOT_GRACE_PERIOD\n              value: 40s\n            - name: BOT_ENV\n"}),
+			want: devDir + ": Deployment/hello: spec.template.spec.terminationGracePeriodSeconds: 60, want at least 65: the kubelet counts it from the preStop sleep (20s), then botkit lets running commands finish for BOT_GRACE_PERIOD (40s) and needs 5s more to stop; a shorter grace kills commands botkit still waits for"},
 		{name: "bad BOT_GRACE_PERIOD", changes: []change{{devPatch, "            - name: BOT_ENV\n", "            - name: BOT_GRACE_PERIOD\n              value: half an hour\n            - name: BOT_ENV\n"}},
 			want: devDir + `: Deployment/hello: spec.template.spec.containers[0].env: BOT_GRACE_PERIOD is "half an hour": want a duration such as 25s or 30m (the bot refuses to start)`},
+
+		// Rollouts and replicas.
+		{name: "replicas 3", changes: append(useTwoReplicas(t), change{TwoReplicas + "/kustomization.yaml", "value: 2", "value: 3"}),
+			want: devDir + ": Deployment/hello: spec.replicas: 3, want 1, or 2 with the component manifests/components/two-replicas in bots/hello/manifests/envs/dev/kustomization.yaml (it adds the PodDisruptionBudget)"},
+		{name: "two replicas without a budget", changes: []change{{deploy, "replicas: 1", "replicas: 2"}},
+			want: devDir + ": Deployment/hello: spec.replicas: 2 replicas and no PodDisruptionBudget: an eviction (Fargate's patching, a drain) may take them all at once; list the component manifests/components/two-replicas under components: in bots/hello/manifests/envs/dev/kustomization.yaml, which sets the replicas and a budget of minAvailable 1"},
+		{name: "two replicas with a budget for other pods", changes: append(useTwoReplicas(t), change{TwoReplicas + "/kustomization.yaml", "          - spec.selector.matchLabels.[app.kubernetes.io/name]\n", ""}),
+			want: devDir + ": Deployment/hello: spec.replicas: 2 replicas and no PodDisruptionBudget: an eviction (Fargate's patching, a drain) may take them all at once; list the component manifests/components/two-replicas under components: in bots/hello/manifests/envs/dev/kustomization.yaml, which sets the replicas and a budget of minAvailable 1"},
+		{name: "two replicas with Recreate", changes: append(useTwoReplicas(t), change{deploy, rolling, "    type: Recreate\n"}),
+			want: devDir + ": Deployment/hello: spec.strategy.type: Recreate with 2 replicas stops every pod before it starts one: the bot is off Slack for the whole rollout; set strategy type RollingUpdate, rollingUpdate maxSurge 1 and maxUnavailable 0 in bots/hello/manifests/base/deployment.yaml"},
+		{name: "two replicas without the state directory", changes: append(useTwoReplicas(t), change{deploy, stateMount, ""}),
+			want: devDir + ": Deployment/hello: spec.template.spec.containers[0].volumeMounts: 2 replicas without the bot's state directory: want state/hello of the EFS claim botfleet-efs mounted writable at /efs/state/hello by subPath (as bots/hello/manifests/base/deployment.yaml has it), where botkit shares event dedupe, the inbox, interactions, jobs and schedule ticks between the processes"},
+		{name: "two replicas with the state directory read-only", changes: append(useTwoReplicas(t), change{deploy, stateMount, stateMount + "              readOnly: true\n"}),
+			want: "…containers[0].volumeMounts: 2 replicas without the bot's state directory: want state/hello of the EFS claim botfleet-efs mounted writable at /efs/state/hello by subPath"},
+		{name: "two replicas with state elsewhere", changes: append(useTwoReplicas(t), change{deploy, "value: /efs/state/hello", "value: /tmp/state"}),
+			want: devDir + `: Deployment/hello: spec.template.spec.containers[0].env: BOT_STATE_DIR is "/tmp/state": with 2 replicas it must be on the bot's state directory /efs/state/hello, shared by every process; set it to /efs/state/hello in bots/hello/manifests/base/deployment.yaml`},
+		{name: "budget blocks evictions", changes: append(useTwoReplicas(t), change{TwoReplicas + "/pdb.yaml", "minAvailable: 1", "minAvailable: 2"}),
+			want: devDir + ": PodDisruptionBudget/hello: spec: keeps all 2 pods of hello up, so it blocks every eviction: Fargate's patching and node drains would wait on it for good; want minAvailable 1"},
+		{name: "budget keeps none", changes: append(useTwoReplicas(t), change{TwoReplicas + "/pdb.yaml", "minAvailable: 1", "maxUnavailable: 100%"}),
+			want: devDir + ": PodDisruptionBudget/hello: spec: keeps no pod of hello up through an eviction: want minAvailable 1"},
+		{name: "budget of the one pod", changes: addToBase("pdb.yaml", "apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata:\n  name: hello\n  labels: {app.kubernetes.io/name: hello, app.kubernetes.io/part-of: botfleet}\nspec:\n  minAvailable: 1\n  selector: {matchLabels: {app.kubernetes.io/name: hello}}\n"),
+			want: devDir + ": PodDisruptionBudget/hello: spec: blocks every eviction of hello's one pod: Fargate's patching and node drains would wait on it for good; remove the budget, or ask for two replicas with the component manifests/components/two-replicas in bots/hello/manifests/envs/dev/kustomization.yaml"},
+		{name: "rolling update without surge", changes: []change{{deploy, "maxSurge: 1", "maxSurge: 0\n      # none"}, {deploy, "maxUnavailable: 0", "maxUnavailable: 1"}},
+			want: devDir + `: Deployment/hello: spec.strategy.rollingUpdate.maxUnavailable: "1", want 0: the old pod must keep its Slack connection until the new one is connected; set strategy type RollingUpdate, rollingUpdate maxSurge 1 and maxUnavailable 0 in bots/hello/manifests/base/deployment.yaml`},
+		{name: "rolling update surging two", changes: []change{{deploy, "maxSurge: 1", "maxSurge: 2"}},
+			want: devDir + `: Deployment/hello: spec.strategy.rollingUpdate.maxSurge: "2", want 1: one new pod at a time, which the stray connection alert allows for (replicas plus 1); set strategy type RollingUpdate, rollingUpdate maxSurge 1 and maxUnavailable 0 in bots/hello/manifests/base/deployment.yaml`},
+		{name: "rolling update by default", changes: []change{{deploy, rolling, "    type: RollingUpdate\n"}},
+			want: devDir + ": Deployment/hello: spec.strategy.rollingUpdate.maxUnavailable: not set (Kubernetes' default is 25%), want 0: the old pod must keep its Slack connection until the new one is connected; set strategy type RollingUpdate, rollingUpdate maxSurge 1 and maxUnavailable 0 in bots/hello/manifests/base/deployment.yaml"},
+		{name: "HTTP without a preStop sleep", changes: append(useALB(t), change{albComponent + "kustomization.yaml", "seconds: 20", "seconds: 5"}),
+			want: devDir + ": Deployment/hello: spec.template.spec.containers[0].lifecycle.preStop: sleeps 5s behind the Ingress hello, want at least 20s: a stopping pod must serve until the load balancer has stopped sending it requests; the component manifests/components/alb-ingress adds it"},
+		{name: "HTTP without the readiness gate", changes: append(useALB(t), change{"manifests/namespaces.yaml", "    elbv2.k8s.aws/pod-readiness-gate-inject: enabled\n", ""}),
+			want: `manifests: Namespace/infra-bot-dev: metadata.labels: elbv2.k8s.aws/pod-readiness-gate-inject is "", want "enabled": bot hello is behind an ALB (bots/hello/manifests/envs/dev), and without the gate a rollout stops its old pod before the ALB sends the new one requests`},
+		{name: "project lacks PodDisruptionBudget", changes: append(useTwoReplicas(t), change{projects, "    - group: policy\n      kind: PodDisruptionBudget\n", ""}),
+			want: devDir + ": PodDisruptionBudget/hello: AppProject botfleet-dev does not permit kind PodDisruptionBudget (its namespaceResourceWhitelist): Argo CD would refuse to sync it"},
 		{name: "run as user", changes: []change{{deploy, "runAsUser: 65532", "runAsUser: 1000"}},
 			want: devDir + ": Deployment/hello: spec.template.spec.securityContext.runAsUser: 1000, want 65532: the image's user and the EFS access point's POSIX user"},
 		{name: "writable root", changes: []change{{deploy, "readOnlyRootFilesystem: true", "readOnlyRootFilesystem: false"}},
@@ -475,7 +509,7 @@ func TestSharedEFSDir(t *testing.T) {
 
 func TestNamedBots(t *testing.T) {
 	mem := fixture(t, "other")
-	edit(t, mem, "bots/other/manifests/base/deployment.yaml", "replicas: 1", "replicas: 3")
+	edit(t, mem, "bots/other/manifests/base/deployment.yaml", "terminationGracePeriodSeconds: 60", "terminationGracePeriodSeconds: 10")
 	if problems := runValidator(t, mem, "hello"); len(problems) != 0 {
 		t.Errorf("validate hello: %v, want none (only other is broken)", problems)
 	}
@@ -486,8 +520,8 @@ func TestNamedBots(t *testing.T) {
 	}
 	want := []string{
 		`bots/nosuch: no bot "nosuch" (the bots are: hello, other)`,
-		"bots/other/manifests/envs/dev: Deployment/other: spec.replicas: 3, want 1: Slack spreads Socket Mode events over connections, so a bot runs one pod",
-		"bots/other/manifests/envs/prd: Deployment/other: spec.replicas: 3, want 1: Slack spreads Socket Mode events over connections, so a bot runs one pod",
+		"bots/other/manifests/envs/dev: Deployment/other: spec.template.spec.terminationGracePeriodSeconds: 10, want at least 30: botkit lets running commands finish for BOT_GRACE_PERIOD (25s) and needs 5s more to stop; a shorter grace kills commands botkit still waits for",
+		"bots/other/manifests/envs/prd: Deployment/other: spec.template.spec.terminationGracePeriodSeconds: 10, want at least 30: botkit lets running commands finish for BOT_GRACE_PERIOD (25s) and needs 5s more to stop; a shorter grace kills commands botkit still waits for",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("validate other nosuch:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
