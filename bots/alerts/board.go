@@ -103,7 +103,7 @@ type board struct {
 	poster chan botkit.Poster // the transport, once OnStart hands it over
 
 	// Counters for the log and the benchmark.
-	posts, updates, threadPosts, failures, duplicates atomic.Int64
+	posts, updates, threadPosts, failures, duplicates, stale atomic.Int64
 }
 
 func newBoard(lim limits, logger *slog.Logger) *board {
@@ -124,11 +124,12 @@ func groupID(key string) string {
 const (
 	notifApplied   = "applied"
 	notifDuplicate = "duplicate"
+	notifStale     = "stale" // older than what the board shows
 )
 
 // apply takes a notification routed to channel. A notification that repeats
 // one already handled (an HA pair of Alertmanagers sends each twice) changes
-// nothing.
+// nothing, nor does one all of whose news is older than the board's.
 func (bd *board) apply(m *am.Message, channel string) string {
 	hash := m.Hash()
 	bd.mu.Lock()
@@ -148,9 +149,42 @@ func (bd *board) apply(m *am.Message, channel string) string {
 		g.hashes = g.hashes[1:]
 	}
 
-	before := map[string]string{}
+	// Each alert in order (am.Order): a notification that shows an alert
+	// older than the board does came late, and changes only the alerts it
+	// shows newer; the rest of it is history.
+	seen := m.Watermark()
+	before := map[string]am.Alert{}
 	for _, a := range g.alerts {
-		before[a.Fingerprint] = a.Status
+		before[a.Fingerprint] = a
+	}
+	stale, newer := 0, map[string]am.Alert{}
+	for _, a := range m.Alerts {
+		if cur, ok := before[a.Fingerprint]; ok {
+			switch am.Order(cur, a, seen) {
+			case -1:
+				stale++
+			case 1:
+				newer[a.Fingerprint] = a
+			}
+		}
+	}
+	alerts := slices.Clone(m.Alerts)
+	status := m.Status
+	if stale > 0 {
+		if len(newer) == 0 {
+			bd.stale.Add(1)
+			return notifStale
+		}
+		alerts = slices.Clone(g.alerts)
+		status = am.Resolved
+		for i, a := range alerts {
+			if n, ok := newer[a.Fingerprint]; ok {
+				alerts[i] = n
+			}
+			if alerts[i].Status == am.Firing {
+				status = am.Firing
+			}
+		}
 	}
 	var lines []string
 	skipped := 0
@@ -161,15 +195,14 @@ func (bd *board) apply(m *am.Message, channel string) string {
 			skipped++
 		}
 	}
-	alerts := slices.Clone(m.Alerts)
 	sortAlerts(alerts)
 	for _, a := range alerts {
-		switch was, seen := before[a.Fingerprint]; {
-		case a.Status == am.Firing && !seen:
+		switch was, known := before[a.Fingerprint]; {
+		case a.Status == am.Firing && !known:
 			note("🔥 firing: " + botkit.Escape(describe(a, m.CommonLabels, m.CommonAnnotations)))
-		case a.Status == am.Firing && was == am.Resolved:
+		case a.Status == am.Firing && (was.Status == am.Resolved || a.StartsAt.After(was.StartsAt)):
 			note("🔁 firing again: " + botkit.Escape(describe(a, m.CommonLabels, m.CommonAnnotations)))
-		case a.Status == am.Resolved && was == am.Firing:
+		case a.Status == am.Resolved && was.Status == am.Firing:
 			note("✅ resolved: " + botkit.Escape(describe(a, m.CommonLabels, m.CommonAnnotations)))
 		}
 	}
@@ -177,14 +210,17 @@ func (bd *board) apply(m *am.Message, channel string) string {
 		lines = append(lines, fmt.Sprintf("… and %d more changes", skipped))
 	}
 	switch {
-	case g.status == am.Firing && m.Status == am.Resolved:
+	case g.status == am.Firing && status == am.Resolved:
 		lines = append(lines, "✅ All alerts of the group resolved.")
-	case g.status == am.Resolved && m.Status == am.Firing:
+	case g.status == am.Resolved && status == am.Firing:
 		lines = append(lines, "🔥 The group fires again.")
 		g.ackBy = "" // a new incident needs a new owner
 	}
-	g.status, g.alerts, g.truncated = m.Status, alerts, m.TruncatedAlerts
-	g.groupLabels, g.labels, g.annotations, g.externalURL = m.GroupLabels, m.CommonLabels, m.CommonAnnotations, m.ExternalURL
+	g.status, g.alerts = status, alerts
+	if stale == 0 {
+		g.truncated = m.TruncatedAlerts
+		g.groupLabels, g.labels, g.annotations, g.externalURL = m.GroupLabels, m.CommonLabels, m.CommonAnnotations, m.ExternalURL
+	}
 	if g.ref.TS == "" {
 		lines = nil // the first message shows it all
 	}

@@ -46,3 +46,65 @@ func keys(m map[string]*group) []string {
 	}
 	return out
 }
+
+// Late notifications: each alert is ordered by its start, then firing
+// before resolved, then its end (am.Order); a notification that shows an
+// alert older than the board does changes only what it shows newer.
+func TestLateNotifications(t *testing.T) {
+	s := time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC)
+	firing := func(fp string, start time.Time) am.Alert {
+		return am.Alert{Fingerprint: fp, Status: am.Firing, StartsAt: start, Labels: map[string]string{"alertname": "X", "instance": fp}}
+	}
+	resolved := func(fp string, start, end time.Time) am.Alert {
+		a := firing(fp, start)
+		a.Status, a.EndsAt = am.Resolved, end
+		return a
+	}
+	for _, tc := range []struct {
+		name   string
+		steps  [][]am.Alert
+		result string // of the last step
+		want   string // the group's status and its alerts' after the last step
+	}{
+		{"a firing notification late after the resolution",
+			[][]am.Alert{{firing("a", s), firing("b", s)}, {resolved("a", s, s.Add(time.Hour)), resolved("b", s, s.Add(time.Hour))}, {firing("a", s)}},
+			notifStale, "resolved a=resolved b=resolved"},
+		{"fired again: a later start",
+			[][]am.Alert{{firing("a", s)}, {resolved("a", s, s.Add(time.Hour))}, {firing("a", s.Add(2*time.Hour))}},
+			notifApplied, "firing a=firing"},
+		{"late, but with one alert's news",
+			[][]am.Alert{{firing("a", s), firing("b", s)}, {resolved("a", s, s.Add(time.Hour)), firing("b", s)}, {firing("a", s), resolved("b", s, s.Add(30*time.Minute))}},
+			notifApplied, "resolved a=resolved b=resolved"},
+		{"fires again with its old start, the notification showing a later event",
+			[][]am.Alert{{resolved("a", s, s.Add(time.Hour))}, {firing("a", s), firing("b", s.Add(3*time.Hour))}},
+			notifApplied, "firing a=firing b=firing"},
+		{"an earlier end of the same resolution",
+			[][]am.Alert{{firing("a", s)}, {resolved("a", s, s.Add(2*time.Hour))}, {resolved("a", s, s.Add(time.Hour))}},
+			notifStale, "resolved a=resolved"},
+		{"a late notification older by its start",
+			[][]am.Alert{{firing("a", s.Add(2*time.Hour))}, {firing("a", s)}},
+			notifStale, "firing a=firing"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			bd := newBoard(limits{postInterval: time.Second, updatesPerMin: 40, updateBurst: 10}, slog.New(slog.DiscardHandler))
+			var result string
+			for _, as := range tc.steps {
+				m := &am.Message{Version: "4", GroupKey: "g", Status: am.Resolved, Alerts: as}
+				for _, a := range as {
+					if a.Status == am.Firing {
+						m.Status = am.Firing
+					}
+				}
+				result = bd.apply(m, "C1")
+			}
+			g := bd.groups["g"]
+			got := g.status
+			for _, a := range g.alerts {
+				got += " " + a.Fingerprint + "=" + a.Status
+			}
+			if result != tc.result || got != tc.want {
+				t.Errorf("last step %s, board %q; want %s, %q", result, got, tc.result, tc.want)
+			}
+		})
+	}
+}
