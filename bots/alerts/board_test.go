@@ -21,19 +21,19 @@ func TestPruneResolvedGroups(t *testing.T) {
 	}{{"old-resolved", am.Resolved, true}, {"old-firing", am.Firing, true}, {"old-unposted", am.Resolved, false}} {
 		m := &am.Message{Version: "4", GroupKey: tc.key, Status: tc.status,
 			Alerts: []am.Alert{{Fingerprint: "f", Status: tc.status}}}
-		bd.apply(m, "C1")
+		bd.apply(t.Context(), m, "C1")
 		if tc.posted {
 			g := bd.groups[tc.key]
 			g.ref, g.rendered = botkit.MessageRef{Channel: "C1", TS: "1.1"}, g.version
 		}
 	}
 	now = now.Add(resolvedTTL - time.Minute)
-	bd.prune()
+	bd.prune(t.Context())
 	if len(bd.groups) != 3 {
 		t.Fatalf("pruned before the day was over: %d groups", len(bd.groups))
 	}
 	now = now.Add(2 * time.Minute)
-	bd.prune()
+	bd.prune(t.Context())
 	if _, ok := bd.groups["old-resolved"]; ok || len(bd.groups) != 2 || len(bd.byID) != 2 {
 		t.Errorf("after a day: groups %v", keys(bd.groups))
 	}
@@ -95,7 +95,7 @@ func TestLateNotifications(t *testing.T) {
 						m.Status = am.Firing
 					}
 				}
-				result = bd.apply(m, "C1")
+				result, _ = bd.apply(t.Context(), m, "C1")
 			}
 			g := bd.groups["g"]
 			got := g.status
