@@ -185,7 +185,7 @@ func setupBoard(ctx context.Context, b *botkit.Bot, live *botkit.Live[Config], e
 		// (-install-config in the sync hook, which has no Secret). Until
 		// then the hook's verifier, with no token, refuses every request.
 		b.Requires(TokenVar, func(context.Context) error {
-			return fmt.Errorf("not set: Alertmanager's webhook needs it (the bot's Secret alerts-webhook)")
+			return fmt.Errorf("not set: Alertmanager's webhook needs it (botctl secrets put alerts, see the README)")
 		})
 	case token == "":
 		env.Log().Warn("no webhook token set; taking the local one", "var", TokenVar, "token", localToken)
