@@ -2,6 +2,8 @@ package main
 
 import (
 	"log/slog"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -106,5 +108,29 @@ func TestLateNotifications(t *testing.T) {
 				t.Errorf("last step %s, board %q; want %s, %q", result, got, tc.result, tc.want)
 			}
 		})
+	}
+}
+
+// The single state file of earlier versions is moved into one file per
+// group, its messages kept.
+func TestLegacyStateFile(t *testing.T) {
+	dir := t.TempDir()
+	legacy := `[{"key":"old-group","channel":"C1","status":"firing","ts":"1.2","stale":true,"changed":"2026-12-05T10:00:00Z"}]`
+	if err := os.WriteFile(filepath.Join(dir, legacyFile), []byte(legacy), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bd := newBoard(limits{postInterval: time.Second, updatesPerMin: 40, updateBurst: 10}, slog.New(slog.DiscardHandler))
+	if err := bd.useDir(t.Context(), dir); err != nil {
+		t.Fatal(err)
+	}
+	g := bd.groups["old-group"]
+	if g == nil || g.ref.TS != "1.2" || g.rendered >= g.version || !g.queued {
+		t.Fatalf("group from the legacy file: %+v, want its message 1.2, to be edited", g)
+	}
+	if _, err := os.Stat(filepath.Join(dir, legacyFile)); !os.IsNotExist(err) {
+		t.Errorf("the legacy file is still there: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, groupsDir, groupID("old-group")+".json")); err != nil {
+		t.Errorf("the group's own file: %v", err)
 	}
 }
