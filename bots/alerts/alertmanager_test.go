@@ -3,13 +3,16 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -258,8 +261,10 @@ func TestRealAlertmanager(t *testing.T) {
 		return !strings.Contains(shown, "Silenced by") && slices.Contains(thread, "🔔 Unsilenced by <@U0OWNER>")
 	})
 
-	// Resolved through Alertmanager: the message says so.
-	if err := client.PushAlerts(ctx, []am.PostableAlert{latency("a", time.Now().Add(-time.Second)), latency("b", time.Now().Add(-time.Second))}); err != nil {
+	// Resolved through Alertmanager: the message says so. The end is now,
+	// as Prometheus resolves: an end before the alert's start would be
+	// another, older alert (am.Order).
+	if err := client.PushAlerts(ctx, []am.PostableAlert{latency("a", time.Now()), latency("b", time.Now())}); err != nil {
 		t.Fatal(err)
 	}
 	waitReplies(t, tr, "the resolved group", func(rs []botkittest.Reply) bool {
@@ -276,4 +281,134 @@ func TestRealAlertmanager(t *testing.T) {
 	if len(got) != 1 || got[0].Ephemeral != "U0OWNER" || !strings.Contains(got[0].Text, "Alertmanager is unavailable") {
 		t.Errorf("a click with Alertmanager down: %+v", got)
 	}
+}
+
+// recorder is a webhook receiver that keeps what a real Alertmanager
+// sends, so that a test can deliver it to the bot in another order.
+type recorder struct {
+	mu     sync.Mutex
+	bodies [][]byte
+}
+
+func (rc *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil || r.Header.Get("Authorization") != "Bearer "+testToken {
+		http.Error(w, "bad request", http.StatusBadRequest)
+		return
+	}
+	rc.mu.Lock()
+	rc.bodies = append(rc.bodies, body)
+	rc.mu.Unlock()
+}
+
+// wait returns the first notification recorded that cond holds of.
+func (rc *recorder) wait(t *testing.T, what string, cond func(*am.Message) bool) []byte {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		rc.mu.Lock()
+		bodies := slices.Clone(rc.bodies)
+		rc.mu.Unlock()
+		for _, b := range bodies {
+			if m, err := am.ParseMessage(b); err == nil && cond(m) {
+				return b
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("Alertmanager sent no notification with %s within 15s", what)
+	return nil
+}
+
+// states is a notification's alerts as instance=status, sorted.
+func states(m *am.Message) string {
+	var out []string
+	for _, a := range m.Alerts {
+		out = append(out, a.Labels["instance"]+"="+a.Status)
+	}
+	slices.Sort(out)
+	return strings.Join(out, " ")
+}
+
+// A real Alertmanager's notifications delivered out of order: one that
+// arrives after the group's resolution, but was made before it, leaves the
+// message resolved; the alert firing again, which Alertmanager sends with a
+// later startsAt, makes the group fire again.
+func TestRealAlertmanagerLateNotification(t *testing.T) {
+	t.Parallel()
+	rec := &recorder{}
+	srv := httptest.NewServer(rec)
+	t.Cleanup(srv.Close)
+	amp := startAlertmanager(t, freeAddr(t), srv.URL)
+	client, err := am.NewClient(amp.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	push := func(as ...am.PostableAlert) {
+		t.Helper()
+		if err := client.PushAlerts(ctx, as); err != nil {
+			t.Fatal(err)
+		}
+	}
+	is := func(want string) func(*am.Message) bool {
+		return func(m *am.Message) bool { return states(m) == want }
+	}
+	push(latency("a", time.Time{}))
+	n1 := rec.wait(t, "a firing", is("a=firing"))
+	push(latency("b", time.Time{}))
+	n2 := rec.wait(t, "a and b firing", is("a=firing b=firing"))
+	// Resolved now, as Prometheus resolves: after both started.
+	push(latency("a", time.Now()), latency("b", time.Now()))
+	n3 := rec.wait(t, "a and b resolved", is("a=resolved b=resolved"))
+	m3, _ := am.ParseMessage(n3)
+	push(latency("a", time.Time{}))
+	n4 := rec.wait(t, "a firing again", func(m *am.Message) bool {
+		return slices.ContainsFunc(m.Alerts, func(a am.Alert) bool {
+			return a.Labels["instance"] == "a" && a.Status == am.Firing && a.StartsAt.After(m3.Alerts[0].StartsAt)
+		})
+	})
+
+	cfg := testConfig("http://127.0.0.1:1")
+	tr := botkittest.New(t, botkittest.WithName("alerts"))
+	env := botkit.Env{Name: "local", Getenv: func(string) string { return testToken }}
+	bd, err := setupBoard(t.Context(), tr.Bot(), botkit.NewLive(&cfg), env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := tr.ServeHooks(t)
+	shows := func(what, want string) string {
+		t.Helper()
+		rs := waitReplies(t, tr, what, func(rs []botkittest.Reply) bool {
+			p := posts(rs)
+			if len(p) == 0 {
+				return false
+			}
+			shown, _ := messageOf(rs, p[0].TS)
+			return strings.Contains(shown, want)
+		})
+		return posts(rs)[0].TS
+	}
+	postHook(t, url, testToken, n1)
+	shows("the group firing", "1 firing")
+	postHook(t, url, testToken, n3)
+	ts := shows("the group resolved", "RESOLVED")
+	postHook(t, url, testToken, n2) // made before n3, delivered after it
+	deadline := time.Now().Add(10 * time.Second)
+	for bd.stale.Load() != 1 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := bd.stale.Load(); n != 1 {
+		t.Fatalf("%d notifications found late, want 1 (a and b firing, after their resolution)", n)
+	}
+	waitReplies(t, tr, "the message settled", func([]botkittest.Reply) bool { return bd.settled() })
+	shown, thread := messageOf(tr.Replies(), ts)
+	if !strings.Contains(shown, "RESOLVED") || slices.Contains(thread, "🔥 The group fires again.") {
+		t.Fatalf("the late notification brought the group back:\n%s\nthread:\n%s", shown, strings.Join(thread, "\n"))
+	}
+	postHook(t, url, testToken, n4)
+	waitReplies(t, tr, "the group firing again", func(rs []botkittest.Reply) bool {
+		shown, thread := messageOf(rs, ts)
+		return strings.Contains(shown, "1 firing") && slices.Contains(thread, "🔥 The group fires again.")
+	})
 }

@@ -185,7 +185,7 @@ func setupBoard(ctx context.Context, b *botkit.Bot, live *botkit.Live[Config], e
 		// (-install-config in the sync hook, which has no Secret). Until
 		// then the hook's verifier, with no token, refuses every request.
 		b.Requires(TokenVar, func(context.Context) error {
-			return fmt.Errorf("not set: Alertmanager's webhook needs it (the bot's Secret alerts-webhook)")
+			return fmt.Errorf("not set: Alertmanager's webhook needs it (botctl secrets put alerts, see the README)")
 		})
 	case token == "":
 		env.Log().Warn("no webhook token set; taking the local one", "var", TokenVar, "token", localToken)
@@ -197,11 +197,11 @@ func setupBoard(ctx context.Context, b *botkit.Bot, live *botkit.Live[Config], e
 	// The state dir is read once: moving it while the bot runs would
 	// split its groups between two files.
 	if cfg.StateDir != "" {
-		if err := bd.load(cfg.StateDir); err != nil {
+		if err := bd.useDir(ctx, cfg.StateDir); err != nil {
 			return nil, err
 		}
 	}
-	go bd.run(ctx, boardWorkers, cfg.StateDir)
+	go bd.run(ctx, boardWorkers)
 	b.OnStart(func(_ context.Context, p botkit.Poster) error {
 		bd.attach(p)
 		if gr, ok := p.(botkit.GroupResolver); ok {
@@ -270,13 +270,16 @@ func (a *bot) client() (*am.Client, error) {
 }
 
 // notify takes one notification of Alertmanager's webhook.
-func (a *bot) notify(_ context.Context, req *botkit.Request) error {
+func (a *bot) notify(ctx context.Context, req *botkit.Request) error {
 	m, err := am.ParseMessage(req.Delivery().Body)
 	if err != nil {
 		return err
 	}
 	channel := a.live.Load().route(m.CommonLabels)
-	result := a.board.apply(m, channel)
+	result, err := a.board.apply(ctx, m, channel)
+	if err != nil {
+		return err
+	}
 	req.Log().Info("notification", "group", m.GroupKey, "status", m.Status, "alerts", len(m.Alerts), "channel", channel, "result", result)
 	return nil
 }

@@ -432,7 +432,7 @@ func TestGroupsSurviveRestart(t *testing.T) {
 	cancel() // the bot stops: the board saves
 	first.Stop()
 	<-firstBoard.stopped
-	path := filepath.Join(cfg.StateDir, stateFile)
+	path := filepath.Join(cfg.StateDir, groupsDir, groupID(key)+".json")
 	waitFor := time.Now().Add(5 * time.Second)
 	for {
 		b, _ := os.ReadFile(path)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -64,6 +65,10 @@ type group struct {
 
 	changed time.Time // the last change: resolved groups are forgotten a day after
 
+	gen        int    // the writes of its file this copy has seen (state dir only)
+	leaseOwner string // the process making a Slack call for it (state dir only)
+	leaseUntil time.Time
+
 	busy     bool // a Slack call for it is in flight
 	queued   bool // in board.dirty
 	retryAt  time.Time
@@ -97,13 +102,18 @@ type board struct {
 	now      func() time.Time
 	logger   *slog.Logger
 
-	unsaved bool // changed since the state file was written
+	// store, when the config names a state dir, keeps the groups there,
+	// each change read from and written to the group's file under its
+	// lock, so that processes sharing the dir agree; owner names this
+	// process in the groups' leases.
+	store *store
+	owner string
 
 	wake   chan struct{}
 	poster chan botkit.Poster // the transport, once OnStart hands it over
 
 	// Counters for the log and the benchmark.
-	posts, updates, threadPosts, failures, duplicates atomic.Int64
+	posts, updates, threadPosts, failures, duplicates, stale atomic.Int64
 }
 
 func newBoard(lim limits, logger *slog.Logger) *board {
@@ -124,21 +134,28 @@ func groupID(key string) string {
 const (
 	notifApplied   = "applied"
 	notifDuplicate = "duplicate"
+	notifStale     = "stale" // older than what the board shows
 )
 
 // apply takes a notification routed to channel. A notification that repeats
-// one already handled (an HA pair of Alertmanagers sends each twice) changes
-// nothing.
-func (bd *board) apply(m *am.Message, channel string) string {
+// one already handled (an HA pair of Alertmanagers sends each twice, maybe
+// to two processes) changes nothing, nor does one all of whose news is
+// older than the board's.
+func (bd *board) apply(ctx context.Context, m *am.Message, channel string) (string, error) {
 	hash := m.Hash()
-	bd.mu.Lock()
-	defer bd.mu.Unlock()
-	g := bd.groups[m.GroupKey]
-	if g == nil {
-		g = &group{id: groupID(m.GroupKey), key: m.GroupKey, channel: channel}
-		bd.groups[m.GroupKey] = g
-		bd.byID[g.id] = g
-	}
+	id := groupID(m.GroupKey)
+	var result string
+	err := bd.edit(ctx, id, func() *group { return &group{id: id, key: m.GroupKey, channel: channel} }, func(g *group) change {
+		result = bd.applyLocked(g, m, hash)
+		if result == notifDuplicate {
+			return unchanged
+		}
+		return changed
+	})
+	return result, err
+}
+
+func (bd *board) applyLocked(g *group, m *am.Message, hash string) string {
 	if slices.Contains(g.hashes, hash) {
 		bd.duplicates.Add(1)
 		return notifDuplicate
@@ -148,9 +165,42 @@ func (bd *board) apply(m *am.Message, channel string) string {
 		g.hashes = g.hashes[1:]
 	}
 
-	before := map[string]string{}
+	// Each alert in order (am.Order): a notification that shows an alert
+	// older than the board does came late, and changes only the alerts it
+	// shows newer; the rest of it is history.
+	seen := m.Watermark()
+	before := map[string]am.Alert{}
 	for _, a := range g.alerts {
-		before[a.Fingerprint] = a.Status
+		before[a.Fingerprint] = a
+	}
+	stale, newer := 0, map[string]am.Alert{}
+	for _, a := range m.Alerts {
+		if cur, ok := before[a.Fingerprint]; ok {
+			switch am.Order(cur, a, seen) {
+			case -1:
+				stale++
+			case 1:
+				newer[a.Fingerprint] = a
+			}
+		}
+	}
+	alerts := slices.Clone(m.Alerts)
+	status := m.Status
+	if stale > 0 {
+		if len(newer) == 0 {
+			bd.stale.Add(1)
+			return notifStale
+		}
+		alerts = slices.Clone(g.alerts)
+		status = am.Resolved
+		for i, a := range alerts {
+			if n, ok := newer[a.Fingerprint]; ok {
+				alerts[i] = n
+			}
+			if alerts[i].Status == am.Firing {
+				status = am.Firing
+			}
+		}
 	}
 	var lines []string
 	skipped := 0
@@ -161,15 +211,14 @@ func (bd *board) apply(m *am.Message, channel string) string {
 			skipped++
 		}
 	}
-	alerts := slices.Clone(m.Alerts)
 	sortAlerts(alerts)
 	for _, a := range alerts {
-		switch was, seen := before[a.Fingerprint]; {
-		case a.Status == am.Firing && !seen:
+		switch was, known := before[a.Fingerprint]; {
+		case a.Status == am.Firing && !known:
 			note("🔥 firing: " + botkit.Escape(describe(a, m.CommonLabels, m.CommonAnnotations)))
-		case a.Status == am.Firing && was == am.Resolved:
+		case a.Status == am.Firing && (was.Status == am.Resolved || a.StartsAt.After(was.StartsAt)):
 			note("🔁 firing again: " + botkit.Escape(describe(a, m.CommonLabels, m.CommonAnnotations)))
-		case a.Status == am.Resolved && was == am.Firing:
+		case a.Status == am.Resolved && was.Status == am.Firing:
 			note("✅ resolved: " + botkit.Escape(describe(a, m.CommonLabels, m.CommonAnnotations)))
 		}
 	}
@@ -177,17 +226,19 @@ func (bd *board) apply(m *am.Message, channel string) string {
 		lines = append(lines, fmt.Sprintf("… and %d more changes", skipped))
 	}
 	switch {
-	case g.status == am.Firing && m.Status == am.Resolved:
+	case g.status == am.Firing && status == am.Resolved:
 		lines = append(lines, "✅ All alerts of the group resolved.")
-	case g.status == am.Resolved && m.Status == am.Firing:
+	case g.status == am.Resolved && status == am.Firing:
 		lines = append(lines, "🔥 The group fires again.")
 		g.ackBy = "" // a new incident needs a new owner
 	}
-	g.status, g.alerts, g.truncated = m.Status, alerts, m.TruncatedAlerts
-	g.groupLabels, g.labels, g.annotations, g.externalURL = m.GroupLabels, m.CommonLabels, m.CommonAnnotations, m.ExternalURL
-	if g.ref.TS == "" {
-		lines = nil // the first message shows it all
+	g.status, g.alerts = status, alerts
+	if stale == 0 {
+		g.truncated = m.TruncatedAlerts
+		g.groupLabels, g.labels, g.annotations, g.externalURL = m.GroupLabels, m.CommonLabels, m.CommonAnnotations, m.ExternalURL
 	}
+	// Kept even before the first message: one being posted shows the
+	// group as it was; its post drops the lines it shows (firstPost).
 	g.pending = append(g.pending, lines...)
 	bd.changedLocked(g)
 	return notifApplied
@@ -228,7 +279,6 @@ func (bd *board) changedLocked(g *group) {
 }
 
 func (bd *board) queueLocked(g *group) {
-	bd.unsaved = true
 	if !g.queued {
 		g.queued = true
 		bd.dirty = append(bd.dirty, g)
@@ -239,47 +289,194 @@ func (bd *board) queueLocked(g *group) {
 	}
 }
 
-// update changes a group by its id under the board's lock, with a line for
-// its thread, and has its message edited. It returns false when no group
-// has that id.
-func (bd *board) update(id string, line string, f func(g *group)) bool {
+// change is what a change did to a group.
+type change int
+
+const (
+	unchanged change = iota
+	changed
+	removed // the group is forgotten
+)
+
+var errNoGroup = errors.New("no such alert group")
+
+// edit runs f on group id under the board's lock and, with a state dir,
+// under the lock of the group's file too: the group is first read again
+// from its file if another process wrote it since, and written back if f
+// changed it (or removed if f forgot it). With no such group, mk makes one;
+// a nil mk makes edit return errNoGroup.
+func (bd *board) edit(ctx context.Context, id string, mk func() *group, f func(g *group) change) error {
+	var sg *savedGroup
+	if bd.store != nil {
+		l, err := bd.store.lock(ctx, id)
+		if err != nil {
+			return err
+		}
+		defer l.Release()
+		if sg, err = bd.store.read(id); err != nil {
+			return err
+		}
+	}
 	bd.mu.Lock()
-	defer bd.mu.Unlock()
 	g := bd.byID[id]
+	if bd.store != nil {
+		g = bd.syncLocked(id, g, sg, true)
+	}
+	if g == nil && mk != nil {
+		g = mk()
+		bd.groups[g.key], bd.byID[id] = g, g
+	}
 	if g == nil {
+		bd.mu.Unlock()
+		return errNoGroup
+	}
+	c := f(g)
+	var out savedGroup
+	switch c {
+	case changed:
+		g.gen++
+		out = save(g)
+	case removed:
+		delete(bd.groups, g.key)
+		delete(bd.byID, id)
+	}
+	bd.mu.Unlock()
+	switch {
+	case bd.store == nil:
+	case c == changed:
+		return bd.store.write(id, out)
+	case c == removed:
+		return bd.store.remove(id)
+	}
+	return nil
+}
+
+// syncLocked brings g, the board's copy of group id (nil: none), in step
+// with sg, its file (nil: none), and returns the group (nil: none). Under
+// the group's lock (locked) any other write counts; without it only a later
+// one, since the file read may already be older than the board's copy.
+func (bd *board) syncLocked(id string, g *group, sg *savedGroup, locked bool) *group {
+	switch {
+	case sg == nil && g != nil && g.gen > 0:
+		// Another process forgot it.
+		delete(bd.groups, g.key)
+		delete(bd.byID, id)
+		return nil
+	case sg == nil:
+		return g
+	case g != nil && (g.gen == sg.Gen || !locked && g.gen > sg.Gen):
+		return g
+	}
+	if g == nil {
+		g = &group{}
+	}
+	restore(g, sg)
+	bd.groups[g.key], bd.byID[id] = g, g
+	if g.needs() {
+		bd.queueLocked(g)
+	}
+	return g
+}
+
+// sync reads every group's file, so that the board knows what other
+// processes changed and takes up their groups' work for Slack.
+func (bd *board) sync(ctx context.Context) error {
+	all, err := bd.store.list()
+	if err != nil {
+		return err
+	}
+	bd.mu.Lock()
+	var gone []string
+	for id, sg := range all {
+		bd.syncLocked(id, bd.byID[id], sg, false)
+	}
+	for id := range bd.byID {
+		if all[id] == nil {
+			gone = append(gone, id)
+		}
+	}
+	bd.mu.Unlock()
+	// A group without a file may be one whose first write is under way:
+	// only under its lock is a missing file one another process removed.
+	for _, id := range gone {
+		if err := bd.edit(ctx, id, nil, func(*group) change { return unchanged }); err != nil && !errors.Is(err, errNoGroup) {
+			return err
+		}
+	}
+	return nil
+}
+
+// update changes a group by its id, with a line for its thread, and has
+// its message edited. It returns false when no group has that id.
+func (bd *board) update(ctx context.Context, id string, line string, f func(g *group)) bool {
+	err := bd.edit(ctx, id, nil, func(g *group) change {
+		f(g)
+		if line != "" && g.ref.TS != "" {
+			g.pending = append(g.pending, line)
+		}
+		bd.changedLocked(g)
+		return changed
+	})
+	if errors.Is(err, errNoGroup) {
 		return false
 	}
-	f(g)
-	if line != "" && g.ref.TS != "" {
-		g.pending = append(g.pending, line)
+	if err != nil {
+		bd.logger.Error("an alert group's change is not saved", "group", id, "err", err)
 	}
-	bd.changedLocked(g)
 	return true
 }
 
 // forgetSilence removes the silence id, expired by a command, from the
 // messages that show it.
-func (bd *board) forgetSilence(id, user string) {
+func (bd *board) forgetSilence(ctx context.Context, id, user string) {
+	if bd.store != nil {
+		if err := bd.sync(ctx); err != nil {
+			bd.logger.Error("reading the alert groups", "err", err)
+		}
+	}
 	bd.mu.Lock()
-	defer bd.mu.Unlock()
+	var ids []string
 	for _, g := range bd.groups {
-		n := len(g.silences)
-		g.silences = slices.DeleteFunc(g.silences, func(s silenceNote) bool { return s.id == id })
-		if len(g.silences) < n {
+		if slices.ContainsFunc(g.silences, func(s silenceNote) bool { return s.id == id }) {
+			ids = append(ids, g.id)
+		}
+	}
+	bd.mu.Unlock()
+	for _, gid := range ids {
+		err := bd.edit(ctx, gid, nil, func(g *group) change {
+			n := len(g.silences)
+			g.silences = slices.DeleteFunc(g.silences, func(s silenceNote) bool { return s.id == id })
+			if len(g.silences) == n {
+				return unchanged
+			}
 			if g.ref.TS != "" {
 				g.pending = append(g.pending, "🔔 Silence `"+id+"` expired by <@"+user+">")
 			}
 			bd.changedLocked(g)
+			return changed
+		})
+		if err != nil && !errors.Is(err, errNoGroup) {
+			bd.logger.Error("an alert group's change is not saved", "group", gid, "err", err)
 		}
 	}
 }
 
 // snapshot returns a copy of the group with id, for reading outside the
-// lock.
+// lock; with a state dir, as its file has it now.
 func (bd *board) snapshot(id string) (group, bool) {
+	var sg *savedGroup
+	if bd.store != nil {
+		var err error
+		if sg, err = bd.store.read(id); err != nil {
+			bd.logger.Error("reading an alert group", "group", id, "err", err)
+		}
+	}
 	bd.mu.Lock()
 	defer bd.mu.Unlock()
 	g := bd.byID[id]
+	if bd.store != nil {
+		g = bd.syncLocked(id, g, sg, false)
+	}
 	if g == nil {
 		return group{}, false
 	}
@@ -309,6 +506,7 @@ const (
 
 type job struct {
 	g       *group
+	id, key string // g's, for use outside the board's lock
 	kind    jobKind
 	msg     botkit.Message
 	ref     botkit.MessageRef
@@ -317,9 +515,9 @@ type job struct {
 }
 
 // run keeps Slack in step with the board until ctx ends, with workers
-// making calls at once (each may wait out a Retry-After), and, when dir is
-// set, keeps the board in dir's state file.
-func (bd *board) run(ctx context.Context, workers int, dir string) {
+// making calls at once (each may wait out a Retry-After); it forgets old
+// resolved groups, and with a state dir reads what other processes changed.
+func (bd *board) run(ctx context.Context, workers int) {
 	defer close(bd.stopped)
 	var p botkit.Poster
 	select {
@@ -329,23 +527,20 @@ func (bd *board) run(ctx context.Context, workers int, dir string) {
 	}
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		t := time.NewTicker(saveInterval)
+		t := time.NewTicker(syncInterval)
 		defer t.Stop()
 		for {
-			done := false
 			select {
 			case <-ctx.Done():
-				done = true
+				return
 			case <-t.C:
 			}
-			bd.prune()
-			if dir != "" {
-				if err := bd.save(dir); err != nil {
-					bd.logger.Error("the alert groups are not saved; a restart would post their messages again", "err", err)
-				}
+			bd.prune(ctx)
+			if bd.store == nil {
+				continue
 			}
-			if done {
-				return
+			if err := bd.sync(ctx); err != nil && ctx.Err() == nil {
+				bd.logger.Error("reading the alert groups other processes changed", "err", err)
 			}
 		}
 	})
@@ -416,7 +611,11 @@ func (bd *board) next() (*job, time.Duration) {
 				}
 				bd.nextPost[g.channel] = now.Add(bd.lim.postInterval)
 				g.busy = true
-				return &job{g: g, kind: jobPost, msg: render(g), version: g.version}, 0
+				j := &job{g: g, id: g.id, key: g.key, kind: jobPost}
+				if bd.store == nil { // else claim fills it in
+					firstPost(j, g)
+				}
+				return j, 0
 			case pass == jobUpdate && g.ref.TS != "" && g.rendered < g.version:
 				if bd.tokens < 1 {
 					soon(now.Add(time.Duration((1 - bd.tokens) / bd.lim.updatesPerMin * float64(time.Minute))))
@@ -424,27 +623,96 @@ func (bd *board) next() (*job, time.Duration) {
 				}
 				bd.tokens--
 				g.busy = true
-				return &job{g: g, kind: jobUpdate, msg: render(g), ref: g.ref, version: g.version}, 0
+				j := &job{g: g, id: g.id, key: g.key, kind: jobUpdate}
+				if bd.store == nil {
+					j.msg, j.ref, j.version = render(g), g.ref, g.version
+				}
+				return j, 0
 			case pass == jobThread && g.ref.TS != "" && len(g.pending) > 0:
 				if t := bd.nextPost[g.channel]; t.After(now) {
 					soon(t)
 					continue
 				}
 				bd.nextPost[g.channel] = now.Add(bd.lim.postInterval)
-				n := min(len(g.pending), maxThreadLinesPerPost)
-				lines := slices.Clone(g.pending[:n])
-				g.pending = g.pending[n:]
 				g.busy = true
-				return &job{g: g, kind: jobThread, ref: g.ref, lines: lines}, 0
+				j := &job{g: g, id: g.id, key: g.key, kind: jobThread}
+				if bd.store == nil {
+					j.ref, j.lines = g.ref, takeLines(g)
+				}
+				return j, 0
 			}
 		}
 	}
 	return nil, wait
 }
 
+// firstPost fills in j, the first message of g: it shows the group as it
+// is, so the thread lines so far are dropped.
+func firstPost(j *job, g *group) {
+	j.msg, j.version = render(g), g.version
+	g.pending = nil
+}
+
+// takeLines takes the next thread lines of g to post.
+func takeLines(g *group) []string {
+	n := min(len(g.pending), maxThreadLinesPerPost)
+	lines := slices.Clone(g.pending[:n])
+	g.pending = g.pending[n:]
+	return lines
+}
+
+// leaseRetry is how soon a group whose Slack work another process holds is
+// tried again: the other's lease ends with its call, well before leaseTime.
+const leaseRetry = time.Second
+
+// claim, with a state dir, takes group j.g's lease for j's call and fills
+// j in from the group as its file has it. It returns false when j is no
+// longer needed (another process did it) or another process holds the
+// lease.
+func (bd *board) claim(ctx context.Context, j *job) (bool, error) {
+	ok := false
+	err := bd.edit(ctx, j.id, nil, func(g *group) change {
+		now := bd.now()
+		if g.leaseOwner != "" && g.leaseOwner != bd.owner && now.Before(g.leaseUntil) {
+			g.retryAt = now.Add(leaseRetry)
+			return unchanged
+		}
+		switch {
+		case j.kind == jobPost && g.ref.TS == "":
+			firstPost(j, g)
+		case j.kind == jobUpdate && g.ref.TS != "" && g.rendered < g.version:
+			j.msg, j.ref, j.version = render(g), g.ref, g.version
+		case j.kind == jobThread && g.ref.TS != "" && len(g.pending) > 0:
+			j.ref, j.lines = g.ref, takeLines(g)
+		default:
+			return unchanged
+		}
+		g.leaseOwner, g.leaseUntil = bd.owner, now.Add(leaseTime)
+		j.g, ok = g, true
+		return changed
+	})
+	return ok, err
+}
+
 // do makes j's call and records what became of it: nothing is dropped on a
 // failure; the group is retried after a backoff.
 func (bd *board) do(ctx context.Context, p botkit.Poster, j *job) {
+	if bd.store != nil {
+		ok, err := bd.claim(ctx, j)
+		if err != nil && ctx.Err() == nil {
+			bd.logger.Error("reading an alert group; will retry", "group", j.key, "err", err)
+		}
+		if !ok {
+			bd.mu.Lock()
+			defer bd.mu.Unlock()
+			j.g.busy = false
+			if err != nil {
+				j.g.retryAt = bd.now().Add(leaseRetry)
+			}
+			bd.requeueLocked(j.g)
+			return
+		}
+	}
 	cctx, cancel := context.WithTimeout(ctx, slackCallTimeout)
 	defer cancel()
 	var err error
@@ -460,37 +728,61 @@ func (bd *board) do(ctx context.Context, p botkit.Poster, j *job) {
 		_, err = p.Post(cctx, botkit.Message{Channel: j.ref.Channel, ThreadTS: j.ref.TS, Text: strings.Join(j.lines, "\n")})
 		bd.threadPosts.Add(1)
 	}
-	bd.mu.Lock()
-	defer bd.mu.Unlock()
-	g := j.g
-	g.busy = false
-	bd.unsaved = true
 	if err != nil {
 		bd.failures.Add(1)
+	}
+	// What Slack did is saved even when the bot is stopping: a message
+	// posted and not saved would be posted again.
+	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer scancel()
+	serr := bd.edit(sctx, j.id, nil, func(g *group) change {
+		bd.recordLocked(g, j, ref, err)
+		return changed
+	})
+	if serr != nil && !errors.Is(serr, errNoGroup) {
+		bd.logger.Error("the result of a Slack call for an alert group is not saved", "group", j.key, "err", serr)
+	}
+	bd.mu.Lock()
+	defer bd.mu.Unlock()
+	j.g.busy = false
+	bd.requeueLocked(j.g)
+}
+
+// recordLocked records what became of j's call on g.
+func (bd *board) recordLocked(g *group, j *job, ref botkit.MessageRef, err error) {
+	g.busy = false
+	if g.leaseOwner == bd.owner {
+		g.leaseOwner, g.leaseUntil = "", time.Time{}
+	}
+	if err != nil {
 		g.failures++
 		backoff := min(time.Duration(1<<min(g.failures, 6))*time.Second, maxRetryBackoff)
 		g.retryAt = bd.now().Add(backoff)
 		switch {
 		case j.kind == jobThread:
-			g.pending = append(j.lines, g.pending...)
+			g.pending = append(slices.Clone(j.lines), g.pending...)
 		case j.kind == jobUpdate && strings.Contains(err.Error(), "message_not_found"):
 			// Someone deleted the message: post the group's anew.
 			g.ref, g.retryAt = botkit.MessageRef{}, time.Time{}
 		}
 		bd.logger.Error("updating slack for an alert group; will retry", "group", g.key, "channel", g.channel, "retry_in", backoff, "err", err)
-	} else {
-		g.failures = 0
-		switch j.kind {
-		case jobPost:
-			g.ref, g.rendered = ref, j.version
-			if g.ref.Channel == "" {
-				g.ref.Channel = g.channel
-			}
-		case jobUpdate:
-			g.rendered = max(g.rendered, j.version)
-		}
+		return
 	}
-	// To the back of the line: every group gets its turn.
+	g.failures = 0
+	switch j.kind {
+	case jobPost:
+		g.ref, g.rendered = ref, j.version
+		if g.ref.Channel == "" {
+			g.ref.Channel = g.channel
+		}
+	case jobUpdate:
+		g.rendered = max(g.rendered, j.version)
+	}
+}
+
+// requeueLocked puts g at the back of the line if it has work: every group
+// gets its turn.
+func (bd *board) requeueLocked(g *group) {
 	if i := slices.Index(bd.dirty, g); i >= 0 {
 		bd.dirty = slices.Delete(bd.dirty, i, i+1)
 	}
@@ -525,4 +817,32 @@ func (bd *board) firing() []group {
 	}
 	slices.SortFunc(out, func(a, b group) int { return cmp.Compare(a.key, b.key) })
 	return out
+}
+
+// prune forgets the resolved groups Slack shows as such for longer than
+// resolvedTTL, so that the board does not grow without bound.
+func (bd *board) prune(ctx context.Context) {
+	bd.mu.Lock()
+	var ids []string
+	for id, g := range bd.byID {
+		if bd.prunable(g) {
+			ids = append(ids, id)
+		}
+	}
+	bd.mu.Unlock()
+	for _, id := range ids {
+		err := bd.edit(ctx, id, nil, func(g *group) change {
+			if bd.prunable(g) {
+				return removed
+			}
+			return unchanged
+		})
+		if err != nil && !errors.Is(err, errNoGroup) && ctx.Err() == nil {
+			bd.logger.Error("forgetting a resolved alert group", "group", id, "err", err)
+		}
+	}
+}
+
+func (bd *board) prunable(g *group) bool {
+	return g.status == am.Resolved && !g.needs() && !g.busy && bd.now().Sub(g.changed) > resolvedTTL
 }

@@ -222,7 +222,9 @@ func TestStorm(t *testing.T) {
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	p := start(t, slack, "SLACK_APP_TOKEN="+slacktest.AppToken, "BOT_CONFIG="+cfgPath)
+	// With a state dir, as in a pod: each notification is written to its
+	// group's file under its lock.
+	p := start(t, slack, "SLACK_APP_TOKEN="+slacktest.AppToken, "BOT_CONFIG="+cfgPath, "BOT_CFG_STATE_DIR="+t.TempDir())
 	slack.WaitConnected(t)
 	url := p.addr(t)
 

@@ -51,7 +51,7 @@ func amError(err error, what string) error {
 
 func (a *bot) ack(ctx context.Context, req *botkit.Request) error {
 	id := req.Action().Value
-	if !a.board.update(id, "👀 Acknowledged by <@"+req.User+">", func(g *group) { g.ackBy = req.User }) {
+	if !a.board.update(ctx, id, "👀 Acknowledged by <@"+req.User+">", func(g *group) { g.ackBy = req.User }) {
 		return botkit.Userf("I no longer know this alert group; I may have restarted. It is updated when Alertmanager next notifies.")
 	}
 	return nil
@@ -107,7 +107,7 @@ func (a *bot) silenceGroup(ctx context.Context, user, id string, d time.Duration
 		return "", amError(err, "the alerts may not be silenced (check with `silences`)")
 	}
 	until := now.Add(d)
-	a.board.update(id, fmt.Sprintf("🔕 Silenced for %s by <@%s> (`%s`)", d, user, sid), func(g *group) {
+	a.board.update(ctx, id, fmt.Sprintf("🔕 Silenced for %s by <@%s> (`%s`)", d, user, sid), func(g *group) {
 		g.silences = append(g.silences, silenceNote{id: sid, by: user, until: until})
 	})
 	return sid, nil
@@ -173,21 +173,21 @@ func (a *bot) unsilence(ctx context.Context, req *botkit.Request) error {
 	var done []string
 	for _, s := range g.silences {
 		if err := c.ExpireSilence(ctx, s.id); err != nil {
-			a.forget(id, done, req.User)
+			a.forget(ctx, id, done, req.User)
 			return amError(err, "some silences are still on (check with `silences`)")
 		}
 		done = append(done, s.id)
 	}
-	a.forget(id, done, req.User)
+	a.forget(ctx, id, done, req.User)
 	return nil
 }
 
 // forget removes expired silences from a group's message.
-func (a *bot) forget(id string, expired []string, user string) {
+func (a *bot) forget(ctx context.Context, id string, expired []string, user string) {
 	if len(expired) == 0 {
 		return
 	}
-	a.board.update(id, "🔔 Unsilenced by <@"+user+">", func(g *group) {
+	a.board.update(ctx, id, "🔔 Unsilenced by <@"+user+">", func(g *group) {
 		g.silences = slices.DeleteFunc(g.silences, func(s silenceNote) bool { return slices.Contains(expired, s.id) })
 	})
 }
@@ -288,7 +288,7 @@ func (a *bot) expireCmd(ctx context.Context, req *botkit.Request) error {
 	if err := c.ExpireSilence(ctx, id); err != nil {
 		return amError(err, "the silence is still on")
 	}
-	a.board.forgetSilence(id, req.User)
+	a.board.forgetSilence(ctx, id, req.User)
 	_, err = req.Replyf(ctx, "🔔 Silence `%s` expired.", botkit.Escape(id))
 	return err
 }

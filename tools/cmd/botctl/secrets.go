@@ -19,7 +19,7 @@ import (
 func newSecretsCmd(g *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "secrets",
-		Short: "Store a bot's Slack tokens in AWS Secrets Manager",
+		Short: "Store a bot's Slack tokens and webhook secrets in AWS Secrets Manager",
 	}
 	cmd.AddCommand(newSecretsPutCmd(g))
 	return cmd
@@ -36,7 +36,8 @@ func newSecretsPutCmd(g *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "put BOT --env ENV",
 		Short: "Store a bot's tokens, read from stdin, in its secret in ENV",
-		Long: "Reads KEY=VALUE lines from stdin (" + strings.Join(secretstore.Keys, ", ") + ") and merges\n" +
+		Long: "Reads KEY=VALUE lines from stdin (" + strings.Join(secretstore.Keys, ", ") + ",\n" +
+			"and the bot's webhook secrets, <BOT>_WEBHOOK_*, 32 characters or more) and merges\n" +
 			"them into the secret " + secretstore.Name("BOT", "ENV") + " in AWS Secrets Manager, as a new version;\n" +
 			"keys not given keep their value. The External Secrets Operator copies it into the\n" +
 			"bot's namespace, and the bot restarts with it (docs/architecture.md). Tokens are\n" +
@@ -44,7 +45,8 @@ func newSecretsPutCmd(g *globalOptions) *cobra.Command {
 			"region come from the SDK's chain (AWS_PROFILE, ...); the region defaults to\n" +
 			settings.FileName + "'s.",
 		Example: "  botctl secrets put hello --env dev     # paste SLACK_BOT_TOKEN=xoxb-... and SLACK_APP_TOKEN=xapp-..., then Ctrl-D\n" +
-			"  pass show slack/hello-dev | botctl secrets put hello --env dev",
+			"  pass show slack/hello-dev | botctl secrets put hello --env dev\n" +
+			"  echo ALERTS_WEBHOOK_TOKEN=$(openssl rand -hex 32) | botctl secrets put alerts --env dev",
 		Args: oneBot("secrets put", " (tokens come on stdin)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.bot = args[0]
@@ -65,7 +67,7 @@ func (o *secretsPutOptions) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	values, err := secretstore.Parse(o.stdin)
+	values, err := secretstore.Parse(o.stdin, o.bot)
 	if err != nil {
 		return inputError{fmt.Errorf("stdin: %w", err)}
 	}

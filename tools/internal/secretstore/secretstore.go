@@ -1,8 +1,9 @@
 // Package secretstore keeps the bots' tokens in AWS Secrets Manager: one
 // secret per bot and environment, named botfleet/<env>/<bot>, holding a
 // JSON object of the bot's secret environment variables (SLACK_BOT_TOKEN,
-// SLACK_APP_TOKEN, SLACK_SIGNING_SECRET). The External Secrets Operator
-// copies it into the bot's namespace as the Secret <bot>-slack.
+// SLACK_APP_TOKEN, SLACK_SIGNING_SECRET, and its webhooks' <BOT>_WEBHOOK_*).
+// The External Secrets Operator copies it into the bot's namespace as the
+// Secret <bot>-slack.
 package secretstore
 
 import (
@@ -13,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -78,13 +80,33 @@ func ARNPattern(partition, region, account, bot, env string) string {
 	return fmt.Sprintf("arn:%s:secretsmanager:%s:%s:secret:%s-??????", partition, region, account, Name(bot, env))
 }
 
+// WebhookPrefix is how the variables of bot's webhook secrets begin
+// (docs/architecture.md): ALERTS_WEBHOOK_ for alerts, MY_BOT_WEBHOOK_ for
+// my-bot.
+func WebhookPrefix(bot string) string {
+	return strings.ToUpper(strings.ReplaceAll(bot, "-", "_")) + "_WEBHOOK_"
+}
+
+// MinWebhookSecret is the shortest webhook secret taken: 32 characters, as
+// `openssl rand -hex 16` makes; `openssl rand -hex 32` makes 64.
+const MinWebhookSecret = 32
+
+// keyOK reports whether k is a key bot's secret may hold.
+func keyOK(k, bot string) bool {
+	rest, ok := strings.CutPrefix(k, WebhookPrefix(bot))
+	return slices.Contains(Keys, k) || ok && webhookSuffix.MatchString(rest)
+}
+
+var webhookSuffix = regexp.MustCompile(`^[A-Z0-9_]+$`)
+
 // tokenPrefix is what each token must start with.
 var tokenPrefix = map[string]string{BotToken: "xoxb-", AppToken: "xapp-"}
 
-// Parse reads KEY=VALUE lines (blank lines and # comments skipped) and
-// checks each key is one of Keys and each token has its kind's prefix. Its
-// errors never quote a value.
-func Parse(r io.Reader) (map[string]string, error) {
+// Parse reads KEY=VALUE lines of bot's secret (blank lines and # comments
+// skipped) and checks each key is one of Keys or a webhook's
+// (WebhookPrefix), each token has its kind's prefix and each webhook secret
+// is long enough. Its errors never quote a value.
+func Parse(r io.Reader, bot string) (map[string]string, error) {
 	out := map[string]string{}
 	sc := bufio.NewScanner(r)
 	for n := 1; sc.Scan(); n++ {
@@ -97,10 +119,12 @@ func Parse(r io.Reader) (map[string]string, error) {
 		switch {
 		case !ok:
 			return nil, fmt.Errorf("line %d: want KEY=VALUE (%s)", n, strings.Join(Keys, ", "))
-		case !slices.Contains(Keys, k):
-			return nil, fmt.Errorf("line %d: unknown key %q; the keys are %s", n, secretscan.Redact(k), strings.Join(Keys, ", "))
+		case !keyOK(k, bot):
+			return nil, fmt.Errorf("line %d: unknown key %q; the keys are %s and %s*", n, secretscan.Redact(k), strings.Join(Keys, ", "), WebhookPrefix(bot))
 		case v == "":
 			return nil, fmt.Errorf("line %d: %s is empty", n, k)
+		case strings.HasPrefix(k, WebhookPrefix(bot)) && len(v) < MinWebhookSecret:
+			return nil, fmt.Errorf("line %d: %s has %d characters, want at least %d: make it with `openssl rand -hex 32`", n, k, len(v), MinWebhookSecret)
 		case tokenPrefix[k] != "" && !strings.HasPrefix(v, tokenPrefix[k]):
 			return nil, fmt.Errorf("line %d: %s must start with %s", n, k, tokenPrefix[k])
 		}
@@ -140,7 +164,7 @@ func (s *Store) Put(ctx context.Context, name string, values, tags map[string]st
 			merged = map[string]string{}
 		}
 		in := &secretsmanager.CreateSecretInput{Name: aws.String(name), SecretString: aws.String(encode(merged)),
-			Description: aws.String("botfleet: a bot's Slack tokens (botctl secrets put)")}
+			Description: aws.String("botfleet: a bot's Slack tokens and webhook secrets (botctl secrets put)")}
 		for _, k := range slices.Sorted(maps.Keys(tags)) {
 			in.Tags = append(in.Tags, types.Tag{Key: aws.String(k), Value: aws.String(tags[k])})
 		}

@@ -17,6 +17,8 @@ import (
 const (
 	botToken = "xoxb-1-test-bot-token"
 	appToken = "xapp-1-A1-test-app-token"
+	// webhookToken is what `openssl rand -hex 32` makes.
+	webhookToken = "3f9c2a7d41b8e6c05d2f9a1b7c3e8d4f6a0b2c9e1d7f3a5b8c4e6d2f0a9b1c3e"
 )
 
 func TestParse(t *testing.T) {
@@ -33,10 +35,14 @@ func TestParse(t *testing.T) {
 		{name: "empty", in: "SLACK_APP_TOKEN=", wantErr: "SLACK_APP_TOKEN is empty"},
 		{name: "twice", in: "SLACK_BOT_TOKEN=" + botToken + "\nSLACK_BOT_TOKEN=" + botToken, wantErr: "line 2: SLACK_BOT_TOKEN given twice"},
 		{name: "nothing", in: "\n# nothing\n", wantErr: "no KEY=VALUE lines"},
+		{name: "the bot's webhook token", in: "HELLO_WEBHOOK_TOKEN=" + webhookToken,
+			want: map[string]string{"HELLO_WEBHOOK_TOKEN": webhookToken}},
+		{name: "another bot's webhook token", in: "ALERTS_WEBHOOK_TOKEN=" + webhookToken, wantErr: `unknown key "ALERTS_WEBHOOK_TOKEN"; the keys are SLACK_BOT_TOKEN, SLACK_APP_TOKEN, SLACK_SIGNING_SECRET and HELLO_WEBHOOK_*`},
+		{name: "a short webhook token", in: "HELLO_WEBHOOK_TOKEN=test-bot-token", wantErr: "HELLO_WEBHOOK_TOKEN has 14 characters, want at least 32: make it with `openssl rand -hex 32`"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := secretstore.Parse(strings.NewReader(tt.in))
+			got, err := secretstore.Parse(strings.NewReader(tt.in), "hello")
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tt.wantErr)

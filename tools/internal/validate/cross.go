@@ -96,6 +96,68 @@ func (r *run) cross(results []*built) {
 	r.checkVolumes(pvs, pvcs)
 	r.checkSharedEFSDirs(results)
 	r.checkReadinessGates(results, nss)
+	r.checkReceiverSecrets(results)
+}
+
+// checkReceiverSecrets checks that the Secret each AlertmanagerConfig's
+// webhook takes its token from is made in its namespace, with that key, by
+// an ExternalSecret (or a Secret) of the repo: a Secret nobody makes leaves
+// the receiver without a token, and the bot answers 401. Only when every
+// bot is checked: the maker is in a bot's overlay.
+func (r *run) checkReceiverSecrets(results []*built) {
+	if r.partial {
+		return
+	}
+	type ref struct{ namespace, name string }
+	keys := map[ref][]string{} // the keys each Secret gets; "*" for all of a secret's
+	for _, b := range results {
+		for _, o := range b.objects {
+			switch x := o.typed.(type) {
+			case *ExternalSecret:
+				k := ref{o.namespace, x.targetName()}
+				keys[k] = append(keys[k], "")
+				for _, d := range x.Spec.Data {
+					keys[k] = append(keys[k], d.SecretKey)
+				}
+				if len(x.Spec.DataFrom) > 0 {
+					keys[k] = append(keys[k], "*")
+				}
+			case *corev1.Secret:
+				k := ref{o.namespace, o.name}
+				keys[k] = append(keys[k], "")
+				for key := range x.Data {
+					keys[k] = append(keys[k], key)
+				}
+				for key := range x.StringData {
+					keys[k] = append(keys[k], key)
+				}
+			}
+		}
+	}
+	for _, b := range results {
+		for _, o := range b.objects {
+			x, ok := o.typed.(*AlertmanagerConfig)
+			if !ok {
+				continue
+			}
+			for i, rc := range x.Spec.Receivers {
+				for j, wh := range rc.WebhookConfigs {
+					if wh.HTTPConfig == nil || wh.HTTPConfig.Authorization == nil || wh.HTTPConfig.Authorization.Credentials == nil {
+						continue // checkClusterObject says so
+					}
+					c := wh.HTTPConfig.Authorization.Credentials
+					field := fmt.Sprintf("spec.receivers[%d].webhookConfigs[%d].httpConfig.authorization.credentials", i, j)
+					got, made := keys[ref{o.namespace, c.Name}]
+					switch {
+					case !made:
+						r.problem(b, o, field, "Secret %q: nothing in %s makes it; the bot's overlay makes it with an ExternalSecret from its secret in AWS Secrets Manager (botctl secrets put)", c.Name, o.namespace)
+					case !slices.Contains(got, c.Key) && !slices.Contains(got, "*"):
+						r.problem(b, o, field, "Secret %q has no key %q (its ExternalSecret makes %q)", c.Name, c.Key, slices.DeleteFunc(slices.Clone(got), func(k string) bool { return k == "" }))
+					}
+				}
+			}
+		}
+	}
 }
 
 // checkSharedEFSDirs reports, for each overlay involved, a directory of an

@@ -35,7 +35,7 @@ func TestDependabot(t *testing.T) {
 		{
 			name: "a Dockerfile outside the docker update's directories",
 			setup: func(t *testing.T, mem filesys.FileSystem) {
-				edit(t, mem, DependabotConfig, `directories: ["/bots/*"]`, `directories: ["/bots/hello", "/bots/ansible"]`)
+				edit(t, mem, DependabotConfig, `directories: ["/bots/*"]`, `directories: ["/bots/hello", "/bots/ansible", "/bots/alerts"]`)
 			},
 			want: []string{
 				`.github/dependabot.yml: no docker update covers bots/other (its Dockerfile), so Dependabot never bumps it: add "/bots/other", or a glob such as "/bots/*", to a docker update's directories`,

@@ -18,7 +18,7 @@ const repoDir = "../../.."
 const memRoot = "/repo"
 
 // fixture returns an in-memory copy of the repo's botfleet.yaml, manifests/,
-// .github/ and the hello bot's manifests and Dockerfile, and more bots made from
+// .github/ and the hello and alerts bots' manifests and Dockerfiles, and more bots made from
 // hello's by renaming (as the scaffold does).
 func fixture(tb testing.TB, bots ...string) filesys.FileSystem {
 	tb.Helper()
@@ -35,7 +35,12 @@ func fixture(tb testing.TB, bots ...string) filesys.FileSystem {
 	copyFile("bots/hello/" + DockerfileName)
 	copyFile("bots/hello/slack-app.dev.yaml")
 	copyFile("bots/hello/slack-app.prd.yaml")
-	for _, dir := range []string{"manifests", "bots/hello/manifests", ".github"} {
+	// The alerts bot makes the Secrets the AlertmanagerConfigs of
+	// manifests/addons/monitoring read.
+	copyFile("bots/alerts/" + DockerfileName)
+	copyFile("bots/alerts/slack-app.dev.yaml")
+	copyFile("bots/alerts/slack-app.prd.yaml")
+	for _, dir := range []string{"manifests", "bots/hello/manifests", "bots/alerts/manifests", ".github"} {
 		err := fs.WalkDir(os.DirFS(repoDir), dir, func(p string, d fs.DirEntry, err error) error {
 			if err != nil || d.IsDir() || strings.HasSuffix(p, ".md") {
 				return err

@@ -36,12 +36,27 @@ type ExternalSecret struct {
 		Target struct {
 			Name string `json:"name"`
 		} `json:"target"`
+		Data []struct {
+			SecretKey string `json:"secretKey"`
+			RemoteRef struct {
+				Key      string `json:"key"`
+				Property string `json:"property"`
+			} `json:"remoteRef"`
+		} `json:"data"`
 		DataFrom []struct {
 			Extract *struct {
 				Key string `json:"key"`
 			} `json:"extract"`
 		} `json:"dataFrom"`
 	} `json:"spec"`
+}
+
+// targetName is the Secret es makes.
+func (es *ExternalSecret) targetName() string {
+	if es.Spec.Target.Name != "" {
+		return es.Spec.Target.Name
+	}
+	return es.Name
 }
 
 // SecretStore is the part of the operator's SecretStore validate reads.
@@ -117,6 +132,23 @@ func (r *run) checkBotSecrets(t target, objects []*object) []Problem {
 		}
 		if ri := es.Spec.RefreshInterval; ri == "0" || ri == "0s" {
 			problem(o, "spec.refreshInterval", "%q never refreshes: a rotated token would never reach the bot; use 1m", ri)
+		}
+	}
+
+	// Other ExternalSecrets of the bot (the webhook's token alone, for
+	// Alertmanager) read the same secret through the same store.
+	for _, o := range objects {
+		x, ok := typed[*ExternalSecret](o)
+		if !ok || o.name == kube {
+			continue
+		}
+		if ref := x.Spec.SecretStoreRef; ref.Name != store || (ref.Kind != "" && ref.Kind != "SecretStore") {
+			problem(o, "spec.secretStoreRef", "%s %q, want SecretStore %q: the bot's own store, whose role reads only its secret", ref.Kind, ref.Name, store)
+		}
+		for i, d := range x.Spec.Data {
+			if d.RemoteRef.Key != name {
+				problem(o, fmt.Sprintf("spec.data[%d].remoteRef.key", i), "%q, want %q: the secret botctl secrets put writes for this bot and environment", d.RemoteRef.Key, name)
+			}
 		}
 	}
 

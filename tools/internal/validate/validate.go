@@ -122,6 +122,7 @@ type run struct {
 	schemas  *kubeschema.Set
 	problems []Problem // found outside any target's build
 	bots     []string  // the bots checked
+	partial  bool      // some bots are not checked
 }
 
 // Run checks the named bots (every bot when none is named) and manifests/,
@@ -219,7 +220,9 @@ func (r *run) targets(only []string) ([]target, error) {
 				r.addProblem(Problem{Path: path.Join(BotsDir, b), Msg: fmt.Sprintf("no bot %q (the bots are: %s)", b, strings.Join(bots, ", "))})
 			}
 		}
+		n := len(bots)
 		bots = slices.DeleteFunc(bots, func(b string) bool { return !slices.Contains(only, b) })
+		r.partial = len(bots) < n
 	}
 	r.bots = bots
 	for _, bot := range bots {

@@ -393,6 +393,13 @@ spec:
 			want: `manifests/addons/monitoring: AlertmanagerConfig/infra-bot-dev/alerts-bot: spec.route.receiver: want one of the receivers ["alerts-bot"]`},
 		{name: "AlertmanagerConfig without a token", changes: []change{{"manifests/addons/monitoring/alerts-receiver.yaml", "          httpConfig:\n            authorization:\n              type: Bearer\n              credentials:\n                name: alerts-webhook\n                key: ALERTS_WEBHOOK_TOKEN\n", ""}},
 			want: "manifests/addons/monitoring: AlertmanagerConfig/infra-bot-dev/alerts-bot: spec.receivers[0].webhookConfigs[0].httpConfig.authorization.credentials: missing: a bot's webhook refuses requests without its token (401)"},
+		{name: "AlertmanagerConfig token nothing makes", changes: []change{{"manifests/addons/monitoring/alerts-receiver.yaml", "                name: alerts-webhook\n", "                name: alerts-webhok\n"}},
+			want: `manifests/addons/monitoring: AlertmanagerConfig/infra-bot-dev/alerts-bot: spec.receivers[0].webhookConfigs[0].httpConfig.authorization.credentials: Secret "alerts-webhok": nothing in infra-bot-dev makes it; the bot's overlay makes it with an ExternalSecret from its secret in AWS Secrets Manager (botctl secrets put)`},
+		{name: "AlertmanagerConfig token's key", changes: []change{{"manifests/addons/monitoring/alerts-receiver.yaml", "                key: ALERTS_WEBHOOK_TOKEN\n", "                key: TOKEN\n"}},
+			want: `manifests/addons/monitoring: AlertmanagerConfig/infra-bot-dev/alerts-bot: spec.receivers[0].webhookConfigs[0].httpConfig.authorization.credentials: Secret "alerts-webhook" has no key "TOKEN" (its ExternalSecret makes ["ALERTS_WEBHOOK_TOKEN"])`},
+		{name: "webhook ExternalSecret of another secret", changes: []change{{"bots/alerts/manifests/envs/dev/external-secret.yaml", "        key: botfleet/dev/alerts\n        property:", "        key: botfleet/dev/hello\n        property:"}},
+			want: `bots/alerts/manifests/envs/dev: ExternalSecret/alerts-webhook: spec.data[0].remoteRef.key: "botfleet/dev/hello", want "botfleet/dev/alerts": the secret botctl secrets put writes for this bot and environment`},
+
 		// Secrets from AWS Secrets Manager through the External Secrets Operator.
 		{name: "ExternalSecret against its CRD", changes: []change{{dev + "external-secret.yaml", "  refreshInterval: 1m", "  refreshIntervall: 1m"}},
 			want: devDir + ": ExternalSecret/hello-slack: spec.refreshIntervall: unknown field"},
@@ -466,6 +473,10 @@ func TestPodSizes(t *testing.T) {
 		got = append(got, p.String())
 	}
 	want := []string{
+		"bots/alerts/manifests/envs/dev: Deployment/alerts: runs on Fargate's 0.25 vCPU, 1 GB (requests cpu 250m, memory 512Mi plus Fargate's 256Mi)",
+		"bots/alerts/manifests/envs/dev: Job/alerts-config: runs on Fargate's 0.25 vCPU, 0.5 GB (requests cpu 100m, memory 128Mi plus Fargate's 256Mi)",
+		"bots/alerts/manifests/envs/prd: Deployment/alerts: runs on Fargate's 0.25 vCPU, 1 GB (requests cpu 250m, memory 512Mi plus Fargate's 256Mi)",
+		"bots/alerts/manifests/envs/prd: Job/alerts-config: runs on Fargate's 0.25 vCPU, 0.5 GB (requests cpu 100m, memory 128Mi plus Fargate's 256Mi)",
 		"bots/big/manifests/envs/dev: Deployment/big: runs on Fargate's 0.25 vCPU, 1 GB (requests cpu 250m, memory 512Mi plus Fargate's 256Mi)",
 		"bots/big/manifests/envs/dev: Job/big-config: runs on Fargate's 0.25 vCPU, 0.5 GB (requests cpu 100m, memory 128Mi plus Fargate's 256Mi)",
 		"bots/big/manifests/envs/prd: Deployment/big: runs on Fargate's 1 vCPU, 2 GB (requests cpu 1, memory 512Mi plus Fargate's 256Mi)",
@@ -519,7 +530,7 @@ func TestNamedBots(t *testing.T) {
 		got = append(got, p.String())
 	}
 	want := []string{
-		`bots/nosuch: no bot "nosuch" (the bots are: hello, other)`,
+		`bots/nosuch: no bot "nosuch" (the bots are: alerts, hello, other)`,
 		"bots/other/manifests/envs/dev: Deployment/other: spec.template.spec.terminationGracePeriodSeconds: 10, want at least 30: botkit lets running commands finish for BOT_GRACE_PERIOD (25s) and needs 5s more to stop; a shorter grace kills commands botkit still waits for",
 		"bots/other/manifests/envs/prd: Deployment/other: spec.template.spec.terminationGracePeriodSeconds: 10, want at least 30: botkit lets running commands finish for BOT_GRACE_PERIOD (25s) and needs 5s more to stop; a shorter grace kills commands botkit still waits for",
 	}
