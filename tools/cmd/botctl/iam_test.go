@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/botfleet/botfleet/tools/internal/testenv"
 )
 
 // TestValidateIAM runs botctl validate on a copy of the repo whose ecs bot
@@ -20,14 +22,20 @@ func TestValidateIAM(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Where the code shows each call, read from the source so that moving
+	// the code moves the expectation: the paginator that first makes the
+	// DescribeImages call, and ListTasks in the ecsAPI interface.
+	src := filepath.Join(repoDir, "bots", "ecs", "ecs.go")
+	images := testenv.Line(t, src, `ecr\.NewDescribeImagesPaginator\(`)
+	listTasks := testenv.Line(t, src, `^\s+ListTasks\(`)
 	tests := []struct {
 		name string
 		iam  string // "" removes the file
 		want string
 	}{
-		{name: "no declaration", want: "bots/ecs/iam.yaml: missing: the code calls AWS (ecr.DescribeImages at ecs.go:424); declare the actions it needs: ecr:DescribeImages, ecs:DeregisterTaskDefinition,"},
+		{name: "no declaration", want: "bots/ecs/iam.yaml: missing: the code calls AWS (ecr.DescribeImages at " + images + "); declare the actions it needs: ecr:DescribeImages, ecs:DeregisterTaskDefinition,"},
 		{name: "a called action missing", iam: strings.Replace(string(committed), "  - ecs:ListTasks\n", "", 1),
-			want: "bots/ecs/iam.yaml: ecs:ListTasks missing: the code calls ecs.ListTasks (ecs.go:35); add it under actions"},
+			want: "bots/ecs/iam.yaml: ecs:ListTasks missing: the code calls ecs.ListTasks (" + listTasks + "); add it under actions"},
 		{name: "an unneeded action", iam: string(committed) + "  - action: s3:GetObject\n    why: \"\"\n",
 			want: "bots/ecs/iam.yaml: extras: s3:GetObject has no why"},
 	}

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/botfleet/botfleet/tools/internal/testenv"
 )
 
 const ecsBot = "../../../bots/ecs"
@@ -42,6 +44,9 @@ func TestCheck(t *testing.T) {
 		t.Fatal(err)
 	}
 	const file = "bots/ecs/iam.yaml"
+	// Where the code shows UpdateService: its line in ecsAPI, read from
+	// the source so that moving the code moves the expectation.
+	update := testenv.Line(t, ecsBot+"/ecs.go", `^\s+UpdateService\(`)
 	tests := []struct {
 		name, old, new string
 		extra          string // appended to the file
@@ -49,13 +54,13 @@ func TestCheck(t *testing.T) {
 	}{
 		{name: "as committed"},
 		{name: "a called action missing", old: "  - ecs:UpdateService\n", new: "",
-			want: []string{file + ": ecs:UpdateService missing: the code calls ecs.UpdateService (ecs.go:34); add it under actions"}},
+			want: []string{file + ": ecs:UpdateService missing: the code calls ecs.UpdateService (" + update + "); add it under actions"}},
 		{name: "an action no call needs", old: "  - ecs:UpdateService\n", new: "  - ecs:UpdateService\n  - ecs:DeleteService\n",
 			want: []string{file + ": ecs:DeleteService: no call in the code needs it: remove it, or move it to extras with why"}},
 		{name: "an extra without why", old: "    why: a new task definition revision keeps the task and execution roles of the one it copies\n", new: "    why: \"\"\n",
 			want: []string{file + ": extras: iam:PassRole has no why: say which call or AWS feature needs it"}},
 		{name: "a called action as an extra", old: "  - ecs:UpdateService\n", new: "", extra: "  - action: ecs:UpdateService\n    why: deploys\n",
-			want: []string{file + ": ecs:UpdateService missing: the code calls ecs.UpdateService (ecs.go:34); add it under actions",
+			want: []string{file + ": ecs:UpdateService missing: the code calls ecs.UpdateService (" + update + "); add it under actions",
 				file + ": extras: ecs:UpdateService is needed by a call (ecs.UpdateService): move it to actions"}},
 	}
 	for _, tt := range tests {

@@ -57,6 +57,29 @@ spec:
   syncPolicy: {automated: {prune: true, selfHeal: true}}
 `
 
+const role = `
+apiVersion: iam.services.k8s.aws/v1alpha1
+kind: Role
+metadata: {name: botfleet-ecs-dev, namespace: botfleet-aws}
+spec:
+  name: botfleet-ecs-dev
+  assumeRolePolicyDocument: "{}"
+  permissionsBoundary: arn:aws:iam::123456789012:policy/botfleet-bot-boundary
+  inlinePolicies: {botfleet: "{}"}
+  tags: [{key: botfleet/bot, value: ecs}]
+`
+
+const repository = `
+apiVersion: ecr.services.k8s.aws/v1alpha1
+kind: Repository
+metadata: {name: ecs, namespace: botfleet-aws}
+spec:
+  name: botfleet/ecs
+  imageTagMutability: IMMUTABLE
+  imageScanningConfiguration: {scanOnPush: true}
+  lifecyclePolicy: "{}"
+`
+
 func TestValidate(t *testing.T) {
 	s, err := Load(34)
 	if err != nil {
@@ -77,6 +100,13 @@ func TestValidate(t *testing.T) {
 		{"application unknown field", application, "selfHeal: true", "selfheal: true", "spec.syncPolicy.automated.selfheal: unknown field"},
 		{"application metadata", application, "namespace: argocd}", "namespace: argocd, labls: {}}", "metadata.labls: unknown field"},
 		{"application missing", application, "  project: botfleet\n", "", "spec.project: required field missing"},
+		{"ack role ok", role, "", "", ""},
+		{"ack role unknown field", role, "permissionsBoundary:", "permissionBoundary:", "spec.permissionBoundary: unknown field"},
+		{"ack role required", role, "  assumeRolePolicyDocument: \"{}\"\n", "", "spec.assumeRolePolicyDocument: required field missing"},
+		{"ack role policies are strings", role, `{botfleet: "{}"}`, `{botfleet: {Version: "2012-10-17"}}`, `spec.inlinePolicies.botfleet: want a string, got an object`},
+		{"ack repository ok", repository, "", "", ""},
+		{"ack repository wrong type", repository, "scanOnPush: true", "scanOnPush: yes please", `spec.imageScanningConfiguration.scanOnPush: want true or false`},
+		{"ack repository required", repository, "  name: botfleet/ecs\n", "", "spec.name: required field missing"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -109,7 +139,8 @@ func TestUnknownKind(t *testing.T) {
 	if _, ok := s.Validate(map[string]any{"apiVersion": "example.com/v1", "kind": "Thing"}); ok {
 		t.Error("Validate of an unknown kind: ok")
 	}
-	if !s.Knows("argoproj.io/v1alpha1", "ApplicationSet") || !s.Knows("v1", "PersistentVolume") {
+	if !s.Knows("argoproj.io/v1alpha1", "ApplicationSet") || !s.Knows("v1", "PersistentVolume") ||
+		!s.Knows("iam.services.k8s.aws/v1alpha1", "Role") || !s.Knows("ecr.services.k8s.aws/v1alpha1", "Repository") {
 		t.Error("Knows: missing a kind")
 	}
 }

@@ -11,6 +11,9 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
 )
 
@@ -64,5 +67,24 @@ func Program(tb testing.TB, name, install string) string {
 		tb.Fatal(msg)
 	}
 	tb.Skip(msg)
+	return ""
+}
+
+// Line returns "base:line" of the first line of file that matches re (a
+// regular expression), so that a test expecting a position the code shows
+// follows the code when it moves. The test stops when no line matches.
+func Line(tb testing.TB, file, re string) string {
+	tb.Helper()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	rx := regexp.MustCompile(re)
+	for i, l := range strings.Split(string(data), "\n") {
+		if rx.MatchString(l) {
+			return fmt.Sprintf("%s:%d", filepath.Base(file), i+1)
+		}
+	}
+	tb.Fatalf("no line of %s matches %s", file, re)
 	return ""
 }

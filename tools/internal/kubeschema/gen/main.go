@@ -2,10 +2,14 @@
 // k8s.io/kubernetes' api/openapi-spec/swagger.json and the openAPIV3Schema of
 // Argo CD's CRDs (github.com/argoproj/argo-cd/v3's manifests/crds) and of the
 // External Secrets Operator's ExternalSecret and SecretStore
-// (github.com/external-secrets/external-secrets' config/crds/bases), without
-// descriptions, gzipped. It fetches the modules with `go mod download`.
+// (github.com/external-secrets/external-secrets' config/crds/bases) and of
+// the AWS Controllers for Kubernetes' IAM Role and ECR Repository
+// (github.com/aws-controllers-k8s/iam-controller's and ecr-controller's
+// config/crd/bases), without descriptions, gzipped. It fetches the modules
+// with `go mod download`.
 //
-//	go run ./gen -kubernetes v1.34.4 -argocd v3.5.7 -external-secrets v1.3.2 -out data
+//	go run ./gen -kubernetes v1.34.4 -argocd v3.5.7 -external-secrets v1.3.2 \
+//	  -ack-iam v1.9.1 -ack-ecr v1.6.3 -out data
 package main
 
 import (
@@ -33,15 +37,17 @@ func main() {
 	kube := flag.String("kubernetes", "", "k8s.io/kubernetes version, e.g. v1.34.4")
 	argo := flag.String("argocd", "", "github.com/argoproj/argo-cd/v3 version, e.g. v3.5.7")
 	eso := flag.String("external-secrets", "", "github.com/external-secrets/external-secrets version, e.g. v1.3.2")
+	ackIAM := flag.String("ack-iam", "", "github.com/aws-controllers-k8s/iam-controller version, e.g. v1.9.1")
+	ackECR := flag.String("ack-ecr", "", "github.com/aws-controllers-k8s/ecr-controller version, e.g. v1.6.3")
 	out := flag.String("out", "data", "output directory")
 	flag.Parse()
-	if err := run(*kube, *argo, *eso, *out); err != nil {
+	if err := run(*kube, *argo, *eso, *ackIAM, *ackECR, *out); err != nil {
 		fmt.Fprintln(os.Stderr, "gen:", err)
 		os.Exit(1)
 	}
 }
 
-func run(kube, argo, eso, out string) error {
+func run(kube, argo, eso, ackIAM, ackECR, out string) error {
 	if kube != "" {
 		f, err := kubernetes(kube)
 		if err != nil {
@@ -68,6 +74,23 @@ func run(kube, argo, eso, out string) error {
 			return err
 		}
 		if err := write(filepath.Join(out, "external-secrets.json.gz"), f); err != nil {
+			return err
+		}
+	}
+	// The ACK kinds the bots' AWS objects use (manifests/aws): one file per
+	// controller, each at the version the bootstrap installs.
+	for _, c := range []struct{ version, module, file, crd string }{
+		{ackIAM, "github.com/aws-controllers-k8s/iam-controller", "ack-iam.json.gz", "iam.services.k8s.aws_roles.yaml"},
+		{ackECR, "github.com/aws-controllers-k8s/ecr-controller", "ack-ecr.json.gz", "ecr.services.k8s.aws_repositories.yaml"},
+	} {
+		if c.version == "" {
+			continue
+		}
+		f, err := crds(c.module, c.version, "config/crd/bases", []string{c.crd})
+		if err != nil {
+			return err
+		}
+		if err := write(filepath.Join(out, c.file), f); err != nil {
 			return err
 		}
 	}
