@@ -88,7 +88,20 @@
 // them; RateLimited counts the refused calls. Envelopes sent while no socket
 // is open are queued and delivered when the bot reconnects; with
 // WithAutoRetry, events_api envelopes that are not acked in time come back as
-// Slack's retries (same event_id, new envelope_id, retry_attempt one more).
+// Slack's retries (same event_id, new envelope_id, retry_attempt one more),
+// on Slack's backoff scaled down, and an envelope that waits too long for a
+// connection is dropped (see WithAutoRetry for what the fake assumes where
+// Slack does not say).
+//
+// # Several connections
+//
+// An app may hold several connections at once (up to 10 in Slack: the
+// old and the new process of a rolling restart, or two replicas). Every one
+// stays open, each hello carries the number open (num_connections), and
+// each envelope goes to one of them, chosen by a Route (WithRoute,
+// SetRoute): the newest (the default), the oldest, in turn, at random
+// (seeded), or away from the process that posted the message a click is
+// on. Slack documents no choice, so tests should pass under all of them.
 // WithTriggerExpiry, WithResponseURLExpiry and WithAckDeadline shorten
 // Slack's timings for tests that should not wait for them.
 //

@@ -190,7 +190,7 @@ func (s *Server) SendEvent(ev Event) (eventID, envelopeID string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ev, payload := s.callbackLocked(ev)
-	return ev.EventID, s.sendLocked("events_api", payload, ev.EventID, 0, "")
+	return ev.EventID, s.sendLocked("events_api", payload, ev.EventID, 0, "", nil)
 }
 
 // Mention sends an app_mention of the bot by user in channel, as a new
@@ -233,7 +233,7 @@ func (s *Server) Retry(eventID string) (envelopeID string) {
 		panic(fmt.Sprintf("slacktest: Retry of unknown event %q", eventID))
 	}
 	ev.attempts++
-	return s.sendLocked("events_api", ev.payload, eventID, ev.attempts, "timeout")
+	return s.sendLocked("events_api", ev.payload, eventID, ev.attempts, "timeout", nil)
 }
 
 // AppHomeOpened is user opening the app's Home tab: an app_home_opened

@@ -29,7 +29,8 @@ type interaction struct {
 	payload   json.RawMessage // interactive payloads
 	form      url.Values      // a slash command's fields
 	user      string          // who interacted
-	channel   string          // where (slash commands)
+	channel   string          // where (slash commands, actions on a message)
+	messageTS string          // the message acted on (actions on a message)
 	viewID    string          // the view submitted (view_submission)
 	triggerID string
 }
@@ -55,9 +56,7 @@ func (s *Server) Interact(i Interaction) (envelopeID string) {
 		}
 		typ, payload = "slash_commands", marshal(fields)
 	}
-	id := s.sendLocked(typ, payload, "", 0, "")
-	s.envelopes[id].TriggerID, s.envelopes[id].it = it.triggerID, it
-	return id
+	return s.sendLocked(typ, payload, "", 0, "", it)
 }
 
 // PushInteraction POSTs what the user did to the bot's target URL as
@@ -222,7 +221,11 @@ func (a Action) buildLocked(s *Server) *interaction {
 	}
 	p["actions"] = []any{action}
 	p["trigger_id"] = s.triggerLocked(a.User)
-	return &interaction{kind: "block_actions", payload: marshal(p), user: a.User, triggerID: p["trigger_id"].(string)}
+	it := &interaction{kind: "block_actions", payload: marshal(p), user: a.User, triggerID: p["trigger_id"].(string)}
+	if a.ViewID == "" {
+		it.channel, it.messageTS = a.Channel, a.MessageTS
+	}
+	return it
 }
 
 // Click sends a button click (an interactive envelope with a block_actions

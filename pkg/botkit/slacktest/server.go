@@ -48,6 +48,8 @@ type config struct {
 	pingInterval      time.Duration
 	waitTimeout       time.Duration
 	ackTimeout        time.Duration
+	retryBackoff      []time.Duration
+	route             Route
 	triggerExpiry     time.Duration
 	responseURLExpiry time.Duration
 	ackDeadline       time.Duration
@@ -77,16 +79,51 @@ func WithWaitTimeout(d time.Duration) Option {
 // minutes.
 const MaxRetries = 3
 
-// WithAutoRetry makes the fake retry events_api envelopes that were not
-// acked within ackTimeout of being written, as Slack does after its 3 s: a
-// new envelope with the same event, retry_attempt one more and retry_reason
-// "timeout", at most MaxRetries times per event. Without it, events are
-// retried only by Retry. It panics if ackTimeout is not positive.
-func WithAutoRetry(ackTimeout time.Duration) Option {
+// SlackRetryBackoff returns when Slack sends its retries of an event,
+// after the ack timeout of the delivery before: nearly at once, after a
+// minute, after five minutes (Slack's Events API documentation). Tests
+// scale it down.
+func SlackRetryBackoff() []time.Duration { return []time.Duration{0, time.Minute, 5 * time.Minute} }
+
+// WithAutoRetry makes the fake deliver as Slack does: an events_api
+// envelope not acked within ackTimeout of being written (Slack's is 3 s) is
+// retried, a new envelope with the same event, retry_attempt one more and
+// retry_reason "timeout", at most MaxRetries times per event, and, like any
+// envelope, to whichever connection the Route picks. backoff[i] is how long
+// after the ack timeout retry i+1 is sent (missing ones: at once); Slack's
+// is SlackRetryBackoff(). Interactive envelopes (clicks, submissions, slash
+// commands) are never retried.
+//
+// It also bounds the queue: what Slack does with envelopes while an app
+// has no connection open is not documented, and the fake takes the
+// delivery to have failed. An envelope queued for ackTimeout without a
+// connection is dropped (Envelope.Dropped): an event is then retried as if
+// it had timed out, and is lost once its retries are spent with no
+// connection; a click or a slash command is lost at once, as Slack shows
+// the user an error. Without WithAutoRetry, events are retried only by
+// Retry, and envelopes wait in the queue for the next connection however
+// long it takes. It panics if ackTimeout or a backoff is not positive (a
+// backoff may be 0).
+func WithAutoRetry(ackTimeout time.Duration, backoff ...time.Duration) Option {
 	if ackTimeout <= 0 {
 		panic("slacktest: WithAutoRetry needs a positive timeout")
 	}
-	return func(c *config) { c.ackTimeout = ackTimeout }
+	for _, d := range backoff {
+		if d < 0 {
+			panic("slacktest: WithAutoRetry needs backoffs of 0 or more")
+		}
+	}
+	return func(c *config) { c.ackTimeout, c.retryBackoff = ackTimeout, slices.Clone(backoff) }
+}
+
+// WithRoute sets how the fake picks, among an app's open connections, the
+// one each envelope goes to (RouteNewest by default). SetRoute changes it
+// later.
+func WithRoute(r Route) Option {
+	if r == nil {
+		panic("slacktest: WithRoute needs a Route")
+	}
+	return func(c *config) { c.route = r }
 }
 
 // Server is the fake Slack. Create it with New. It is safe for concurrent
@@ -126,6 +163,7 @@ type Server struct {
 	// Socket Mode
 	tickets    map[string]bool
 	conns      []*wsConn // open sockets that get new envelopes, oldest first
+	route      Route
 	alive      map[*wsConn]bool
 	queue      []outFrame // envelopes waiting for a socket
 	epoch      int        // bumped by socket faults; see WaitConnected
@@ -141,7 +179,7 @@ type Server struct {
 // the test ends; otherwise call Close.
 func New(t testing.TB, opts ...Option) *Server {
 	cfg := config{pingInterval: DefaultPingInterval, waitTimeout: DefaultWaitTimeout, triggerExpiry: TriggerExpiry,
-		responseURLExpiry: ResponseURLExpiry, ackDeadline: AckDeadline}
+		responseURLExpiry: ResponseURLExpiry, ackDeadline: AckDeadline, route: RouteNewest()}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -149,6 +187,7 @@ func New(t testing.TB, opts ...Option) *Server {
 	tr.Proxy = nil // pushes go to loopback
 	s := &Server{
 		cfg:       cfg,
+		route:     cfg.route,
 		limiter:   newLimiter(cfg.limits),
 		client:    &http.Client{Transport: tr},
 		changed:   make(chan struct{}),

@@ -30,6 +30,7 @@ const (
 type wsConn struct {
 	id       int
 	epoch    int
+	openedAt time.Time
 	ws       *websocket.Conn
 	wake     chan struct{} // cap 1: out has frames
 	done     chan struct{} // closed by detach
@@ -60,11 +61,17 @@ type envelope struct {
 	it         *interaction // the interaction it carries, if any
 }
 
+// queuedLocked reports whether e waits in the queue for a socket.
+func (s *Server) queuedLocked(e *envelope) bool {
+	return slices.ContainsFunc(s.queue, func(f outFrame) bool { return f.env == e })
+}
+
 // storedEvent is an events_api payload kept for retries.
 type storedEvent struct {
 	event    Event
 	payload  json.RawMessage
 	attempts int
+	socket   int // the socket that acked it first, 0 before
 }
 
 // Envelope describes a Socket Mode envelope the fake sent (or queued).
@@ -78,6 +85,9 @@ type Envelope struct {
 	Socket       int       // the socket it was written to (1 for the first accepted), 0 while queued
 	SentAt       time.Time // when it was written, zero while queued
 	Acked        bool      // whether an ack came back
+	// Dropped is set when the envelope waited in the queue for the ack
+	// timeout of WithAutoRetry with no socket open, and was never written.
+	Dropped bool
 }
 
 // Ack is an ack the bot sent over a socket: {"envelope_id": …, "payload": …}.
@@ -121,7 +131,7 @@ func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.sockets++
-	c.id, c.epoch = s.sockets, s.epoch
+	c.id, c.epoch, c.openedAt = s.sockets, s.epoch, time.Now()
 	hello := marshal(map[string]any{
 		"type":            "hello",
 		"num_connections": len(s.alive) + 1,
@@ -129,10 +139,10 @@ func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request) {
 			"approximate_connection_time": approximateConnectionTime},
 		"connection_info": map[string]any{"app_id": AppID},
 	})
-	c.out = append([]outFrame{{data: hello}}, s.queue...)
-	s.queue = nil
+	c.out = []outFrame{{data: hello}}
 	s.conns = append(s.conns, c)
 	s.alive[c] = true
+	s.flushQueueLocked()
 	s.notifyLocked()
 	s.mu.Unlock()
 	c.signal()
@@ -182,7 +192,7 @@ func (s *Server) writeLoop(c *wsConn) {
 					f.env.Socket, f.env.SentAt = c.id, time.Now()
 					if e := f.env; s.cfg.ackTimeout > 0 && e.EventID != "" && !e.retryTimer {
 						e.retryTimer = true
-						time.AfterFunc(s.cfg.ackTimeout, func() { s.autoRetry(e) })
+						time.AfterFunc(s.cfg.ackTimeout, func() { s.timedOut(e, false) })
 					}
 				}
 				s.mu.Unlock()
@@ -206,8 +216,8 @@ func (s *Server) writeLoop(c *wsConn) {
 }
 
 // detach closes c's TCP connection (without a close frame) and forgets it.
-// Envelopes it never wrote go back to the queue, or to the newest open
-// socket. It is idempotent.
+// Envelopes it never wrote go to the open sockets as the Route picks, or
+// back to the queue. It is idempotent.
 func (s *Server) detach(c *wsConn) {
 	s.mu.Lock()
 	if c.detached {
@@ -224,43 +234,127 @@ func (s *Server) detach(c *wsConn) {
 		}
 	}
 	c.out = nil
-	s.queue = append(unsent, s.queue...)
-	s.flushQueueLocked()
+	s.requeueLocked(unsent)
 	s.notifyLocked()
 	s.mu.Unlock()
 	close(c.done)
 	_ = c.ws.NetConn().Close()
 }
 
-// currentLocked returns the socket new envelopes go to: the newest one that
-// is not being disconnected, or nil.
-func (s *Server) currentLocked() *wsConn {
-	if len(s.conns) == 0 {
-		return nil
-	}
-	return s.conns[len(s.conns)-1]
-}
-
-// flushQueueLocked moves queued envelopes to the current socket, if any.
+// flushQueueLocked hands queued envelopes to the open sockets, if any.
 func (s *Server) flushQueueLocked() {
-	if c := s.currentLocked(); c != nil && len(s.queue) > 0 {
-		c.out = append(c.out, s.queue...)
-		s.queue = nil
-		c.signal()
+	if len(s.conns) == 0 {
+		return
+	}
+	q := s.queue
+	s.queue = nil
+	for _, f := range q {
+		s.routeLocked(f)
 	}
 }
 
-// autoRetry resends e's event if e is still not acked and was the event's
-// latest delivery.
-func (s *Server) autoRetry(e *envelope) {
+// routeLocked hands f to the socket the Route picks among s.conns, which
+// must not be empty.
+func (s *Server) routeLocked(f outFrame) {
+	d := Delivery{Sockets: make([]Socket, len(s.conns))}
+	for i, c := range s.conns {
+		d.Sockets[i] = Socket{ID: c.id, OpenedAt: c.openedAt}
+	}
+	if f.env != nil {
+		d.Envelope = f.env.Envelope
+		d.Origin = s.originLocked(f.env.it)
+	}
+	c := s.conns[clamp(s.route(d), len(s.conns))]
+	c.out = append(c.out, f)
+	c.signal()
+}
+
+// originLocked returns the socket that acked the event whose thread holds
+// the message it acts on, or 0.
+func (s *Server) originLocked(it *interaction) int {
+	if it == nil || it.messageTS == "" {
+		return 0
+	}
+	root := it.messageTS
+	if h := s.history[key(it.channel, it.messageTS)]; h != nil && h.ThreadTS != "" {
+		root = h.ThreadTS
+	}
+	for _, id := range slices.Backward(s.eventOrder) {
+		if ev := s.events[id]; ev.event.Channel == it.channel && ev.event.TS == root {
+			return ev.socket
+		}
+	}
+	return 0
+}
+
+// SetRoute changes how envelopes are handed to the open sockets from now
+// on (see WithRoute). Envelopes already handed to a socket stay there.
+func (s *Server) SetRoute(r Route) {
+	if r == nil {
+		panic("slacktest: SetRoute needs a Route")
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.route = r
+}
+
+// requeueLocked hands frames back to the open sockets, or, with none
+// open, puts them at the head of the queue.
+func (s *Server) requeueLocked(frames []outFrame) {
+	if len(s.conns) > 0 {
+		for _, f := range frames {
+			s.routeLocked(f)
+		}
+		return
+	}
+	s.queue = append(slices.Clone(frames), s.queue...)
+	for _, f := range frames {
+		s.expireLocked(f)
+	}
+}
+
+// expireLocked makes a queued envelope time out after the ack timeout of
+// WithAutoRetry if it is still queued then.
+func (s *Server) expireLocked(f outFrame) {
+	if e := f.env; e != nil && e.ID != "" && s.cfg.ackTimeout > 0 {
+		time.AfterFunc(s.cfg.ackTimeout, func() { s.timedOut(e, true) })
+	}
+}
+
+// timedOut is called the ack timeout after e was written, or (queued true)
+// after it was queued with no socket open: an event not acked by then is
+// retried, and a queued envelope still waiting is dropped.
+func (s *Server) timedOut(e *envelope, queued bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if queued {
+		if !s.queuedLocked(e) {
+			return // written meanwhile: its own ack timeout runs
+		}
+		s.queue = slices.DeleteFunc(s.queue, func(f outFrame) bool { return f.env == e })
+		e.Dropped = true
+		s.notifyLocked()
+	}
 	ev := s.events[e.EventID]
 	if e.Acked || s.closed || ev == nil || e.RetryAttempt < ev.attempts || ev.attempts >= MaxRetries {
 		return
 	}
+	// The attempt failed now; the retry goes out after its backoff
+	// whatever happens meanwhile, as Slack decides at the timeout.
 	ev.attempts++
-	s.sendLocked("events_api", ev.payload, e.EventID, ev.attempts, "timeout")
+	n := ev.attempts
+	retry := func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if !s.closed {
+			s.sendLocked("events_api", ev.payload, e.EventID, n, "timeout", nil)
+		}
+	}
+	if n <= len(s.cfg.retryBackoff) && s.cfg.retryBackoff[n-1] > 0 {
+		time.AfterFunc(s.cfg.retryBackoff[n-1], retry)
+		return
+	}
+	s.sendLocked("events_api", ev.payload, e.EventID, n, "timeout", nil)
 }
 
 // recordAck records a frame the client sent: slack-go sends only acks.
@@ -285,13 +379,17 @@ func (s *Server) recordAck(c *wsConn, data []byte) {
 			a.Answer = s.answerLocked(e.it, msg.Payload, a.Latency)
 		}
 		e.Acked = true
+		if ev := s.events[e.EventID]; ev != nil && ev.socket == 0 {
+			ev.socket = c.id
+		}
 	}
 	s.acks = append(s.acks, a)
 	s.notifyLocked()
 }
 
-// sendLocked sends (or queues) a new envelope of typ carrying payload.
-func (s *Server) sendLocked(typ string, payload json.RawMessage, eventID string, retry int, retryReason string) string {
+// sendLocked sends (or queues) a new envelope of typ carrying payload, and
+// it, the interaction it carries, if any.
+func (s *Server) sendLocked(typ string, payload json.RawMessage, eventID string, retry int, retryReason string, it *interaction) string {
 	n := s.nextLocked()
 	id := fmt.Sprintf("%08x-5eed-4fa1-8e00-%012x", n, n)
 	accepts := typ == "slash_commands"
@@ -306,7 +404,10 @@ func (s *Server) sendLocked(typ string, payload json.RawMessage, eventID string,
 	if typ == "events_api" {
 		frame["retry_attempt"], frame["retry_reason"] = retry, retryReason
 	}
-	e := &envelope{Envelope: Envelope{ID: id, Type: typ, EventID: eventID, RetryAttempt: retry, RetryReason: retryReason}, frame: marshal(frame)}
+	e := &envelope{Envelope: Envelope{ID: id, Type: typ, EventID: eventID, RetryAttempt: retry, RetryReason: retryReason}, frame: marshal(frame), it: it}
+	if it != nil {
+		e.TriggerID = it.triggerID
+	}
 	s.enqueueLocked(e)
 	return id
 }
@@ -317,11 +418,11 @@ func (s *Server) enqueueLocked(e *envelope) {
 		s.envOrder = append(s.envOrder, e.ID)
 	}
 	f := outFrame{data: e.frame, env: e}
-	if c := s.currentLocked(); c != nil {
-		c.out = append(c.out, f)
-		c.signal()
+	if len(s.conns) > 0 {
+		s.routeLocked(f)
 	} else {
 		s.queue = append(s.queue, f)
+		s.expireLocked(f)
 	}
 	s.notifyLocked()
 }
@@ -336,7 +437,7 @@ func (s *Server) Send(typ string, payload any) (envelopeID string) {
 	raw := rawJSON(payload)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.sendLocked(typ, raw, "", 0, "")
+	return s.sendLocked(typ, raw, "", 0, "", nil)
 }
 
 func rawJSON(v any) json.RawMessage {
@@ -468,6 +569,7 @@ func (s *Server) Disconnect() {
 		for _, f := range c.out {
 			if f.env != nil {
 				s.queue = append(s.queue, f)
+				s.expireLocked(f)
 			}
 		}
 		c.out = []outFrame{{data: frame, disconnect: true}}

@@ -1,0 +1,75 @@
+package fleetbench
+
+import (
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/botfleet/botfleet/pkg/botkit/slacktest"
+)
+
+// shortDeploy is the deploy scenarios at test size: seconds each. Slack's
+// ack timeout stays 3 s; its retries, minutes apart, come seconds apart.
+var shortDeploy = Deploy{Rate: 10, Stream: 6 * time.Second, PodStart: time.Second, PostLatency: 300 * time.Millisecond, AckTimeout: 3 * time.Second,
+	Backoff: []time.Duration{0, time.Second, 2 * time.Second}, Seed: 1, Kills: 3}
+
+// helloBot builds bin/hello as its image is and returns it as a Bot.
+func helloBot(t testing.TB) Bot {
+	t.Helper()
+	root, err := RepoRoot(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bins, err := Build(t.Context(), root, t.TempDir(), "hello")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Bot{Name: "hello", Path: bins["hello"], Dir: filepath.Join(root, "bots", "hello"), Env: helloEnv(root)}
+}
+
+// TestDeploys runs issue 18's scenarios briefly with bin/hello: a stream of
+// 10 mentions a second through a Recreate deploy (the baseline: figures
+// only), a rolling restart (every mention answered exactly once, p99 under
+// 3 s), with the fake handing envelopes to either connection at random and
+// to the old one while it is open, and two replicas of which one is killed
+// with SIGKILL (every acked mention answered). make bench runs them at
+// length (BenchmarkDeploys).
+func TestDeploys(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs bin/hello for half a minute")
+	}
+	bot := helloBot(t)
+	oldest := shortDeploy
+	oldest.Route = slacktest.RouteOldest
+	for _, tt := range []struct {
+		name  string
+		run   func(testing.TB, Bot, Deploy) (Tally, error)
+		d     Deploy
+		check func(Tally) error
+	}{
+		{"recreate", Recreate, shortDeploy, func(Tally) error { return nil }},
+		{"rolling", Rolling, shortDeploy, func(r Tally) error { return check("rolling", r, true, 3*time.Second) }},
+		{"rolling, old connection first", Rolling, oldest, func(r Tally) error { return check("rolling", r, true, 3*time.Second) }},
+		{"kill -9", Kill9, shortDeploy, func(r Tally) error { return check("kill -9", r, false, 0) }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.name == "kill -9" {
+				// On main's botkit a process killed between its ack and its
+				// reply loses the mention (5 of 68 in 3 kills): the inbox
+				// of acked events is not there yet.
+				t.Skip("needs botkit's durable inbox of acked events (issue 18)")
+			}
+			r, err := tt.run(t, bot, tt.d)
+			t.Logf("%s: %s", tt.name, r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Mentions < tt.d.Rate*int(tt.d.Stream/time.Second)/2 {
+				t.Errorf("%d mentions sent in %v, want about %d", r.Mentions, tt.d.Stream, tt.d.Rate*int(tt.d.Stream/time.Second))
+			}
+			if err := tt.check(r); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+}
