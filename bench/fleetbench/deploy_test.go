@@ -53,12 +53,6 @@ func TestDeploys(t *testing.T) {
 		{"kill -9", Kill9, shortDeploy, func(r Tally) error { return check("kill -9", r, false, 0) }},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			if tt.name == "kill -9" {
-				// On main's botkit a process killed between its ack and its
-				// reply loses the mention (5 of 68 in 3 kills): the inbox
-				// of acked events is not there yet.
-				t.Skip("needs botkit's durable inbox of acked events (issue 18)")
-			}
 			r, err := tt.run(t, bot, tt.d)
 			t.Logf("%s: %s", tt.name, r)
 			if err != nil {
