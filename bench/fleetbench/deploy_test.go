@@ -67,3 +67,47 @@ func TestDeploys(t *testing.T) {
 		})
 	}
 }
+
+// longDeploy is the deploy scenarios at bench size: a minute of stream,
+// Fargate-like pod starts, Slack's retry backoff scaled by a tenth (at
+// once, 6 s, 30 s) and 20 kills.
+var longDeploy = Deploy{Rate: 10, Stream: 60 * time.Second, PodStart: 6 * time.Second, PostLatency: 300 * time.Millisecond, AckTimeout: 3 * time.Second,
+	Backoff: []time.Duration{0, 6 * time.Second, 30 * time.Second}, Seed: 1, Kills: 20}
+
+// BenchmarkDeploys runs TestDeploys' scenarios at length and reports, per
+// scenario, the p99 from mention to reply and the mentions answered twice,
+// lost after their ack and never acked. The Recreate baseline is measured
+// in the same run. Each scenario takes one to three minutes.
+func BenchmarkDeploys(b *testing.B) {
+	bot := helloBot(b)
+	for _, tt := range []struct {
+		name        string
+		run         func(testing.TB, Bot, Deploy) (Tally, error)
+		exactlyOnce bool
+	}{
+		{"recreate", Recreate, false},
+		{"rolling", Rolling, true},
+		{"kill9", Kill9, false},
+	} {
+		b.Run(tt.name, func(b *testing.B) {
+			var r Tally
+			for b.Loop() {
+				var err error
+				if r, err = tt.run(b, bot, longDeploy); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.Logf("%s: %s", tt.name, r)
+			if tt.name != "recreate" {
+				if err := check(tt.name, r, tt.exactlyOnce, 3*time.Second); err != nil {
+					b.Error(err)
+				}
+			}
+			b.ReportMetric(float64(r.P99.Milliseconds()), "p99-ms")
+			b.ReportMetric(float64(r.Duplicates), "duplicates")
+			b.ReportMetric(float64(r.Lost), "lost")
+			b.ReportMetric(float64(r.Unacked), "unacked")
+			b.ReportMetric(float64(r.Mentions), "mentions")
+		})
+	}
+}

@@ -42,7 +42,8 @@ func TestEndToEnd(t *testing.T) {
 		cmd := exec.Command(bin)
 		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir,
 			"SLACK_BOT_TOKEN=" + slacktest.BotToken, "SLACK_APP_TOKEN=" + slacktest.AppToken, "SLACK_API_URL=" + slack.APIURL(),
-			"BOT_HTTP_ADDR=127.0.0.1:0", "BOT_ENV=dev", "BOT_CONFIG=" + cfgPath, "BOT_CONFIG_POLL=0"}
+			"BOT_HTTP_ADDR=127.0.0.1:0", "BOT_ENV=dev", "BOT_CONFIG=" + cfgPath, "BOT_CONFIG_POLL=0",
+			"BOT_STATE_DIR=" + filepath.Join(dir, "botstate")} // never the machine's /efs
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
 		if err := cmd.Start(); err != nil {
@@ -161,7 +162,8 @@ func startBot(t *testing.T, slack *slacktest.Server, dir, cfgPath string) *bot {
 	cmd := exec.Command(buildBin(t))
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir,
 		"SLACK_BOT_TOKEN=" + slacktest.BotToken, "SLACK_APP_TOKEN=" + slacktest.AppToken, "SLACK_API_URL=" + slack.APIURL(),
-		"BOT_HTTP_ADDR=127.0.0.1:0", "BOT_ENV=dev", "BOT_CONFIG=" + cfgPath, "BOT_CONFIG_POLL=0"}
+		"BOT_HTTP_ADDR=127.0.0.1:0", "BOT_ENV=dev", "BOT_CONFIG=" + cfgPath, "BOT_CONFIG_POLL=0",
+		"BOT_STATE_DIR=" + filepath.Join(dir, "botstate")} // never the machine's /efs
 	b := &bot{cmd: cmd, stderr: &bytes.Buffer{}, exited: make(chan error, 1)}
 	cmd.Stderr = b.stderr
 	if err := cmd.Start(); err != nil {
@@ -359,7 +361,8 @@ func TestEndToEndAccess(t *testing.T) {
 	cmd := exec.Command(bin)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir,
 		"SLACK_BOT_TOKEN=" + slacktest.BotToken, "SLACK_APP_TOKEN=" + slacktest.AppToken, "SLACK_API_URL=" + slack.APIURL(),
-		"BOT_HTTP_ADDR=127.0.0.1:0", "BOT_ENV=prd", "BOT_CONFIG=" + cfgPath, "BOT_CONFIG_POLL=0"}
+		"BOT_HTTP_ADDR=127.0.0.1:0", "BOT_ENV=prd", "BOT_CONFIG=" + cfgPath, "BOT_CONFIG_POLL=0",
+		"BOT_STATE_DIR=" + filepath.Join(dir, "botstate")}
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {

@@ -356,8 +356,11 @@ func TestSharedStateDirDecidesOnce(t *testing.T) {
 					notes++
 				}
 			}
-			if notes != 9 {
-				t.Errorf("%d clicks were told it was decided already, want 9", notes)
+			// Nine clicks find it decided. The tenth, the one that voted,
+			// is told so too when the other process's sweep counted its
+			// vote and decided first.
+			if notes != 9 && notes != 10 {
+				t.Errorf("%d clicks were told it was decided already, want 9 (or 10, the sweep deciding first)", notes)
 			}
 		})
 	}
