@@ -73,7 +73,8 @@ func start(t *testing.T, slack *slacktest.Server, vars ...string) *process {
 	t.Helper()
 	p := &process{exited: make(chan error, 1)}
 	p.cmd = botCmd(t, append([]string{"SLACK_BOT_TOKEN=" + slacktest.BotToken, "SLACK_API_URL=" + slack.APIURL(),
-		"BOT_HTTP_ADDR=127.0.0.1:0", "BOT_ENV=dev", "BOT_CONFIG=config/local.yaml", "BOT_CONFIG_POLL=0"}, vars...)...)
+		"BOT_HTTP_ADDR=127.0.0.1:0", "BOT_ENV=dev", "BOT_CONFIG=config/local.yaml", "BOT_CONFIG_POLL=0",
+		"BOT_STATE_DIR=" + t.TempDir()}, vars...)...) // a temp state dir: never the machine's /efs/state/<bot>
 	p.cmd.Stderr = p
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
