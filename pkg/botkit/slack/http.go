@@ -74,6 +74,20 @@ func (t *HTTP) Ready() error {
 	return nil
 }
 
+// listening returns where events go while the transport listens; when it
+// does not (shutting down), it answers 503 so Slack sends the request again
+// (events) or the user sees the failure (interactions).
+func (t *HTTP) listening(w http.ResponseWriter) (func(context.Context, botkit.Event), context.Context, bool) {
+	t.mu.RLock()
+	deliver, ctx := t.deliver, t.ctx
+	t.mu.RUnlock()
+	if deliver == nil {
+		http.Error(w, "shutting down", http.StatusServiceUnavailable)
+		return nil, nil, false
+	}
+	return deliver, ctx, true
+}
+
 // Listen implements botkit.Transport: it checks the bot token, takes events
 // until ctx ends, and then refuses new ones (503, so Slack retries them
 // elsewhere or later).
@@ -114,11 +128,8 @@ func (t *HTTP) verified(w http.ResponseWriter, r *http.Request) (body []byte, ok
 
 // dispatch hands ev to the bot if it is listening.
 func (t *HTTP) dispatch(w http.ResponseWriter, ev botkit.Event) {
-	t.mu.RLock()
-	deliver, ctx := t.deliver, t.ctx
-	t.mu.RUnlock()
-	if deliver == nil {
-		http.Error(w, "shutting down", http.StatusServiceUnavailable)
+	deliver, ctx, ok := t.listening(w)
+	if !ok {
 		return
 	}
 	deliver(ctx, ev) // queues; never waits for the handler
@@ -163,11 +174,8 @@ func (t *HTTP) serveEvents(w http.ResponseWriter, r *http.Request) {
 // past botkit.AnswerBudget, or when the bot leaves the event to a retry
 // (shutting down), it answers 503, and Slack sends the event again.
 func (t *HTTP) dispatchEvent(w http.ResponseWriter, ev botkit.Event) {
-	t.mu.RLock()
-	deliver, ctx := t.deliver, t.ctx
-	t.mu.RUnlock()
-	if deliver == nil {
-		http.Error(w, "shutting down", http.StatusServiceUnavailable)
+	deliver, ctx, ok := t.listening(w)
+	if !ok {
 		return
 	}
 	acked := make(chan struct{})
@@ -217,11 +225,8 @@ func (t *HTTP) serveInteractive(w http.ResponseWriter, r *http.Request) {
 // from the response body, and writes that answer: the bot answers within
 // botkit.AnswerBudget; past it (plus a margin) the body is empty.
 func (t *HTTP) dispatchAnswered(w http.ResponseWriter, ev botkit.Event) {
-	t.mu.RLock()
-	deliver, ctx := t.deliver, t.ctx
-	t.mu.RUnlock()
-	if deliver == nil {
-		http.Error(w, "shutting down", http.StatusServiceUnavailable)
+	deliver, ctx, ok := t.listening(w)
+	if !ok {
 		return
 	}
 	answers := make(chan botkit.Answer, 1)
