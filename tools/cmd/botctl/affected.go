@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -71,21 +69,5 @@ func (o *affectedOptions) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if o.explain {
-		for _, m := range res.Modules {
-			fmt.Fprintf(o.stderr, "%s: %s\n", m, res.Reasons[m])
-		}
-	}
-	if o.format == "lines" {
-		if len(res.Modules) > 0 {
-			_, err = fmt.Fprintln(o.stdout, strings.Join(res.Modules, "\n"))
-		}
-		return err
-	}
-	out, err := json.Marshal(res.Modules)
-	if err != nil {
-		return err
-	}
-	_, err = fmt.Fprintf(o.stdout, "%s\n", out)
-	return err
+	return printList(o.stdout, o.stderr, o.format, res.Modules, o.explain, res.Reasons)
 }

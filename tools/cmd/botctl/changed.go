@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -115,23 +116,7 @@ func (o *changedOptions) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if o.explain {
-		for _, b := range res.Bots {
-			fmt.Fprintf(o.stderr, "%s: %s\n", b, res.Reasons[b])
-		}
-	}
-	if o.format == "lines" {
-		if len(res.Bots) > 0 {
-			_, err = fmt.Fprintln(o.stdout, strings.Join(res.Bots, "\n"))
-		}
-		return err
-	}
-	out, err := json.Marshal(res.Bots)
-	if err != nil {
-		return err
-	}
-	_, err = fmt.Fprintf(o.stdout, "%s\n", out)
-	return err
+	return printList(o.stdout, o.stderr, o.format, res.Bots, o.explain, res.Reasons)
 }
 
 // event is what eventBase reads of a GitHub Actions event's payload.
@@ -185,4 +170,28 @@ func (o *changedOptions) eventBase(ctx context.Context, root string) (base, why 
 		return ref, "a new branch or a force-push: what it adds to " + branch, nil
 	}
 	return "", "", usageError{fmt.Errorf("--event-name %s: no base to compare with for it (known: pull_request, pull_request_target, push); use --base", o.eventName)}
+}
+
+// printList writes what affected and changed found: one per line or a JSON
+// array (the workflows read either), with each one's reason on stderr when
+// explain is set, so stdout stays machine-readable.
+func printList(stdout, stderr io.Writer, format string, names []string, explain bool, reasons map[string]string) error {
+	if explain {
+		for _, n := range names {
+			fmt.Fprintf(stderr, "%s: %s\n", n, reasons[n])
+		}
+	}
+	if format == "lines" {
+		if len(names) == 0 {
+			return nil
+		}
+		_, err := fmt.Fprintln(stdout, strings.Join(names, "\n"))
+		return err
+	}
+	out, err := json.Marshal(names)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(stdout, "%s\n", out)
+	return err
 }
