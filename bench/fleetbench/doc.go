@@ -38,4 +38,12 @@
 // has no profiling endpoint), botkit-queue.pprof (the same bot with a queue
 // as deep as the burst) and minimal.pprof. -fleetbench.pairs sets how many
 // pairs the medians take (at least 3).
+//
+// Fleet runs several processes of one bot on one state directory against
+// one fake, as a Deployment's pods: the deploy scenarios (Recreate, Rolling,
+// Kill9; TestDeploys briefly, BenchmarkDeploys at length) stream mentions
+// through a restart or kills and Count tallies what became of each. The
+// handover tests hand a click on a confirmation or an approval to the
+// process that did not post it, and make a scheduled tick come due during
+// a rolling restart: each must run once.
 package fleetbench

@@ -98,7 +98,8 @@ type board struct {
 	nextPost map[string]time.Time
 	tokens   float64
 	refilled time.Time
-	lim      limits
+	lim      limits // the app's: this process takes 1/share of them
+	share    int    // processes sharing the state dir, at least 1 (countProcs)
 	now      func() time.Time
 	logger   *slog.Logger
 
@@ -119,7 +120,7 @@ type board struct {
 func newBoard(lim limits, logger *slog.Logger) *board {
 	return &board{
 		groups: map[string]*group{}, byID: map[string]*group{}, nextPost: map[string]time.Time{},
-		tokens: lim.updateBurst, lim: lim, now: time.Now, logger: logger,
+		tokens: lim.updateBurst, lim: lim, share: 1, now: time.Now, logger: logger,
 		wake: make(chan struct{}, 1), poster: make(chan botkit.Poster, 1), stopped: make(chan struct{}),
 	}
 }
@@ -542,6 +543,7 @@ func (bd *board) run(ctx context.Context, workers int) {
 			if err := bd.sync(ctx); err != nil && ctx.Err() == nil {
 				bd.logger.Error("reading the alert groups other processes changed", "err", err)
 			}
+			bd.countProcs()
 		}
 	})
 	for range workers {
@@ -563,6 +565,9 @@ func (bd *board) run(ctx context.Context, workers int) {
 		})
 	}
 	wg.Wait()
+	if bd.store != nil {
+		bd.store.proc.Release() // the others take its share
+	}
 }
 
 // idleWait is how long a worker sleeps with nothing to do and nothing due.
@@ -576,7 +581,10 @@ func (bd *board) next() (*job, time.Duration) {
 	bd.mu.Lock()
 	defer bd.mu.Unlock()
 	now := bd.now()
-	bd.tokens = min(bd.lim.updateBurst, bd.tokens+now.Sub(bd.refilled).Minutes()*bd.lim.updatesPerMin)
+	share := float64(max(bd.share, 1))
+	perMin, burst := bd.lim.updatesPerMin/share, max(bd.lim.updateBurst/share, 1)
+	postInterval := bd.lim.postInterval * time.Duration(max(bd.share, 1))
+	bd.tokens = min(burst, bd.tokens+now.Sub(bd.refilled).Minutes()*perMin)
 	bd.refilled = now
 	wait := idleWait
 	soon := func(t time.Time) {
@@ -609,7 +617,7 @@ func (bd *board) next() (*job, time.Duration) {
 					soon(t)
 					continue
 				}
-				bd.nextPost[g.channel] = now.Add(bd.lim.postInterval)
+				bd.nextPost[g.channel] = now.Add(postInterval)
 				g.busy = true
 				j := &job{g: g, id: g.id, key: g.key, kind: jobPost}
 				if bd.store == nil { // else claim fills it in
@@ -618,7 +626,7 @@ func (bd *board) next() (*job, time.Duration) {
 				return j, 0
 			case pass == jobUpdate && g.ref.TS != "" && g.rendered < g.version:
 				if bd.tokens < 1 {
-					soon(now.Add(time.Duration((1 - bd.tokens) / bd.lim.updatesPerMin * float64(time.Minute))))
+					soon(now.Add(time.Duration((1 - bd.tokens) / perMin * float64(time.Minute))))
 					continue
 				}
 				bd.tokens--
@@ -633,7 +641,7 @@ func (bd *board) next() (*job, time.Duration) {
 					soon(t)
 					continue
 				}
-				bd.nextPost[g.channel] = now.Add(bd.lim.postInterval)
+				bd.nextPost[g.channel] = now.Add(postInterval)
 				g.busy = true
 				j := &job{g: g, id: g.id, key: g.key, kind: jobThread}
 				if bd.store == nil {

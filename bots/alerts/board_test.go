@@ -134,3 +134,52 @@ func TestLegacyStateFile(t *testing.T) {
 		t.Errorf("the group's own file: %v", err)
 	}
 }
+
+// Processes on one state dir share the app's Slack limits: with two, each
+// posts in a channel every 2 s instead of 1 and holds half the edit burst;
+// once the other stops, the whole budget again.
+func TestProcessesShareSlackLimits(t *testing.T) {
+	dir := t.TempDir()
+	lim := limits{postInterval: time.Second, updatesPerMin: 40, updateBurst: 10}
+	now := time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC)
+	boards := make([]*board, 2)
+	for i := range boards {
+		boards[i] = newBoard(lim, slog.New(slog.DiscardHandler))
+		boards[i].now = func() time.Time { return now }
+		if err := boards[i].useDir(t.Context(), dir); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, b := boards[0], boards[1]
+	a.countProcs()
+	if a.share != 2 || b.share != 2 {
+		t.Fatalf("shares %d and %d, want 2 each", a.share, b.share)
+	}
+	for _, key := range []string{"g1", "g2", "g3"} {
+		m := &am.Message{Version: "4", GroupKey: key, Status: am.Firing, Alerts: []am.Alert{{Fingerprint: "f", Status: am.Firing}}}
+		if _, err := a.apply(t.Context(), m, "C1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if j, _ := a.next(); j == nil || j.kind != jobPost {
+		t.Fatalf("first call: %+v, want a post", j)
+	}
+	if j, wait := a.next(); j != nil || wait != 2*time.Second {
+		t.Errorf("second post in the channel: %+v after %v, want none before 2s", j, wait)
+	}
+	if a.tokens != 5 {
+		t.Errorf("edit burst %v, want half of 10", a.tokens)
+	}
+	b.store.proc.Release()
+	a.countProcs()
+	if a.share != 1 {
+		t.Errorf("share once the other stopped: %d, want 1", a.share)
+	}
+	now = now.Add(2 * time.Second) // a post's spacing is set when it is made
+	if j, _ := a.next(); j == nil || j.kind != jobPost {
+		t.Errorf("2s later: %+v, want the second post", j)
+	}
+	if j, wait := a.next(); j != nil || wait != time.Second {
+		t.Errorf("third post in the channel, alone: %+v after %v, want none before 1s", j, wait)
+	}
+}

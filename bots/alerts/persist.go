@@ -16,6 +16,7 @@ import (
 	"github.com/botfleet/botfleet/pkg/atomicfile"
 	"github.com/botfleet/botfleet/pkg/botkit"
 	"github.com/botfleet/botfleet/pkg/flock"
+	"github.com/botfleet/botfleet/pkg/procs"
 )
 
 // The state dir holds one file per group, groups/<group id>.json, so that
@@ -28,6 +29,9 @@ import (
 const (
 	groupsDir = "groups"
 	locksDir  = "locks"
+	// procsDir holds a lock per running process (package procs): how
+	// many share the app's Slack limits.
+	procsDir = "procs"
 	// legacyFile is the single file of every group that earlier versions
 	// kept; setup moves its groups into groupsDir.
 	legacyFile = "groups.json"
@@ -126,6 +130,7 @@ func restore(g *group, sg *savedGroup) {
 type store struct {
 	dir   string
 	locks flock.Set
+	proc  *procs.Held // this process's lock in procsDir
 }
 
 func (s *store) path(id string) string { return filepath.Join(s.dir, groupsDir, id+".json") }
@@ -248,7 +253,35 @@ func (bd *board) useDir(ctx context.Context, dir string) error {
 	if err := s.open(ctx); err != nil {
 		return err
 	}
+	h, err := procs.Take(&s.locks, filepath.Join(dir, procsDir))
+	if err != nil {
+		return fmt.Errorf("the state dir: %w", err)
+	}
+	s.proc = h
 	host, _ := os.Hostname()
 	bd.store, bd.owner = s, fmt.Sprintf("%s/%d/%s", host, os.Getpid(), rand.Text()[:8])
+	bd.countProcs()
 	return bd.sync(ctx)
+}
+
+// countProcs sets the board's share of Slack's limits from the processes
+// running on the state dir: each of n paces itself at 1/n of the app's
+// budget (slack.updates_per_minute, and post_interval times n), so that two
+// replicas, or a rolling deploy's two pods, stay within it together. A
+// process killed on NFS counts until its lock's lease expires: the others
+// are slower meanwhile, never faster.
+func (bd *board) countProcs() {
+	n, err := procs.Live(&bd.store.locks, filepath.Join(bd.store.dir, procsDir))
+	if err != nil {
+		bd.logger.Error("counting the processes sharing the state dir; keeping the share of Slack's limits", "err", err)
+		return
+	}
+	n = max(n, 1)
+	bd.mu.Lock()
+	defer bd.mu.Unlock()
+	if n != bd.share {
+		bd.logger.Info("processes sharing Slack's limits", "processes", n, "updates_per_minute", bd.lim.updatesPerMin/float64(n),
+			"post_interval", bd.lim.postInterval*time.Duration(n))
+		bd.share = n
+	}
 }

@@ -197,6 +197,12 @@ func TestTwoProcesses(t *testing.T) {
 			t.Errorf("group %d: thread lines %v, want %q", g, lines, wantThread)
 		}
 	}
+	// Each paced itself at half the app's Slack budget.
+	for i, p := range ps {
+		if log := p.Log(); !strings.Contains(log, `"processes sharing Slack's limits"`) || !strings.Contains(log, `"processes":2`) {
+			t.Errorf("process %d did not log that it shares Slack's limits with another", i+1)
+		}
+	}
 	for _, p := range ps {
 		p.stop(t)
 	}

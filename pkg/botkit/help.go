@@ -17,9 +17,9 @@ func (s *session) helpFor(ev Event, text string) (reply string, ok bool) {
 	}
 	switch {
 	case rest == "":
-		return b.help(func(c *Command) bool { return s.rt.policy.mayList(s.ctx, s.tr, c, ev.User, ev.Channel) }) + b.jobsHelp(s.rt.now()), true
+		return b.help(func(c *Command) bool { return s.rt.policy.mayList(s.ctx, s.tr, c, ev.User, ev.Channel) }) + b.jobsHelp(s.rt.now(), s.rt.timing), true
 	case asciiEqualFold(rest, "all"):
-		return b.Help() + b.jobsHelp(s.rt.now()), true
+		return b.Help() + b.jobsHelp(s.rt.now(), s.rt.timing), true
 	}
 	return b.HelpCommand(rest), true
 }
@@ -27,24 +27,29 @@ func (s *session) helpFor(ev Event, text string) (reply string, ok bool) {
 // Help returns the generated list of every command, as "help all" shows it,
 // then the scheduled jobs with their cron expressions (help in Slack adds
 // each one's next run).
-func (b *Bot) Help() string { return b.help(nil) + b.jobsHelp(time.Time{}) }
+func (b *Bot) Help() string { return b.help(nil) + b.jobsHelp(time.Time{}, nil) }
 
-// jobsHelp lists the scheduled jobs, with their next run after now unless
-// now is zero; "" when there are none.
-func (b *Bot) jobsHelp(now time.Time) string {
+// jobsHelp lists the scheduled jobs, with their cron expressions as timingOf
+// says (nil: as registered) and their next run after now unless now is
+// zero; "" when there are none.
+func (b *Bot) jobsHelp(now time.Time, timingOf func(*Job) *timing) string {
 	if len(b.jobs) == 0 {
 		return ""
 	}
 	var sb strings.Builder
 	sb.WriteString("\n*Scheduled jobs*:")
 	for _, j := range b.jobs {
+		tm := j.timing
+		if timingOf != nil {
+			tm = timingOf(j)
+		}
 		sb.WriteString("\n• `" + j.name + "`")
 		if j.cmd.desc != "" {
 			sb.WriteString(" — " + j.cmd.desc)
 		}
-		sb.WriteString(" (`" + Escape(j.spec) + "` " + j.loc.String())
+		sb.WriteString(" (`" + Escape(tm.spec) + "` " + j.loc.String())
 		if !now.IsZero() {
-			if next := j.Next(now); !next.IsZero() {
+			if next := j.next(tm, now); !next.IsZero() {
 				sb.WriteString(", next " + next.In(j.loc).Format("Mon 2 Jan 15:04 MST"))
 			}
 		}

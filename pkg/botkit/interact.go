@@ -300,6 +300,6 @@ func homeCommands(rt *Runtime, s *session, ev Event) string {
 	if n == 0 {
 		sb.WriteString("Nothing you may run yet; ask whoever runs this bot.")
 	}
-	sb.WriteString(rt.bot.jobsHelp(rt.now()))
+	sb.WriteString(rt.bot.jobsHelp(rt.now(), rt.timing))
 	return clip(sb.String(), 3000) // a section's text limit
 }

@@ -20,6 +20,9 @@ type policy struct {
 	groups   groupCache
 	limiter  rateLimiter
 	logger   *slog.Logger
+	// changed is closed, and replaced, when settings are stored: a job
+	// waiting for its next tick wakes to read its cron expression again.
+	changed atomic.Pointer[chan struct{}]
 }
 
 func newPolicy(b *Bot, now func() time.Time, logger *slog.Logger) *policy {
@@ -27,6 +30,8 @@ func newPolicy(b *Bot, now func() time.Time, logger *slog.Logger) *policy {
 	p.groups.now, p.limiter.now = now, now
 	c, _ := b.compileSettings(Settings{}) // empty settings always compile
 	p.settings.Store(c)
+	ch := make(chan struct{})
+	p.changed.Store(&ch)
 	return p
 }
 
@@ -35,7 +40,13 @@ func (p *policy) load() *compiled { return p.settings.Load() }
 func (p *policy) store(c *compiled) {
 	p.settings.Store(c)
 	p.limiter.setRate(c.RateLimit.PerMinute)
+	ch := make(chan struct{})
+	close(*p.changed.Swap(&ch))
 }
+
+// changes returns a channel closed when settings are next stored: read it
+// before load, so that no change falls between.
+func (p *policy) changes() <-chan struct{} { return *p.changed.Load() }
 
 // GroupResolver is implemented by transports that can list a Slack user
 // group's members (usergroups.users.list).

@@ -3,6 +3,7 @@ package botkit
 import (
 	"fmt"
 	"regexp"
+	"strings"
 	"time"
 	_ "time/tzdata" // a distroless image has no zoneinfo: jobs name zones
 
@@ -12,21 +13,27 @@ import (
 // Job is a scheduled job registered with Bot.Schedule: a handler run by the
 // clock, at the ticks of a cron expression in a time zone.
 type Job struct {
-	name     string
+	name    string
+	cmd     *Command // its handler, description and timeout
+	loc     *time.Location
+	timing  *timing // as registered; the config's schedule.jobs.<name>.cron overrides it
+	catchUp time.Duration
+	overlap bool
+}
+
+// timing is when a job's ticks come: a parsed cron expression.
+type timing struct {
 	spec     string
-	cmd      *Command // its handler, description and timeout
 	sched    cron.Schedule
-	loc      *time.Location
-	catchUp  time.Duration
-	overlap  bool
 	interval time.Duration // the longest gap between two ticks
 }
 
 // Name returns the job's name.
 func (j *Job) Name() string { return j.name }
 
-// Spec returns the job's cron expression.
-func (j *Job) Spec() string { return j.spec }
+// Spec returns the job's cron expression, as registered (a config's
+// schedule.jobs.<name>.cron replaces it while the bot runs).
+func (j *Job) Spec() string { return j.timing.spec }
 
 // Location returns the time zone the cron expression is read in.
 func (j *Job) Location() *time.Location { return j.loc }
@@ -36,9 +43,10 @@ func (j *Job) Description() string { return j.cmd.desc }
 
 // Interval returns the longest time between two ticks of the job over the
 // coming year: the gap after which a job that has not succeeded is late.
-func (j *Job) Interval() time.Duration { return j.interval }
+func (j *Job) Interval() time.Duration { return j.timing.interval }
 
-// Next returns the job's first tick after t.
+// Next returns the job's first tick after t, on its registered cron
+// expression.
 //
 // The cron expression is read on the wall clock of the job's zone. When the
 // clocks go forward, a time that does not exist that day (02:30 in most of
@@ -46,23 +54,26 @@ func (j *Job) Interval() time.Duration { return j.interval }
 // the change, an hour later on the new clock (03:30), as ISC cron does;
 // when the clocks go back, a time that comes twice runs the first time
 // only, unless the job runs every hour.
-func (j *Job) Next(t time.Time) time.Time {
-	next := j.sched.Next(t.In(j.loc))
-	if j.everyHour() {
+func (j *Job) Next(t time.Time) time.Time { return j.next(j.timing, t) }
+
+// next returns the first tick of tm after t, read in j's zone.
+func (j *Job) next(tm *timing, t time.Time) time.Time {
+	next := tm.sched.Next(t.In(j.loc))
+	if tm.everyHour() {
 		return next
 	}
 	// The second of two ticks with one wall-clock time: the first, an hour
 	// earlier on the old offset, was the job's.
 	for !next.IsZero() && sameWallClock(next, next.Add(-time.Hour)) {
-		next = j.sched.Next(next)
+		next = tm.sched.Next(next)
 	}
 	return next
 }
 
-// everyHour reports whether the job's hours field is *: such a job runs in
-// both of the hours a fall-back change repeats, like cron.
-func (j *Job) everyHour() bool {
-	s, ok := j.sched.(*cron.SpecSchedule)
+// everyHour reports whether the hours field is *: such a job runs in both
+// of the hours a fall-back change repeats, like cron.
+func (tm *timing) everyHour() bool {
+	s, ok := tm.sched.(*cron.SpecSchedule)
 	const all = 1<<24 - 1
 	return !ok || s.Hour&all == all
 }
@@ -109,37 +120,55 @@ func (b *Bot) Schedule(name, spec string, h HandlerFunc, opts ...CommandOption) 
 			panic(fmt.Sprintf("botkit: job %q registered twice", name))
 		}
 	}
-	sched, err := jobParser.Parse(spec)
-	if err != nil {
-		panic(fmt.Sprintf("botkit: job %q: cron expression %q: %v", name, spec, err))
-	}
-	j := &Job{name: name, spec: spec, sched: sched, loc: time.UTC}
+	j := &Job{name: name, loc: time.UTC}
 	c := &Command{kind: KindSchedule, pat: &pattern{src: name, required: []elem{{kind: litElem, text: name}}}, handler: h, job: j}
 	for _, o := range opts {
 		o(c)
 	}
 	c.job = nil // options are read; the Command is the job's handler now
 	j.cmd = c
-	j.interval = j.longestGap(time.Date(2025, 1, 1, 0, 0, 0, 0, j.loc))
-	if j.interval == 0 {
-		panic(fmt.Sprintf("botkit: job %q: cron expression %q never fires", name, spec))
+	tm, err := j.parse(spec)
+	if err != nil {
+		panic(fmt.Sprintf("botkit: job %q: %v", name, err))
 	}
+	j.timing = tm
 	b.jobs = append(b.jobs, j)
 	return j
 }
 
-// longestGap returns the longest time between two ticks in the year from
-// start (a fixed year, so that it does not change from run to run), or 0
-// when the job does not tick twice in it.
-func (j *Job) longestGap(start time.Time) time.Duration {
+// parse reads spec as a cron expression for j: the one Schedule registers,
+// or a config's override.
+func (j *Job) parse(spec string) (*timing, error) {
+	// @every counts from when each process computes its next tick: two
+	// processes, or one after a restart, would not agree on a tick, and
+	// each would run its own.
+	if strings.HasPrefix(strings.TrimSpace(spec), "@every") {
+		return nil, fmt.Errorf("cron expression %q: @every is not supported: its ticks count from each process's start, so processes sharing the state directory would not share them; use a five-field expression such as \"*/5 * * * *\"", spec)
+	}
+	sched, err := jobParser.Parse(spec)
+	if err != nil {
+		return nil, fmt.Errorf("cron expression %q: %w", spec, err)
+	}
+	tm := &timing{spec: spec, sched: sched}
+	tm.interval = j.longestGap(tm, time.Date(2025, 1, 1, 0, 0, 0, 0, j.loc))
+	if tm.interval == 0 {
+		return nil, fmt.Errorf("cron expression %q never fires", spec)
+	}
+	return tm, nil
+}
+
+// longestGap returns the longest time between two ticks of tm in the year
+// from start (a fixed year, so that it does not change from run to run), or
+// 0 when it does not tick twice in it.
+func (j *Job) longestGap(tm *timing, start time.Time) time.Duration {
 	end := start.AddDate(1, 0, 0)
-	prev := j.Next(start)
+	prev := j.next(tm, start)
 	if prev.IsZero() {
 		return 0
 	}
 	var longest time.Duration
 	for n := 0; n < 20000; n++ { // every 30 minutes for a year, at most
-		next := j.Next(prev)
+		next := j.next(tm, prev)
 		if next.IsZero() || next.After(end) {
 			break
 		}

@@ -124,6 +124,7 @@ func TestSchedulePanics(t *testing.T) {
 		{"In on a command", func(b *botkit.Bot) { b.Command("ping", nopHandler, botkit.In("Europe/Paris")) }, "option of Schedule only"},
 		{"CatchUp zero", func(b *botkit.Bot) { b.Schedule("r", "@daily", nopHandler, botkit.CatchUp(0)) }, "positive"},
 		{"never fires", func(b *botkit.Bot) { b.Schedule("r", "0 0 30 2 *", nopHandler) }, "never fires"},
+		{"@every", func(b *botkit.Bot) { b.Schedule("r", "@every 1h", nopHandler) }, "@every is not supported"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -235,6 +236,92 @@ func (l *runLog) got() []string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return slices.Clone(l.ticks)
+}
+
+// The config's schedule.jobs.<name>.cron is checked against the bot's jobs
+// and the cron grammar, each problem naming its key.
+func TestScheduleJobSettings(t *testing.T) {
+	b := botkit.New("t")
+	b.Schedule("report", "@daily", nopHandler)
+	b.Schedule("cleanup", "0 3 * * *", nopHandler)
+	tests := []struct {
+		name string
+		jobs map[string]botkit.JobSettings
+		want string // "" for none
+	}{
+		{"override", map[string]botkit.JobSettings{"report": {Cron: "*/5 * * * *"}, "cleanup": {Cron: "@hourly"}}, ""},
+		{"unknown job", map[string]botkit.JobSettings{"reprot": {Cron: "@hourly"}},
+			`key schedule.jobs.reprot: the bot has no scheduled job "reprot"; its jobs are report, cleanup`},
+		{"empty cron", map[string]botkit.JobSettings{"report": {}},
+			`key schedule.jobs.report.cron: empty: give a five-field cron expression (minute hour day-of-month month day-of-week), or remove the key to keep the job's own "@daily"`},
+		{"bad cron", map[string]botkit.JobSettings{"report": {Cron: "0 25 * * *"}}, `key schedule.jobs.report.cron: cron expression "0 25 * * *": `},
+		{"six fields", map[string]botkit.JobSettings{"report": {Cron: "*/5 * * * * *"}}, `key schedule.jobs.report.cron: cron expression "*/5 * * * * *": `},
+		{"never fires", map[string]botkit.JobSettings{"report": {Cron: "0 0 31 2 *"}}, `key schedule.jobs.report.cron: cron expression "0 0 31 2 *" never fires`},
+		{"@every", map[string]botkit.JobSettings{"cleanup": {Cron: "@every 10s"}}, `key schedule.jobs.cleanup.cron: cron expression "@every 10s": @every is not supported`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := b.CheckSettings(botkit.Settings{Schedule: botkit.ScheduleConfig{Jobs: tt.jobs}})
+			switch {
+			case tt.want == "" && err != nil:
+				t.Errorf("CheckSettings: %v, want nil", err)
+			case tt.want != "" && (err == nil || !strings.HasPrefix(err.Error(), tt.want)):
+				t.Errorf("CheckSettings: %v, want an error starting %q", err, tt.want)
+			}
+		})
+	}
+	none := botkit.New("t")
+	err := none.CheckSettings(botkit.Settings{Schedule: botkit.ScheduleConfig{Jobs: map[string]botkit.JobSettings{"report": {Cron: "@daily"}}}})
+	if want := `key schedule.jobs.report: the bot has no scheduled job "report"; it has none`; err == nil || err.Error() != want {
+		t.Errorf("CheckSettings on a bot without jobs: %v, want %q", err, want)
+	}
+}
+
+// A job runs at the ticks of the config's cron expression, and a reload
+// that changes or removes it takes effect before the next tick; help and
+// the interval metric show the expression in force.
+func TestSchedulerCronFromConfig(t *testing.T) {
+	dir := t.TempDir()
+	synctest.Test(t, func(t *testing.T) {
+		var l runLog
+		start := time.Date(2026, 12, 5, 9, 0, 30, 0, time.UTC)
+		origin := time.Now()
+		reg := vm.NewSet()
+		tr := botkittest.New(t, botkittest.WithRunOptions(botkit.WithRegistry(reg),
+			botkit.WithClock(func() time.Time { return start.Add(time.Since(origin)) })))
+		tr.Bot().Schedule("report", "@daily", l.handler(time.UTC, nil))
+		apply := func(spec string) {
+			t.Helper()
+			s := botkit.Settings{State: botkit.StateConfig{Dir: dir}}
+			if spec != "" {
+				s.Schedule.Jobs = map[string]botkit.JobSettings{"report": {Cron: spec}}
+			}
+			if err := tr.Apply(s); err != nil {
+				t.Fatal(err)
+			}
+		}
+		apply("*/10 * * * *")
+		tr.Start()
+		time.Sleep(35 * time.Minute) // 09:35:30
+		if got := value(t, reg, `botkit_schedule_interval_seconds{bot="test",schedule="report"}`); got != 600 {
+			t.Errorf("interval with */10: %v s, want 600", got)
+		}
+		if got := botkittest.Last(tr.Say(t, "help")); !strings.Contains(got, "`report` (`*/10 * * * *` UTC, next Sat 5 Dec 09:40 UTC)") {
+			t.Errorf("help = %q, want the config's expression and its next tick", got)
+		}
+		apply("0 * * * *")           // hourly from now on: no 09:40 tick
+		time.Sleep(30 * time.Minute) // 10:05:30
+		apply("")                    // back to @daily
+		time.Sleep(14 * time.Hour)   // 00:05:30 the next day
+		if got := value(t, reg, `botkit_schedule_interval_seconds{bot="test",schedule="report"}`); got != 86400 {
+			t.Errorf("interval back on @daily: %v s, want 86400", got)
+		}
+		tr.Stop()
+		want := []string{"12-05 09:10 UTC", "12-05 09:20 UTC", "12-05 09:30 UTC", "12-05 10:00 UTC", "12-06 00:00 UTC"}
+		if diff := cmp.Diff(want, l.got()); diff != "" {
+			t.Errorf("ticks run (-want +got):\n%s", diff)
+		}
+	})
 }
 
 func TestSchedulerRunsAcrossDST(t *testing.T) {

@@ -67,11 +67,19 @@ func (s *session) runJobs(ctx context.Context) {
 	wg.Wait()
 }
 
+// timing returns j's cron expression: the config's (schedule.jobs), else
+// the one it was registered with.
+func (rt *Runtime) timing(j *Job) *timing {
+	if tm := rt.policy.load().timings[j.name]; tm != nil {
+		return tm
+	}
+	return j.timing
+}
+
 // runJob runs one job's ticks until ctx ends.
 func (s *session) runJob(ctx context.Context, j *Job) {
 	rt := s.rt
 	log := rt.logger.With("job", j.name)
-	rt.metrics.jobInterval.Gauge(j.name).Set(j.interval.Seconds())
 	now := rt.now()
 	st := s.store()
 	if t, err := st.lastSuccess(j.name, now); err != nil {
@@ -84,7 +92,10 @@ func (s *session) runJob(ctx context.Context, j *Job) {
 
 	after := now
 	for {
-		next := j.Next(after)
+		changed := rt.policy.changes()
+		tm := rt.timing(j)
+		rt.metrics.jobInterval.Gauge(j.name).Set(tm.interval.Seconds())
+		next := j.next(tm, after)
 		if next.IsZero() {
 			return
 		}
@@ -94,13 +105,24 @@ func (s *session) runJob(ctx context.Context, j *Job) {
 		case <-ctx.Done():
 			timer.Stop()
 			return
+		case <-changed:
+			// A reload: the next tick is the new expression's first after
+			// now (or after the last tick, if that is later).
+			timer.Stop()
+			if tm.spec != rt.timing(j).spec {
+				log.Info("cron expression changed", "was", tm.spec, "cron", rt.timing(j).spec)
+				if now := rt.now(); now.After(after) {
+					after = now
+				}
+			}
+			continue
 		case <-timer.C:
 		}
 		// Woken late (a suspended machine, a stalled process): the ticks
 		// passed meanwhile are missed, the latest runs.
 		now := rt.now()
 		missed := 0
-		for n := j.Next(next); !n.IsZero() && !n.After(now) && missed < maxTickScan; n = j.Next(n) {
+		for n := j.next(tm, next); !n.IsZero() && !n.After(now) && missed < maxTickScan; n = j.next(tm, n) {
 			next = n
 			missed++
 		}
@@ -126,9 +148,10 @@ func (s *session) catchUp(j *Job, st jobStore, now time.Time, running *atomic.In
 	if last.IsZero() {
 		return // never ran: nothing was missed
 	}
+	tm := s.rt.timing(j)
 	var latest time.Time
 	n := 0
-	for t := j.Next(last); !t.IsZero() && !t.After(now) && n < maxTickScan; t = j.Next(t) {
+	for t := j.next(tm, last); !t.IsZero() && !t.After(now) && n < maxTickScan; t = j.next(tm, t) {
 		latest = t
 		n++
 	}

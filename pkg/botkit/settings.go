@@ -3,6 +3,7 @@ package botkit
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -42,6 +43,16 @@ type ScheduleConfig struct {
 	// out or panics, and for each tick that cannot be claimed; the log gets
 	// them either way.
 	ErrorsChannel string `yaml:"errors_channel"`
+	// Jobs changes jobs by name: schedule.jobs.<name>.cron.
+	Jobs map[string]JobSettings `yaml:"jobs"`
+}
+
+// JobSettings change one scheduled job from the config.
+type JobSettings struct {
+	// Cron replaces the cron expression the job was registered with,
+	// read in the job's zone: run a report hourly in dev and daily in prd,
+	// or every minute in a test. A reload takes it at once.
+	Cron string `yaml:"cron"`
 }
 
 // BotSettings returns s; the runner finds the settings of any config struct
@@ -124,7 +135,8 @@ const (
 // rules named, their argument values in each command's canonical spelling.
 type compiled struct {
 	Settings
-	rules []compiledRule
+	rules   []compiledRule
+	timings map[string]*timing // jobs' cron expressions from schedule.jobs, by name
 }
 
 type compiledRule struct {
@@ -211,10 +223,47 @@ func (b *Bot) compileSettings(s Settings) (*compiled, error) {
 			errs = append(errs, fmt.Errorf("key %s: %q is not a Slack channel ID (C…)", k.key, k.id))
 		}
 	}
+	errs = append(errs, b.compileJobs(c)...)
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
 	return c, nil
+}
+
+// compileJobs parses the cron expressions of schedule.jobs into c.
+func (b *Bot) compileJobs(c *compiled) []error {
+	var errs []error
+	for _, name := range slices.Sorted(maps.Keys(c.Schedule.Jobs)) {
+		key := "schedule.jobs." + name
+		i := slices.IndexFunc(b.jobs, func(j *Job) bool { return j.name == name })
+		if i < 0 {
+			known := make([]string, len(b.jobs))
+			for k, j := range b.jobs {
+				known[k] = j.name
+			}
+			have := "it has none"
+			if len(known) > 0 {
+				have = "its jobs are " + strings.Join(known, ", ")
+			}
+			errs = append(errs, fmt.Errorf("key %s: the bot has no scheduled job %q; %s", key, name, have))
+			continue
+		}
+		spec := c.Schedule.Jobs[name].Cron
+		if strings.TrimSpace(spec) == "" {
+			errs = append(errs, fmt.Errorf("key %s.cron: empty: give a five-field cron expression (minute hour day-of-month month day-of-week), or remove the key to keep the job's own %q", key, b.jobs[i].Spec()))
+			continue
+		}
+		tm, err := b.jobs[i].parse(spec)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("key %s.cron: %w", key, err))
+			continue
+		}
+		if c.timings == nil {
+			c.timings = map[string]*timing{}
+		}
+		c.timings[name] = tm
+	}
+	return errs
 }
 
 // compileRule puts r's argument values in the canonical spelling of each

@@ -85,6 +85,30 @@ func Alive(locks *flock.Set, dir, instance string) (bool, error) {
 	return locks.IsLocked(p)
 }
 
+// Live returns how many processes hold their lock in dir, counting those
+// held through locks, and removes the lock files of dead ones, as Prune. A
+// process killed on NFS counts until its lease expires.
+func Live(locks *flock.Set, dir string) (int, error) {
+	paths, err := filepath.Glob(filepath.Join(dir, "*.lock"))
+	if err != nil {
+		return 0, fmt.Errorf("listing the processes of %s: %w", dir, err)
+	}
+	n := 0
+	for _, p := range paths {
+		l, err := locks.TryLock(p)
+		switch {
+		case errors.Is(err, flock.ErrHeld):
+			n++
+		case err != nil:
+			return 0, fmt.Errorf("telling whether %s is alive: %w", filepath.Base(p), err)
+		default:
+			os.Remove(p)
+			l.Release()
+		}
+	}
+	return n, nil
+}
+
 // Prune removes the lock files of dead processes in dir.
 func Prune(locks *flock.Set, dir string) {
 	paths, _ := filepath.Glob(filepath.Join(dir, "*.lock"))

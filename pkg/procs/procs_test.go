@@ -54,3 +54,38 @@ func TestAlive(t *testing.T) {
 		t.Error("a released instance is still alive")
 	}
 }
+
+// TestLive counts the processes holding their lock, through the Set that
+// holds one and through another, and removes a dead one's file.
+func TestLive(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "procs")
+	var a, b flock.Set
+	ha, err := Take(&a, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hb, err := Take(&b, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leftover := filepath.Join(dir, "gone-1-00.lock")
+	if err := os.WriteFile(leftover, nil, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	for _, set := range []*flock.Set{&a, &b} {
+		if n, err := Live(set, dir); n != 2 || err != nil {
+			t.Errorf("Live = %d, %v; want 2", n, err)
+		}
+	}
+	if _, err := os.Stat(leftover); !os.IsNotExist(err) {
+		t.Errorf("a dead process's lock file is left: %v", err)
+	}
+	hb.Release()
+	if n, err := Live(&a, dir); n != 1 || err != nil {
+		t.Errorf("Live after one released = %d, %v; want 1", n, err)
+	}
+	ha.Release()
+	if n, err := Live(&a, dir); n != 0 || err != nil {
+		t.Errorf("Live after both released = %d, %v; want 0", n, err)
+	}
+}
