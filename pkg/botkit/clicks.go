@@ -254,7 +254,7 @@ func (s *session) requestFrom(it *interaction) (*Request, error) {
 	req := &Request{
 		Kind: r.Kind, Text: r.Text, User: r.User, Channel: r.Channel, TS: r.TS, ThreadTS: r.ThreadTS, EventID: r.EventID,
 		CorrelationID: r.CorrelationID, ResponseURL: r.ResponseURL, ev: &ev, received: s.rt.now(), cmd: cmd, args: r.Args,
-		tr: s.tr, defaulted: r.Defaulted, inChannel: r.InChannel, answeredBy: r.ConfirmedBy, details: r.Details,
+		tr: s.tr, rt: s.rt, defaulted: r.Defaulted, inChannel: r.InChannel, answeredBy: r.ConfirmedBy, details: r.Details,
 	}
 	req.logger = s.rt.logger.With(
 		slog.String("command", cmd.pat.src), slog.String("user", r.User), slog.String("channel", r.Channel),
