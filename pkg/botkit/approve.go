@@ -187,7 +187,7 @@ func (s *session) answerApproval(ev Event, it *interaction, yes bool) bool {
 			s.refuseClick(ev, it, "self_approval", "You can't approve your own request: another member of "+groupList(it.Groups)+" must.")
 			return false
 		}
-		return s.decide(&ev, it, verdict{Outcome: verdictWithdrawn, By: ev.User, At: now}, nil)
+		return s.decide(&ev, it, verdict{Outcome: verdictWithdrawn, By: ev.User, Click: ev.ID, At: now}, nil)
 	}
 	member, err := s.memberOfAny(it.Groups, ev.User)
 	if err != nil {
@@ -200,9 +200,9 @@ func (s *session) answerApproval(ev Event, it *interaction, yes bool) bool {
 		return false
 	}
 	if !yes {
-		return s.decide(&ev, it, verdict{Outcome: verdictRejected, By: ev.User, At: now}, nil)
+		return s.decide(&ev, it, verdict{Outcome: verdictRejected, By: ev.User, Click: ev.ID, At: now}, nil)
 	}
-	votes, fresh, err := rt.pending.vote(it.ID, vote{User: ev.User, At: now})
+	votes, fresh, err := rt.pending.vote(it.ID, vote{User: ev.User, Click: ev.ID, At: now})
 	if err != nil {
 		rt.logger.Error("recording an approval", "interaction", it.ID, "err", err)
 		s.post(s.ctx, ev, "I couldn't record your approval just now; click again in a moment.")
@@ -221,7 +221,13 @@ func (s *session) answerApproval(ev Event, it *interaction, yes bool) bool {
 		s.post(s.ctx, ev, fmt.Sprintf("Your approval is recorded; it needs %d more.", left))
 		return false
 	}
-	return s.decide(&ev, it, verdict{Outcome: verdictApproved, By: ev.User, At: now}, votes)
+	if !s.decide(&ev, it, verdict{Outcome: verdictApproved, By: ev.User, Click: ev.ID, At: now}, votes) {
+		return false
+	}
+	// Told as a retry of this click would be, here or at another process
+	// (decidedNote), so that every delivery of it hears the same.
+	s.post(s.ctx, ev, "Your click decided this: you approved it at "+now.UTC().Format("15:04:05 UTC")+", and it runs now.")
+	return true
 }
 
 // closeQuestionPartly shows the approvals so far on the request's

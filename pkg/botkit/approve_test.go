@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -110,6 +111,12 @@ func waitFor(t *testing.T, tr *botkittest.Transport, thread string, what string,
 	}
 }
 
+// atTime is the time a note gives, as untimed shows it.
+var atTime = regexp.MustCompile(` at \d\d:\d\d:\d\d UTC`)
+
+// untimed replaces the times in s by " at T", for comparing notes.
+func untimed(s string) string { return atTime.ReplaceAllString(s, " at T") }
+
 func hasText(sub string) func(botkittest.Reply) bool {
 	return func(r botkittest.Reply) bool { return strings.Contains(r.Text, sub) }
 }
@@ -162,10 +169,10 @@ func TestApprovalRefusesAndRuns(t *testing.T) {
 	waitFor(t, tr, "9.1", "run", hasText("deployed api image registry/api@sha256:0001 for U0TEST"))
 	waitFor(t, tr, "9.1", "closed request", hasText("→ approved by <@U0LEAD>"))
 	// The same click again, a click on another button, a forged value.
-	if got := clickNote(t, tr, lead, prompt, true); got != "This request was approved already." {
-		t.Errorf("replayed click: %q", got)
+	if got := untimed(clickNote(t, tr, lead, prompt, true)); got != "This request was decided already: you approved it at T." {
+		t.Errorf("another click of the approver: %q", got)
 	}
-	if got := clickNote(t, tr, lead2, prompt, false); got != "This request was approved already." {
+	if got := untimed(clickNote(t, tr, lead2, prompt, false)); got != "This request was decided already: <@U0LEAD> approved it at T." {
 		t.Errorf("late reject: %q", got)
 	}
 	forged := prompt
@@ -233,7 +240,7 @@ func TestApprovalRejectWithdrawExpire(t *testing.T) {
 	withdrawn := ask(t, tr, "9.4")
 	tr.Click(t, botkittest.User, withdrawn, false)
 	waitFor(t, tr, "9.4", "withdrawal", hasText("→ withdrawn by <@U0TEST>."))
-	if got := clickNote(t, tr, lead, withdrawn, true); got != "This request was withdrawn by its requester." {
+	if got := untimed(clickNote(t, tr, lead, withdrawn, true)); got != "This request was decided already: its requester <@U0TEST> withdrew it at T." {
 		t.Errorf("approval after withdrawal: %q", got)
 	}
 
@@ -296,7 +303,7 @@ func TestApprovalSurvivesRestart(t *testing.T) {
 	}
 	after.Click(t, lead, prompt, true)
 	waitFor(t, after, "9.6", "run", hasText("deployed api image registry/api@sha256:0001 for U0TEST"))
-	if got := clickNote(t, after, lead, prompt, true); got != "This request was approved already." {
+	if got := untimed(clickNote(t, after, lead, prompt, true)); got != "This request was decided already: you approved it at T." {
 		t.Errorf("second click: %q", got)
 	}
 	if n, r := f.runs.Load(), f.resolved.Load(); n != 1 || r != 1 {
@@ -350,17 +357,32 @@ func TestSharedStateDirDecidesOnce(t *testing.T) {
 			if n := f.runs.Load(); n != 1 {
 				t.Fatalf("the command ran %d times over two processes, want 1", n)
 			}
-			notes := 0
+			// Round 0's click decides, at one process or the other, or by
+			// the sweep counting its vote: both its deliveries hear that
+			// their click decided (an approval's winner says so too, so
+			// it is the same whoever won). The other rounds' eight are
+			// told the clicker decided it before, by another click.
+			mine, before := "Your click decided this", "This request was decided already: you approved it at T."
+			wantMine := 2
+			if kind == "confirmation" {
+				before = "This confirmation was answered already: you confirmed it at T."
+				wantMine = 1 // a confirmation's winner runs it and says nothing
+			}
+			var gotMine, gotBefore int
 			for _, r := range slices.Concat(a.Thread("9.8"), b.Thread("9.8")) {
-				if r.Ephemeral == clicker && strings.Contains(r.Text, "already") {
-					notes++
+				switch {
+				case r.Ephemeral != clicker:
+				case strings.HasPrefix(r.Text, mine):
+					gotMine++
+				case untimed(r.Text) == before:
+					gotBefore++
+				default:
+					t.Errorf("the clicker was told %q", r.Text)
 				}
 			}
-			// Nine clicks find it decided. The tenth, the one that voted,
-			// is told so too when the other process's sweep counted its
-			// vote and decided first.
-			if notes != 9 && notes != 10 {
-				t.Errorf("%d clicks were told it was decided already, want 9 (or 10, the sweep deciding first)", notes)
+			if gotMine != wantMine || gotBefore != 8 {
+				t.Errorf("%d deliveries were told their click decided (want %d), %d that the clicker had decided it before (want 8)",
+					gotMine, wantMine, gotBefore)
 			}
 		})
 	}
@@ -388,8 +410,8 @@ func TestConfirmSurvivesRestart(t *testing.T) {
 	after.Click(t, botkittest.User, prompt, true)
 	waitThread(t, after, "8.1", "Deploy *api* to *prd*?\n→ confirmed.", "deployed api by U0TEST")
 	got := after.Click(t, botkittest.User, prompt, true)
-	if last := got[len(got)-1]; last.Text != "This confirmation was answered already." {
-		t.Errorf("second click: %q", last.Text)
+	if last := untimed(got[len(got)-1].Text); last != "This confirmation was answered already: you confirmed it at T." {
+		t.Errorf("second click: %q", last)
 	}
 	if n := runs.Load(); n != 1 {
 		t.Errorf("ran %d times, want 1", n)
@@ -515,8 +537,9 @@ func TestApprovalTalliedFromVotes(t *testing.T) {
 	before := f.approvalBot(t, dir, prdRule(2))
 	prompt := ask(t, before, "9.14")
 	before.Stop()
-	for _, u := range []string{lead, lead2} {
-		v := fmt.Sprintf(`{"user":%q,"at":%q}`, u, time.Now().Format(time.RFC3339Nano))
+	for i, u := range []string{lead, lead2} {
+		at := time.Now().Add(time.Duration(i-1) * time.Second) // lead2's vote makes the count
+		v := fmt.Sprintf(`{"user":%q,"click":"click-of-%s","at":%q}`, u, u, at.Format(time.RFC3339Nano))
 		if err := os.WriteFile(filepath.Join(dir, botkit.InteractionsDir, prompt.Prompt.ID, "vote."+u), []byte(v), 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -524,8 +547,15 @@ func TestApprovalTalliedFromVotes(t *testing.T) {
 	after := f.approvalBot(t, dir, prdRule(2))
 	after.Start()
 	waitFor(t, after, "9.14", "run", hasText("deployed api image registry/api@sha256:0001"))
-	if got := clickNote(t, after, lead, prompt, true); got != "This request was approved already." {
+	if got := untimed(clickNote(t, after, lead, prompt, true)); got != "This request was decided already: <@U0LEAD2> approved it at T." {
 		t.Errorf("a click after: %q", got)
+	}
+	// The click whose vote made the count, delivered again: the sweep
+	// decided, but on its vote, and the verdict says so.
+	again := after.Send(t, botkit.Event{ID: "click-of-" + lead2, User: lead2, Channel: "C1", ThreadTS: "9.14",
+		Action: &botkit.Action{ActionID: botkit.ConfirmActionID + "_yes", Value: botkit.PromptValue(prompt.Prompt.ID, true), MessageTS: prompt.TS}})
+	if got := untimed(botkittest.Last(again)); got != "Your click decided this already: you approved it at T." {
+		t.Errorf("the deciding click again: %q", got)
 	}
 	if n := f.runs.Load(); n != 1 {
 		t.Errorf("ran %d times, want 1", n)
