@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -559,5 +560,132 @@ func TestApprovalTalliedFromVotes(t *testing.T) {
 	}
 	if n := f.runs.Load(); n != 1 {
 		t.Errorf("ran %d times, want 1", n)
+	}
+}
+
+// Access is checked again when the decision is made, across a restart
+// (which empties the cache of group members): an approver who has left the
+// group no longer counts, so the request waits for another; a requester
+// who has lost access is refused when the approval comes.
+func TestApprovalRechecksMembersAtDecision(t *testing.T) {
+	t.Run("approver left", func(t *testing.T) {
+		var f deployFleet
+		dir := t.TempDir()
+		before := f.approvalBot(t, dir, prdRule(2))
+		prompt := ask(t, before, "9.20")
+		if got := clickNote(t, before, lead, prompt, true); got != "Your approval is recorded; it needs 1 more." {
+			t.Fatalf("first approval: %q", got)
+		}
+		before.Stop()
+		after := f.approvalBot(t, dir, prdRule(2))
+		after.SetGroup("S0LEADS", lead2, "U0LEAD3", botkittest.User) // lead left
+		if got := clickNote(t, after, lead2, prompt, true); got != "Your approval is recorded; it needs 1 more." {
+			t.Errorf("an approval after the first approver left: %q", got)
+		}
+		if n := f.runs.Load(); n != 0 {
+			t.Fatalf("ran %d times with one approver still in the group", n)
+		}
+		after.Click(t, "U0LEAD3", prompt, true)
+		closed := waitFor(t, after, "9.20", "closed request", hasText("→ approved by"))
+		if !strings.Contains(closed.Text, "<@U0LEAD2>") || !strings.Contains(closed.Text, "<@U0LEAD3>") || strings.Contains(closed.Text, "<@U0LEAD>") {
+			t.Errorf("closed request %q, want approved by U0LEAD2 and U0LEAD3 only", closed.Text)
+		}
+		waitFor(t, after, "9.20", "run", hasText("deployed api image registry/api@sha256:0001"))
+		if n := f.runs.Load(); n != 1 {
+			t.Errorf("ran %d times, want 1", n)
+		}
+	})
+	t.Run("requester lost access", func(t *testing.T) {
+		var f deployFleet
+		dir := t.TempDir()
+		rule := prdRule(1)
+		rule.Groups = []string{"S0DEPLOY"} // who may ask
+		before := f.approvalBot(t, dir, rule)
+		before.SetGroup("S0DEPLOY", botkittest.User)
+		prompt := ask(t, before, "9.21")
+		before.Stop()
+		after := f.approvalBot(t, dir, rule)
+		after.SetGroup("S0DEPLOY") // the requester left
+		after.Click(t, lead, prompt, true)
+		waitFor(t, after, "9.21", "refusal", hasText("You may not run this: access rule `deploy env=prd` does not include you."))
+		if n := f.runs.Load(); n != 0 {
+			t.Errorf("ran %d times, want 0", n)
+		}
+	})
+}
+
+// A rule may ask for a confirmation and an approval: the requester
+// confirms first, then approvers approve what the requester confirmed,
+// and it runs once.
+func TestApprovalAfterConfirmation(t *testing.T) {
+	var f deployFleet
+	rule := prdRule(1)
+	rule.Confirm = true
+	tr := f.approvalBot(t, t.TempDir(), rule)
+	confirm := ask(t, tr, "9.22")
+	if confirm.Prompt.Yes != "Confirm" {
+		t.Fatalf("first question %q with buttons %+v, want a confirmation", confirm.Text, confirm.Prompt)
+	}
+	if got := clickNote(t, tr, lead, confirm, true); got != "Only <@U0TEST> can answer this confirmation." {
+		t.Errorf("an approver on the confirmation: %q", got)
+	}
+	tr.Click(t, botkittest.User, confirm, true)
+	approval := waitFor(t, tr, "9.22", "approval request", func(r botkittest.Reply) bool { return r.Prompt != nil && r.Prompt.Yes == "Approve" })
+	if !strings.Contains(approval.Text, "image: `registry/api@sha256:0001`") {
+		t.Errorf("approval request %q does not show the image the requester confirmed", approval.Text)
+	}
+	if n := f.runs.Load(); n != 0 {
+		t.Fatalf("ran %d times on the confirmation alone", n)
+	}
+	tr.Click(t, lead, approval, true)
+	waitFor(t, tr, "9.22", "run", hasText("deployed api image registry/api@sha256:0001 for U0TEST"))
+	if n, r := f.runs.Load(), f.resolved.Load(); n != 1 || r != 1 {
+		t.Errorf("ran %d times and resolved %d images, want 1 and 1", n, r)
+	}
+}
+
+// Every refused click is recorded: a log line with its reason, whether or
+// not it names a request, and for a request's, a line in the audit
+// channel.
+func TestRefusedClicksRecorded(t *testing.T) {
+	logs := &syncBuffer{}
+	f := deployFleet{opts: []botkit.Option{botkit.WithLogger(slog.New(slog.NewJSONHandler(logs, nil)))}}
+	dir := t.TempDir()
+	tr := f.approvalBot(t, dir, prdRule(1))
+	prompt := ask(t, tr, "9.23")
+	forged := prompt
+	forged.Prompt = &botkit.Prompt{ID: "../x"}
+	unknown := prompt
+	unknown.Prompt = &botkit.Prompt{ID: "a" + strings.Repeat("f", 24)}
+	clickNote(t, tr, lead, forged, true)
+	clickNote(t, tr, lead, unknown, true)
+	clickNote(t, tr, botkittest.User, prompt, true)
+	clickNote(t, tr, stranger, prompt, true)
+	tr.Click(t, lead, prompt, true)
+	waitFor(t, tr, "9.23", "run", hasText("deployed api"))
+	clickNote(t, tr, lead2, prompt, true)
+	late := ask(t, tr, "9.24")
+	backdate(t, dir, late.Prompt.ID)
+	clickNote(t, tr, lead, late, true)
+
+	var got []string
+	for line := range strings.Lines(logs.String()) {
+		var rec struct {
+			Msg, Reason, Clicker, Interaction string
+		}
+		if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "click refused" {
+			got = append(got, rec.Reason+" "+rec.Clicker+" "+map[bool]string{true: "request", false: "-"}[rec.Interaction != ""])
+		}
+	}
+	want := []string{"forged U0LEAD -", "unknown U0LEAD -", "self_approval U0TEST request", "not_member U0MALLORY request",
+		"decided U0LEAD2 request", "expired U0LEAD request"}
+	if !slices.Equal(got, want) {
+		t.Errorf("refused clicks logged:\n%q\nwant\n%q", got, want)
+	}
+	audit := strings.Join(auditLines(tr), "\n")
+	for _, reason := range []string{"self_approval", "not_member", "decided", "expired"} {
+		if !strings.Contains(audit, "): refused ("+reason+")") {
+			t.Errorf("audit channel lacks the %s refusal:\n%s", reason, audit)
+		}
 	}
 }

@@ -335,8 +335,7 @@ func (s *session) tally(it *interaction) {
 	if err != nil {
 		return
 	}
-	votes = slices.DeleteFunc(votes, func(v vote) bool { return v.User == it.Run.User })
-	if len(votes) < it.Count {
+	if votes, err = s.countable(it, votes); err != nil || len(votes) < it.Count {
 		return
 	}
 	// The vote that made the count decides: its approver and its click,
