@@ -232,13 +232,7 @@ func (s *session) answerApproval(ev Event, it *interaction, yes bool) bool {
 		s.post(s.ctx, ev, fmt.Sprintf("Your approval is recorded; it needs %d more.", left))
 		return false
 	}
-	if !s.decide(&ev, it, verdict{Outcome: verdictApproved, By: ev.User, Click: ev.ID, At: now}, votes) {
-		return false
-	}
-	// Told as a retry of this click would be, here or at another process
-	// (decidedNote), so that every delivery of it hears the same.
-	s.post(s.ctx, ev, "Your click decided this: you approved it at "+now.UTC().Format("15:04:05 UTC")+", and it runs now.")
-	return true
+	return s.decide(&ev, it, verdict{Outcome: verdictApproved, By: ev.User, Click: ev.ID, At: now}, votes)
 }
 
 // closeQuestionPartly shows the approvals so far on the request's

@@ -218,6 +218,12 @@ func (s *session) decide(click *Event, it *interaction, v verdict, votes []vote)
 func (s *session) resume(w work) {
 	a := w.answer
 	s.closeQuestion(a.it, outcomeLine(a.it, a.verdict, a.votes), &w.ev)
+	if a.it.Kind == interactionApprove && w.ev.Action != nil {
+		// The approver whose click decided hears it as a retry of that
+		// click would, here or at another process (decidedNote): every
+		// delivery of one click hears the same, whichever decided.
+		s.post(s.ctx, w.ev, "Your click decided this: you approved it at "+a.verdict.At.UTC().Format("15:04:05 UTC")+", and it runs now.")
+	}
 	req, err := s.requestFrom(a.it)
 	if err != nil {
 		s.rt.logger.Error("a decided command cannot run", "interaction", a.it.ID, "err", err)
