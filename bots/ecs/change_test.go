@@ -191,3 +191,54 @@ func TestCancelDeploy(t *testing.T) {
 		t.Errorf("history: %q", got)
 	}
 }
+
+// TestDeployApprovalFreezesImage: a prd deploy that needs approval shows
+// approvers the image its tag names (by digest, read from ECR), and runs
+// exactly that image: if the tag moved since, nothing changes.
+func TestDeployApprovalFreezesImage(t *testing.T) {
+	cfg := testConfig()
+	cfg.Settings.Access.Rules = []botkit.Rule{{Command: "deploy", Args: map[string]string{"env": "prd"},
+		Approve: &botkit.Approval{Groups: []string{"S0LEADS"}, Count: 1, Timeout: 30 * time.Minute}}}
+	w := newWorld(t, cfg)
+	w.tr.SetGroup("S0LEADS", "U0LEAD")
+	ask := func(ts string) botkittest.Reply {
+		t.Helper()
+		w.tr.Send(t, botkit.Event{User: botkittest.User, Channel: botkittest.Channel, TS: ts, Text: "<@UBOT> deploy api v2 to prd"})
+		return w.tr.WaitPrompt(t)
+	}
+
+	asked := w.fake.ImageDigest("botfleet/api", "v2")
+	prompt := ask("7.1")
+	if want := "• image: `botfleet/api:v2@" + asked + "`"; !strings.Contains(prompt.Text, want) {
+		t.Errorf("the approval request %q does not show %q", prompt.Text, want)
+	}
+	w.fake.PushImage("botfleet/api", "v2") // the tag moves while approvers look
+	moved := w.fake.ImageDigest("botfleet/api", "v2")
+	if moved == asked {
+		t.Fatal("pushing v2 again did not move the tag")
+	}
+	w.tr.Click(t, "U0LEAD", prompt, true)
+	want := "Not deployed: tag `v2` of `botfleet/api` now names image `" + moved + "`, not `" + asked + "`, the one resolved when you asked"
+	if got := lastPost(w.tr.Thread("7.1")); !strings.HasPrefix(got, want) {
+		t.Errorf("approved deploy of a moved tag: %q, want %q…", got, want)
+	}
+	if n := w.calls(ecsfake.ECS + "RegisterTaskDefinition"); n != 0 {
+		t.Fatalf("%d registrations after the tag moved, want 0", n)
+	}
+
+	prompt = ask("7.2")
+	if want := "• image: `botfleet/api:v2@" + moved + "`"; !strings.Contains(prompt.Text, want) {
+		t.Errorf("the second request %q does not show %q", prompt.Text, want)
+	}
+	w.tr.Click(t, "U0LEAD", prompt, true)
+	if got := lastPost(w.tr.Thread("7.2")); !strings.HasPrefix(got, "✅ `api` in prd runs `api:2`") {
+		t.Errorf("approved deploy: %q", botkittest.Texts(w.tr.Thread("7.2")))
+	}
+	if n := w.calls(ecsfake.ECS + "RegisterTaskDefinition"); n != 1 {
+		t.Errorf("%d registrations, want 1", n)
+	}
+	td, _ := w.fake.ServiceTaskDef("prd-cluster", "api")
+	if img := w.fake.TaskDef(td)["containerDefinitions"].([]any)[0].(map[string]any)["image"]; img != apiRepo+":v2" {
+		t.Errorf("prd runs %v, want %s (which names %s)", img, apiRepo+":v2", moved)
+	}
+}

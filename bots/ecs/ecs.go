@@ -202,7 +202,7 @@ func (bt *bot) register(b *botkit.Bot) error {
 		botkit.Example("tags api"))
 	b.Command("deploy {service:name} {tag:plain} [to {env:name}]", bt.deploy, env,
 		botkit.Describe("Deploy an image tag: a new task definition revision with only that image changed, then follow the rollout"),
-		botkit.Example("deploy api v1.4.2 to dev"), botkit.Timeout(maxRolloutTimeout+2*time.Minute))
+		botkit.Example("deploy api v1.4.2 to dev"), botkit.Timeout(maxRolloutTimeout+2*time.Minute), botkit.Prepare(bt.prepareDeploy))
 	b.Command("rollback {service:name} [in {env:name}]", bt.rollback, env,
 		botkit.Describe("Redeploy the task definition of the previous successful deployment and follow the rollout"),
 		botkit.Example("rollback api in prd"), botkit.Timeout(maxRolloutTimeout+2*time.Minute))
@@ -456,7 +456,11 @@ func (bt *bot) tags(ctx context.Context, req *botkit.Request) error {
 // validTag is Docker's rule for a tag.
 var validTag = regexp.MustCompile(`^[\w][\w.-]{0,127}$`)
 
-func (bt *bot) deploy(ctx context.Context, req *botkit.Request) error {
+// prepareDeploy resolves the tag a deploy names to its image's digest in
+// ECR and freezes it, before any confirmation or approval: whoever confirms
+// or approves sees the digest, the audit line records it, and the deploy
+// runs that image or nothing (checkImage).
+func (bt *bot) prepareDeploy(ctx context.Context, req *botkit.Request) error {
 	tag := req.Arg("tag")
 	if !validTag.MatchString(tag) {
 		return botkit.Userf("`%s` is not an image tag.", botkit.Escape(tag))
@@ -465,20 +469,56 @@ func (bt *bot) deploy(ctx context.Context, req *botkit.Request) error {
 	if err != nil {
 		return err
 	}
-	_, err = t.ecr.DescribeImages(ctx, &ecr.DescribeImagesInput{RepositoryName: &t.svc.Repository, ImageIds: []ecrtypes.ImageIdentifier{{ImageTag: &tag}}})
+	digest, err := t.imageDigest(ctx, tag)
+	if err != nil {
+		return err
+	}
+	req.Freeze("image", t.svc.Repository+":"+tag+"@"+digest)
+	return nil
+}
+
+// imageDigest returns the digest of the image tag names in the service's
+// repository.
+func (t *target) imageDigest(ctx context.Context, tag string) (string, error) {
+	out, err := t.ecr.DescribeImages(ctx, &ecr.DescribeImagesInput{RepositoryName: &t.svc.Repository, ImageIds: []ecrtypes.ImageIdentifier{{ImageTag: &tag}}})
 	if isCode(err, "ImageNotFoundException") {
-		return botkit.Userf("ECR repository `%s` has no tag `%s`; see `tags %s`.", t.svc.Repository, botkit.Escape(tag), t.svc.Name)
+		return "", botkit.Userf("ECR repository `%s` has no tag `%s`; see `tags %s`.", t.svc.Repository, botkit.Escape(tag), t.svc.Name)
 	}
 	if err != nil {
-		return awsError(err, "checking the image tag")
+		return "", awsError(err, "checking the image tag")
 	}
-	return bt.change(ctx, req, t, "deploy", "deploying `"+tag+"` to %s", map[string]string{"tag": tag},
-		func(ctx context.Context) error { return t.deploy(ctx, req, tag) })
+	if len(out.ImageDetails) != 1 || aws.ToString(out.ImageDetails[0].ImageDigest) == "" {
+		return "", fmt.Errorf("checking the image tag %s: ECR answered %d images", tag, len(out.ImageDetails))
+	}
+	return aws.ToString(out.ImageDetails[0].ImageDigest), nil
+}
+
+func (bt *bot) deploy(ctx context.Context, req *botkit.Request) error {
+	tag := req.Arg("tag")
+	_, digest, ok := strings.Cut(req.Frozen("image"), "@")
+	if !ok {
+		return errors.New("deploy: no image was frozen") // prepareDeploy always freezes one
+	}
+	t, err := bt.resolve(ctx, req, req.Arg("env"), req.Arg("service"))
+	if err != nil {
+		return err
+	}
+	return bt.change(ctx, req, t, "deploy", "deploying `"+tag+"` to %s", map[string]string{"tag": tag, "digest": digest},
+		func(ctx context.Context) error { return t.deploy(ctx, req, tag, digest) })
 }
 
 // deploy registers a revision of the service's task definition with tag's
-// image and follows its rollout.
-func (t *target) deploy(ctx context.Context, req *botkit.Request, tag string) error {
+// image and follows its rollout. The image is the one digest names, which
+// the request froze: if tag names another image now, nothing changes.
+func (t *target) deploy(ctx context.Context, req *botkit.Request, tag, digest string) error {
+	now, err := t.imageDigest(ctx, tag)
+	if err != nil {
+		return err
+	}
+	if now != digest {
+		return botkit.Userf("Not deployed: tag `%s` of `%s` now names image `%s`, not `%s`, the one resolved when you asked (and shown to whoever confirmed or approved it). Nothing changed; deploy again to deploy the new image.",
+			botkit.Escape(tag), t.svc.Repository, now, digest)
+	}
 	s, err := t.idle(ctx)
 	if err != nil {
 		return err

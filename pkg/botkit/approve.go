@@ -127,10 +127,17 @@ func (rt *Runtime) approval() Middleware {
 			}
 			a := r.Approve
 			if req.approvals != nil {
-				// Approved: the rule may have changed meanwhile.
-				if len(req.approvals) < a.Count {
-					return refuse(fmt.Sprintf("Not run: access rule `%s` now needs %d approvals and this request had %d; run the command again to ask again.",
-						Escape(r.Name), a.Count, len(req.approvals)))
+				// Approved: the rule may have changed meanwhile, and an
+				// approver may have left its groups.
+				valid, err := rt.countable(ctx, req.tr, a.Groups, req.User, req.approvals)
+				if err != nil {
+					req.logger.Warn("approval: group lookup failed at the decision; not run", "err", err)
+					return refuse("Not run: I couldn't check that the approvers are still members of " + groupList(a.Groups) +
+						" (Slack didn't answer); run the command again to ask again.")
+				}
+				if len(valid) < a.Count {
+					return refuse(fmt.Sprintf("Not run: access rule `%s` now needs %d approvals and this request had %d (from members of %s); run the command again to ask again.",
+						Escape(r.Name), a.Count, len(valid), groupList(a.Groups)))
 				}
 				return next.ServeCommand(ctx, req)
 			}
@@ -187,7 +194,7 @@ func (s *session) answerApproval(ev Event, it *interaction, yes bool) bool {
 			s.refuseClick(ev, it, "self_approval", "You can't approve your own request: another member of "+groupList(it.Groups)+" must.")
 			return false
 		}
-		return s.decide(&ev, it, verdict{Outcome: verdictWithdrawn, By: ev.User, At: now}, nil)
+		return s.decide(&ev, it, verdict{Outcome: verdictWithdrawn, By: ev.User, Click: ev.ID, At: now}, nil)
 	}
 	member, err := s.memberOfAny(it.Groups, ev.User)
 	if err != nil {
@@ -200,15 +207,19 @@ func (s *session) answerApproval(ev Event, it *interaction, yes bool) bool {
 		return false
 	}
 	if !yes {
-		return s.decide(&ev, it, verdict{Outcome: verdictRejected, By: ev.User, At: now}, nil)
+		return s.decide(&ev, it, verdict{Outcome: verdictRejected, By: ev.User, Click: ev.ID, At: now}, nil)
 	}
-	votes, fresh, err := rt.pending.vote(it.ID, vote{User: ev.User, At: now})
+	votes, fresh, err := rt.pending.vote(it.ID, vote{User: ev.User, Click: ev.ID, At: now})
 	if err != nil {
 		rt.logger.Error("recording an approval", "interaction", it.ID, "err", err)
 		s.post(s.ctx, ev, "I couldn't record your approval just now; click again in a moment.")
 		return false
 	}
-	votes = slices.DeleteFunc(votes, func(v vote) bool { return v.User == it.Run.User })
+	if votes, err = s.countable(it, votes); err != nil {
+		rt.logger.Warn("approval: group lookup failed; not decided", "interaction", it.ID, "err", err)
+		s.post(s.ctx, ev, "Your approval is recorded, but I couldn't check the others' (Slack didn't answer); click again in a moment.")
+		return false
+	}
 	rt.logger.Info("audit", "interaction", it.ID, "approval_by", ev.User, "approvals", len(votes), "needed", it.Count,
 		"command", it.Run.Text, "requester", it.Run.User, "correlation_id", it.Run.CorrelationID)
 	if len(votes) < it.Count {
@@ -221,7 +232,7 @@ func (s *session) answerApproval(ev Event, it *interaction, yes bool) bool {
 		s.post(s.ctx, ev, fmt.Sprintf("Your approval is recorded; it needs %d more.", left))
 		return false
 	}
-	return s.decide(&ev, it, verdict{Outcome: verdictApproved, By: ev.User, At: now}, votes)
+	return s.decide(&ev, it, verdict{Outcome: verdictApproved, By: ev.User, Click: ev.ID, At: now}, votes)
 }
 
 // closeQuestionPartly shows the approvals so far on the request's
@@ -244,15 +255,48 @@ func (s *session) closeQuestionPartly(it *interaction, votes []vote) {
 	}
 }
 
+// countable returns the approvals of it that count now: neither the
+// requester's nor those of approvers who have left its groups since.
+func (s *session) countable(it *interaction, votes []vote) ([]vote, error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(s.ctx), noteTimeout)
+	defer cancel()
+	return s.rt.countable(ctx, s.tr, it.Groups, it.Run.User, votes)
+}
+
+// countable returns the votes that count for an approval by members of
+// groups, now: never requester's, nor those of approvers no longer in any
+// of groups (the cache holds a minute).
+func (rt *Runtime) countable(ctx context.Context, tr Transport, groups []string, requester string, votes []vote) ([]vote, error) {
+	var out []vote
+	for _, v := range votes {
+		if v.User == requester {
+			continue
+		}
+		member, err := rt.memberOfAny(ctx, tr, groups, v.User)
+		if err != nil {
+			return nil, err
+		}
+		if member {
+			out = append(out, v)
+		}
+	}
+	return out, nil
+}
+
 // memberOfAny reports whether user is in one of groups, asking Slack (the
-// cache holds a minute). A failed lookup of one group is an error only if
-// no other group admits the user.
+// cache holds a minute).
 func (s *session) memberOfAny(groups []string, user string) (bool, error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(s.ctx), noteTimeout)
 	defer cancel()
+	return s.rt.memberOfAny(ctx, s.tr, groups, user)
+}
+
+// memberOfAny reports whether user is in one of groups. A failed lookup of
+// one group is an error only if no other group admits the user.
+func (rt *Runtime) memberOfAny(ctx context.Context, tr Transport, groups []string, user string) (bool, error) {
 	var firstErr error
 	for _, g := range groups {
-		members, err := s.rt.policy.groups.members(ctx, s.tr, g)
+		members, err := rt.policy.groups.members(ctx, tr, g)
 		if err != nil {
 			firstErr = err
 			continue

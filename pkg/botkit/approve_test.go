@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -110,6 +112,12 @@ func waitFor(t *testing.T, tr *botkittest.Transport, thread string, what string,
 	}
 }
 
+// atTime is the time a note gives, as untimed shows it.
+var atTime = regexp.MustCompile(` at \d\d:\d\d:\d\d UTC`)
+
+// untimed replaces the times in s by " at T", for comparing notes.
+func untimed(s string) string { return atTime.ReplaceAllString(s, " at T") }
+
 func hasText(sub string) func(botkittest.Reply) bool {
 	return func(r botkittest.Reply) bool { return strings.Contains(r.Text, sub) }
 }
@@ -162,10 +170,10 @@ func TestApprovalRefusesAndRuns(t *testing.T) {
 	waitFor(t, tr, "9.1", "run", hasText("deployed api image registry/api@sha256:0001 for U0TEST"))
 	waitFor(t, tr, "9.1", "closed request", hasText("→ approved by <@U0LEAD>"))
 	// The same click again, a click on another button, a forged value.
-	if got := clickNote(t, tr, lead, prompt, true); got != "This request was approved already." {
-		t.Errorf("replayed click: %q", got)
+	if got := untimed(clickNote(t, tr, lead, prompt, true)); got != "This request was decided already: you approved it at T." {
+		t.Errorf("another click of the approver: %q", got)
 	}
-	if got := clickNote(t, tr, lead2, prompt, false); got != "This request was approved already." {
+	if got := untimed(clickNote(t, tr, lead2, prompt, false)); got != "This request was decided already: <@U0LEAD> approved it at T." {
 		t.Errorf("late reject: %q", got)
 	}
 	forged := prompt
@@ -233,7 +241,7 @@ func TestApprovalRejectWithdrawExpire(t *testing.T) {
 	withdrawn := ask(t, tr, "9.4")
 	tr.Click(t, botkittest.User, withdrawn, false)
 	waitFor(t, tr, "9.4", "withdrawal", hasText("→ withdrawn by <@U0TEST>."))
-	if got := clickNote(t, tr, lead, withdrawn, true); got != "This request was withdrawn by its requester." {
+	if got := untimed(clickNote(t, tr, lead, withdrawn, true)); got != "This request was decided already: its requester <@U0TEST> withdrew it at T." {
 		t.Errorf("approval after withdrawal: %q", got)
 	}
 
@@ -296,7 +304,7 @@ func TestApprovalSurvivesRestart(t *testing.T) {
 	}
 	after.Click(t, lead, prompt, true)
 	waitFor(t, after, "9.6", "run", hasText("deployed api image registry/api@sha256:0001 for U0TEST"))
-	if got := clickNote(t, after, lead, prompt, true); got != "This request was approved already." {
+	if got := untimed(clickNote(t, after, lead, prompt, true)); got != "This request was decided already: you approved it at T." {
 		t.Errorf("second click: %q", got)
 	}
 	if n, r := f.runs.Load(), f.resolved.Load(); n != 1 || r != 1 {
@@ -350,17 +358,32 @@ func TestSharedStateDirDecidesOnce(t *testing.T) {
 			if n := f.runs.Load(); n != 1 {
 				t.Fatalf("the command ran %d times over two processes, want 1", n)
 			}
-			notes := 0
+			// Round 0's click decides, at one process or the other, or by
+			// the sweep counting its vote: both its deliveries hear that
+			// their click decided (an approval's winner says so too, so
+			// it is the same whoever won). The other rounds' eight are
+			// told the clicker decided it before, by another click.
+			mine, before := "Your click decided this", "This request was decided already: you approved it at T."
+			wantMine := 2
+			if kind == "confirmation" {
+				before = "This confirmation was answered already: you confirmed it at T."
+				wantMine = 1 // a confirmation's winner runs it and says nothing
+			}
+			var gotMine, gotBefore int
 			for _, r := range slices.Concat(a.Thread("9.8"), b.Thread("9.8")) {
-				if r.Ephemeral == clicker && strings.Contains(r.Text, "already") {
-					notes++
+				switch {
+				case r.Ephemeral != clicker:
+				case strings.HasPrefix(r.Text, mine):
+					gotMine++
+				case untimed(r.Text) == before:
+					gotBefore++
+				default:
+					t.Errorf("the clicker was told %q", r.Text)
 				}
 			}
-			// Nine clicks find it decided. The tenth, the one that voted,
-			// is told so too when the other process's sweep counted its
-			// vote and decided first.
-			if notes != 9 && notes != 10 {
-				t.Errorf("%d clicks were told it was decided already, want 9 (or 10, the sweep deciding first)", notes)
+			if gotMine != wantMine || gotBefore != 8 {
+				t.Errorf("%d deliveries were told their click decided (want %d), %d that the clicker had decided it before (want 8)",
+					gotMine, wantMine, gotBefore)
 			}
 		})
 	}
@@ -388,8 +411,8 @@ func TestConfirmSurvivesRestart(t *testing.T) {
 	after.Click(t, botkittest.User, prompt, true)
 	waitThread(t, after, "8.1", "Deploy *api* to *prd*?\n→ confirmed.", "deployed api by U0TEST")
 	got := after.Click(t, botkittest.User, prompt, true)
-	if last := got[len(got)-1]; last.Text != "This confirmation was answered already." {
-		t.Errorf("second click: %q", last.Text)
+	if last := untimed(got[len(got)-1].Text); last != "This confirmation was answered already: you confirmed it at T." {
+		t.Errorf("second click: %q", last)
 	}
 	if n := runs.Load(); n != 1 {
 		t.Errorf("ran %d times, want 1", n)
@@ -515,8 +538,9 @@ func TestApprovalTalliedFromVotes(t *testing.T) {
 	before := f.approvalBot(t, dir, prdRule(2))
 	prompt := ask(t, before, "9.14")
 	before.Stop()
-	for _, u := range []string{lead, lead2} {
-		v := fmt.Sprintf(`{"user":%q,"at":%q}`, u, time.Now().Format(time.RFC3339Nano))
+	for i, u := range []string{lead, lead2} {
+		at := time.Now().Add(time.Duration(i-1) * time.Second) // lead2's vote makes the count
+		v := fmt.Sprintf(`{"user":%q,"click":"click-of-%s","at":%q}`, u, u, at.Format(time.RFC3339Nano))
 		if err := os.WriteFile(filepath.Join(dir, botkit.InteractionsDir, prompt.Prompt.ID, "vote."+u), []byte(v), 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -524,10 +548,144 @@ func TestApprovalTalliedFromVotes(t *testing.T) {
 	after := f.approvalBot(t, dir, prdRule(2))
 	after.Start()
 	waitFor(t, after, "9.14", "run", hasText("deployed api image registry/api@sha256:0001"))
-	if got := clickNote(t, after, lead, prompt, true); got != "This request was approved already." {
+	if got := untimed(clickNote(t, after, lead, prompt, true)); got != "This request was decided already: <@U0LEAD2> approved it at T." {
 		t.Errorf("a click after: %q", got)
+	}
+	// The click whose vote made the count, delivered again: the sweep
+	// decided, but on its vote, and the verdict says so.
+	again := after.Send(t, botkit.Event{ID: "click-of-" + lead2, User: lead2, Channel: "C1", ThreadTS: "9.14",
+		Action: &botkit.Action{ActionID: botkit.ConfirmActionID + "_yes", Value: botkit.PromptValue(prompt.Prompt.ID, true), MessageTS: prompt.TS}})
+	if got := untimed(botkittest.Last(again)); got != "Your click decided this already: you approved it at T." {
+		t.Errorf("the deciding click again: %q", got)
 	}
 	if n := f.runs.Load(); n != 1 {
 		t.Errorf("ran %d times, want 1", n)
+	}
+}
+
+// Access is checked again when the decision is made, across a restart
+// (which empties the cache of group members): an approver who has left the
+// group no longer counts, so the request waits for another; a requester
+// who has lost access is refused when the approval comes.
+func TestApprovalRechecksMembersAtDecision(t *testing.T) {
+	t.Run("approver left", func(t *testing.T) {
+		var f deployFleet
+		dir := t.TempDir()
+		before := f.approvalBot(t, dir, prdRule(2))
+		prompt := ask(t, before, "9.20")
+		if got := clickNote(t, before, lead, prompt, true); got != "Your approval is recorded; it needs 1 more." {
+			t.Fatalf("first approval: %q", got)
+		}
+		before.Stop()
+		after := f.approvalBot(t, dir, prdRule(2))
+		after.SetGroup("S0LEADS", lead2, "U0LEAD3", botkittest.User) // lead left
+		if got := clickNote(t, after, lead2, prompt, true); got != "Your approval is recorded; it needs 1 more." {
+			t.Errorf("an approval after the first approver left: %q", got)
+		}
+		if n := f.runs.Load(); n != 0 {
+			t.Fatalf("ran %d times with one approver still in the group", n)
+		}
+		after.Click(t, "U0LEAD3", prompt, true)
+		closed := waitFor(t, after, "9.20", "closed request", hasText("→ approved by"))
+		if !strings.Contains(closed.Text, "<@U0LEAD2>") || !strings.Contains(closed.Text, "<@U0LEAD3>") || strings.Contains(closed.Text, "<@U0LEAD>") {
+			t.Errorf("closed request %q, want approved by U0LEAD2 and U0LEAD3 only", closed.Text)
+		}
+		waitFor(t, after, "9.20", "run", hasText("deployed api image registry/api@sha256:0001"))
+		if n := f.runs.Load(); n != 1 {
+			t.Errorf("ran %d times, want 1", n)
+		}
+	})
+	t.Run("requester lost access", func(t *testing.T) {
+		var f deployFleet
+		dir := t.TempDir()
+		rule := prdRule(1)
+		rule.Groups = []string{"S0DEPLOY"} // who may ask
+		before := f.approvalBot(t, dir, rule)
+		before.SetGroup("S0DEPLOY", botkittest.User)
+		prompt := ask(t, before, "9.21")
+		before.Stop()
+		after := f.approvalBot(t, dir, rule)
+		after.SetGroup("S0DEPLOY") // the requester left
+		after.Click(t, lead, prompt, true)
+		waitFor(t, after, "9.21", "refusal", hasText("You may not run this: access rule `deploy env=prd` does not include you."))
+		if n := f.runs.Load(); n != 0 {
+			t.Errorf("ran %d times, want 0", n)
+		}
+	})
+}
+
+// A rule may ask for a confirmation and an approval: the requester
+// confirms first, then approvers approve what the requester confirmed,
+// and it runs once.
+func TestApprovalAfterConfirmation(t *testing.T) {
+	var f deployFleet
+	rule := prdRule(1)
+	rule.Confirm = true
+	tr := f.approvalBot(t, t.TempDir(), rule)
+	confirm := ask(t, tr, "9.22")
+	if confirm.Prompt.Yes != "Confirm" {
+		t.Fatalf("first question %q with buttons %+v, want a confirmation", confirm.Text, confirm.Prompt)
+	}
+	if got := clickNote(t, tr, lead, confirm, true); got != "Only <@U0TEST> can answer this confirmation." {
+		t.Errorf("an approver on the confirmation: %q", got)
+	}
+	tr.Click(t, botkittest.User, confirm, true)
+	approval := waitFor(t, tr, "9.22", "approval request", func(r botkittest.Reply) bool { return r.Prompt != nil && r.Prompt.Yes == "Approve" })
+	if !strings.Contains(approval.Text, "image: `registry/api@sha256:0001`") {
+		t.Errorf("approval request %q does not show the image the requester confirmed", approval.Text)
+	}
+	if n := f.runs.Load(); n != 0 {
+		t.Fatalf("ran %d times on the confirmation alone", n)
+	}
+	tr.Click(t, lead, approval, true)
+	waitFor(t, tr, "9.22", "run", hasText("deployed api image registry/api@sha256:0001 for U0TEST"))
+	if n, r := f.runs.Load(), f.resolved.Load(); n != 1 || r != 1 {
+		t.Errorf("ran %d times and resolved %d images, want 1 and 1", n, r)
+	}
+}
+
+// Every refused click is recorded: a log line with its reason, whether or
+// not it names a request, and for a request's, a line in the audit
+// channel.
+func TestRefusedClicksRecorded(t *testing.T) {
+	logs := &syncBuffer{}
+	f := deployFleet{opts: []botkit.Option{botkit.WithLogger(slog.New(slog.NewJSONHandler(logs, nil)))}}
+	dir := t.TempDir()
+	tr := f.approvalBot(t, dir, prdRule(1))
+	prompt := ask(t, tr, "9.23")
+	forged := prompt
+	forged.Prompt = &botkit.Prompt{ID: "../x"}
+	unknown := prompt
+	unknown.Prompt = &botkit.Prompt{ID: "a" + strings.Repeat("f", 24)}
+	clickNote(t, tr, lead, forged, true)
+	clickNote(t, tr, lead, unknown, true)
+	clickNote(t, tr, botkittest.User, prompt, true)
+	clickNote(t, tr, stranger, prompt, true)
+	tr.Click(t, lead, prompt, true)
+	waitFor(t, tr, "9.23", "run", hasText("deployed api"))
+	clickNote(t, tr, lead2, prompt, true)
+	late := ask(t, tr, "9.24")
+	backdate(t, dir, late.Prompt.ID)
+	clickNote(t, tr, lead, late, true)
+
+	var got []string
+	for line := range strings.Lines(logs.String()) {
+		var rec struct {
+			Msg, Reason, Clicker, Interaction string
+		}
+		if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "click refused" {
+			got = append(got, rec.Reason+" "+rec.Clicker+" "+map[bool]string{true: "request", false: "-"}[rec.Interaction != ""])
+		}
+	}
+	want := []string{"forged U0LEAD -", "unknown U0LEAD -", "self_approval U0TEST request", "not_member U0MALLORY request",
+		"decided U0LEAD2 request", "expired U0LEAD request"}
+	if !slices.Equal(got, want) {
+		t.Errorf("refused clicks logged:\n%q\nwant\n%q", got, want)
+	}
+	audit := strings.Join(auditLines(tr), "\n")
+	for _, reason := range []string{"self_approval", "not_member", "decided", "expired"} {
+		if !strings.Contains(audit, "): refused ("+reason+")") {
+			t.Errorf("audit channel lacks the %s refusal:\n%s", reason, audit)
+		}
 	}
 }

@@ -141,7 +141,7 @@ func (s *session) answer(ev Event) bool {
 		return false
 	}
 	if v, decided, err := rt.pending.verdict(id); err == nil && decided {
-		s.refuseClick(ev, it, "decided", decidedNote(it, v))
+		s.refuseClick(ev, it, "decided", decidedNote(it, v, ev))
 		return false
 	}
 	if !rt.now().Before(it.Expires) {
@@ -186,7 +186,7 @@ func (s *session) decide(click *Event, it *interaction, v verdict, votes []vote)
 			rt.logger.Error("deciding an interaction", "interaction", it.ID, "err", err)
 			tell("I couldn't record that just now; click again in a moment.")
 		case click != nil:
-			s.refuseClick(*click, it, "decided", decidedNote(it, got))
+			s.refuseClick(*click, it, "decided", decidedNote(it, got, *click))
 		}
 		return false
 	}
@@ -218,6 +218,12 @@ func (s *session) decide(click *Event, it *interaction, v verdict, votes []vote)
 func (s *session) resume(w work) {
 	a := w.answer
 	s.closeQuestion(a.it, outcomeLine(a.it, a.verdict, a.votes), &w.ev)
+	if a.it.Kind == interactionApprove && w.ev.Action != nil {
+		// The approver whose click decided hears it as a retry of that
+		// click would, here or at another process (decidedNote): every
+		// delivery of one click hears the same, whichever decided.
+		s.post(s.ctx, w.ev, "Your click decided this: you approved it at "+a.verdict.At.UTC().Format("15:04:05 UTC")+", and it runs now.")
+	}
 	req, err := s.requestFrom(a.it)
 	if err != nil {
 		s.rt.logger.Error("a decided command cannot run", "interaction", a.it.ID, "err", err)
@@ -254,7 +260,7 @@ func (s *session) requestFrom(it *interaction) (*Request, error) {
 	req := &Request{
 		Kind: r.Kind, Text: r.Text, User: r.User, Channel: r.Channel, TS: r.TS, ThreadTS: r.ThreadTS, EventID: r.EventID,
 		CorrelationID: r.CorrelationID, ResponseURL: r.ResponseURL, ev: &ev, received: s.rt.now(), cmd: cmd, args: r.Args,
-		tr: s.tr, defaulted: r.Defaulted, inChannel: r.InChannel, answeredBy: r.ConfirmedBy, details: r.Details,
+		tr: s.tr, rt: s.rt, defaulted: r.Defaulted, inChannel: r.InChannel, answeredBy: r.ConfirmedBy, details: r.Details,
 	}
 	req.logger = s.rt.logger.With(
 		slog.String("command", cmd.pat.src), slog.String("user", r.User), slog.String("channel", r.Channel),
@@ -335,11 +341,17 @@ func (s *session) tally(it *interaction) {
 	if err != nil {
 		return
 	}
-	votes = slices.DeleteFunc(votes, func(v vote) bool { return v.User == it.Run.User })
-	if len(votes) >= it.Count {
-		last := votes[len(votes)-1]
-		s.decide(nil, it, verdict{Outcome: verdictApproved, By: last.User, At: s.rt.now()}, votes)
+	if votes, err = s.countable(it, votes); err != nil || len(votes) < it.Count {
+		return
 	}
+	// The vote that made the count decides: its approver and its click,
+	// which a delivery of that click, here or at another process, is told.
+	slices.SortStableFunc(votes, func(a, b vote) int { return a.At.Compare(b.At) })
+	last := votes[it.Count-1]
+	if last.At.IsZero() {
+		return // its file is being written: the next sweep reads it whole
+	}
+	s.decide(nil, it, verdict{Outcome: verdictApproved, By: last.User, Click: last.Click, At: s.rt.now()}, votes)
 }
 
 // adopt arms a timer for a record another process made, so that it expires
@@ -451,22 +463,45 @@ func (s *session) postAuditLine(channel, line string) {
 	}
 }
 
-// decidedNote tells a late clicker what became of it.
-func decidedNote(it *interaction, v verdict) string {
-	if it.Kind != interactionApprove {
-		return "This confirmation was answered already."
-	}
-	switch v.Outcome {
-	case verdictApproved:
-		return "This request was approved already."
-	case verdictRejected:
-		return "This request was rejected already" + by(v) + "."
-	case verdictWithdrawn:
-		return "This request was withdrawn by its requester."
-	case verdictExpired:
+// decidedNote tells a click that found it decided what became of it, and
+// truthfully who decided it: a delivery of the very click that decided it
+// (a retry, or the same click at another process) is told its click did;
+// the one who decided it with another click, that they did; anyone else,
+// who did and how.
+func decidedNote(it *interaction, v verdict, ev Event) string {
+	if v.Outcome == verdictExpired {
 		return expiredNote(it)
 	}
-	return "This request was decided already."
+	what := "This confirmation was answered already"
+	if it.Kind == interactionApprove {
+		what = "This request was decided already"
+	}
+	at := ""
+	if !v.At.IsZero() {
+		at = " at " + v.At.UTC().Format("15:04:05 UTC")
+	}
+	verb, ok := decidedVerbs[v.Outcome]
+	switch {
+	case v.Outcome == verdictAbandoned:
+		return what + ": it was dropped when I restarted; run the command again."
+	case !ok:
+		return what + "."
+	case v.Click != "" && v.Click == ev.ID:
+		return "Your click decided this already: you " + verb + " it" + at + "."
+	case v.By == ev.User:
+		return what + ": you " + verb + " it" + at + "."
+	case v.By == "":
+		return what + ": " + v.Outcome + at + "."
+	case v.Outcome == verdictWithdrawn:
+		return what + ": its requester <@" + v.By + "> withdrew it" + at + "."
+	}
+	return what + ": <@" + v.By + "> " + verb + " it" + at + "."
+}
+
+// decidedVerbs say what the decider of each verdict did.
+var decidedVerbs = map[string]string{
+	verdictConfirmed: "confirmed", verdictCancelled: "cancelled",
+	verdictApproved: "approved", verdictRejected: "rejected", verdictWithdrawn: "withdrew",
 }
 
 func expiredNote(it *interaction) string {

@@ -155,7 +155,7 @@ func (s *session) answerConfirm(ev Event, it *interaction, yes bool) bool {
 		s.refuseClick(ev, it, "not_answerer", "Only <@"+it.Answerers[0]+"> can answer this confirmation.")
 		return false
 	}
-	v := verdict{Outcome: verdictCancelled, By: ev.User, At: s.rt.now()}
+	v := verdict{Outcome: verdictCancelled, By: ev.User, Click: ev.ID, At: s.rt.now()}
 	if yes {
 		v.Outcome = verdictConfirmed
 	}

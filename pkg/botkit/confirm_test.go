@@ -63,8 +63,8 @@ func TestConfirmYes(t *testing.T) {
 	waitThread(t, tr, "9.1", "Deploy *api* to *prd*?", "Only <@U0TEST> can answer this confirmation.", "Deploy *api* to *prd*?\n→ confirmed.", "deployed api by U0TEST")
 	// A second click after the answer finds the question gone.
 	got = tr.Click(t, botkittest.User, prompt, true)
-	if last := got[len(got)-1]; last.Text != "This confirmation was answered already." {
-		t.Errorf("late click got %q, want a note that it was answered", last.Text)
+	if last := untimed(got[len(got)-1].Text); last != "This confirmation was answered already: you confirmed it at T." {
+		t.Errorf("late click got %q, want a note that it was answered", last)
 	}
 }
 
@@ -134,11 +134,14 @@ func TestConfirmDecidedOnce(t *testing.T) {
 	}
 	want := []string{"Launch?", "Launch?\n→ confirmed.", "launched"}
 	for range 7 {
-		want = append(want, "This confirmation was answered already.")
+		want = append(want, "This confirmation was answered already: you confirmed it at T.")
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		got := botkittest.Texts(tr.Thread("6.1"))
+		var got []string
+		for _, text := range botkittest.Texts(tr.Thread("6.1")) {
+			got = append(got, untimed(text))
+		}
 		slices.Sort(got)
 		slices.Sort(want)
 		if slices.Equal(got, want) {

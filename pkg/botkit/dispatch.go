@@ -63,7 +63,7 @@ func (s *session) dispatchText(w work, text string) {
 	req := &Request{
 		Kind: ev.Kind, Text: text, User: ev.User, Channel: ev.Channel, TS: ev.TS, ThreadTS: ev.ThreadTS, EventID: ev.ID,
 		CorrelationID: newCorrelationID(), TriggerID: ev.TriggerID, ResponseURL: ev.ResponseURL,
-		ev: &ev, cmd: cmd, args: args, tr: s.tr, inChannel: w.inChannel, received: w.received,
+		ev: &ev, cmd: cmd, args: args, tr: s.tr, rt: rt, inChannel: w.inChannel, received: w.received,
 	}
 	req.logger = rt.logger.With(
 		slog.String("command", cmd.pat.src), slog.String("user", ev.User), slog.String("channel", ev.Channel),

@@ -87,7 +87,7 @@ func (s *session) request(ev Event, c *Command) *Request {
 	req := &Request{
 		Kind: ev.Kind, User: ev.User, Channel: ev.Channel, TS: ev.TS, ThreadTS: ev.ThreadTS, EventID: ev.ID,
 		CorrelationID: newCorrelationID(), TriggerID: ev.TriggerID, ResponseURL: ev.ResponseURL,
-		ev: &ev, cmd: c, tr: s.tr, received: s.rt.now(),
+		ev: &ev, cmd: c, tr: s.tr, rt: s.rt, received: s.rt.now(),
 	}
 	if ev.Kind == KindAction {
 		req.TS = ev.Action.MessageTS // replies go in the clicked message's thread

@@ -94,15 +94,23 @@ type postedRef struct {
 
 // vote is one approver's click.
 type vote struct {
-	User string    `json:"user"`
-	At   time.Time `json:"at"`
+	User string `json:"user"`
+	// Click is the click's event id: when this vote makes the count, the
+	// verdict names it.
+	Click string    `json:"click,omitempty"`
+	At    time.Time `json:"at"`
 }
 
 // verdict is what became of an interaction, who decided it and when.
 type verdict struct {
-	Outcome string    `json:"outcome"`
-	By      string    `json:"by,omitempty"`
-	At      time.Time `json:"at"`
+	Outcome string `json:"outcome"`
+	By      string `json:"by,omitempty"`
+	// Click is the event id of the click that decided it (for an
+	// approval, the click whose vote made the count, even when the sweep
+	// counted it): a retry of that click, at any process, is told that it
+	// decided, not that someone did before it.
+	Click string    `json:"click,omitempty"`
+	At    time.Time `json:"at"`
 }
 
 var (

@@ -46,6 +46,7 @@ type Request struct {
 	args     []string // canonical values, one per parameter
 	logger   *slog.Logger
 	tr       Transport
+	rt       *Runtime // what a handler may read of it: PendingApprovals
 
 	// Set by botkit's middleware as the run goes: the audit line's
 	// decision, the access rule that wants a confirmation, the defaults

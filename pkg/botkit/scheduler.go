@@ -223,7 +223,7 @@ func (s *session) runTick(j *Job, st jobStore, tick time.Time) {
 	set := rt.policy.load()
 	req := &Request{
 		Kind: KindSchedule, Text: j.name, Channel: set.Schedule.Channel, CorrelationID: newCorrelationID(),
-		ev: &Event{Kind: KindSchedule, Channel: set.Schedule.Channel}, received: rt.now(), cmd: j.cmd, tr: s.tr,
+		ev: &Event{Kind: KindSchedule, Channel: set.Schedule.Channel}, received: rt.now(), cmd: j.cmd, tr: s.tr, rt: rt,
 		tick: tick,
 	}
 	req.logger = rt.logger.With(slog.String("job", j.name), slog.Time("tick", tick),

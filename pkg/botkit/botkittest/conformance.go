@@ -141,7 +141,7 @@ func TestTransport(t *testing.T, newHarness func(t *testing.T) Harness) {
 		waitSeen(t, h, "Really run risky?\n→ confirmed.", "risky ran")
 		// The same button again: the question was decided, once.
 		h.Click(t, h.User, true)
-		waitSeen(t, h, "This confirmation was answered already.")
+		waitSeen(t, h, "This confirmation was answered already")
 	})
 	t.Run("slash command", func(t *testing.T) {
 		h := newHarness(t)

@@ -406,8 +406,9 @@ hello> as U0APPROVER y
     • arguments: ` + "`env=prd`" + `
     Needs 1 approval from !subteam^S0LEADS (access rule ` + "`deploy env=prd`" + `) within 30m0s; the requester cannot approve, and can withdraw with Reject.
     → approved by @U0APPROVER (`
-	got := out.String()
-	if !strings.HasPrefix(got, want) || !strings.HasSuffix(got, "; running.\n  ↳ deployed to prd\nhello> as U0APPROVER ping\n  ↳ pong for U0APPROVER\n") {
+	got := regexp.MustCompile(` at \d\d:\d\d:\d\d UTC`).ReplaceAllString(out.String(), " at T")
+	if !strings.HasPrefix(got, want) || !strings.HasSuffix(got, "; running.\n  ↳ (only you) Your click decided this: you approved it at T, and it runs now.\n"+
+		"  ↳ deployed to prd\nhello> as U0APPROVER ping\n  ↳ pong for U0APPROVER\n") {
 		t.Errorf("transcript:\n%s\nwant it to start:\n%s", got, want)
 	}
 }

@@ -10,8 +10,10 @@ import (
 	"github.com/botfleet/botfleet/pkg/botkit"
 )
 
-// status lists the running jobs of every process. It first recovers the
-// jobs of processes that died since this one started: another pod's.
+// status lists the running jobs of every process, then the commands
+// awaiting approval, read from the interaction records that every process
+// shares. It first recovers the jobs of processes that died since this one
+// started: another pod's.
 func (m *Manager) status(ctx context.Context, req *botkit.Request) error {
 	if stale, err := m.st.Recover(ctx); err != nil {
 		req.Log().Warn("recovering the jobs of stopped processes", "err", err)
@@ -22,13 +24,21 @@ func (m *Manager) status(ctx context.Context, req *botkit.Request) error {
 	if err != nil {
 		return err
 	}
-	if len(running) == 0 {
+	waiting, err := req.PendingApprovals()
+	if err != nil {
+		return err
+	}
+	if len(running) == 0 && len(waiting) == 0 {
 		_, err := req.Reply(ctx, "No job is running. `history` shows the last ones.")
 		return err
 	}
 	now := time.Now()
 	var b strings.Builder
-	b.WriteString("*Running jobs*")
+	if len(running) == 0 {
+		b.WriteString("No job is running.")
+	} else {
+		b.WriteString("*Running jobs*")
+	}
 	for _, r := range running {
 		fmt.Fprintf(&b, "\n• #%d <@%s> is %s, since %s UTC (%s)", r.ID, r.User, r.Title,
 			r.Started.UTC().Format("15:04:05"), r.Duration(now).Round(time.Second))
@@ -39,9 +49,63 @@ func (m *Manager) status(ctx context.Context, req *botkit.Request) error {
 			b.WriteString(": " + firstLine(r.Progress))
 		}
 	}
-	b.WriteString("\nStop one with `cancel <number>`.")
+	if len(running) > 0 {
+		b.WriteString("\nStop one with `cancel <number>`.")
+	}
+	if len(waiting) > 0 {
+		b.WriteString("\n*Awaiting approval*")
+		for _, p := range waiting[:min(len(waiting), maxWaitingShown)] {
+			b.WriteString("\n• " + waitingLine(p, now))
+		}
+		if len(waiting) > maxWaitingShown {
+			fmt.Fprintf(&b, "\n…and %d more.", len(waiting)-maxWaitingShown)
+		}
+	}
 	_, err = req.Reply(ctx, b.String())
 	return err
+}
+
+// maxWaitingShown bounds the approvals status lists: each line is up to
+// a few hundred characters, and a message holds 40,000.
+const maxWaitingShown = 20
+
+// waitingLine says of a command awaiting approval what runs (the frozen
+// values), who asked since when, the approvals so far, when it times out
+// and how to withdraw it.
+func waitingLine(p botkit.PendingApproval, now time.Time) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "<@%s> asks to run `%s`", p.User, botkit.Escape(clip(p.Text, 300)))
+	var vals []string
+	for _, a := range p.Args {
+		if a.Value != "" {
+			vals = append(vals, a.Key+"="+a.Value)
+		}
+	}
+	for _, d := range p.Details {
+		vals = append(vals, d.Key+"="+d.Value)
+	}
+	if len(vals) > 0 {
+		fmt.Fprintf(&b, " (`%s`)", botkit.Escape(clip(strings.Join(vals, " "), 600)))
+	}
+	fmt.Fprintf(&b, ", since %s UTC (%s ago)", p.Created.UTC().Format("15:04:05"), now.Sub(p.Created).Round(time.Second))
+	if p.Channel != "" && !strings.HasPrefix(p.Channel, "D") {
+		fmt.Fprintf(&b, " in <#%s>", p.Channel)
+	}
+	groups := make([]string, len(p.Groups))
+	for i, g := range p.Groups {
+		groups[i] = "<!subteam^" + g + ">"
+	}
+	fmt.Fprintf(&b, ": %d of %d approvals from %s", len(p.Approvals), p.Count, strings.Join(groups, " or "))
+	if len(p.Approvals) > 0 {
+		who := make([]string, len(p.Approvals))
+		for i, a := range p.Approvals {
+			who[i] = "<@" + a.User + ">"
+		}
+		fmt.Fprintf(&b, " (%s)", strings.Join(who, ", "))
+	}
+	fmt.Fprintf(&b, "; times out at %s UTC (in %s); <@%s> can withdraw it with Reject on the request.",
+		p.Expires.UTC().Format("15:04:05"), p.Expires.Sub(now).Round(time.Second), p.User)
+	return b.String()
 }
 
 func firstLine(s string) string {

@@ -25,9 +25,9 @@ const (
 	approver  = "U0LEAD"
 )
 
-// approvalDeployer returns a bot whose prd deploys need one approval from
-// S0LEADS, counting its runs in runs.
-func approvalDeployer(t *testing.T, stateDir string, runs *atomic.Int32) *botkit.Runtime {
+// approvalDeployer returns a bot whose prd deploys need count approvals
+// from S0LEADS, counting its runs in runs.
+func approvalDeployer(t *testing.T, stateDir string, runs *atomic.Int32, count int) *botkit.Runtime {
 	t.Helper()
 	b := botkit.New("deployer")
 	b.Command("deploy {app:name} to {env:name}", func(ctx context.Context, req *botkit.Request) error {
@@ -38,7 +38,7 @@ func approvalDeployer(t *testing.T, stateDir string, runs *atomic.Int32) *botkit
 	rt := botkit.NewRuntime(b, botkit.WithStateDir(stateDir))
 	err := rt.Apply(botkit.Settings{Access: botkit.AccessConfig{Rules: []botkit.Rule{{
 		Command: "deploy", Args: map[string]string{"env": "prd"},
-		Approve: &botkit.Approval{Groups: []string{"S0LEADS"}, Count: 1},
+		Approve: &botkit.Approval{Groups: []string{"S0LEADS"}, Count: count},
 	}}}})
 	if err != nil {
 		t.Fatal(err)
@@ -104,7 +104,7 @@ func TestApprovalAcrossRestartOverSocketMode(t *testing.T) {
 	dir := t.TempDir()
 	var runs atomic.Int32
 
-	stop := runUntilStopped(t, approvalDeployer(t, dir, &runs), newTransport(srv, slacktest.AppToken, nil))
+	stop := runUntilStopped(t, approvalDeployer(t, dir, &runs, 1), newTransport(srv, slacktest.AppToken, nil))
 	srv.Mention(requester, "C0OPS", "deploy api to prd")
 	yes := botkit.ConfirmActionID + "_yes"
 	var self slacktest.Action
@@ -120,7 +120,7 @@ func TestApprovalAcrossRestartOverSocketMode(t *testing.T) {
 
 	click, _ := srv.ButtonClick(approver, yes)
 	srv.Click(click) // queued: no process is connected
-	runUntilStopped(t, approvalDeployer(t, dir, &runs), newTransport(srv, slacktest.AppToken, nil))
+	runUntilStopped(t, approvalDeployer(t, dir, &runs, 1), newTransport(srv, slacktest.AppToken, nil))
 	waitMessage(t, srv, "run", func(m slacktest.Message) bool { return m.Text == "deployed api to prd" })
 	waitMessage(t, srv, "closed request", func(m slacktest.Message) bool {
 		return m.Method == "chat.update" && strings.Contains(m.Text, "→ approved by <@U0LEAD>") && !strings.Contains(m.Blocks, yes)
@@ -132,7 +132,8 @@ func TestApprovalAcrossRestartOverSocketMode(t *testing.T) {
 
 // One click delivered to two processes sharing the state directory (as two
 // replicas behind one request URL, or a retry that reaches the other one):
-// one decides, the command runs once, and the other says it was decided.
+// one decides, the command runs once, and every delivery is told that this
+// click decided it.
 func TestApprovalClickAtTwoProcessesOverHTTP(t *testing.T) {
 	srv := slacktest.New(t)
 	srv.SetUserGroup("S0LEADS", approver)
@@ -149,7 +150,7 @@ func TestApprovalClickAtTwoProcessesOverHTTP(t *testing.T) {
 		bot := httptest.NewServer(mux)
 		t.Cleanup(bot.Close)
 		urls[i] = bot.URL
-		runUntilStopped(t, approvalDeployer(t, dir, &runs), tr)
+		runUntilStopped(t, approvalDeployer(t, dir, &runs, 1), tr)
 	}
 	push(t, func() (slacktest.PushResult, error) {
 		return srv.PushEvent(t.Context(), urls[0]+slack.EventsPath,
@@ -188,14 +189,77 @@ func TestApprovalClickAtTwoProcessesOverHTTP(t *testing.T) {
 	srv.WaitFor(t, 10*time.Second, func() bool {
 		n := 0
 		for _, m := range srv.Messages() {
-			if note(approver, "This request was approved already.")(m) {
+			if note(approver, "Your click decided this")(m) {
 				n++
 			}
 		}
-		return n == 5
+		// One click, delivered six times: whichever delivery decides,
+		// each hears that this click decided it, none that someone did.
+		return n == 6
 	})
 	time.Sleep(50 * time.Millisecond) // room for a second run, were there one
 	if n := runs.Load(); n != 1 {
 		t.Errorf("ran %d times over two processes, want 1", n)
+	}
+}
+
+// Every refusal and the count of two, over Socket Mode with a restart in
+// between (which empties the cache of group members): the requester, a
+// non-member and a forged button are refused; an approver counts once,
+// and no more once out of the group; the click that decides and a late one
+// are told truthfully who decided.
+func TestApprovalRefusalsAndCountOverSocketMode(t *testing.T) {
+	srv := slacktest.New(t)
+	srv.SetUserGroup("S0LEADS", approver, "U0LEAD2", requester)
+	dir := t.TempDir()
+	var runs atomic.Int32
+	stop := runUntilStopped(t, approvalDeployer(t, dir, &runs, 2), newTransport(srv, slacktest.AppToken, nil))
+	srv.Mention(requester, "C0OPS", "deploy api to prd")
+	yes, no := botkit.ConfirmActionID+"_yes", botkit.ConfirmActionID+"_no"
+	var button slacktest.Action
+	srv.WaitFor(t, 10*time.Second, func() bool {
+		var ok bool
+		button, ok = srv.ButtonClick(requester, yes)
+		return ok
+	})
+	clickAs := func(user, action string, edit func(*slacktest.Action)) {
+		a := button
+		a.User, a.ActionID = user, action
+		if action == no {
+			a.Value = strings.TrimSuffix(a.Value, ":yes") + ":no"
+		}
+		if edit != nil {
+			edit(&a)
+		}
+		srv.Click(a)
+	}
+	steps := []struct {
+		user, action string
+		edit         func(*slacktest.Action)
+		want         string
+	}{
+		{requester, yes, nil, "You can't approve your own request: another member of <!subteam^S0LEADS> must."},
+		{"U0MALLORY", yes, nil, "Only members of <!subteam^S0LEADS> can approve or reject this."},
+		{approver, yes, func(a *slacktest.Action) { a.Value = "../../x:yes" }, "That button is not one of mine."},
+		{approver, yes, nil, "Your approval is recorded; it needs 1 more."},
+		{approver, yes, nil, "You approved this already; it needs 1 more, from someone else."},
+	}
+	for _, s := range steps {
+		clickAs(s.user, s.action, s.edit)
+		waitMessage(t, srv, s.want, note(s.user, s.want))
+	}
+	stop()
+	srv.WaitDisconnected(t)
+	srv.SetUserGroup("S0LEADS", "U0LEAD2", "U0LEAD3", requester) // the first approver left
+	runUntilStopped(t, approvalDeployer(t, dir, &runs, 2), newTransport(srv, slacktest.AppToken, nil))
+	clickAs("U0LEAD2", yes, nil)
+	waitMessage(t, srv, "a first approval again", note("U0LEAD2", "Your approval is recorded; it needs 1 more."))
+	clickAs("U0LEAD3", yes, nil)
+	waitMessage(t, srv, "run", func(m slacktest.Message) bool { return m.Text == "deployed api to prd" })
+	waitMessage(t, srv, "the deciding click's note", note("U0LEAD3", "Your click decided this: you approved it at "))
+	clickAs("U0LEAD2", no, nil)
+	waitMessage(t, srv, "a late reject's note", note("U0LEAD2", "This request was decided already: <@U0LEAD3> approved it at "))
+	if n := runs.Load(); n != 1 {
+		t.Errorf("ran %d times, want 1", n)
 	}
 }

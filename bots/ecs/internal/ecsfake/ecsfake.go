@@ -40,6 +40,7 @@ type Fake struct {
 	mu       sync.Mutex
 	now      time.Time
 	seq      int
+	pushes   int                      // images pushed, for their digests
 	services map[string]*service      // by cluster/name
 	taskDefs map[string][]taskDef     // by family; revision i+1 at i
 	images   map[string][]image       // by repository
@@ -184,11 +185,28 @@ func (f *Fake) Break(img string) {
 	f.broken[img] = true
 }
 
-// PushImage adds a tag to repository, pushed at the fake's clock.
+// PushImage pushes a new image to repository with tag, at the fake's
+// clock. As in ECR a tag names one image: pushing a tag again moves it to
+// the new image, whose digest differs (the fake's images differ by their
+// push only).
 func (f *Fake) PushImage(repository, tag string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.images[repository] = append(f.images[repository], image{Tag: tag, Digest: fmt.Sprintf("sha256:%064x", len(f.images[repository])+1), Pushed: f.tick()})
+	f.pushes++
+	imgs := slices.DeleteFunc(f.images[repository], func(i image) bool { return i.Tag == tag })
+	f.images[repository] = append(imgs, image{Tag: tag, Digest: fmt.Sprintf("sha256:%064x", f.pushes), Pushed: f.tick()})
+}
+
+// ImageDigest returns the digest of the image tag names in repository, or "".
+func (f *Fake) ImageDigest(repository, tag string) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, i := range f.images[repository] {
+		if i.Tag == tag {
+			return i.Digest
+		}
+	}
+	return ""
 }
 
 // ServiceTaskDef returns the task definition of the service's PRIMARY
