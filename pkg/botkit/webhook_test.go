@@ -80,9 +80,9 @@ func startHookBot(t *testing.T, opts ...botkit.Option) *hookBot {
 	stopped := make(chan struct{})
 	go func() { defer close(stopped); _ = rt.Run(ctx, mem) }()
 	t.Cleanup(func() { cancel(); <-stopped })
-	waitUntil(t, func() bool {
-		return hb.post(t, http.MethodPost, "/hooks/none", nil, "").StatusCode == http.StatusNotFound
-	})
+	// A hook answers 503 until the runtime runs, which it logs after
+	// taking webhook deliveries.
+	waitUntil(t, func() bool { return strings.Contains(hb.logs.String(), `"msg":"bot running"`) })
 	return hb
 }
 
