@@ -277,6 +277,13 @@ func (t *Transport) wait(ctx context.Context, id string, giveUp <-chan time.Time
 		delete(t.finished, id)
 		t.fmu.Unlock()
 		if done {
+			// A question the event asked before it finished signalled too: the
+			// signal is spent here, or the wait for the next event would
+			// take it as its own and read the next line too early.
+			select {
+			case <-t.prompted:
+			default:
+			}
 			return nil
 		}
 		select {
