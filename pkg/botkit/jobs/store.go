@@ -202,6 +202,9 @@ func (s *Store) Begin(ctx context.Context, r Record) (lease *Lease, stale []Reco
 		}
 	}()
 	if old, _ := s.readHolder(r.Key); old != nil {
+		if s.adopted(*old) {
+			return nil, nil, &BusyError{Key: r.Key, Holder: old}
+		}
 		if st, err := s.interruptLocked(*old, fmt.Sprintf("found when a job of %s began", r.Key)); err != nil {
 			return nil, nil, err
 		} else if st != nil {
