@@ -57,6 +57,8 @@ func (s *Store) claim(ctx context.Context, h Record) (Record, bool, error) {
 	if err := s.appendLocked(h); err != nil {
 		return h, false, err
 	}
+	// Said to whoever is refused the key meanwhile.
+	h.Progress = "the process that ran it stopped, but what it started still runs here; the key stays locked until that ends"
 	return h, true, s.writeHolder(h)
 }
 

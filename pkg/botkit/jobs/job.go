@@ -65,7 +65,10 @@ func (j *Job) SetData(ctx context.Context, v any) error {
 // process (as an inherited fd): the key stays locked while the child, or a
 // fork of it that keeps the fd, runs, even if this process dies; a process
 // that starts meanwhile leaves the job alone, or adopts it (Options.Orphan).
-func (j *Job) LockFile() *os.File { return j.lease.lock.File() }
+func (j *Job) LockFile() *os.File { return j.lease.LockFile() }
+
+// LockFile returns the open lock file of the job's key (see Job.LockFile).
+func (l *Lease) LockFile() *os.File { return l.lock.File() }
 
 // Writer returns the job's log as a writer, for output taken as it is (a
 // program's); Logf adds timestamped lines to the same log.

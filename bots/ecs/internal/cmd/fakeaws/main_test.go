@@ -42,7 +42,7 @@ func environ(t *testing.T, extra ...string) []string {
 		}
 	}
 	env = append(env, "HOME="+t.TempDir(), "BOT_CONFIG="+cfg, "BOT_HTTP_ADDR=127.0.0.1:0", "BOT_CFG_POLL_INTERVAL=20ms",
-		"BOT_CFG_JOBS_STATE_DIR="+t.TempDir(),
+		"BOT_STATE_DIR="+t.TempDir(),
 		"AWS_PROFILE=someone", "AWS_ACCESS_KEY_ID=AKIAREALLOOKINGKEY00", "AWS_ENDPOINT_URL=https://ecs.eu-west-1.amazonaws.com")
 	return append(env, extra...)
 }
@@ -130,7 +130,7 @@ func TestServeAlone(t *testing.T) {
 			env = append(env, kv)
 		}
 	}
-	cmd.Env = append(append(env, "BOT_HTTP_ADDR=127.0.0.1:0", "BOT_CFG_JOBS_STATE_DIR="+t.TempDir()), vars...)
+	cmd.Env = append(append(env, "BOT_HTTP_ADDR=127.0.0.1:0", "BOT_STATE_DIR="+t.TempDir()), vars...)
 	cmd.Stdin = strings.NewReader("scale api 3\n")
 	out, err := cmd.Output()
 	if err != nil || !strings.Contains(string(out), "Scaled `api` in dev from 2 to 3 tasks.") {
