@@ -127,7 +127,11 @@ func (d *deployer) execute(ctx, jctx context.Context, req *botkit.Request, cfg *
 	if err != nil {
 		return fail(err)
 	}
-	repoLock, err := d.locks.Wait(jctx, filepath.Join(d.stateDir, playbooksLock), 50*time.Millisecond)
+	lockPath := filepath.Join(d.stateDir, playbooksLock)
+	if err := os.MkdirAll(filepath.Dir(lockPath), 0o750); err != nil {
+		return fail(err)
+	}
+	repoLock, err := d.locks.Wait(jctx, lockPath, 50*time.Millisecond)
 	if err != nil {
 		return fail(err)
 	}

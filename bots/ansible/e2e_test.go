@@ -31,7 +31,7 @@ func TestEndToEnd(t *testing.T) {
 	bin := buildBin(t)
 	stateDir := filepath.Join(dir, "botstate") // BOT_STATE_DIR
 	cfgPath := filepath.Join(dir, "dev.yaml")
-	cfg := "playbooks: {path: " + playbookRepo(t) + ", ref: main}\nstate_dir: " + stateDir + "\nprogress_interval: 200ms\ncancel_grace: 2s\n" +
+	cfg := "playbooks: {path: " + playbookRepo(t) + ", ref: main}\nprogress_interval: 200ms\ncancel_grace: 2s\n" +
 		"apps:\n  web: {playbook: ok.yml, inventories: {dev: inventory.ini}, default_env: dev}\n" +
 		"  slow: {playbook: slow.yml, inventories: {dev: inventory.ini}, default_env: dev}\n"
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
@@ -246,7 +246,7 @@ func TestEndToEndOrphan(t *testing.T) {
 	dir := t.TempDir()
 	stateDir := filepath.Join(dir, "botstate") // BOT_STATE_DIR
 	cfgPath := filepath.Join(dir, "dev.yaml")
-	cfg := "playbooks: {path: " + playbookRepo(t) + ", ref: main}\nstate_dir: " + stateDir + "\nprogress_interval: 200ms\ncancel_grace: 2s\n" +
+	cfg := "playbooks: {path: " + playbookRepo(t) + ", ref: main}\nprogress_interval: 200ms\ncancel_grace: 2s\n" +
 		"apps:\n  slow: {playbook: slow.yml, inventories: {dev: inventory.ini}, default_env: dev}\n"
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
@@ -307,7 +307,7 @@ func TestEndToEndRace(t *testing.T) {
 	dir := t.TempDir()
 	stateDir := filepath.Join(dir, "botstate") // BOT_STATE_DIR
 	cfgPath := filepath.Join(dir, "dev.yaml")
-	cfg := "playbooks: {path: " + playbookRepo(t) + ", ref: main}\nstate_dir: " + stateDir + "\nprogress_interval: 200ms\n" +
+	cfg := "playbooks: {path: " + playbookRepo(t) + ", ref: main}\nprogress_interval: 200ms\n" +
 		"apps:\n  web: {playbook: ok.yml, inventories: {dev: inventory.ini}, default_env: dev}\n"
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
@@ -344,7 +344,7 @@ func TestEndToEndAccess(t *testing.T) {
 	bin := buildBin(t)
 	stateDir := filepath.Join(dir, "botstate") // BOT_STATE_DIR
 	cfgPath := filepath.Join(dir, "prd.yaml")
-	cfg := "playbooks: {path: " + playbookRepo(t) + ", ref: main}\nstate_dir: " + stateDir + "\nprogress_interval: 200ms\n" +
+	cfg := "playbooks: {path: " + playbookRepo(t) + ", ref: main}\nprogress_interval: 200ms\n" +
 		"apps:\n  web: {playbook: ok.yml, inventories: {dev: inventory.ini, prd: inventory.ini}, default_env: dev}\n" +
 		"  api: {playbook: ok.yml, inventories: {dev: inventory.ini, prd: inventory.ini}, default_env: prd}\n" +
 		"access:\n  default: allow\n  rules:\n" +

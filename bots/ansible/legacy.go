@@ -90,8 +90,8 @@ func (r legacyRecord) record() (jobs.Record, error) {
 		return jobs.Record{}, err
 	}
 	rec := jobs.Record{ID: r.ID, Status: legacyStatus[r.Status], Kind: "deploy", Key: lockKey(r.App, r.Env), User: r.User,
-		Args:  map[string]string{"app": r.App, "env": r.Env, "branch": r.Branch},
-		Title: fmt.Sprintf("deploying `%s` of `%s` to *%s*", r.Branch, r.App, r.Env),
+		Args:    map[string]string{"app": r.App, "env": r.Env, "branch": r.Branch},
+		Title:   fmt.Sprintf("deploying `%s` of `%s` to *%s*", r.Branch, r.App, r.Env),
 		Channel: r.Channel, Thread: r.Thread, Message: r.Message, Instance: r.Instance,
 		Created: r.Started, Started: r.Started, Ended: r.Ended, Error: r.Error, CancelledBy: r.CancelledBy,
 		Data: data, Notified: r.Notified}

@@ -3,9 +3,9 @@ package main
 import (
 	"encoding/json"
 	"log/slog"
-	"path/filepath"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -14,16 +14,16 @@ import (
 	"time"
 
 	"github.com/botfleet/botfleet/bots/ansible/internal/proc"
+	"github.com/botfleet/botfleet/pkg/botkit/botkittest"
 	"github.com/botfleet/botfleet/pkg/botkit/jobs"
 	"github.com/botfleet/botfleet/pkg/flock"
-	"github.com/botfleet/botfleet/pkg/botkit/botkittest"
 )
 
 // orphaned is what a bot on this host leaves when it dies during deploy #1
 // of slow to dev: the record, and the deploy's processes, still running.
 type orphaned struct {
-	leader  proc.ID     // the playbook, with the lock file open
-	escaped proc.ID     // a daemon it started: another session, lock file closed
+	leader  proc.ID // the playbook, with the lock file open
+	escaped proc.ID // a daemon it started: another session, lock file closed
 }
 
 // orphanDeploy makes that state in stateDir.
