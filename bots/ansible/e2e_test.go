@@ -126,7 +126,7 @@ func TestEndToEnd(t *testing.T) {
 	if strings.Contains(stderr.String(), slacktest.BotToken) || strings.Contains(stderr.String(), slacktest.AppToken) {
 		t.Error("a token was logged")
 	}
-	if !strings.Contains(stderr.String(), `"msg":"deploy interrupted"`) {
+	if !strings.Contains(stderr.String(), `"msg":"job interrupted"`) {
 		t.Errorf("the restart did not log the interrupted deploy:\n%s", stderr)
 	}
 }
