@@ -81,7 +81,9 @@ type App struct {
 
 // RetiredKeys implements config.Retirer.
 func (c *Config) RetiredKeys() map[string]string {
-	return map[string]string{"state_dir": "deploys are jobs, kept in $BOT_STATE_DIR/jobs: set BOT_STATE_DIR (the bot's state directory, /efs/state/ansible in a pod; the history of the old state_dir there is imported at start) instead"}
+	keys := c.Settings.RetiredKeys()
+	keys["state_dir"] = "deploys are jobs, kept in $BOT_STATE_DIR/jobs: set BOT_STATE_DIR (the bot's state directory, /efs/state/ansible in a pod; the history of the old state_dir there is imported at start) instead"
+	return keys
 }
 
 // Defaults and bounds.

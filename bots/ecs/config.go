@@ -41,7 +41,9 @@ type Config struct {
 
 // RetiredKeys implements config.Retirer.
 func (c *Config) RetiredKeys() map[string]string {
-	return map[string]string{"jobs.state_dir": jobs.RetiredStateDir}
+	keys := c.Settings.RetiredKeys()
+	keys["jobs.state_dir"] = jobs.RetiredStateDir
+	return keys
 }
 
 // Environment is one ECS cluster in one account and region.

@@ -106,6 +106,20 @@ type Retirer interface {
 	RetiredKeys() map[string]string
 }
 
+// retiredKey returns the retired key that an unused key is, or holds (a
+// mapping "state" whose only field was the retired "state.dir"), and why.
+func retiredKey(retired map[string]string, key string) (string, string, bool) {
+	if why, ok := retired[key]; ok {
+		return key, why, true
+	}
+	for old, why := range retired {
+		if strings.HasPrefix(old, key+".") {
+			return old, why, true
+		}
+	}
+	return "", "", false
+}
+
 // Defaulter is implemented by config structs that set their defaults
 // before the file is read; keys the file leaves out keep them.
 type Defaulter interface {
@@ -249,8 +263,8 @@ func Load(dst any, o Options) (Loaded, error) {
 	for _, key := range md.Unused {
 		info, _, _ := res.keys.lookup(key)
 		msg := "unknown key (check its spelling and indentation)"
-		if why, ok := retired[normKey(key)]; ok {
-			msg = "no longer a config key: " + why
+		if old, why, ok := retiredKey(retired, normKey(key)); ok {
+			key, msg = old, "no longer a config key: "+why
 		}
 		problems = append(problems, &Error{Line: info.line, Key: key, Msg: msg})
 	}
