@@ -22,17 +22,26 @@ func (s *Store) adopted(h Record) bool {
 // process lock is free, whether their key is still locked (by a child the
 // job handed its lock file to) or not.
 func (s *Store) orphans() ([]Record, error) {
+	others, err := s.othersHolders()
+	var out []Record
+	for _, h := range others {
+		if alive, err := procs.Alive(&s.locks, s.procsDir(), h.Instance); err == nil && !alive {
+			out = append(out, h)
+		}
+	}
+	return out, err
+}
+
+// othersHolders returns the jobs recorded as their keys' holders by other
+// processes, by number; unreadable holder files are skipped.
+func (s *Store) othersHolders() ([]Record, error) {
 	paths, err := filepath.Glob(filepath.Join(s.dir, "locks", "*.json"))
 	if err != nil {
 		return nil, err
 	}
 	var out []Record
 	for _, p := range paths {
-		h, err := readHolderFile(p)
-		if err != nil || h.Instance == s.instance {
-			continue
-		}
-		if alive, err := procs.Alive(&s.locks, s.procsDir(), h.Instance); err == nil && !alive {
+		if h, err := readHolderFile(p); err == nil && h.Instance != s.instance {
 			out = append(out, *h)
 		}
 	}
