@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/botfleet/botfleet/bots/ecs/internal/ecsfake"
 )
 
 // bot builds bin/ecs into a temp dir.
@@ -166,5 +168,33 @@ func TestOnlyLocal(t *testing.T) {
 	}
 	if _, err := os.Stat(marker); err == nil {
 		t.Error("the command ran")
+	}
+}
+
+// TestBotEnvStateDir: the bot is pointed at make run's state directory
+// (its jobs need one) unless the shell names one.
+func TestBotEnvStateDir(t *testing.T) {
+	f := ecsfake.New(t)
+	local, err := filepath.Abs(filepath.Join("..", "..", ".local", "ecs", "state"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		environ []string
+		want    string
+	}{
+		{nil, "BOT_STATE_DIR=" + local},
+		{[]string{"BOT_STATE_DIR=/elsewhere"}, ""},
+	}
+	for _, tt := range tests {
+		var got string
+		for _, kv := range botEnv(f, t.TempDir(), tt.environ) {
+			if strings.HasPrefix(kv, "BOT_STATE_DIR=") {
+				got = kv
+			}
+		}
+		if got != tt.want {
+			t.Errorf("environ %q: %q, want %q", tt.environ, got, tt.want)
+		}
 	}
 }
