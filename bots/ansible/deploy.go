@@ -17,12 +17,14 @@ import (
 	"github.com/botfleet/botfleet/bots/ansible/internal/proc"
 	"github.com/botfleet/botfleet/pkg/botkit"
 	"github.com/botfleet/botfleet/pkg/botkit/jobs"
+	"github.com/botfleet/botfleet/pkg/flock"
 )
 
-// playbooksLock, in the state directory, serializes updates of the
-// playbook repo and its worktrees across instances (the path the bot used
-// before its deploys were jobs, so that both agree during the rollout).
-const playbooksLock = "locks/playbooks.lock"
+// playbooksLock, in the state directory's locks/, serializes updates of
+// the playbook repo and its worktrees across instances (the path the bot
+// used before its deploys were jobs, so that both agree during the
+// rollout).
+const playbooksLock = "playbooks.lock"
 
 func (d *deployer) deploy(ctx context.Context, req *botkit.Request) error {
 	cfg := d.live.Load()
@@ -127,11 +129,23 @@ func (d *deployer) execute(ctx, jctx context.Context, req *botkit.Request, cfg *
 	if err != nil {
 		return fail(err)
 	}
-	lockPath := filepath.Join(d.stateDir, playbooksLock)
-	if err := os.MkdirAll(filepath.Dir(lockPath), 0o750); err != nil {
+	// The lock the bot's version before jobs took for the app and env:
+	// held too, so that during the rollout that upgrades, a deploy of the
+	// old pod and one of the new never run at once. (To remove once no
+	// deployment runs that version.)
+	lockDir := filepath.Join(d.stateDir, "locks")
+	if err := os.MkdirAll(lockDir, 0o750); err != nil {
 		return fail(err)
 	}
-	repoLock, err := d.locks.Wait(jctx, lockPath, 50*time.Millisecond)
+	legacy, err := d.locks.TryLock(filepath.Join(lockDir, lockKey(dp.app, dp.env)+".lock"))
+	if errors.Is(err, flock.ErrHeld) {
+		return &deployEnd{msg: fmt.Sprintf("the bot's previous version is deploying `%s` to *%s*: deploy again when it is done", dp.app, dp.env), err: err}
+	}
+	if err != nil {
+		return fail(err)
+	}
+	defer legacy.Release()
+	repoLock, err := d.locks.Wait(jctx, filepath.Join(lockDir, playbooksLock), 50*time.Millisecond)
 	if err != nil {
 		return fail(err)
 	}
@@ -188,7 +202,7 @@ func (d *deployer) execute(ctx, jctx context.Context, req *botkit.Request, cfg *
 		// ansible-playbook keeps the deploy's lock file open, so the app
 		// and env stay locked while it runs even if this bot dies: a bot
 		// on another host, which cannot see its processes, trusts the lock.
-		Files: []*os.File{j.LockFile()},
+		Files: []*os.File{j.LockFile(), legacy.File()},
 		Started: func(id proc.ID) {
 			// A bot restarted on this host finds the playbook by it.
 			data.Owner.Run = process(id)

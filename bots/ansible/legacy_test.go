@@ -9,6 +9,7 @@ import (
 
 	"github.com/botfleet/botfleet/pkg/botkit/botkittest"
 	"github.com/botfleet/botfleet/pkg/botkit/jobs"
+	"github.com/botfleet/botfleet/pkg/flock"
 )
 
 // TestLegacyHistory: a deployment upgraded from the bot that kept its own
@@ -57,5 +58,19 @@ func TestLegacyHistory(t *testing.T) {
 	}
 	if rs := records(t, stateDir); len(rs) != 5 || rs[4].ID != 7 {
 		t.Errorf("records after the restart: %+v", rs)
+	}
+	// During the rollout that upgrades, the old pod deploys web to dev
+	// under its own lock: the new one does not deploy it meanwhile.
+	var oldPod flock.Set
+	l, err := oldPod.TryLock(filepath.Join(stateDir, "locks", "deploy.web.dev.lock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(botkittest.Texts(tr.Say(t, "deploy web main")), "\n"); !strings.Contains(got, "the bot's previous version is deploying `web` to *dev*") {
+		t.Errorf("a deploy while the old pod deploys: %q", got)
+	}
+	l.Release()
+	if got := strings.Join(botkittest.Texts(tr.Say(t, "deploy web main")), "\n"); !strings.Contains(got, "✅ Deploy #9") {
+		t.Errorf("a deploy once the old pod is done: %q", got)
 	}
 }
