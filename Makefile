@@ -43,11 +43,12 @@ bin/botctl:
 	@go build -ldflags "-X main.version=$(VERSION)" -o $@ ./tools/cmd/botctl
 
 .PHONY: run
-run: ## Run a bot (BOT=hello); without Slack tokens it reads commands from the terminal; ecs against a fake AWS unless AWS=real
+run: ## Run a bot (BOT=hello); without Slack tokens it reads commands from the terminal; ecs against a fake AWS unless AWS=real; state in .local/<bot>/state unless BOT_STATE_DIR
 	@test -f bots/$(BOT)/go.mod || { echo "no bot '$(BOT)'; the bots are: $(BOTS)"; exit 2; }
 	@echo "make run: compiling bots/$(BOT) (the first time takes a minute or more)" >&2
 	@if [ -d bots/$(BOT)/internal/cmd/localrepo ]; then cd bots/$(BOT) && go run ./internal/cmd/localrepo; fi
-	@cd bots/$(BOT) && $(if $(filter real,$(AWS)),,$(if $(wildcard bots/$(BOT)/internal/cmd/fakeaws),go run ./internal/cmd/fakeaws -- ))go run -ldflags "-X github.com/botfleet/botfleet/pkg/botkit/botmain.Version=$(VERSION)" .
+	@mkdir -p $(or $(BOT_STATE_DIR),$(CURDIR)/.local/$(BOT)/state)
+	@cd bots/$(BOT) && BOT_STATE_DIR=$(or $(BOT_STATE_DIR),$(CURDIR)/.local/$(BOT)/state) $(if $(filter real,$(AWS)),,$(if $(wildcard bots/$(BOT)/internal/cmd/fakeaws),go run ./internal/cmd/fakeaws -- ))go run -ldflags "-X github.com/botfleet/botfleet/pkg/botkit/botmain.Version=$(VERSION)" .
 
 # make bot stops with botctl's one-line message as make's own error, not a
 # recipe failure that make would follow with "make: *** [...] Error 2":

@@ -14,50 +14,45 @@ import (
 	"time"
 
 	"github.com/botfleet/botfleet/bots/ansible/internal/gitx"
-	"github.com/botfleet/botfleet/bots/ansible/internal/state"
 	"github.com/botfleet/botfleet/pkg/botkit"
+	"github.com/botfleet/botfleet/pkg/botkit/jobs"
+	"github.com/botfleet/botfleet/pkg/flock"
 )
-
-// eventTTL is how long a handled event id is remembered in the state dir:
-// Slack retries an event for a few minutes; a second instance gets it at
-// once.
-const eventTTL = 24 * time.Hour
 
 // historyShown is how many deploys `history` lists.
 const historyShown = 10
 
-// deployer holds what the commands share: the config, the state dirs and the
-// deploys this instance runs. It is safe for concurrent use.
+// appsScanned bounds how many of the last deploys `apps` reads to say what
+// is deployed where.
+const appsScanned = 10000
+
+// deployer holds what the commands share: the config, the jobs (deploys
+// are jobs of kind deploy, package jobs) and the deploys this instance runs
+// or watches. It is safe for concurrent use.
 type deployer struct {
 	live *botkit.Live[Config]
-	env  botkit.Env
-	name string
 	log  *slog.Logger
-
+	jobs *jobs.Manager
+	// stateDir is BOT_STATE_DIR: the playbook repo's lock is there.
+	stateDir string
+	locks    flock.Set
 	// self is this process, as deploys record where they run.
-	self state.Owner
+	self owner
 
 	mu      sync.Mutex
-	stores  map[string]*state.Store // by absolute state dir (a reload may change it)
 	active  map[int64]*run
 	orphans map[int64]*orphan // deploys of a dead instance whose playbook runs on here
-	poster  botkit.Poster     // once started: edits outside commands
-	notes   []state.Record    // ended deploys whose message is still to edit
 	askpass string            // the GIT_ASKPASS helper, once written
 }
 
 func setup(ctx context.Context, b *botkit.Bot, live *botkit.Live[Config], env botkit.Env) error {
 	log := env.Log()
-	d := &deployer{live: live, env: env, name: b.Name(), log: log, self: selfOwner(log),
-		stores: map[string]*state.Store{}, active: map[int64]*run{}, orphans: map[int64]*orphan{}}
-	st, err := d.store(live.Load())
+	dir, err := jobs.Dir(env)
 	if err != nil {
 		return err
 	}
-	if err := d.recover(ctx, st); err != nil {
-		return fmt.Errorf("recovering interrupted deploys: %w", err)
-	}
-	b.OnStart(d.flushNotes)
+	d := &deployer{live: live, log: log, stateDir: env.StateDir, self: selfOwner(log),
+		active: map[int64]*run{}, orphans: map[int64]*orphan{}}
 	requireTools(b, live)
 	b.Command("deploy {app:name} {branch:plain} [to {env:name}]", d.deploy,
 		botkit.Describe("Deploy a branch of an app to an environment (default: the app's)"),
@@ -72,29 +67,16 @@ func setup(ctx context.Context, b *botkit.Bot, live *botkit.Live[Config], env bo
 	b.Command("status [{id}]", d.status, botkit.Describe("Show the running deploys and their progress, or one deploy"), botkit.Example("status 42"))
 	b.Command("cancel {id}", d.cancel, botkit.Describe("Stop a running deploy (yours; admins may stop any)"), botkit.Example("cancel 42"))
 	b.Command("history [{app:name}] [{env:name}]", d.history, botkit.Describe("Show the last deploys, of an app, an environment or both"), botkit.Example("history api dev"))
+	d.jobs, err = jobs.New(b, jobs.Options{Dir: dir, Log: log, Noun: "deploy", EndText: endText, OwnCommands: true,
+		MayCancel: func() jobs.Principals { return jobs.Principals{Users: live.Load().Admins} },
+		Orphan:    d.orphanWatch})
+	if err != nil {
+		return err
+	}
+	if err := importLegacy(ctx, d.jobs.Store(), env.StateDir); err != nil {
+		return fmt.Errorf("importing the deploys of the bot's previous history: %w", err)
+	}
 	return nil
-}
-
-// store returns the Store of cfg's state dir, opening it once.
-func (d *deployer) store(cfg *Config) (*state.Store, error) {
-	dir, err := filepath.Abs(cfg.StateDir)
-	if err != nil {
-		return nil, err
-	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if st, ok := d.stores[dir]; ok {
-		return st, nil
-	}
-	st, err := state.Open(dir, d.log)
-	if err != nil {
-		return nil, err
-	}
-	if err := st.PruneEvents(eventTTL); err != nil {
-		d.log.Warn("pruning handled event ids", "err", err)
-	}
-	d.stores[dir] = st
-	return st, nil
 }
 
 // defaultEnv is the environment of a deploy that names none: the app's
@@ -188,29 +170,23 @@ func (d *deployer) askpassHelper() (string, error) {
 
 func (d *deployer) apps(ctx context.Context, req *botkit.Request) error {
 	cfg := d.live.Load()
-	st, err := d.store(cfg)
+	last := map[string]deploy{} // app.env -> its deploy of the largest number
+	n := 0
+	err := d.jobs.Store().Each(func(r jobs.Record) bool {
+		dp := view(r)
+		if cur, ok := last[dp.app+"."+dp.env]; !ok || cur.ID < dp.ID {
+			last[dp.app+"."+dp.env] = dp
+		}
+		n++
+		return n < appsScanned
+	})
 	if err != nil {
 		return err
-	}
-	recs, err := st.Records()
-	if err != nil {
-		return err
-	}
-	last := map[string]state.Record{} // app.env -> latest deploy
-	for _, r := range recs {
-		last[r.App+"."+r.Env] = r
 	}
 	var sb strings.Builder
 	sb.WriteString("*Apps* (`deploy &lt;app&gt; &lt;branch&gt; [to &lt;env&gt;]`):")
-	names := slices.Sorted(func(yield func(string) bool) {
-		for n := range cfg.Apps {
-			if !yield(n) {
-				return
-			}
-		}
-	})
 	now := time.Now()
-	for _, n := range names {
+	for _, n := range slices.Sorted(mapsKeys(cfg.Apps)) {
 		a := cfg.Apps[n]
 		fmt.Fprintf(&sb, "\n• *%s*", n)
 		for _, env := range a.envs() {
@@ -223,19 +199,25 @@ func (d *deployer) apps(ctx context.Context, req *botkit.Request) error {
 				fmt.Fprintf(&sb, "\n    %s%s: never deployed", env, def)
 				continue
 			}
-			fmt.Fprintf(&sb, "\n    %s%s: `%s` by <@%s>, %s — %s (#%d)", env, def, r.Branch, r.User, ago(now, r.Started), statusWord(r.Status), r.ID)
+			fmt.Fprintf(&sb, "\n    %s%s: `%s` by <@%s>, %s — %s (#%d)", env, def, r.branch, r.User, ago(now, r.Started), statusWord(r.Status), r.ID)
 		}
 	}
 	_, err = req.Reply(ctx, sb.String())
 	return err
 }
 
-func (d *deployer) status(ctx context.Context, req *botkit.Request) error {
-	cfg := d.live.Load()
-	st, err := d.store(cfg)
-	if err != nil {
-		return err
+func mapsKeys[V any](m map[string]V) func(func(string) bool) {
+	return func(yield func(string) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
+		}
 	}
+}
+
+func (d *deployer) status(ctx context.Context, req *botkit.Request) error {
+	st := d.jobs.Store()
 	if arg := req.Arg("id"); arg != "" {
 		id, err := parseID(arg)
 		if err != nil {
@@ -252,30 +234,30 @@ func (d *deployer) status(ctx context.Context, req *botkit.Request) error {
 		if !ok {
 			return botkit.Userf("There is no deploy #%d. Try `history`.", id)
 		}
-		line := recordLine(rec, time.Now())
-		if d.orphan(id) != nil {
-			line += orphanNote(rec)
+		line := recordLine(view(rec), time.Now())
+		if o := d.orphan(id); o != nil {
+			line += o.note()
 		}
 		_, err = req.Reply(ctx, line)
 		return err
 	}
-	recs, err := st.Records()
+	if err := d.jobs.Sweep(ctx); err != nil {
+		req.Log().Warn("recovering the deploys of stopped instances", "err", err)
+	}
+	recs, err := st.Running()
 	if err != nil {
 		return err
 	}
 	var lines []string
 	now := time.Now()
 	for _, rec := range recs {
-		if rec.Status != state.Running {
-			continue
-		}
 		switch r, o := d.running(rec.ID), d.orphan(rec.ID); {
 		case r != nil:
 			lines = append(lines, r.progressText(now))
 		case o != nil:
-			lines = append(lines, recordLine(rec, now)+orphanNote(rec))
+			lines = append(lines, recordLine(view(rec), now)+o.note())
 		default:
-			lines = append(lines, recordLine(rec, now)+" (on "+rec.Instance+")")
+			lines = append(lines, recordLine(view(rec), now)+" (on "+rec.Instance+")")
 		}
 	}
 	if len(lines) == 0 {
@@ -288,49 +270,48 @@ func (d *deployer) status(ctx context.Context, req *botkit.Request) error {
 
 func (d *deployer) cancel(ctx context.Context, req *botkit.Request) error {
 	cfg := d.live.Load()
-	st, err := d.store(cfg)
-	if err != nil {
-		return err
-	}
+	st := d.jobs.Store()
 	id, err := parseID(req.Arg("id"))
 	if err != nil {
 		return err
 	}
-	rec, ok, err := st.Record(id)
+	running, err := st.Running()
 	if err != nil {
 		return err
 	}
-	switch {
-	case !ok:
-		return botkit.Userf("There is no deploy #%d. Try `status`.", id)
-	case rec.Status != state.Running:
-		return botkit.Userf("Deploy #%d is not running: it ended (%s).", id, statusWord(rec.Status))
-	case rec.User != req.User && !slices.Contains(cfg.Admins, req.User):
+	i := slices.IndexFunc(running, func(r jobs.Record) bool { return r.ID == id })
+	if i < 0 {
+		rec, ok, err := st.Record(id)
+		switch {
+		case err != nil:
+			return err
+		case !ok:
+			return botkit.Userf("There is no deploy #%d. Try `status`.", id)
+		default:
+			return botkit.Userf("Deploy #%d is not running: it ended (%s).", id, statusWord(rec.Status))
+		}
+	}
+	rec := running[i]
+	if rec.User != req.User && !slices.Contains(cfg.Admins, req.User) {
 		return botkit.Userf("Only <@%s>, who started deploy #%d, or an admin may cancel it.", rec.User, id)
 	}
-	if r := d.running(id); r != nil {
-		r.stop(&cancelled{by: req.User})
+	o := d.orphan(id)
+	local, err := d.jobs.Cancel(id, req.User)
+	switch {
+	case err != nil:
+		return err
+	case local && o != nil:
+		_, err = req.Replyf(ctx, "Cancelling deploy #%d: the bot instance that ran it (%s) stopped, but its playbook still runs here; it gets SIGINT, then SIGKILL after %s.", id, o.instance, cfg.CancelGrace)
+	case local:
 		_, err = req.Replyf(ctx, "Cancelling deploy #%d: ansible-playbook gets SIGINT, then SIGKILL after %s.", id, cfg.CancelGrace)
-		return err
+	default:
+		_, err = req.Replyf(ctx, "Asked the instance running deploy #%d (%s) to cancel it.", id, rec.Instance)
 	}
-	if o := d.orphan(id); o != nil {
-		o.stop(req.User)
-		_, err = req.Replyf(ctx, "Cancelling deploy #%d: the bot instance that ran it (%s) stopped, but its playbook still runs here; it gets SIGINT, then SIGKILL after %s.", id, rec.Instance, cfg.CancelGrace)
-		return err
-	}
-	if err := st.RequestCancel(id, req.User); err != nil {
-		return err
-	}
-	_, err = req.Replyf(ctx, "Asked the instance running deploy #%d (%s) to cancel it.", id, rec.Instance)
 	return err
 }
 
 func (d *deployer) history(ctx context.Context, req *botkit.Request) error {
 	cfg := d.live.Load()
-	st, err := d.store(cfg)
-	if err != nil {
-		return err
-	}
 	app, env := req.Arg("app"), req.Arg("env") // canonical: ASCII, lowercase
 	if _, isApp := cfg.Apps[app]; app != "" && !isApp && env == "" && isEnv(cfg, app) {
 		app, env = "", app // `history dev`
@@ -338,21 +319,25 @@ func (d *deployer) history(ctx context.Context, req *botkit.Request) error {
 	if _, ok := cfg.Apps[app]; app != "" && !ok {
 		return botkit.Userf("I don't know the app `%s`. Apps: %s.", botkit.Escape(clip(app, 40)), appList(cfg))
 	}
-	recs, err := st.Records()
+	var shown []deploy
+	err := d.jobs.Store().Each(func(r jobs.Record) bool {
+		if dp := view(r); (app == "" || dp.app == app) && (env == "" || dp.env == env) {
+			shown = append(shown, dp)
+		}
+		return len(shown) < historyShown
+	})
 	if err != nil {
 		return err
 	}
-	var lines []string
-	now := time.Now()
-	for i := len(recs) - 1; i >= 0 && len(lines) < historyShown; i-- {
-		r := recs[i]
-		if (app == "" || r.App == app) && (env == "" || r.Env == env) {
-			lines = append(lines, "• "+recordLine(r, now))
-		}
-	}
-	if len(lines) == 0 {
+	if len(shown) == 0 {
 		_, err = req.Reply(ctx, "No deploys yet.")
 		return err
+	}
+	slices.SortFunc(shown, func(a, b deploy) int { return int(b.ID - a.ID) })
+	now := time.Now()
+	lines := make([]string, len(shown))
+	for i, dp := range shown {
+		lines[i] = "• " + recordLine(dp, now)
 	}
 	_, err = req.Reply(ctx, "*Last deploys*, newest first:\n"+strings.Join(lines, "\n"))
 	return err
@@ -398,30 +383,30 @@ func (d *deployer) running(id int64) *run {
 }
 
 // recordLine is one deploy in a list.
-func recordLine(r state.Record, now time.Time) string {
-	line := fmt.Sprintf("#%d `%s` `%s` → *%s* by <@%s>, %s — %s", r.ID, r.App, r.Branch, r.Env, r.User, ago(now, r.Started), statusWord(r.Status))
-	if r.Status == state.Running {
+func recordLine(r deploy, now time.Time) string {
+	line := fmt.Sprintf("#%d `%s` `%s` → *%s* by <@%s>, %s — %s", r.ID, r.app, r.branch, r.env, r.User, ago(now, r.Started), statusWord(r.Status))
+	if r.Status == jobs.Running {
 		return line + fmt.Sprintf(" for %s", r.Duration(now).Round(time.Second))
 	}
 	return line + fmt.Sprintf(" in %s", r.Duration(now).Round(time.Second))
 }
 
-func statusWord(s string) string {
+func statusWord(s jobs.Status) string {
 	switch s {
-	case state.Running:
+	case jobs.Running:
 		return "⏳ running"
-	case state.Succeeded:
+	case jobs.Succeeded:
 		return "✅ ok"
-	case state.Failed:
+	case jobs.Failed:
 		return "❌ failed"
-	case state.Cancelled:
+	case jobs.Cancelled:
 		return "⏹ cancelled"
-	case state.TimedOut:
+	case jobs.TimedOut:
 		return "⏱ timed out"
-	case state.Interrupted:
+	case jobs.Interrupted:
 		return "⚠️ interrupted"
 	}
-	return "⚠️ " + s
+	return "⚠️ " + string(s)
 }
 
 func ago(now, t time.Time) string {
@@ -449,8 +434,3 @@ func clip(s string, n int) string {
 
 // errTimeout is the cause of a deploy's context when the app's timeout ends it.
 var errTimeout = errors.New("the app's timeout passed")
-
-// cancelled is the cause of a deploy's context when a user cancels it.
-type cancelled struct{ by string }
-
-func (c *cancelled) Error() string { return "cancelled by " + c.by }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"flag"
 	"fmt"
 	"os"
@@ -13,9 +14,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/botfleet/botfleet/bots/ansible/internal/state"
 	"github.com/botfleet/botfleet/pkg/botkit"
 	"github.com/botfleet/botfleet/pkg/botkit/botkittest"
+	"github.com/botfleet/botfleet/pkg/botkit/jobs"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden")
@@ -62,12 +63,11 @@ func playbookRepo(t *testing.T) string {
 }
 
 // testConfig is a config with one app per test playbook, all on localhost.
-func testConfig(t *testing.T, repo, stateDir string) Config {
+func testConfig(t *testing.T, repo string) Config {
 	t.Helper()
 	var c Config
 	c.SetDefaults()
 	c.Playbooks.Path = repo
-	c.StateDir = stateDir
 	c.ProgressInterval = 100 * time.Millisecond
 	c.CancelGrace = 2 * time.Second
 	app := func(pb string) App {
@@ -80,26 +80,45 @@ func testConfig(t *testing.T, repo, stateDir string) Config {
 	return c
 }
 
-func newBot(t *testing.T, cfg Config, opts ...botkittest.Option) *botkittest.Transport {
+// newBot sets the bot up with cfg and stateDir as its BOT_STATE_DIR.
+func newBot(t *testing.T, stateDir string, cfg Config, opts ...botkittest.Option) *botkittest.Transport {
 	t.Helper()
 	tr := botkittest.New(t, append([]botkittest.Option{botkittest.WithName("ansible")}, opts...)...)
-	if err := setup(t.Context(), tr.Bot(), botkit.NewLive(&cfg), botkit.Env{Name: "dev"}); err != nil {
+	if err := setup(t.Context(), tr.Bot(), botkit.NewLive(&cfg), botkit.Env{Name: "dev", StateDir: stateDir}); err != nil {
 		t.Fatal(err)
 	}
 	return tr
 }
 
-func records(t *testing.T, stateDir string) []state.Record {
+// openJobs opens the jobs of the bot whose BOT_STATE_DIR is stateDir, as
+// another instance would.
+func openJobs(t *testing.T, stateDir string) *jobs.Store {
 	t.Helper()
-	st, err := state.Open(stateDir, nil)
+	st, err := jobs.Open(filepath.Join(stateDir, jobs.StateSubdir), jobs.StoreOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	rs, err := st.Records()
+	t.Cleanup(st.Close)
+	return st
+}
+
+// records returns the deploys recorded under stateDir, by number.
+func records(t *testing.T, stateDir string) []deploy {
+	t.Helper()
+	if _, err := os.Stat(filepath.Join(stateDir, jobs.StateSubdir)); os.IsNotExist(err) {
+		return nil
+	}
+	st, err := jobs.Open(filepath.Join(stateDir, jobs.StateSubdir), jobs.StoreOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return rs
+	defer st.Close()
+	var out []deploy
+	if err := st.Each(func(r jobs.Record) bool { out = append(out, view(r)); return true }); err != nil {
+		t.Fatal(err)
+	}
+	slices.SortFunc(out, func(a, b deploy) int { return cmp.Compare(a.ID, b.ID) })
+	return out
 }
 
 // waitReply waits until a reply satisfies ok and returns it.
@@ -129,12 +148,12 @@ func TestDeploySucceeds(t *testing.T) {
 	// repo is asked whether the branch exists.
 	appRepo := playbookRepo(t)
 	git(t, appRepo, "branch", "feature/login")
-	cfg := testConfig(t, filepath.Join(t.TempDir(), "cache"), stateDir)
+	cfg := testConfig(t, filepath.Join(t.TempDir(), "cache"))
 	cfg.Playbooks.Remote = playbookRepo(t)
 	web := cfg.Apps["web"]
 	web.Repo = appRepo
 	cfg.Apps["web"] = web
-	tr := newBot(t, cfg)
+	tr := newBot(t, stateDir, cfg)
 
 	if got := botkittest.Last(tr.Say(t, "deploy web nope")); !strings.Contains(got, "There is no branch `nope`") {
 		t.Errorf("missing branch: %q", got)
@@ -163,10 +182,10 @@ func TestDeploySucceeds(t *testing.T) {
 		t.Errorf("log reply:\n%s", log)
 	}
 	rs := records(t, stateDir)
-	if len(rs) != 1 || rs[0].Status != state.Succeeded || rs[0].Branch != "feature/login" || len(rs[0].Recap) != 1 || len(rs[0].Commit) != 40 {
+	if len(rs) != 1 || rs[0].Status != jobs.Succeeded || rs[0].branch != "feature/login" || len(rs[0].Recap) != 1 || len(rs[0].Commit) != 40 {
 		t.Errorf("history = %+v", rs)
 	}
-	if _, err := os.Stat(filepath.Join(stateDir, "runs", "1", "worktree")); !os.IsNotExist(err) {
+	if _, err := os.Stat(filepath.Join(stateDir, "jobs", "jobs", "1", "worktree")); !os.IsNotExist(err) {
 		t.Errorf("worktree left behind: %v", err)
 	}
 	if got := botkittest.Last(tr.Say(t, "apps")); !strings.Contains(got, "dev (default): `feature/login` by <@U0TEST>, just now — ✅ ok (#1)") {
@@ -186,7 +205,7 @@ func TestDeploySucceeds(t *testing.T) {
 func TestDeployFails(t *testing.T) {
 	t.Parallel()
 	stateDir := t.TempDir()
-	tr := newBot(t, testConfig(t, playbookRepo(t), stateDir))
+	tr := newBot(t, stateDir, testConfig(t, playbookRepo(t)))
 	replies := tr.Say(t, "deploy db main to prd")
 	texts := strings.Join(botkittest.Texts(replies), "\n---\n")
 	for _, want := range []string{"❌ Deploy #1: `db` `main` → *prd*", "at task `Migrate the database` on `localhost`", "migration failed for main", "failed=1"} {
@@ -195,7 +214,7 @@ func TestDeployFails(t *testing.T) {
 		}
 	}
 	rs := records(t, stateDir)
-	if len(rs) != 1 || rs[0].Status != state.Failed || rs[0].Task != "Migrate the database" || rs[0].Error != "migration failed for main" {
+	if len(rs) != 1 || rs[0].Status != jobs.Failed || rs[0].Task != "Migrate the database" || rs[0].Error != "migration failed for main" {
 		t.Errorf("history = %+v", rs)
 	}
 }
@@ -203,7 +222,7 @@ func TestDeployFails(t *testing.T) {
 func TestRefusals(t *testing.T) {
 	t.Parallel()
 	stateDir := t.TempDir()
-	tr := newBot(t, testConfig(t, playbookRepo(t), stateDir))
+	tr := newBot(t, stateDir, testConfig(t, playbookRepo(t)))
 	tests := []struct{ say, want string }{
 		{"deploy web --help", "Refused the branch `--help`: the branch name must start with a letter or a digit. Nothing was run."},
 		{"deploy web $(reboot)", "Refused the branch `$(reboot)`"},
@@ -237,7 +256,7 @@ func TestRefusals(t *testing.T) {
 	if rs := records(t, stateDir); len(rs) != 0 {
 		t.Errorf("a refused deploy was recorded: %+v", rs)
 	}
-	if ents, _ := os.ReadDir(filepath.Join(stateDir, "runs")); len(ents) != 0 {
+	if ents, _ := os.ReadDir(filepath.Join(stateDir, "jobs", "jobs")); len(ents) != 0 {
 		t.Errorf("a refused deploy left a run dir: %v", ents)
 	}
 }
@@ -263,9 +282,9 @@ func wait(t *testing.T, done <-chan struct{}) {
 func TestCancel(t *testing.T) {
 	t.Parallel()
 	stateDir := t.TempDir()
-	cfg := testConfig(t, playbookRepo(t), stateDir)
+	cfg := testConfig(t, playbookRepo(t))
 	cfg.Admins = []string{"UADMIN"}
-	tr := newBot(t, cfg)
+	tr := newBot(t, stateDir, cfg)
 	done := startSlow(t, tr, "EvSlow")
 	if got := botkittest.Last(tr.Say(t, "status")); !strings.Contains(got, "Deploy #1") || !strings.Contains(got, "Sleep long") {
 		t.Errorf("status while running: %q", got)
@@ -283,7 +302,7 @@ func TestCancel(t *testing.T) {
 	}
 	waitReply(t, tr, "saying it was cancelled", contains("was cancelled by <@UADMIN>"))
 	rs := records(t, stateDir)
-	if len(rs) != 1 || rs[0].Status != state.Cancelled || rs[0].CancelledBy != "UADMIN" || rs[0].Task != "Sleep long" {
+	if len(rs) != 1 || rs[0].Status != jobs.Cancelled || rs[0].CancelledBy != "UADMIN" || rs[0].Task != "Sleep long" {
 		t.Errorf("history = %+v", rs)
 	}
 	if got := botkittest.Last(tr.Say(t, "cancel 1")); !strings.Contains(got, "is not running") {
@@ -305,9 +324,9 @@ func TestCancelReachesWhatLeftTheGroup(t *testing.T) {
 	}
 	git(t, repo, "add", ".")
 	git(t, repo, "commit", "--quiet", "-m", "escape")
-	cfg := testConfig(t, repo, stateDir)
+	cfg := testConfig(t, repo)
 	cfg.Apps["escape"] = App{Playbook: "escape.yml", DefaultEnv: "dev", Inventories: map[string]string{"dev": "escape.ini"}}
-	tr := newBot(t, cfg)
+	tr := newBot(t, stateDir, cfg)
 	done := tr.SendAsync(t, botkit.Event{ID: "EvEscape", User: botkittest.User, Channel: botkittest.Channel, Text: "<@UBOT> deploy escape main"})
 	waitReply(t, tr, "showing the long task", contains("Task 2: `Sleep long`"))
 	b, err := os.ReadFile(pidFile)
@@ -346,11 +365,11 @@ func processAlive(pid int) bool {
 func TestTimeout(t *testing.T) {
 	t.Parallel()
 	stateDir := t.TempDir()
-	cfg := testConfig(t, playbookRepo(t), stateDir)
+	cfg := testConfig(t, playbookRepo(t))
 	slow := cfg.Apps["slow"]
 	slow.Timeout = 6 * time.Second
 	cfg.Apps["slow"] = slow
-	tr := newBot(t, cfg)
+	tr := newBot(t, stateDir, cfg)
 	start := time.Now()
 	replies := tr.Say(t, "deploy slow main")
 	if d := time.Since(start); d > 20*time.Second {
@@ -366,7 +385,7 @@ func TestTimeout(t *testing.T) {
 	if !strings.Contains(texts, want) {
 		t.Errorf("replies:\n%s", texts)
 	}
-	if rs := records(t, stateDir); len(rs) != 1 || rs[0].Status != state.TimedOut {
+	if rs := records(t, stateDir); len(rs) != 1 || rs[0].Status != jobs.TimedOut {
 		t.Errorf("history = %+v", rs)
 	}
 }
@@ -377,8 +396,8 @@ func TestTimeout(t *testing.T) {
 func TestTwoInstances(t *testing.T) {
 	t.Parallel()
 	stateDir := t.TempDir()
-	cfg := testConfig(t, playbookRepo(t), stateDir)
-	a, b := newBot(t, cfg), newBot(t, cfg)
+	cfg := testConfig(t, playbookRepo(t))
+	a, b := newBot(t, stateDir, cfg), newBot(t, stateDir, cfg)
 	done := startSlow(t, a, "EvShared")
 
 	// The same event delivered to the second instance: not run again.
@@ -387,7 +406,7 @@ func TestTwoInstances(t *testing.T) {
 		t.Errorf("the second instance answered a handled event: %q", botkittest.Texts(b.Replies()))
 	}
 	got := botkittest.Last(b.SayAs(t, "U2", "deploy slow feature/y"))
-	for _, want := range []string{"`slow` is being deployed to *dev* by <@U0TEST> (deploy #1 of `main`, since ", "cancel 1"} {
+	for _, want := range []string{"`slow` in *dev* is busy: <@U0TEST> is deploying `main` of `slow` to *dev* (deploy #1), since ", "`cancel 1`"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("refusal %q lacks %q", got, want)
 		}
@@ -403,7 +422,7 @@ func TestTwoInstances(t *testing.T) {
 	}
 	wait(t, done)
 	rs := records(t, stateDir)
-	if len(rs) != 2 || rs[0].Status != state.Cancelled || rs[1].Status != state.Succeeded {
+	if len(rs) != 2 || rs[0].Status != jobs.Cancelled || rs[1].Status != jobs.Succeeded {
 		t.Errorf("history = %+v", rs)
 	}
 }
@@ -414,25 +433,16 @@ func TestTwoInstances(t *testing.T) {
 func TestRestart(t *testing.T) {
 	t.Parallel()
 	stateDir := t.TempDir()
-	st, err := state.Open(stateDir, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dead, deadLock, _, err := st.Begin(t.Context(), state.Record{Status: state.Running, Key: lockKey("web", "dev"), App: "web", Env: "dev", Branch: "main", User: "U1", Channel: "C1", Message: "1700000000.000042", Started: time.Now()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	deadLock.Release()                    // its instance died
-	other, _ := state.Open(stateDir, nil) // another pod, still running its deploy
-	alive, lock, _, err := other.Begin(t.Context(), state.Record{Status: state.Running, Key: lockKey("db", "dev"), App: "db", Env: "dev", Branch: "main", User: "U1", Channel: "C1", Message: "1700000000.000043", Started: time.Now()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer lock.Release()
+	deadStore := openJobs(t, stateDir)
+	dead := beginDeploy(t, deadStore, "web", "1700000000.000042")
+	// Its instance died: the key's lock file and the process lock closed.
+	dead.LockFile().Close()
+	deadStore.Close()
+	alive := beginDeploy(t, openJobs(t, stateDir), "db", "1700000000.000043") // another pod, still running its deploy
 
-	tr := newBot(t, testConfig(t, playbookRepo(t), stateDir))
+	tr := newBot(t, stateDir, testConfig(t, playbookRepo(t)))
 	rs := records(t, stateDir)
-	if rs[0].ID != dead.ID || rs[0].Status != state.Interrupted || rs[1].ID != alive.ID || rs[1].Status != state.Running {
+	if rs[0].ID != dead.Record().ID || rs[0].Status != jobs.Interrupted || rs[1].ID != alive.Record().ID || rs[1].Status != jobs.Running {
 		t.Fatalf("after start: %+v", rs)
 	}
 	tr.Say(t, "status") // starts the bot, which edits the messages of interrupted deploys
@@ -444,14 +454,14 @@ func TestRestart(t *testing.T) {
 		t.Error("the notice was not recorded")
 	}
 	// A second start does not edit it again, nor touch the live deploy.
-	tr2 := newBot(t, testConfig(t, playbookRepo(t), stateDir))
+	tr2 := newBot(t, stateDir, testConfig(t, playbookRepo(t)))
 	tr2.Say(t, "apps")
 	for _, r := range tr2.Replies() {
 		if r.Update {
 			t.Errorf("second start edited %q", r.Text)
 		}
 	}
-	if rs := records(t, stateDir); rs[1].Status != state.Running {
+	if rs := records(t, stateDir); rs[1].Status != jobs.Running {
 		t.Errorf("the live deploy became %s", rs[1].Status)
 	}
 }
@@ -461,7 +471,7 @@ func TestRestart(t *testing.T) {
 func TestShutdown(t *testing.T) {
 	t.Parallel()
 	stateDir := t.TempDir()
-	tr := newBot(t, testConfig(t, playbookRepo(t), stateDir), botkittest.WithRunOptions(botkit.WithGracePeriod(500*time.Millisecond)))
+	tr := newBot(t, stateDir, testConfig(t, playbookRepo(t)), botkittest.WithRunOptions(botkit.WithGracePeriod(500*time.Millisecond)))
 	startSlow(t, tr, "EvShutdown")
 	stopped := make(chan struct{})
 	go func() { tr.Stop(); close(stopped) }()
@@ -473,14 +483,14 @@ func TestShutdown(t *testing.T) {
 	if !slices.ContainsFunc(tr.Replies(), contains("was stopped after")) || !slices.ContainsFunc(tr.Replies(), contains("the bot was shutting down")) {
 		t.Errorf("replies:\n%s", strings.Join(botkittest.Texts(tr.Replies()), "\n---\n"))
 	}
-	if rs := records(t, stateDir); len(rs) != 1 || rs[0].Status != state.Cancelled || rs[0].CancelledBy != "shutdown" {
+	if rs := records(t, stateDir); len(rs) != 1 || rs[0].Status != jobs.Cancelled || rs[0].CancelledBy != "shutdown" {
 		t.Errorf("history = %+v", rs)
 	}
 }
 
 func TestHelpGolden(t *testing.T) {
 	t.Parallel()
-	tr := newBot(t, testConfig(t, playbookRepo(t), t.TempDir()))
+	tr := newBot(t, t.TempDir(), testConfig(t, playbookRepo(t)))
 	got := botkittest.Last(tr.Say(t, "help"))
 	path := filepath.Join("testdata", "help.golden")
 	if *update {
@@ -501,7 +511,7 @@ func TestHelpGolden(t *testing.T) {
 func TestDefaultEnvIsCheckedByAccessRules(t *testing.T) {
 	t.Parallel()
 	stateDir := t.TempDir()
-	cfg := testConfig(t, playbookRepo(t), stateDir)
+	cfg := testConfig(t, playbookRepo(t))
 	web := cfg.Apps["web"]
 	web.DefaultEnv = "prd"
 	cfg.Apps["web"] = web
@@ -509,7 +519,7 @@ func TestDefaultEnvIsCheckedByAccessRules(t *testing.T) {
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("a default env behind a rule: %v", err)
 	}
-	tr := newBot(t, cfg)
+	tr := newBot(t, stateDir, cfg)
 	if err := tr.Apply(cfg.Settings); err != nil {
 		t.Fatal(err)
 	}
@@ -523,4 +533,21 @@ func TestDefaultEnvIsCheckedByAccessRules(t *testing.T) {
 	if got := strings.Join(botkittest.Texts(tr.SayAs(t, "U0BOSS", "deploy web main")), "\n"); !strings.Contains(got, "`web` `main` → *prd* for <@U0BOSS> succeeded") {
 		t.Errorf("deploy by the rule's user: %q, want a deploy to prd", got)
 	}
+}
+
+// beginDeploy records a deploy of app to dev as running in st, as a bot
+// does, with msg as its message.
+func beginDeploy(t *testing.T, st *jobs.Store, app, msg string) *jobs.Lease {
+	t.Helper()
+	l, _, err := st.Begin(t.Context(), jobs.Record{Kind: "deploy", Key: lockKey(app, "dev"), User: "U1", Channel: "C1", Title: "deploying `main` of `" + app + "` to *dev*",
+		Args: map[string]string{"app": app, "env": "dev", "branch": "main"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := l.Record()
+	r.Message = msg
+	if err := l.Update(t.Context(), r); err != nil {
+		t.Fatal(err)
+	}
+	return l
 }

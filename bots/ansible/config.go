@@ -20,9 +20,6 @@ type Config struct {
 	botkit.Settings `yaml:",inline"`
 
 	Playbooks PlaybookRepo `yaml:"playbooks"`
-	// StateDir holds locks, the history, handled event ids and run logs;
-	// shared by every instance (EFS).
-	StateDir string `yaml:"state_dir"`
 	// AnsiblePlaybook is the program to run (looked up in PATH).
 	AnsiblePlaybook string `yaml:"ansible_playbook"`
 	// Admins may cancel anyone's deploy (Slack user IDs).
@@ -82,6 +79,13 @@ type App struct {
 	Timeout time.Duration `yaml:"timeout"`
 }
 
+// RetiredKeys implements config.Retirer.
+func (c *Config) RetiredKeys() map[string]string {
+	keys := c.Settings.RetiredKeys()
+	keys["state_dir"] = "deploys are jobs, kept in $BOT_STATE_DIR/jobs: set BOT_STATE_DIR (the bot's state directory, /efs/state/ansible in a pod; the history of the old state_dir there is imported at start) instead"
+	return keys
+}
+
 // Defaults and bounds.
 const (
 	DefaultProgressInterval = 2 * time.Second
@@ -123,9 +127,6 @@ func (c *Config) Validate() error {
 	}
 	if strings.HasPrefix(c.Playbooks.Remote, "-") {
 		bad("playbooks.remote", "must be a git URL")
-	}
-	if c.StateDir == "" {
-		bad("state_dir", "is required (locks, history and logs; shared by every instance)")
 	}
 	if c.AnsiblePlaybook == "" {
 		bad("ansible_playbook", "must not be empty")

@@ -5,13 +5,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/botfleet/botfleet/pkg/config"
 )
 
 const goodConfig = `
 playbooks: {path: /efs/playbooks, ref: main}
-state_dir: /efs/state/ansible
 apps:
   api:
     playbook: deploy-api.yml
@@ -35,12 +35,12 @@ func load(t *testing.T, yaml string, environ ...string) (*Config, error) {
 }
 
 func TestConfigLoads(t *testing.T) {
-	c, err := load(t, goodConfig, "BOT_CFG_STATE_DIR=/tmp/state")
+	c, err := load(t, goodConfig, "BOT_CFG_CANCEL_GRACE=3s")
 	if err != nil {
 		t.Fatal(err)
 	}
 	a := c.Apps["api"]
-	if a.timeout().Minutes() != 20 || a.branchVar() != "app_branch" || c.StateDir != "/tmp/state" || c.ProgressInterval != DefaultProgressInterval {
+	if a.timeout().Minutes() != 20 || a.branchVar() != "app_branch" || c.CancelGrace != 3*time.Second || c.ProgressInterval != DefaultProgressInterval {
 		t.Errorf("config = %+v", c)
 	}
 	if got := strings.Join(a.envs(), ","); got != "dev,prd" {
@@ -53,8 +53,8 @@ func TestBrokenConfig(t *testing.T) {
 		{"not yaml", "apps: [", "not valid YAML"},
 		{"unknown key", goodConfig + "colour: red\n", "key colour: unknown key"},
 		{"unknown app key", strings.Replace(goodConfig, "timeout: 20m", "timout: 20m", 1), "key apps[api].timout: unknown key"},
-		{"no apps", "playbooks: {path: /p}\nstate_dir: /s\n", "key apps: name at least one app"},
-		{"no state dir", strings.Replace(goodConfig, "state_dir: /efs/state/ansible", "", 1), "key state_dir: is required"},
+		{"no apps", "playbooks: {path: /p}\n", "key apps: name at least one app"},
+		{"the old state_dir", goodConfig + "state_dir: /efs/state/ansible\n", "key state_dir: no longer a config key: deploys are jobs, kept in $BOT_STATE_DIR/jobs: set BOT_STATE_DIR"},
 		{"no playbook", strings.Replace(goodConfig, "playbook: deploy-api.yml", "", 1), "key apps[api].playbook: is required"},
 		{"playbook outside the repo", strings.Replace(goodConfig, "deploy-api.yml", "../../etc/x.yml", 1), "key apps[api].playbook: must be a relative path inside"},
 		{"absolute inventory", strings.Replace(goodConfig, "inventories/dev.ini", "/etc/hosts", 1), "key apps[api].inventories[dev]: must be a relative path"},

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/botfleet/botfleet/bots/ansible/internal/state"
+	"github.com/botfleet/botfleet/pkg/botkit/jobs"
 	"github.com/botfleet/botfleet/pkg/botkit/slacktest"
 )
 
@@ -29,9 +29,9 @@ func TestEndToEnd(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	bin := buildBin(t)
-	stateDir := filepath.Join(dir, "state")
+	stateDir := filepath.Join(dir, "botstate") // BOT_STATE_DIR
 	cfgPath := filepath.Join(dir, "dev.yaml")
-	cfg := "playbooks: {path: " + playbookRepo(t) + ", ref: main}\nstate_dir: " + stateDir + "\nprogress_interval: 200ms\ncancel_grace: 2s\n" +
+	cfg := "playbooks: {path: " + playbookRepo(t) + ", ref: main}\nprogress_interval: 200ms\ncancel_grace: 2s\n" +
 		"apps:\n  web: {playbook: ok.yml, inventories: {dev: inventory.ini}, default_env: dev}\n" +
 		"  slow: {playbook: slow.yml, inventories: {dev: inventory.ini}, default_env: dev}\n"
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
@@ -126,7 +126,7 @@ func TestEndToEnd(t *testing.T) {
 	if strings.Contains(stderr.String(), slacktest.BotToken) || strings.Contains(stderr.String(), slacktest.AppToken) {
 		t.Error("a token was logged")
 	}
-	if !strings.Contains(stderr.String(), `"msg":"deploy interrupted"`) {
+	if !strings.Contains(stderr.String(), `"msg":"job interrupted"`) {
 		t.Errorf("the restart did not log the interrupted deploy:\n%s", stderr)
 	}
 }
@@ -244,9 +244,9 @@ func TestEndToEndOrphan(t *testing.T) {
 	}
 	t.Parallel()
 	dir := t.TempDir()
-	stateDir := filepath.Join(dir, "state")
+	stateDir := filepath.Join(dir, "botstate") // BOT_STATE_DIR
 	cfgPath := filepath.Join(dir, "dev.yaml")
-	cfg := "playbooks: {path: " + playbookRepo(t) + ", ref: main}\nstate_dir: " + stateDir + "\nprogress_interval: 200ms\ncancel_grace: 2s\n" +
+	cfg := "playbooks: {path: " + playbookRepo(t) + ", ref: main}\nprogress_interval: 200ms\ncancel_grace: 2s\n" +
 		"apps:\n  slow: {playbook: slow.yml, inventories: {dev: inventory.ini}, default_env: dev}\n"
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
@@ -267,17 +267,13 @@ func TestEndToEndOrphan(t *testing.T) {
 	}
 	// No bot runs: the playbook itself holds the lock, which is all a bot
 	// on another host could go by.
-	st, err := state.Open(stateDir, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if locked, err := st.IsLocked("deploy.slow.dev"); !locked || err != nil {
-		t.Errorf("with the bot dead and its playbook alive, the lock is free (%v)", err)
+	if !keyLocked(t, stateDir, "slow") {
+		t.Error("with the bot dead and its playbook alive, the lock is free")
 	}
 
 	b := startBot(t, slack, dir, cfgPath)
 	slack.Mention("U2", "C1", "deploy slow feature")
-	slack.WaitFor(t, 0, posted(slack, "chat.postMessage", "is being deployed to *dev* by <@U1> (deploy #1 of `main`", "`cancel 1`", "its playbook still runs"))
+	slack.WaitFor(t, 0, posted(slack, "chat.postMessage", "`slow` in *dev* is busy: <@U1> is deploying `main` of `slow` to *dev* (deploy #1)", "`cancel 1`", "what it started still runs"))
 	if got := playbooks(stateDir); !slices.Equal(got, orphan) {
 		t.Errorf("ansible-playbook processes after the refusal: %v, want only the orphan %v", got, orphan)
 	}
@@ -295,7 +291,7 @@ func TestEndToEndOrphan(t *testing.T) {
 	}
 	c.stop(t)
 	rs := stateRecords(t, stateDir)
-	if len(rs) != 2 || rs[0].Status != state.Interrupted || rs[1].Status != state.Cancelled {
+	if len(rs) != 2 || rs[0].Status != jobs.Interrupted || rs[1].Status != jobs.Cancelled {
 		t.Errorf("history = %+v", rs)
 	}
 }
@@ -309,9 +305,9 @@ func TestEndToEndRace(t *testing.T) {
 	}
 	t.Parallel()
 	dir := t.TempDir()
-	stateDir := filepath.Join(dir, "state")
+	stateDir := filepath.Join(dir, "botstate") // BOT_STATE_DIR
 	cfgPath := filepath.Join(dir, "dev.yaml")
-	cfg := "playbooks: {path: " + playbookRepo(t) + ", ref: main}\nstate_dir: " + stateDir + "\nprogress_interval: 200ms\n" +
+	cfg := "playbooks: {path: " + playbookRepo(t) + ", ref: main}\nprogress_interval: 200ms\n" +
 		"apps:\n  web: {playbook: ok.yml, inventories: {dev: inventory.ini}, default_env: dev}\n"
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
@@ -321,10 +317,10 @@ func TestEndToEndRace(t *testing.T) {
 	slack.Inject("chat.postMessage", 1, slacktest.Fault{Delay: 2 * time.Second})
 	slack.Mention("U1", "C1", "deploy web main")
 	slack.Mention("U2", "C1", "deploy web feature")
-	slack.WaitFor(t, 0, posted(slack, "chat.postMessage", "is being deployed to *dev*"))
+	slack.WaitFor(t, 0, posted(slack, "chat.postMessage", "`web` in *dev* is busy"))
 	slack.WaitFor(t, 0, posted(slack, "chat.update", "✅ Deploy #1: `web`"))
 	for _, m := range slack.Messages() {
-		if strings.Contains(m.Text, "is being deployed") && (!strings.Contains(m.Text, "(deploy #1 of `") || !strings.Contains(m.Text, "`cancel 1`")) {
+		if strings.Contains(m.Text, "is busy") && (!strings.Contains(m.Text, "(deploy #1)") || !strings.Contains(m.Text, "`cancel 1`")) {
 			t.Errorf("the refusal does not say who holds the deploy: %q", m.Text)
 		}
 	}
@@ -346,9 +342,9 @@ func TestEndToEndAccess(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	bin := buildBin(t)
-	stateDir := filepath.Join(dir, "state")
+	stateDir := filepath.Join(dir, "botstate") // BOT_STATE_DIR
 	cfgPath := filepath.Join(dir, "prd.yaml")
-	cfg := "playbooks: {path: " + playbookRepo(t) + ", ref: main}\nstate_dir: " + stateDir + "\nprogress_interval: 200ms\n" +
+	cfg := "playbooks: {path: " + playbookRepo(t) + ", ref: main}\nprogress_interval: 200ms\n" +
 		"apps:\n  web: {playbook: ok.yml, inventories: {dev: inventory.ini, prd: inventory.ini}, default_env: dev}\n" +
 		"  api: {playbook: ok.yml, inventories: {dev: inventory.ini, prd: inventory.ini}, default_env: prd}\n" +
 		"access:\n  default: allow\n  rules:\n" +
@@ -427,7 +423,7 @@ func TestEndToEndAccess(t *testing.T) {
 	slack.WaitFor(t, 0, posted(func(m slacktest.Message) bool {
 		return m.Method == "chat.update" && strings.Contains(m.Text, "✅ Deploy #1: `web` `main` → *prd* for <@U1> succeeded")
 	}))
-	if rs := stateRecords(t, stateDir); len(rs) != 1 || rs[0].User != "U1" || rs[0].Env != "prd" {
+	if rs := stateRecords(t, stateDir); len(rs) != 1 || rs[0].User != "U1" || rs[0].env != "prd" {
 		t.Errorf("records after the confirmed deploy: %+v", rs)
 	}
 
@@ -454,21 +450,7 @@ func buttonValue(_ *testing.T, m slacktest.Message, actionID string) string {
 	return v
 }
 
-func stateRecords(t *testing.T, dir string) []state.Record {
-	t.Helper()
-	if _, err := os.Stat(dir); os.IsNotExist(err) {
-		return nil
-	}
-	st, err := state.Open(dir, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rs, err := st.Records()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return rs
-}
+func stateRecords(t *testing.T, dir string) []deploy { return records(t, dir) }
 
 // binDir holds bin/ansible, built once for the tests that run it;
 // TestMain removes it.

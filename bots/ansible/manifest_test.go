@@ -13,8 +13,8 @@ import (
 func TestSlackAppManifests(t *testing.T) {
 	botkittest.CheckSlackApps(t, []string{"dev", "prd"}, *update, func(env string) *botkit.Bot {
 		b := botkit.New("ansible")
-		cfg := testConfig(t, playbookRepo(t), t.TempDir())
-		if err := setup(t.Context(), b, botkit.NewLive(&cfg), botkit.Env{Name: env}); err != nil {
+		cfg := testConfig(t, playbookRepo(t))
+		if err := setup(t.Context(), b, botkit.NewLive(&cfg), botkit.Env{Name: env, StateDir: t.TempDir()}); err != nil {
 			t.Fatal(err)
 		}
 		return b

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"encoding/json"
 	"log/slog"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -12,38 +14,33 @@ import (
 	"time"
 
 	"github.com/botfleet/botfleet/bots/ansible/internal/proc"
-	"github.com/botfleet/botfleet/bots/ansible/internal/state"
 	"github.com/botfleet/botfleet/pkg/botkit/botkittest"
+	"github.com/botfleet/botfleet/pkg/botkit/jobs"
+	"github.com/botfleet/botfleet/pkg/flock"
 )
 
 // orphaned is what a bot on this host leaves when it dies during deploy #1
 // of slow to dev: the record, and the deploy's processes, still running.
 type orphaned struct {
-	st      *state.Store
 	leader  proc.ID // the playbook, with the lock file open
 	escaped proc.ID // a daemon it started: another session, lock file closed
 }
 
-// orphanDeploy makes that state in stateDir. The dead bot had this
-// process's pid, but another start time: a pid alone would call it alive.
+// orphanDeploy makes that state in stateDir.
 func orphanDeploy(t *testing.T, stateDir string) orphaned {
 	t.Helper()
-	st, err := state.Open(stateDir, nil)
+	dead := openJobs(t, stateDir)
+	l, _, err := dead.Begin(t.Context(), jobs.Record{Kind: "deploy", Key: lockKey("slow", "dev"), User: "U1", Channel: "C1", Title: "deploying `main` of `slow` to *dev*",
+		Args: map[string]string{"app": "slow", "env": "dev", "branch": "main"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	owner := selfOwner(slog.New(slog.DiscardHandler))
-	owner.Bot.Start++
-	owner.Tag = proc.NewTag()
-	rec, lock, _, err := st.Begin(t.Context(), state.Record{Status: state.Running, Key: lockKey("slow", "dev"), App: "slow", Env: "dev", Branch: "main",
-		User: "U1", Channel: "C1", Message: "1700000000.000042", Owner: owner, Started: time.Now().UTC()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	data := deployData{Owner: selfOwner(slog.New(slog.DiscardHandler))}
+	data.Owner.Tag = proc.NewTag()
 	dir := t.TempDir()
 	cmd := exec.Command("/bin/sh", "-c", `setsid sleep 60 3>&- >/dev/null 2>&1 & echo $! > `+dir+`/escaped; exec sleep 61`)
-	cmd.Env = []string{"PATH=/usr/bin:/bin", proc.TagVar + "=" + owner.Tag}
-	cmd.ExtraFiles = []*os.File{lock.File()}
+	cmd.Env = []string{"PATH=/usr/bin:/bin", proc.TagVar + "=" + data.Owner.Tag}
+	cmd.ExtraFiles = []*os.File{l.LockFile()}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -54,7 +51,7 @@ func orphanDeploy(t *testing.T, stateDir string) orphaned {
 	waitUntil(t, "the daemon to leave the playbook's group", func() bool {
 		b, _ := os.ReadFile(dir + "/escaped")
 		escaped, _ = strconv.Atoi(strings.TrimSpace(string(b)))
-		ids, _ := proc.Find(proc.ID{}, owner.Tag)
+		ids, _ := proc.Find(proc.ID{}, data.Owner.Tag)
 		for _, id := range ids {
 			switch id.PID {
 			case cmd.Process.Pid:
@@ -70,21 +67,35 @@ func orphanDeploy(t *testing.T, stateDir string) orphaned {
 		syscall.Kill(-o.leader.PID, syscall.SIGKILL)
 		syscall.Kill(o.escaped.PID, syscall.SIGKILL)
 	})
-	rec.Owner.Run = state.Process(o.leader)
-	if err := st.Append(t.Context(), rec); err != nil {
+	data.Owner.Run = process(o.leader)
+	rec := l.Record()
+	rec.Message = "1700000000.000042"
+	if rec.Data, err = json.Marshal(data); err != nil {
 		t.Fatal(err)
 	}
-	// The bot dies: its copy of the lock file closes; the playbook's stays
-	// open, and with it the lock. (st, which thinks it holds the lock, is
-	// dead with the bot; o.st is another instance.)
-	lock.File().Close()
-	if o.st, err = state.Open(stateDir, nil); err != nil {
+	if err := l.Update(t.Context(), rec); err != nil {
 		t.Fatal(err)
 	}
-	if locked, _ := o.st.IsLocked(lockKey("slow", "dev")); !locked {
+	// The bot dies: its copy of the lock file closes, and its process
+	// lock; the playbook's copy stays open, and with it the key's lock.
+	l.LockFile().Close()
+	dead.Close()
+	if locked := keyLocked(t, stateDir, "slow"); !locked {
 		t.Fatal("the playbook does not hold the lock")
 	}
 	return o
+}
+
+// keyLocked reports whether the lock of app's deploys to dev is held, as
+// a process that is none of the bots sees it.
+func keyLocked(t *testing.T, stateDir, app string) bool {
+	t.Helper()
+	var locks flock.Set
+	locked, err := locks.IsLocked(filepath.Join(stateDir, jobs.StateSubdir, "locks", lockKey(app, "dev")+".lock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return locked
 }
 
 func waitUntil(t *testing.T, what string, ok func() bool) {
@@ -109,14 +120,14 @@ func TestOrphanKeepsItsLock(t *testing.T) {
 	t.Parallel()
 	stateDir := t.TempDir()
 	o := orphanDeploy(t, stateDir)
-	tr := newBot(t, testConfig(t, playbookRepo(t), stateDir))
-	if rs := records(t, stateDir); rs[0].Status != state.Running {
+	tr := newBot(t, stateDir, testConfig(t, playbookRepo(t)))
+	if rs := records(t, stateDir); rs[0].Status != jobs.Running {
 		t.Fatalf("after start: %+v", rs)
 	}
 	refused := func() {
 		t.Helper()
 		got := botkittest.Last(tr.SayAs(t, "U2", "deploy slow feature"))
-		for _, want := range []string{"by <@U1> (deploy #1 of `main`", "`cancel 1`", "its playbook still runs"} {
+		for _, want := range []string{"<@U1> is deploying `main` of `slow` to *dev* (deploy #1)", "`cancel 1`", "what it started still runs"} {
 			if !strings.Contains(got, want) {
 				t.Errorf("deploy while the orphan runs: %q lacks %q", got, want)
 			}
@@ -130,7 +141,7 @@ func TestOrphanKeepsItsLock(t *testing.T) {
 	// The playbook ends; its daemon lives on without the lock file.
 	syscall.Kill(-o.leader.PID, syscall.SIGKILL)
 	waitUntil(t, "the playbook to die", func() bool { return !o.leader.Alive() })
-	waitUntil(t, "the watcher to take the lock", func() bool { locked, _ := o.st.IsLocked(lockKey("slow", "dev")); return locked })
+	waitUntil(t, "the watcher to take the lock", func() bool { return keyLocked(t, stateDir, "slow") })
 	refused()
 
 	syscall.Kill(o.escaped.PID, syscall.SIGKILL)
@@ -138,13 +149,13 @@ func TestOrphanKeepsItsLock(t *testing.T) {
 	if !strings.Contains(edit.Text, "⚠️ Deploy #1: `slow` `main` → *dev* for <@U1> was interrupted") || !strings.Contains(edit.Text, "the playbook went on unwatched") {
 		t.Errorf("edit: %q", edit.Text)
 	}
-	if rs := records(t, stateDir); rs[0].Status != state.Interrupted || !rs[0].Notified {
+	if rs := records(t, stateDir); rs[0].Status != jobs.Interrupted || !rs[0].Notified {
 		t.Errorf("the orphan's record: %+v", rs[0])
 	}
 	done := startSlow(t, tr, "EvAfterOrphan")
 	tr.SayAs(t, botkittest.User, "cancel 2")
 	wait(t, done)
-	if rs := records(t, stateDir); len(rs) != 2 || rs[1].Status != state.Cancelled {
+	if rs := records(t, stateDir); len(rs) != 2 || rs[1].Status != jobs.Cancelled {
 		t.Errorf("history = %+v", rs)
 	}
 }
@@ -155,7 +166,7 @@ func TestCancelOrphan(t *testing.T) {
 	t.Parallel()
 	stateDir := t.TempDir()
 	o := orphanDeploy(t, stateDir)
-	tr := newBot(t, testConfig(t, playbookRepo(t), stateDir))
+	tr := newBot(t, stateDir, testConfig(t, playbookRepo(t)))
 	if got := botkittest.Last(tr.SayAs(t, "U2", "cancel 1")); !strings.Contains(got, "Only <@U1>") {
 		t.Errorf("cancel by another: %q", got)
 	}
@@ -172,10 +183,10 @@ func TestCancelOrphan(t *testing.T) {
 		}
 	}
 	rs := records(t, stateDir)
-	if len(rs) != 1 || rs[0].Status != state.Cancelled || rs[0].CancelledBy != "U1" {
+	if len(rs) != 1 || rs[0].Status != jobs.Cancelled || rs[0].CancelledBy != "U1" {
 		t.Errorf("history = %+v", rs)
 	}
-	if locked, _ := o.st.IsLocked(lockKey("slow", "dev")); locked {
+	if keyLocked(t, stateDir, "slow") {
 		t.Error("the lock is still held")
 	}
 }
@@ -190,7 +201,7 @@ func TestForeignRecordsAtStart(t *testing.T) {
 	if err := os.WriteFile(path, []byte(foreign), 0o640); err != nil {
 		t.Fatal(err)
 	}
-	tr := newBot(t, testConfig(t, playbookRepo(t), stateDir))
+	tr := newBot(t, stateDir, testConfig(t, playbookRepo(t)))
 	if got := botkittest.Last(tr.Say(t, "history")); got != "No deploys yet." {
 		t.Errorf("history: %q", got)
 	}

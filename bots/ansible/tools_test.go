@@ -43,11 +43,11 @@ func TestMissingTools(t *testing.T) {
 			}
 			t.Setenv("PATH", bin)
 			stateDir := t.TempDir()
-			cfg := testConfig(t, repo, stateDir)
+			cfg := testConfig(t, repo)
 			if tt.program != "" {
 				cfg.AnsiblePlaybook = tt.program
 			}
-			tr := newBot(t, cfg)
+			tr := newBot(t, stateDir, cfg)
 			// -check-config and /readyz name it before anyone deploys.
 			if err := tr.Bot().CheckRequirements(t.Context()); err == nil || !strings.Contains(err.Error(), strings.TrimPrefix(strings.TrimSuffix(tt.want, ". Nothing was run."), "I can't deploy: ")) {
 				t.Errorf("CheckRequirements = %v, want it to say %q", err, tt.want)

@@ -109,7 +109,6 @@ func TestConcurrentDeploysOfOneService(t *testing.T) {
 // one registers and updates, the other is told who deploys.
 func TestConcurrentDeploysAcrossInstances(t *testing.T) {
 	cfg := testConfig()
-	cfg.Jobs.StateDir = t.TempDir()
 	w := newWorld(t, cfg)
 	other := w.instance(t, cfg)
 	register := ecsfake.ECS + "RegisterTaskDefinition"

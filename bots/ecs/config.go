@@ -34,9 +34,16 @@ type Config struct {
 	Tags int `yaml:"tags"`
 	// Events is how many recent service events status shows.
 	Events int `yaml:"events"`
-	// Jobs are deploys, rollbacks and scales: where they are recorded and
-	// locked, and who may cancel others'.
+	// Jobs are deploys, rollbacks and scales, kept in BOT_STATE_DIR's
+	// jobs/: who may cancel others'.
 	Jobs jobs.Config `yaml:"jobs"`
+}
+
+// RetiredKeys implements config.Retirer.
+func (c *Config) RetiredKeys() map[string]string {
+	keys := c.Settings.RetiredKeys()
+	keys["jobs.state_dir"] = jobs.RetiredStateDir
+	return keys
 }
 
 // Environment is one ECS cluster in one account and region.
@@ -75,8 +82,6 @@ const (
 	defaultEvents         = 5
 	defaultMinCount       = 1
 	defaultMaxCount       = 10
-	// defaultStateDir is in the bot's own directory of the EFS volume.
-	defaultStateDir = "/efs/state/ecs/jobs"
 )
 
 // SetDefaults implements config.Defaulter.
@@ -86,7 +91,6 @@ func (c *Config) SetDefaults() {
 	c.CallTimeout = defaultCallTimeout
 	c.Tags = defaultTags
 	c.Events = defaultEvents
-	c.Jobs.StateDir = defaultStateDir
 }
 
 var (
@@ -117,9 +121,6 @@ func (c *Config) Validate() error {
 	}
 	if c.Events < 0 || c.Events > 50 {
 		bad("events", "must be 0 to 50")
-	}
-	if c.Jobs.StateDir == "" {
-		bad("jobs.state_dir", "is required (job locks and history, shared by every instance)")
 	}
 	seen := map[string]bool{}
 	for i, e := range c.Environments {

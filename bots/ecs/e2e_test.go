@@ -49,7 +49,7 @@ poll_interval: 20ms
 	cmd := exec.Command(bin)
 	cmd.Env = append(os.Environ(), "SLACK_BOT_TOKEN="+slacktest.BotToken, "SLACK_APP_TOKEN="+slacktest.AppToken,
 		"SLACK_API_URL="+slack.APIURL(), "BOT_HTTP_ADDR=127.0.0.1:0", "BOT_ENV=local", "BOT_CONFIG="+cfgFile, "BOT_CONFIG_POLL=0",
-		"BOT_CFG_JOBS_STATE_DIR="+t.TempDir())
+		"BOT_STATE_DIR="+t.TempDir())
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
@@ -139,7 +139,7 @@ func TestConsoleWithoutAWS(t *testing.T) {
 					env = append(env, kv)
 				}
 			}
-			cmd.Env = append(append(env, "BOT_HTTP_ADDR=127.0.0.1:0", "HOME="+home, "BOT_CFG_CALL_TIMEOUT=5s", "BOT_CFG_JOBS_STATE_DIR="+t.TempDir(),
+			cmd.Env = append(append(env, "BOT_HTTP_ADDR=127.0.0.1:0", "HOME="+home, "BOT_CFG_CALL_TIMEOUT=5s", "BOT_STATE_DIR="+t.TempDir(),
 				"AWS_CONFIG_FILE="+home+"/none", "AWS_SHARED_CREDENTIALS_FILE="+home+"/none"), tt.env...)
 			cmd.Stdin = strings.NewReader("status api\nstatus billing\n")
 			var stdout, stderr strings.Builder
@@ -224,7 +224,7 @@ poll_interval: 20ms
 		cmd := exec.Command(bin)
 		cmd.Env = append(os.Environ(), "SLACK_BOT_TOKEN="+slacktest.BotToken, "SLACK_APP_TOKEN="+slacktest.AppToken,
 			"SLACK_API_URL="+slack.APIURL(), "BOT_HTTP_ADDR=127.0.0.1:0", "BOT_ENV=local", "BOT_CONFIG="+cfgFile, "BOT_CONFIG_POLL=0",
-			"BOT_CFG_JOBS_STATE_DIR="+stateDir)
+			"BOT_STATE_DIR="+stateDir)
 		cmd.Stderr = os.Stderr
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)

@@ -178,7 +178,11 @@ func setupAWS(b *botkit.Bot, live *botkit.Live[Config], env botkit.Env, o awsx.O
 		return err
 	}
 	// After the bot's own commands, so that help lists them first.
-	m, err := jobs.New(b, jobs.Options{Dir: live.Load().Jobs.StateDir, Log: env.Log(),
+	dir, err := jobs.Dir(env)
+	if err != nil {
+		return err
+	}
+	m, err := jobs.New(b, jobs.Options{Dir: dir, Log: env.Log(),
 		MayCancel: func() jobs.Principals { return live.Load().Jobs.Cancel }})
 	if err != nil {
 		return err

@@ -50,15 +50,13 @@ func testConfig() Config {
 
 // world is a fake AWS with two clusters and a bot pointed at it.
 type world struct {
-	fake *ecsfake.Fake
-	tr   *botkittest.Transport
+	fake     *ecsfake.Fake
+	tr       *botkittest.Transport
+	stateDir string // BOT_STATE_DIR, shared by every instance
 }
 
 func newWorld(t *testing.T, cfg Config) *world {
 	t.Helper()
-	if cfg.Jobs.StateDir == defaultStateDir {
-		cfg.Jobs.StateDir = t.TempDir()
-	}
 	f := ecsfake.New(t)
 	f.Env(t)
 	td := f.Register("api", "app", apiRepo+":v1", map[string]any{
@@ -74,22 +72,17 @@ func newWorld(t *testing.T, cfg Config) *world {
 	}
 	f.Break(apiRepo + ":v3-bad")
 
-	tr := botkittest.New(t, botkittest.WithName("ecs"))
-	if err := testSetup(t.Context(), tr.Bot(), botkit.NewLive(&cfg), botkit.Env{Name: botkit.EnvLocal}); err != nil {
-		t.Fatal(err)
-	}
-	if err := tr.Apply(cfg.Settings); err != nil {
-		t.Fatal(err)
-	}
-	return &world{fake: f, tr: tr}
+	w := &world{fake: f, stateDir: t.TempDir()}
+	w.tr = w.instance(t, cfg)
+	return w
 }
 
 // instance starts another instance of the bot on w's fake AWS, with cfg:
-// another pod, sharing the state directory when cfg names w's.
+// another pod, sharing w's state directory.
 func (w *world) instance(t *testing.T, cfg Config) *botkittest.Transport {
 	t.Helper()
 	tr := botkittest.New(t, botkittest.WithName("ecs"))
-	if err := testSetup(t.Context(), tr.Bot(), botkit.NewLive(&cfg), botkit.Env{Name: botkit.EnvLocal}); err != nil {
+	if err := testSetup(t.Context(), tr.Bot(), botkit.NewLive(&cfg), botkit.Env{Name: botkit.EnvLocal, StateDir: w.stateDir}); err != nil {
 		t.Fatal(err)
 	}
 	if err := tr.Apply(cfg.Settings); err != nil {
@@ -538,13 +531,13 @@ func TestFakeOnlyLocally(t *testing.T) {
 	f.Env(t)
 	for _, env := range []string{botkit.EnvDev, botkit.EnvPrd} {
 		cfg := testConfig()
-		err := testSetup(t.Context(), botkittest.New(t).Bot(), botkit.NewLive(&cfg), botkit.Env{Name: env})
+		err := testSetup(t.Context(), botkittest.New(t).Bot(), botkit.NewLive(&cfg), botkit.Env{Name: env, StateDir: t.TempDir()})
 		if err == nil || !strings.Contains(err.Error(), "the fake is only for BOT_ENV=local") {
 			t.Errorf("setup in %s with the fake: %v", env, err)
 		}
 	}
 	cfg := testConfig()
-	if err := testSetup(t.Context(), botkittest.New(t).Bot(), botkit.NewLive(&cfg), botkit.Env{Name: botkit.EnvLocal}); err != nil {
+	if err := testSetup(t.Context(), botkittest.New(t).Bot(), botkit.NewLive(&cfg), botkit.Env{Name: botkit.EnvLocal, StateDir: t.TempDir()}); err != nil {
 		t.Errorf("setup locally with the fake: %v", err)
 	}
 }

@@ -14,7 +14,7 @@ func TestSlackAppManifests(t *testing.T) {
 	botkittest.CheckSlackApps(t, []string{"dev", "prd"}, *update, func(env string) *botkit.Bot {
 		b := botkit.New("ecs")
 		cfg := testConfig()
-		if err := testSetup(t.Context(), b, botkit.NewLive(&cfg), botkit.Env{Name: env}); err != nil {
+		if err := testSetup(t.Context(), b, botkit.NewLive(&cfg), botkit.Env{Name: env, StateDir: t.TempDir()}); err != nil {
 			t.Fatal(err)
 		}
 		return b

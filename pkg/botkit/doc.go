@@ -93,7 +93,7 @@
 // job's timeout; it leaves an audit line and metrics, and a failure is
 // posted to schedule.errors_channel. A tick that finds the previous run
 // still going is skipped and counted (unless Overlap). With a state
-// directory (state.dir), each tick is claimed by creating a file there with
+// directory (BOT_STATE_DIR, its schedule/), each tick is claimed by creating a file there with
 // O_EXCL, so that of the processes sharing it exactly one runs the tick,
 // and after a restart the latest tick missed runs once if it is within the
 // job's CatchUp window, the others counted as missed. Help and the App

@@ -12,6 +12,10 @@ type Env struct {
 	// Getenv reads the process's environment (injected by the runner):
 	// secrets such as a webhook's come from it, never from the config.
 	Getenv func(name string) string
+	// StateDir is the bot's state directory (BOT_STATE_DIR), shared by
+	// every process of the bot; "" when it has none. Jobs live in its
+	// jobs/ (package jobs).
+	StateDir string
 }
 
 // Secret returns the environment variable name as a Secret; "" when it is

@@ -209,7 +209,7 @@ func In(zone string) CommandOption {
 // CatchUp makes a job run once at start for the latest tick missed while
 // the bot was down, if that tick is at most window old; older misses are
 // logged and counted as missed. Without it every missed tick is. A job's
-// last tick is kept in the state directory (state.dir); without one,
+// last tick is kept in the state directory (BOT_STATE_DIR); without one,
 // nothing is known across restarts. It panics when window is not positive.
 func CatchUp(window time.Duration) CommandOption {
 	if window <= 0 {

@@ -20,6 +20,7 @@ import (
 	"github.com/botfleet/botfleet/pkg/botkit"
 	"github.com/botfleet/botfleet/pkg/botkit/botkittest"
 	"github.com/botfleet/botfleet/pkg/botkit/internal/metric"
+	"github.com/botfleet/botfleet/pkg/config"
 )
 
 func mustZone(t *testing.T, name string) *time.Location {
@@ -148,17 +149,14 @@ func TestScheduleSettings(t *testing.T) {
 			t.Errorf("CheckSettings: %v, want %q", err, want)
 		}
 	}
-	if err := b.CheckSettings(botkit.Settings{Schedule: botkit.ScheduleConfig{Channel: "C0REPORT", ErrorsChannel: "C0ERRORS"},
-		State: botkit.StateConfig{Dir: filepath.Join(t.TempDir(), "made-when-needed")}}); err != nil {
+	if err := b.CheckSettings(botkit.Settings{Schedule: botkit.ScheduleConfig{Channel: "C0REPORT", ErrorsChannel: "C0ERRORS"}}); err != nil {
 		t.Errorf("CheckSettings of good settings: %v", err)
 	}
-	file := filepath.Join(t.TempDir(), "state")
-	if err := os.WriteFile(file, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	want := `key state.dir: "` + file + `" is a file, not a directory`
-	if err := b.CheckSettings(botkit.Settings{State: botkit.StateConfig{Dir: file}}); err == nil || err.Error() != want {
-		t.Errorf("CheckSettings of a file as state.dir: %v, want %q", err, want)
+	// The old key state.dir is refused, naming what replaced it.
+	var s botkit.Settings
+	_, err = config.Load(&s, config.Options{Content: []byte("state:\n  dir: /efs/state/t\n")})
+	if err == nil || !strings.Contains(err.Error(), "key state.dir: no longer a config key: scheduled jobs keep their state in $BOT_STATE_DIR/schedule: set BOT_STATE_DIR") {
+		t.Errorf("a config with state.dir: %v", err)
 	}
 }
 
@@ -180,10 +178,10 @@ func newFleet(t *testing.T, start time.Time) *fleet {
 func (f *fleet) now() time.Time { return f.start.Add(time.Since(f.origin)) }
 
 // run starts b with settings s on a new Memory transport and metrics set.
-func (f *fleet) run(b *botkit.Bot, s botkit.Settings) (*botkittest.Memory, *vm.Set) {
+func (f *fleet) run(b *botkit.Bot, s botkit.Settings, opts ...botkit.Option) (*botkittest.Memory, *vm.Set) {
 	f.t.Helper()
 	reg := vm.NewSet()
-	rt := botkit.NewRuntime(b, botkit.WithClock(f.now), botkit.WithRegistry(reg), botkit.WithGracePeriod(time.Minute))
+	rt := botkit.NewRuntime(b, append([]botkit.Option{botkit.WithClock(f.now), botkit.WithRegistry(reg), botkit.WithGracePeriod(time.Minute)}, opts...)...)
 	if err := rt.Apply(s); err != nil {
 		f.t.Fatal(err)
 	}
@@ -287,12 +285,12 @@ func TestSchedulerCronFromConfig(t *testing.T) {
 		start := time.Date(2026, 12, 5, 9, 0, 30, 0, time.UTC)
 		origin := time.Now()
 		reg := vm.NewSet()
-		tr := botkittest.New(t, botkittest.WithRunOptions(botkit.WithRegistry(reg),
+		tr := botkittest.New(t, botkittest.WithRunOptions(botkit.WithRegistry(reg), botkit.WithStateDir(dir),
 			botkit.WithClock(func() time.Time { return start.Add(time.Since(origin)) })))
 		tr.Bot().Schedule("report", "@daily", l.handler(time.UTC, nil))
 		apply := func(spec string) {
 			t.Helper()
-			s := botkit.Settings{State: botkit.StateConfig{Dir: dir}}
+			var s botkit.Settings
 			if spec != "" {
 				s.Schedule.Jobs = map[string]botkit.JobSettings{"report": {Cron: spec}}
 			}
@@ -416,7 +414,7 @@ func TestSchedulerOneRunPerTickAcrossProcesses(t *testing.T) {
 		for range 3 { // three processes of one bot on one state directory
 			b := botkit.New("t")
 			b.Schedule("every-minute", "* * * * *", l.handler(time.UTC, nil))
-			_, reg := f.run(b, botkit.Settings{State: botkit.StateConfig{Dir: dir}})
+			_, reg := f.run(b, botkit.Settings{}, botkit.WithStateDir(dir))
 			regs = append(regs, reg)
 		}
 		time.Sleep(30 * time.Minute)
@@ -451,7 +449,7 @@ func TestSchedulerPrunesOldClaims(t *testing.T) {
 		b := botkit.New("t")
 		b.Schedule("hourly", "0 * * * *", nopHandler)
 		f := newFleet(t, time.Date(2026, 12, 1, 0, 30, 0, 0, time.UTC))
-		f.run(b, botkit.Settings{State: botkit.StateConfig{Dir: dir}})
+		f.run(b, botkit.Settings{}, botkit.WithStateDir(dir))
 		time.Sleep(72 * time.Hour)
 		f.stop()
 	})
@@ -496,11 +494,11 @@ func TestSchedulerAfterRestart(t *testing.T) {
 					b.Schedule("hourly", "0 * * * *", l.handler(time.UTC, nil), opts...)
 					return b
 				}
-				settings := botkit.Settings{State: botkit.StateConfig{Dir: dir}}
+				settings, state := botkit.Settings{}, botkit.WithStateDir(dir)
 
 				var before runLog
 				f := newFleet(t, start)
-				f.run(newBot(&before), settings)
+				f.run(newBot(&before), settings, state)
 				time.Sleep(time.Minute) // the 09:00 tick runs
 				f.stop()
 				if diff := cmp.Diff([]string{"12-05 09:00 UTC"}, before.got()); diff != "" {
@@ -509,7 +507,7 @@ func TestSchedulerAfterRestart(t *testing.T) {
 
 				var after runLog
 				f = newFleet(t, start.Add(time.Minute+tt.down))
-				_, reg := f.run(newBot(&after), settings)
+				_, reg := f.run(newBot(&after), settings, state)
 				time.Sleep(time.Second)
 				f.stop()
 				if diff := cmp.Diff(tt.wantRuns, after.got()); diff != "" {
@@ -622,7 +620,7 @@ func TestSchedulerStateDirFailure(t *testing.T) {
 		b := botkit.New("t")
 		b.Schedule("report", "* * * * *", func(context.Context, *botkit.Request) error { runs.Add(1); return nil })
 		f := newFleet(t, time.Date(2026, 12, 5, 9, 0, 30, 0, time.UTC))
-		tr, reg := f.run(b, botkit.Settings{State: botkit.StateConfig{Dir: file}, Schedule: botkit.ScheduleConfig{ErrorsChannel: "C0ERRORS"}})
+		tr, reg := f.run(b, botkit.Settings{Schedule: botkit.ScheduleConfig{ErrorsChannel: "C0ERRORS"}}, botkit.WithStateDir(file))
 		time.Sleep(time.Minute)
 		f.stop()
 		if runs.Load() != 0 {

@@ -1,7 +1,6 @@
 package botkit
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -42,7 +41,7 @@ func (s *session) store() jobStore {
 }
 
 // scheduleDir is the state directory scheduled jobs use, or "".
-func (rt *Runtime) scheduleDir() string { return cmp.Or(rt.policy.load().State.Dir, rt.stateDir) }
+func (rt *Runtime) scheduleDir() string { return rt.stateDir }
 
 // runJobs runs the bot's jobs until ctx ends. Runs it started are tracked
 // in s.notes, which Run waits for.

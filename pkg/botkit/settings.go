@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"os"
 	"slices"
 	"strings"
 )
@@ -23,16 +22,13 @@ type Settings struct {
 	Access    AccessConfig    `yaml:"access"`
 	Audit     AuditConfig     `yaml:"audit"`
 	RateLimit RateLimitConfig `yaml:"rate_limit"`
-	State     StateConfig     `yaml:"state"`
 	Schedule  ScheduleConfig  `yaml:"schedule"`
 }
 
-// StateConfig is where the bot keeps what must outlive a process.
-type StateConfig struct {
-	// Dir is the bot's state directory, shared by all its processes
-	// (/efs/state/<bot> in a pod). Scheduled jobs keep their ticks and last
-	// success there; without it they are known to one process only.
-	Dir string `yaml:"dir"`
+// RetiredKeys implements config.Retirer: keys botkit's settings had. A
+// bot whose config has retired keys of its own adds these to them.
+func (Settings) RetiredKeys() map[string]string {
+	return map[string]string{"state.dir": "scheduled jobs keep their state in $BOT_STATE_DIR/schedule: set BOT_STATE_DIR (the bot's state directory, /efs/state/<bot> in a pod) instead"}
 }
 
 // ScheduleConfig sets where scheduled jobs (Bot.Schedule) post.
@@ -210,13 +206,6 @@ func (b *Bot) compileSettings(s Settings) (*compiled, error) {
 	}
 	if s.Audit.Channel != "" && !slackID(s.Audit.Channel, "CG") {
 		errs = append(errs, fmt.Errorf("key audit.channel: %q is not a Slack channel ID (C…)", s.Audit.Channel))
-	}
-	if s.State.Dir != "" {
-		// A missing directory is made when first needed; a file there
-		// would fail every tick.
-		if fi, err := os.Stat(s.State.Dir); err == nil && !fi.IsDir() {
-			errs = append(errs, fmt.Errorf("key state.dir: %q is a file, not a directory", s.State.Dir))
-		}
 	}
 	for _, k := range []struct{ key, id string }{{"schedule.channel", s.Schedule.Channel}, {"schedule.errors_channel", s.Schedule.ErrorsChannel}} {
 		if k.id != "" && !slackID(k.id, "CG") {

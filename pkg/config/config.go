@@ -96,6 +96,30 @@ type Validator interface {
 	Validate() error
 }
 
+// Retirer is implemented by config structs that once had keys they no
+// longer have: a file that still sets one is refused with what replaced
+// it, rather than as an unknown key.
+type Retirer interface {
+	// RetiredKeys maps each retired key (dotted, lowercase:
+	// "jobs.state_dir") to what replaced it ("set BOT_STATE_DIR: jobs live
+	// in its jobs/").
+	RetiredKeys() map[string]string
+}
+
+// retiredKey returns the retired key that an unused key is, or holds (a
+// mapping "state" whose only field was the retired "state.dir"), and why.
+func retiredKey(retired map[string]string, key string) (string, string, bool) {
+	if why, ok := retired[key]; ok {
+		return key, why, true
+	}
+	for old, why := range retired {
+		if strings.HasPrefix(old, key+".") {
+			return old, why, true
+		}
+	}
+	return "", "", false
+}
+
 // Defaulter is implemented by config structs that set their defaults
 // before the file is read; keys the file leaves out keep them.
 type Defaulter interface {
@@ -232,9 +256,17 @@ func Load(dst any, o Options) (Loaded, error) {
 	if err != nil {
 		problems = decodeErrors(err, res.keys, fromEnv)
 	}
+	var retired map[string]string
+	if r, ok := dst.(Retirer); ok {
+		retired = r.RetiredKeys()
+	}
 	for _, key := range md.Unused {
 		info, _, _ := res.keys.lookup(key)
-		problems = append(problems, &Error{Line: info.line, Key: key, Msg: "unknown key (check its spelling and indentation)"})
+		msg := "unknown key (check its spelling and indentation)"
+		if old, why, ok := retiredKey(retired, normKey(key)); ok {
+			key, msg = old, "no longer a config key: "+why
+		}
+		problems = append(problems, &Error{Line: info.line, Key: key, Msg: msg})
 	}
 	if len(problems) > 0 {
 		return res, res.join(problems)

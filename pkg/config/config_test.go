@@ -37,6 +37,10 @@ type audit struct {
 
 func (c *cfg) SetDefaults() { c.Workers = 2; c.StateDir = "/tmp/state" }
 
+func (c *cfg) RetiredKeys() map[string]string {
+	return map[string]string{"audit.dir": "set BOT_STATE_DIR instead"}
+}
+
 func (c *cfg) Validate() error {
 	for name, a := range c.Apps {
 		if a.Playbook == "" {

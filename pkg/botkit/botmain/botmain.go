@@ -80,6 +80,7 @@ func Run[C any](ctx context.Context, name string, setup SetupFunc[C], o Options)
 	installFrom := fs.String("install-config", "", "check `FILE` with the bot's loader as -check-config does and install it atomically at BOT_CONFIG (Argo CD's sync hook runs this), then exit")
 	dryRun := fs.Bool("dry-run", false, "with -install-config: check FILE only, write nothing (CI runs this)")
 	slackManifest := fs.Bool("slack-manifest", false, "print the Slack app manifest of this bot in BOT_ENV (HTTP Events API at BOT_PUBLIC_URL when set, else Socket Mode), then exit")
+	scratch := "" // the state directory of a bot set up only to be looked at
 	if err := fs.Parse(o.Args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return ExitOK
@@ -120,9 +121,20 @@ func Run[C any](ctx context.Context, name string, setup SetupFunc[C], o Options)
 		}
 		return ExitFailed
 	}
+	if *slackManifest || *checkConfig {
+		// A bot set up only to be looked at keeps its state (jobs) in a
+		// throwaway directory: a check never touches the real one.
+		dir, err := os.MkdirTemp("", "botmain-check-")
+		if err != nil {
+			fmt.Fprintf(o.Stderr, "making a scratch state directory: %v\n", err)
+			return ExitFailed
+		}
+		defer os.RemoveAll(dir)
+		scratch = dir
+	}
 	if *slackManifest {
 		b := botkit.New(name)
-		if err := setup(ctx, b, botkit.NewLive(cfg), botkit.Env{Name: rt.env, Logger: slog.New(slog.DiscardHandler), Getenv: env.get}); err != nil {
+		if err := setup(ctx, b, botkit.NewLive(cfg), botkit.Env{Name: rt.env, Logger: slog.New(slog.DiscardHandler), Getenv: env.get, StateDir: scratch}); err != nil {
 			fmt.Fprintf(o.Stderr, "setting up the bot: %v\n", err)
 			return ExitFailed
 		}
@@ -138,7 +150,7 @@ func Run[C any](ctx context.Context, name string, setup SetupFunc[C], o Options)
 		// Access rules name commands: check them against a bot set up with
 		// this config, without connecting it anywhere.
 		b := botkit.New(name)
-		if err := setup(ctx, b, botkit.NewLive(cfg), botkit.Env{Name: rt.env, Logger: slog.New(slog.DiscardHandler), Getenv: env.get}); err != nil {
+		if err := setup(ctx, b, botkit.NewLive(cfg), botkit.Env{Name: rt.env, Logger: slog.New(slog.DiscardHandler), Getenv: env.get, StateDir: scratch}); err != nil {
 			fmt.Fprintf(o.Stderr, "setting up the bot: %v\n", err)
 			return ExitFailed
 		}
@@ -183,7 +195,7 @@ func Run[C any](ctx context.Context, name string, setup SetupFunc[C], o Options)
 	}
 	b := botkit.New(name)
 	live := botkit.NewLive(cfg)
-	if err := setup(ctx, b, live, botkit.Env{Name: rt.env, Logger: logger.With("bot", name), Getenv: env.get}); err != nil {
+	if err := setup(ctx, b, live, botkit.Env{Name: rt.env, Logger: logger.With("bot", name), Getenv: env.get, StateDir: rt.stateDir}); err != nil {
 		logger.Error("setting up the bot", "err", err)
 		return ExitFailed
 	}

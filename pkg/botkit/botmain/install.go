@@ -133,8 +133,16 @@ func install[C any](ctx context.Context, name string, setup SetupFunc[C], rt run
 		fmt.Fprintf(o.stderr, "%v\n", err)
 		return ExitFailed
 	}
+	// The bot is set up to be looked at: its state (jobs) goes to a
+	// throwaway directory, never the real one.
+	scratch, err := os.MkdirTemp("", "botmain-install-")
+	if err != nil {
+		fmt.Fprintf(o.stderr, "making a scratch state directory: %v\n", err)
+		return ExitFailed
+	}
+	defer os.RemoveAll(scratch)
 	b := botkit.New(name)
-	if err := setup(ctx, b, botkit.NewLive(cfg), botkit.Env{Name: rt.env, Logger: slog.New(slog.DiscardHandler)}); err != nil {
+	if err := setup(ctx, b, botkit.NewLive(cfg), botkit.Env{Name: rt.env, Logger: slog.New(slog.DiscardHandler), StateDir: scratch}); err != nil {
 		fmt.Fprintf(o.stderr, "setting up the bot: %v\n", err)
 		return ExitFailed
 	}

@@ -57,6 +57,9 @@ type Transport struct {
 	// handled ids on disk (the ansible bot does) must not take a new
 	// session's first command for one it already ran.
 	session string
+	// epoch is the session's start, in seconds: the seconds of its
+	// messages' timestamps.
+	epoch int64
 
 	// transcript mode: echo each command and wait for it to finish
 	transcript bool
@@ -119,7 +122,7 @@ func (t *Transport) Done(ev botkit.Event) {
 
 // New returns a console transport for the bot called name.
 func New(name string, in io.Reader, out io.Writer, opts ...Option) *Transport {
-	t := &Transport{name: name, in: in, out: out, session: fmt.Sprintf("%08x", rand.Uint32())}
+	t := &Transport{name: name, in: in, out: out, session: fmt.Sprintf("%08x", rand.Uint32()), epoch: time.Now().Unix()}
 	t.init()
 	for _, o := range opts {
 		o(t)
@@ -231,7 +234,7 @@ func (t *Transport) Listen(ctx context.Context, deliver func(context.Context, bo
 				continue
 			}
 			n := t.seq.Add(1)
-			ev := botkit.Event{ID: fmt.Sprintf("console-%s-%d", t.session, n), Text: text, User: user, Channel: Channel, TS: ts(n)}
+			ev := botkit.Event{ID: fmt.Sprintf("console-%s-%d", t.session, n), Text: text, User: user, Channel: Channel, TS: t.ts(n)}
 			if cmd, rest, _ := strings.Cut(text, " "); strings.HasPrefix(cmd, "/") && len(cmd) > 1 {
 				// A slash command, as Slack delivers one: its text, a
 				// trigger to open a modal from, a response_url.
@@ -392,7 +395,7 @@ func (t *Transport) stripName(s string) string {
 
 // Post prints m and returns a reference to it.
 func (t *Transport) Post(_ context.Context, m botkit.Message) (botkit.MessageRef, error) {
-	ref := botkit.MessageRef{Channel: m.Channel, TS: ts(t.seq.Add(1))}
+	ref := botkit.MessageRef{Channel: m.Channel, TS: t.ts(t.seq.Add(1))}
 	tag := ""
 	if m.EphemeralUser != "" {
 		tag = "(only you) "
@@ -504,4 +507,7 @@ func isMarkup(m string) bool {
 }
 
 // ts makes a Slack-like timestamp from a sequence number.
-func ts(n int64) string { return fmt.Sprintf("1700000000.%06d", n) }
+// ts is the timestamp of the session's nth message: unique across
+// sessions too (the seconds are the session's start), since a state
+// directory keys messages by channel and ts (the inbox, jobs).
+func (t *Transport) ts(n int64) string { return fmt.Sprintf("%d.%06d", t.epoch, n) }

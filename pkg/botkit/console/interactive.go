@@ -215,7 +215,7 @@ func (t *Transport) Respond(_ context.Context, _ string, r botkit.Response) erro
 		tag = "(edited) " + tag
 	}
 	text := r.Text
-	if cs := choicesOf(r.Blocks, ts(t.seq.Add(1))); len(cs) > 0 {
+	if cs := choicesOf(r.Blocks, t.ts(t.seq.Add(1))); len(cs) > 0 {
 		t.offer(cs)
 		text += "\n" + choicesLine(cs)
 	}

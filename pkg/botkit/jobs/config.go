@@ -4,13 +4,15 @@ package jobs
 // struct holds it under a key of its own, jobs:
 //
 //	jobs:
-//	  state_dir: /efs/state/ecs/jobs
 //	  cancel: {groups: [S0SRE]}
+//
+// The jobs themselves live in the bot's state directory (Dir).
 type Config struct {
-	// StateDir is the directory shared by every process of the bot; it is
-	// read at start only.
-	StateDir string `yaml:"state_dir"`
 	// Cancel names who may cancel other people's jobs; anyone may cancel
 	// their own.
 	Cancel Principals `yaml:"cancel"`
 }
+
+// RetiredStateDir is what a config that still names a jobs state
+// directory is told (see config.Retirer).
+const RetiredStateDir = "jobs live in $BOT_STATE_DIR/jobs: set BOT_STATE_DIR (the bot's state directory, /efs/state/<bot> in a pod) instead"

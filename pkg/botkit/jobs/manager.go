@@ -48,6 +48,19 @@ type Options struct {
 	Poll time.Duration
 	// MaxHistoryBytes is the size at which the history is rotated.
 	MaxHistoryBytes int64
+	// Noun names a job to users, in busy answers and the log's upload
+	// ("Full log of deploy #42"); default "job".
+	Noun string
+	// EndText, if set, is the text of a job's message once it ended, in
+	// its process or found interrupted (Record.Data holds what the bot
+	// kept); default: the last progress and a line on how it ended.
+	EndText func(r Record) string
+	// OwnCommands leaves `status`, `history` and `cancel` to the bot, which
+	// answers them through Store and Cancel; the Cancel button stays.
+	OwnCommands bool
+	// Orphan, if set, is asked at start about each running job of a dead
+	// process: a non-nil answer adopts the job (see Manager.adopt).
+	Orphan func(r Record) func(ctx context.Context) error
 }
 
 // Principals are Slack users and user groups.
@@ -83,11 +96,18 @@ func New(b *botkit.Bot, o Options) (*Manager, error) {
 	if o.Poll <= 0 {
 		o.Poll = DefaultPoll
 	}
+	if o.Noun == "" {
+		o.Noun = "job"
+	}
 	st, err := Open(o.Dir, StoreOptions{Log: o.Log, MaxHistoryBytes: o.MaxHistoryBytes})
 	if err != nil {
 		return nil, err
 	}
 	m := &Manager{st: st, log: o.Log, opts: o, active: map[int64]*Job{}}
+	if err := m.adoptOrphans(context.Background()); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("adopting the jobs of stopped processes: %w", err)
+	}
 	stale, err := st.Recover(context.Background())
 	if err != nil {
 		st.Close()
@@ -95,10 +115,13 @@ func New(b *botkit.Bot, o Options) (*Manager, error) {
 	}
 	m.notes = stale
 	b.OnStart(m.start)
+	b.Action(CancelActionID, m.cancelClick)
+	if o.OwnCommands {
+		return m, nil
+	}
 	b.Command("status", m.status, botkit.Describe("Show the running jobs: who runs what, since when, how far"))
 	b.Command("history [{n:1..100}]", m.history, botkit.Describe("Show the last jobs and how they ended"), botkit.Example("history 20"))
 	b.Command("cancel {job:1..9007199254740992}", m.cancelCmd, botkit.Describe("Stop a running job (yours, unless you may stop any)"), botkit.Example("cancel 42"))
-	b.Action(CancelActionID, m.cancelClick)
 	return m, nil
 }
 
@@ -138,6 +161,9 @@ func (m *Manager) notify(ctx context.Context, rs []Record) error {
 		}
 		text := fmt.Sprintf("⚠️ Job #%d, <@%s> %s, was interrupted: %s. Nothing runs it any more; check its target, and start it again if need be.",
 			r.ID, r.User, r.Title, botkit.Escape(r.Error))
+		if m.opts.EndText != nil {
+			text = m.opts.EndText(r)
+		}
 		err := p.Update(ctx, botkit.MessageRef{Channel: r.Channel, TS: r.Message}, botkit.Message{Channel: r.Channel, ThreadTS: r.Thread, Text: text})
 		if err != nil {
 			errs = append(errs, fmt.Errorf("editing the message of interrupted job #%d: %w", r.ID, err))
@@ -212,7 +238,7 @@ func (m *Manager) Run(ctx context.Context, req *botkit.Request, sp Spec, fn func
 	switch {
 	case errors.As(err, &busy):
 		req.Log().Info("job refused: its key is held", "key", sp.Key, "holder", holderID(busy.Holder))
-		return &botkit.UserError{Msg: busyText(sp, busy.Holder, time.Now()), Err: err}
+		return &botkit.UserError{Msg: busyText(sp, m.opts.Noun, busy.Holder, time.Now()), Err: err}
 	case errors.As(err, &dup):
 		req.Log().Info("a redelivered request: its job was begun already", "job", dup.ID, "event", dup.Event)
 		return nil
@@ -255,9 +281,12 @@ func (m *Manager) Run(ctx context.Context, req *botkit.Request, sp Spec, fn func
 	rec = j.rec
 	j.mu.Unlock()
 	var c *cancelled
+	var ce *CancelledError
 	switch {
 	case errors.As(context.Cause(jctx), &c):
 		rec.Status, rec.CancelledBy = Cancelled, c.by
+	case errors.As(runErr, &ce):
+		rec.Status, rec.CancelledBy = Cancelled, ce.By
 	case runErr == nil:
 		rec.Status = Succeeded
 	case errors.Is(runErr, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded):
@@ -279,7 +308,7 @@ func (m *Manager) Run(ctx context.Context, req *botkit.Request, sp Spec, fn func
 	j.finish(final, rec)
 	req.Log().Info("job ended", "job", rec.ID, "status", rec.Status)
 	if rec.Status == Cancelled {
-		return &botkit.UserError{Msg: fmt.Sprintf("⏹ Job #%d was cancelled by <@%s> after %s.", rec.ID, c.by, rec.Duration(rec.Ended).Round(time.Second)), Err: runErr}
+		return &botkit.UserError{Msg: fmt.Sprintf("⏹ Job #%d was cancelled by <@%s> after %s.", rec.ID, rec.CancelledBy, rec.Duration(rec.Ended).Round(time.Second)), Err: runErr}
 	}
 	return runErr
 }
@@ -302,7 +331,7 @@ func holderID(r *Record) int64 {
 }
 
 // busyText answers a job refused because h holds its key.
-func busyText(sp Spec, h *Record, now time.Time) string {
+func busyText(sp Spec, noun string, h *Record, now time.Time) string {
 	subject := sp.Subject
 	if subject == "" {
 		subject = "`" + botkit.Escape(sp.Key) + "`"
@@ -311,7 +340,7 @@ func busyText(sp Spec, h *Record, now time.Time) string {
 		return subject + " is busy with another job; try again in a moment, or see `status`."
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s is busy: <@%s> is %s (job #%d), since %s UTC (%s ago)", subject, h.User, h.Title, h.ID,
+	fmt.Fprintf(&b, "%s is busy: <@%s> is %s (%s #%d), since %s UTC (%s ago)", subject, h.User, h.Title, noun, h.ID,
 		h.Started.UTC().Format("15:04:05"), now.Sub(h.Started).Round(time.Second))
 	switch {
 	case strings.HasPrefix(h.Channel, "D"):
@@ -423,18 +452,9 @@ func (m *Manager) currentPoster() botkit.Poster {
 func (j *Job) Logf(format string, args ...any) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if j.log == nil {
-		path := j.m.st.LogPath(j.rec.ID)
-		if err := os.MkdirAll(j.m.st.JobDir(j.rec.ID), 0o750); err != nil {
-			j.req.Log().Warn("opening a job's log", "job", j.rec.ID, "err", err)
-			return
-		}
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
-		if err != nil {
-			j.req.Log().Warn("opening a job's log", "job", j.rec.ID, "err", err)
-			return
-		}
-		j.log = f
+	if err := j.openLog(); err != nil {
+		j.req.Log().Warn("opening a job's log", "job", j.rec.ID, "err", err)
+		return
 	}
 	fmt.Fprintf(j.log, "%s %s\n", time.Now().UTC().Format("15:04:05"), fmt.Sprintf(format, args...))
 }
@@ -446,6 +466,9 @@ func (j *Job) finish(ctx context.Context, rec Record) {
 	defer j.mu.Unlock()
 	if j.ref != (botkit.MessageRef{}) {
 		text := j.text + "\n" + endLine(rec)
+		if j.m.opts.EndText != nil {
+			text = j.m.opts.EndText(rec)
+		}
 		j.edit(ctx, j.message(text, false))
 	}
 	if j.log == nil {
@@ -454,7 +477,8 @@ func (j *Job) finish(ctx context.Context, rec Record) {
 	j.log.Close()
 	content, err := tail(j.m.st.LogPath(rec.ID), maxLogUpload)
 	if err == nil {
-		err = j.req.Upload(ctx, fmt.Sprintf("job-%d.log", rec.ID), content, fmt.Sprintf("Full log of job #%d", rec.ID))
+		noun := j.m.opts.Noun
+		err = j.req.Upload(ctx, fmt.Sprintf("%s-%d.log", noun, rec.ID), content, fmt.Sprintf("Full log of %s #%d", noun, rec.ID))
 	}
 	if err != nil {
 		j.req.Log().Warn("uploading a job's log", "job", rec.ID, "err", err)

@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"cmp"
+	"encoding/json"
 	"slices"
 	"time"
 )
@@ -60,6 +61,9 @@ type Record struct {
 	// Progress is the progress message's latest text; it is kept in the
 	// holder file, for whoever is refused the lock, not in the history.
 	Progress string `json:"progress,omitempty"`
+	// Data is what the bot keeps of the job besides these fields (a
+	// deploy's commit and recap, say), as JSON: see Job.SetData.
+	Data json.RawMessage `json:"data,omitempty"`
 	// Notified is set once the message of a job that ended outside its
 	// process (interrupted) was edited to say so.
 	Notified bool `json:"notified,omitempty"`

@@ -202,6 +202,9 @@ func (s *Store) Begin(ctx context.Context, r Record) (lease *Lease, stale []Reco
 		}
 	}()
 	if old, _ := s.readHolder(r.Key); old != nil {
+		if s.adopted(*old) {
+			return nil, nil, &BusyError{Key: r.Key, Holder: old}
+		}
 		if st, err := s.interruptLocked(*old, fmt.Sprintf("found when a job of %s began", r.Key)); err != nil {
 			return nil, nil, err
 		} else if st != nil {
@@ -362,17 +365,13 @@ func (s *Store) Running() ([]Record, error) {
 // edited. A job whose key is still locked (by its process, or a child that
 // outlived it) or whose process still holds its lock is left alone.
 func (s *Store) Recover(ctx context.Context) ([]Record, error) {
-	paths, err := filepath.Glob(filepath.Join(s.dir, "locks", "*.json"))
+	others, err := s.othersHolders()
 	if err != nil {
 		return nil, err
 	}
 	var out []Record
-	for _, p := range paths {
-		h, err := readHolderFile(p)
-		if err != nil || h.Instance == s.instance {
-			continue
-		}
-		r, err := s.recoverOne(ctx, *h)
+	for _, h := range others {
+		r, err := s.recoverOne(ctx, h)
 		if err != nil {
 			return out, err
 		}

@@ -22,6 +22,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
@@ -96,8 +97,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 }
 
 // botEnv is what points the bot at the fake: the fake's endpoint and key,
-// no shared config files (dir holds none), BOT_ENV=local, and a short
-// poll_interval unless the shell sets one.
+// no shared config files (dir holds none), BOT_ENV=local, a short
+// poll_interval and make run's BOT_STATE_DIR unless the shell sets them.
 func botEnv(f *ecsfake.Fake, dir string, environ []string) []string {
 	var vars []string
 	for k, v := range f.Environ(dir) {
@@ -109,6 +110,13 @@ func botEnv(f *ecsfake.Fake, dir string, environ []string) []string {
 	vars = append(vars, "BOT_ENV=local")
 	if lookup(environ, "BOT_CFG_POLL_INTERVAL") == "" {
 		vars = append(vars, "BOT_CFG_POLL_INTERVAL="+pollInterval)
+	}
+	if lookup(environ, "BOT_STATE_DIR") == "" {
+		// The bot's jobs need a state directory: make run's, from
+		// bots/ecs, where the fake runs.
+		if dir, err := filepath.Abs(filepath.Join("..", "..", ".local", "ecs", "state")); err == nil {
+			vars = append(vars, "BOT_STATE_DIR="+dir)
+		}
 	}
 	return vars
 }

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/botfleet/botfleet/bots/ecs/internal/ecsfake"
 )
 
 // bot builds bin/ecs into a temp dir.
@@ -42,7 +44,7 @@ func environ(t *testing.T, extra ...string) []string {
 		}
 	}
 	env = append(env, "HOME="+t.TempDir(), "BOT_CONFIG="+cfg, "BOT_HTTP_ADDR=127.0.0.1:0", "BOT_CFG_POLL_INTERVAL=20ms",
-		"BOT_CFG_JOBS_STATE_DIR="+t.TempDir(),
+		"BOT_STATE_DIR="+t.TempDir(),
 		"AWS_PROFILE=someone", "AWS_ACCESS_KEY_ID=AKIAREALLOOKINGKEY00", "AWS_ENDPOINT_URL=https://ecs.eu-west-1.amazonaws.com")
 	return append(env, extra...)
 }
@@ -130,7 +132,7 @@ func TestServeAlone(t *testing.T) {
 			env = append(env, kv)
 		}
 	}
-	cmd.Env = append(append(env, "BOT_HTTP_ADDR=127.0.0.1:0", "BOT_CFG_JOBS_STATE_DIR="+t.TempDir()), vars...)
+	cmd.Env = append(append(env, "BOT_HTTP_ADDR=127.0.0.1:0", "BOT_STATE_DIR="+t.TempDir()), vars...)
 	cmd.Stdin = strings.NewReader("scale api 3\n")
 	out, err := cmd.Output()
 	if err != nil || !strings.Contains(string(out), "Scaled `api` in dev from 2 to 3 tasks.") {
@@ -166,5 +168,33 @@ func TestOnlyLocal(t *testing.T) {
 	}
 	if _, err := os.Stat(marker); err == nil {
 		t.Error("the command ran")
+	}
+}
+
+// TestBotEnvStateDir: the bot is pointed at make run's state directory
+// (its jobs need one) unless the shell names one.
+func TestBotEnvStateDir(t *testing.T) {
+	f := ecsfake.New(t)
+	local, err := filepath.Abs(filepath.Join("..", "..", ".local", "ecs", "state"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		environ []string
+		want    string
+	}{
+		{nil, "BOT_STATE_DIR=" + local},
+		{[]string{"BOT_STATE_DIR=/elsewhere"}, ""},
+	}
+	for _, tt := range tests {
+		var got string
+		for _, kv := range botEnv(f, t.TempDir(), tt.environ) {
+			if strings.HasPrefix(kv, "BOT_STATE_DIR=") {
+				got = kv
+			}
+		}
+		if got != tt.want {
+			t.Errorf("environ %q: %q, want %q", tt.environ, got, tt.want)
+		}
 	}
 }
