@@ -50,6 +50,9 @@ const (
 	// ControllerNamespace is where the controllers run (their own Fargate
 	// profile).
 	ControllerNamespace = "ack-system"
+	// Project is the AppProject of the Application botfleet-aws, which
+	// syncs Dir.
+	Project = "botfleet-aws"
 	botsDir             = "bots"
 )
 
