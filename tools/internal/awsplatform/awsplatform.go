@@ -53,7 +53,7 @@ const (
 	// Project is the AppProject of the Application botfleet-aws, which
 	// syncs Dir.
 	Project = "botfleet-aws"
-	botsDir             = "bots"
+	botsDir = "bots"
 )
 
 // Controller is one ACK controller the bootstrap installs.

@@ -191,11 +191,15 @@ func TestChecksCatch(t *testing.T) {
 		{"any role", func(p Policy) []string { return checkIAMController(p, s) }, IAMControllerPolicy(s),
 			func(p *Policy) { p.Statement[2].Resource = []string{"arn:aws:iam::" + s.AWS.AccountID + ":role/*"} }, "want only arn:aws:iam::"},
 		{"boundary removable", func(p Policy) []string { return checkIAMController(p, s) }, IAMControllerPolicy(s),
-			func(p *Policy) { p.Statement = slices.DeleteFunc(p.Statement, func(st Statement) bool { return st.Sid == "NeverRemoveTheBoundary" }) }, "no unconditional Deny of iam:DeleteRolePermissionsBoundary"},
+			func(p *Policy) {
+				p.Statement = slices.DeleteFunc(p.Statement, func(st Statement) bool { return st.Sid == "NeverRemoveTheBoundary" })
+			}, "no unconditional Deny of iam:DeleteRolePermissionsBoundary"},
 		{"an unlisted write", func(p Policy) []string { return checkIAMController(p, s) }, IAMControllerPolicy(s),
 			func(p *Policy) { p.Statement[2].Action = append(p.Statement[2].Action, "iam:CreatePolicy") }, "iam:CreatePolicy: neither a read"},
 		{"boundary lets IAM through", checkBoundary, BoundaryPolicy(s),
-			func(p *Policy) { p.Statement[0].NotAction = []string{"organizations:*", "account:*", "secretsmanager:*"} }, "NotAction lacks iam:*"},
+			func(p *Policy) {
+				p.Statement[0].NotAction = []string{"organizations:*", "account:*", "secretsmanager:*"}
+			}, "NotAction lacks iam:*"},
 		{"PassRole anywhere", checkBoundary, BoundaryPolicy(s),
 			func(p *Policy) { p.Statement[1].Condition = nil }, "iam:PassRole without iam:PassedToService"},
 		{"repository policies", func(p Policy) []string { return checkECRController(p, s) }, ECRControllerPolicy(s),
