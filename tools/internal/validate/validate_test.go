@@ -332,7 +332,7 @@ spec:
 		{name: "lifecycle: ECR would refuse it", changes: []change{{ecrPolicy, `"rulePriority": 1,`, `"rulePriority": 3,`}},
 			want: ".github/ecr-lifecycle-policy.json: rules[1]: tagStatus any must have the highest rulePriority; rules[0] has 3"},
 		{name: "lifecycle: missing", remove: []string{ecrPolicy},
-			want: ".github/ecr-lifecycle-policy.json: missing: the release workflow puts this ECR lifecycle policy on every bot's repository"},
+			want: ".github/ecr-lifecycle-policy.json: missing: every bot's ECR repository gets this lifecycle policy (its Repository in manifests/platform/aws)"},
 
 		// The release's credentials in the protected environment only; code owners (issue 14).
 		{name: "bump without the environment", changes: []change{{releaseWF, "    # DEPLOY_KEY lives in this environment, which only main may use.\n    environment: release\n", ""}},
