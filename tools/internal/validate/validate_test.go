@@ -438,6 +438,8 @@ spec:
 			want: "manifests: AppProject/argocd/botfleet-aws: spec.namespaceResourceWhitelist[2]: ConfigMap: this project allows only Role.iam.services.k8s.aws, Repository.ecr.services.k8s.aws"},
 		{name: "the ACK project in another namespace", changes: []change{{projects, "      namespace: botfleet-aws\n", "      namespace: infra-bot-dev\n"}},
 			want: `manifests: AppProject/argocd/botfleet-aws: spec.destinations[0].namespace: "infra-bot-dev": the ACK objects live in botfleet-aws only, the one namespace the controllers watch`},
+		{name: "ACK controllers without a Fargate profile", changes: []change{{"manifests/README.md", "", "aws eks create-fargate-profile --selectors namespace=external-secrets\n"}},
+			want: "manifests/README.md: the bootstrap creates no Fargate profile for namespace ack-system (aws eks create-fargate-profile ... --selectors namespace=ack-system): the ACK controllers' pods would stay Pending"},
 		{name: "ServiceMonitor strict", changes: []change{{"manifests/addons/monitoring/dev.yaml", "interval: 30s", "intervall: 30s"}},
 			want: "manifests/addons/monitoring: ServiceMonitor/infra-bot-dev/botfleet-bots: spec.endpoints[0].intervall: unknown field"},
 	}
