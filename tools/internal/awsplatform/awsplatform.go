@@ -53,8 +53,10 @@ const (
 	// Project is the AppProject of the Application botfleet-aws, which
 	// syncs Dir.
 	Project = "botfleet-aws"
-	botsDir = "bots"
 )
+
+// botsDir holds the bots, one directory each.
+const botsDir = "bots"
 
 // Controller is one ACK controller the bootstrap installs.
 type Controller struct {
