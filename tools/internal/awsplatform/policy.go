@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/botfleet/botfleet/tools/internal/secretstore"
 	"github.com/botfleet/botfleet/tools/internal/settings"
 )
 
@@ -111,7 +112,7 @@ func roleARN(s *settings.Settings, name string) string {
 func notBotRoles(s *settings.Settings) []string {
 	out := []string{roleARN(s, ReleaseRole)}
 	for _, env := range s.EnvNames() {
-		out = append(out, s.RoleARN("external-secrets", env))
+		out = append(out, secretstore.RoleARN(s.AWS.AccountID, env))
 	}
 	return out
 }
