@@ -9,6 +9,7 @@ import (
 	"github.com/botfleet/botfleet/tools/internal/awsplatform"
 	"github.com/botfleet/botfleet/tools/internal/literals"
 	"github.com/botfleet/botfleet/tools/internal/settings"
+	"github.com/botfleet/botfleet/tools/internal/validate"
 )
 
 // initOptions are `botctl init`'s.
@@ -55,9 +56,9 @@ func (o *initOptions) run(_ context.Context) error {
 	if err != nil {
 		return err
 	}
-	files, err := awsplatform.Make(o.fs, root, s)
+	files, err := o.awsFiles(root, s)
 	if err != nil {
-		return inputError{err}
+		return err
 	}
 	generated, err := awsplatform.Diff(o.fs, root, files)
 	if err != nil {
@@ -85,4 +86,19 @@ func (o *initOptions) run(_ context.Context) error {
 	}
 	fmt.Fprintf(o.stdout, "botctl init: %d values in %d files and %d generated files changed; review with git diff, then commit\n", len(p.Edits), len(p.Files()), len(generated))
 	return nil
+}
+
+// awsFiles are the generated files of the repo at root: its bots' ACK
+// objects and the controllers' bootstrap (awsplatform). An iam.yaml or
+// lifecycle policy it cannot read is the input's fault.
+func (g *globalOptions) awsFiles(root string, s *settings.Settings) ([]awsplatform.File, error) {
+	bots, err := validate.Bots(g.fs, root)
+	if err != nil {
+		return nil, err
+	}
+	files, err := awsplatform.Make(g.fs, root, s, bots)
+	if err != nil {
+		return nil, inputError{err}
+	}
+	return files, nil
 }

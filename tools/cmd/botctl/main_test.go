@@ -12,6 +12,7 @@ import (
 
 	"github.com/botfleet/botfleet/tools/internal/awsplatform"
 	"github.com/botfleet/botfleet/tools/internal/settings"
+	"github.com/botfleet/botfleet/tools/internal/validate"
 )
 
 // repoDir is the real repo; these tests only read it.
@@ -134,7 +135,11 @@ func generateAWS(t *testing.T, dir string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	files, err := awsplatform.Make(filesys.MakeFsOnDisk(), dir, s)
+	bots, err := validate.Bots(filesys.MakeFsOnDisk(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := awsplatform.Make(filesys.MakeFsOnDisk(), dir, s, bots)
 	if err != nil {
 		t.Fatal(err)
 	}

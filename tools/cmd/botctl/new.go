@@ -89,7 +89,7 @@ func (o *newOptions) run(ctx context.Context) error {
 	if err != nil {
 		return inputError{err}
 	}
-	files, err := awsplatform.Make(o.fs, root, s)
+	files, err := o.awsFiles(root, s)
 	if err != nil {
 		return err
 	}

@@ -81,10 +81,11 @@ type File struct {
 	Data []byte
 }
 
-// Make returns every file the repo at root should hold under Dir and the
-// bootstrap's generated files, sorted by path. It errs on an iam.yaml or
-// lifecycle policy it cannot read, naming the file.
-func Make(fsys filesys.FileSystem, root string, s *settings.Settings) ([]File, error) {
+// Make returns every file the repo at root should hold under Dir for bots
+// (the repo's, validate.Bots) and the bootstrap's generated files, sorted
+// by path. It errs on an iam.yaml or lifecycle policy it cannot read,
+// naming the file.
+func Make(fsys filesys.FileSystem, root string, s *settings.Settings, bots []string) ([]File, error) {
 	abs := func(rel string) string { return filepath.Join(root, filepath.FromSlash(rel)) }
 	lc, err := fsys.ReadFile(abs(lifecycle.File))
 	if err != nil {
@@ -95,10 +96,6 @@ func Make(fsys filesys.FileSystem, root string, s *settings.Settings) ([]File, e
 		return nil, fmt.Errorf("%s: %w", lifecycle.File, err)
 	}
 	lcBuf.WriteByte('\n')
-	bots, err := listBots(fsys, abs(botsDir))
-	if err != nil {
-		return nil, err
-	}
 	var files []File
 	var resources []string
 	for _, bot := range bots {
@@ -120,26 +117,6 @@ func Make(fsys filesys.FileSystem, root string, s *settings.Settings) ([]File, e
 	files = append(files, bootstrapFiles(s)...)
 	slices.SortFunc(files, func(a, b File) int { return strings.Compare(a.Path, b.Path) })
 	return files, nil
-}
-
-// listBots lists the directories under dir that have a manifests/ directory
-// (validate.Bots' rule).
-func listBots(fsys filesys.FileSystem, dir string) ([]string, error) {
-	if !fsys.IsDir(dir) {
-		return nil, nil
-	}
-	names, err := fsys.ReadDir(dir)
-	if err != nil {
-		return nil, fmt.Errorf("listing bots: %w", err)
-	}
-	var out []string
-	for _, n := range names {
-		if fsys.IsDir(filepath.Join(dir, n, "manifests")) {
-			out = append(out, n)
-		}
-	}
-	slices.Sort(out)
-	return out, nil
 }
 
 // Managed reports whether rel (slash-separated, relative to the root) is a

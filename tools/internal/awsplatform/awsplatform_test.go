@@ -41,9 +41,11 @@ func repoFixture(t *testing.T) filesys.FileSystem {
 	put(t, fsys, "bots/caller/manifests/base/kustomization.yaml", "")
 	put(t, fsys, "bots/caller/iam.yaml", "actions: [ecs:ListServices, ecs:DescribeServices]\nextras:\n  - {action: iam:PassRole, why: a test}\n")
 	put(t, fsys, "bots/quiet/manifests/base/kustomization.yaml", "")
-	put(t, fsys, "bots/notabot/README.md", "no manifests")
 	return fsys
 }
+
+// fixtureBots are repoFixture's bots.
+var fixtureBots = []string{"caller", "quiet"}
 
 type object struct {
 	Kind     string
@@ -67,7 +69,7 @@ func objects(t *testing.T, data []byte) []object {
 func TestMake(t *testing.T) {
 	s := repoSettings(t)
 	fsys := repoFixture(t)
-	files, err := Make(fsys, root, s)
+	files, err := Make(fsys, root, s, fixtureBots)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,9 +84,6 @@ func TestMake(t *testing.T) {
 		if !slices.Contains(paths, want) {
 			t.Errorf("no %s among %v", want, paths)
 		}
-	}
-	if slices.Contains(paths, Dir+"/notabot.yaml") {
-		t.Errorf("a directory without manifests/ got objects")
 	}
 	if got := string(byPath[Dir+"/kustomization.yaml"]); !strings.Contains(got, "  - caller.yaml\n  - quiet.yaml\n") {
 		t.Errorf("kustomization lists:\n%s", got)
@@ -141,7 +140,7 @@ func TestWriteIsIdempotentAndRemovesStale(t *testing.T) {
 	fsys := repoFixture(t)
 	put(t, fsys, Dir+"/gone.yaml", "# a removed bot's\n")
 	put(t, fsys, Dir+"/notes/keep.md", "a directory is no generated file")
-	files, err := Make(fsys, root, s)
+	files, err := Make(fsys, root, s, fixtureBots)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +158,7 @@ func TestWriteIsIdempotentAndRemovesStale(t *testing.T) {
 		t.Errorf("after Write, Diff = %v, %v; want nothing", again, err)
 	}
 	put(t, fsys, "bots/quiet/iam.yaml", "actions: [s3:GetObject]\n")
-	files, err = Make(fsys, root, s)
+	files, err = Make(fsys, root, s, fixtureBots)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,14 +171,14 @@ func TestMakeBadInput(t *testing.T) {
 	s := repoSettings(t)
 	fsys := repoFixture(t)
 	put(t, fsys, "bots/caller/iam.yaml", "action: [ecs:ListServices]\n")
-	if _, err := Make(fsys, root, s); err == nil || !strings.Contains(err.Error(), "bots/caller/iam.yaml") {
+	if _, err := Make(fsys, root, s, fixtureBots); err == nil || !strings.Contains(err.Error(), "bots/caller/iam.yaml") {
 		t.Errorf("a bad iam.yaml: %v, want an error naming it", err)
 	}
 	fsys = repoFixture(t)
 	if err := fsys.RemoveAll(path.Join(root, ".github")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Make(fsys, root, s); err == nil || !strings.Contains(err.Error(), ".github/ecr-lifecycle-policy.json") {
+	if _, err := Make(fsys, root, s, fixtureBots); err == nil || !strings.Contains(err.Error(), ".github/ecr-lifecycle-policy.json") {
 		t.Errorf("no lifecycle policy: %v, want an error naming it", err)
 	}
 }

@@ -44,7 +44,12 @@ type ACKRepository struct {
 // the bots' iam.yaml and the ECR lifecycle policy make: a Role that grants
 // what no iam.yaml declares, or lacks the boundary, fails here.
 func (r *run) checkAWSPlatform() {
-	files, err := awsplatform.Make(r.v.FS, r.v.Root, r.s)
+	bots, err := Bots(r.v.FS, r.v.Root)
+	if err != nil {
+		r.addProblem(Problem{Path: BotsDir, Msg: err.Error()})
+		return
+	}
+	files, err := awsplatform.Make(r.v.FS, r.v.Root, r.s, bots)
 	if err != nil {
 		r.addProblem(Problem{Path: awsplatform.Dir, Msg: fmt.Sprintf("cannot make the bots' AWS objects: %v", err)})
 		return

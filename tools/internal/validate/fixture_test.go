@@ -74,7 +74,11 @@ func generateAWS(tb testing.TB, mem filesys.FileSystem) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	files, err := awsplatform.Make(mem, memRoot, s)
+	bots, err := Bots(mem, memRoot)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	files, err := awsplatform.Make(mem, memRoot, s, bots)
 	if err != nil {
 		tb.Fatal(err)
 	}
