@@ -98,7 +98,11 @@ func (o *newOptions) run(ctx context.Context) error {
 		return err
 	}
 	for _, c := range changes {
-		fmt.Fprintf(w, "wrote %s (%s)\n", c.Path, c.What)
+		verb := "wrote"
+		if c.What == "not generated" {
+			verb = "removed"
+		}
+		fmt.Fprintf(w, "%s %s\n", verb, c.Path)
 	}
 	steps, err := scaffold.NextSteps(res.Data)
 	if err != nil {
