@@ -25,6 +25,8 @@ var adopted = strings.NewReplacer(
 	"fileSystemID: fs-0123456789abcdef0", "fileSystemID: fs-0a1b2c3d4e5f60718",
 	"accessPointID: fsap-0123456789abcdef0", "accessPointID: fsap-0aaaaaaaaaaaaaaa1",
 	"accessPointID: fsap-0fedcba9876543210", "accessPointID: fsap-0bbbbbbbbbbbbbbb2",
+	"oidcProvider: oidc.eks.eu-west-1.amazonaws.com/id/0123456789ABCDEF0123456789ABCDEF", "oidcProvider: oidc.eks.us-east-2.amazonaws.com/id/FEDCBA9876543210FEDCBA9876543210",
+	"policy/botfleet-bot-boundary", "policy/acme-bot-boundary",
 )
 
 // TestInit adopts a copy of the repo: botfleet.yaml edited, `botctl init`
@@ -36,6 +38,8 @@ func TestInit(t *testing.T) {
 	for _, bot := range []string{"ecs", "ansible"} {
 		copyPath(t, filepath.Join(repoDir, "bots", bot, "manifests"), filepath.Join(dir, "bots", bot, "manifests"))
 	}
+	copyPath(t, filepath.Join(repoDir, "bots/ecs/iam.yaml"), filepath.Join(dir, "bots/ecs/iam.yaml"))
+	generateAWS(t, dir)
 	cfg := filepath.Join(dir, "botfleet.yaml")
 	data, err := os.ReadFile(cfg)
 	if err != nil {

@@ -7,6 +7,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"sigs.k8s.io/kustomize/kyaml/filesys"
+
+	"github.com/botfleet/botfleet/tools/internal/awsplatform"
+	"github.com/botfleet/botfleet/tools/internal/settings"
+	"github.com/botfleet/botfleet/tools/internal/validate"
 )
 
 // repoDir is the real repo; these tests only read it.
@@ -117,7 +123,29 @@ func copyRepo(t *testing.T) string {
 			t.Fatal(err)
 		}
 	}
+	generateAWS(t, dst)
 	return dst
+}
+
+// generateAWS writes the ACK objects and bootstrap files of the repo at dir
+// for its own bots, as `botctl init` would.
+func generateAWS(t *testing.T, dir string) {
+	t.Helper()
+	s, err := settings.Load(os.DirFS(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bots, err := validate.Bots(filesys.MakeFsOnDisk(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := awsplatform.Make(filesys.MakeFsOnDisk(), dir, s, bots)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := awsplatform.Write(filesys.MakeFsOnDisk(), dir, files); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func TestValidateProblems(t *testing.T) {

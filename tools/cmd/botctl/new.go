@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/botfleet/botfleet/tools/internal/awsplatform"
 	"github.com/botfleet/botfleet/tools/internal/scaffold"
 )
 
@@ -81,6 +82,27 @@ func (o *newOptions) run(ctx context.Context) error {
 	}
 	if res.GoWork {
 		fmt.Fprintf(w, "added ./%s to %s\n", res.Dir, scaffold.GoWork)
+	}
+	// Its ECR repository (and, once it has an iam.yaml, its roles) as ACK
+	// objects, as `botctl init` writes them.
+	s, err := o.settings(root)
+	if err != nil {
+		return inputError{err}
+	}
+	files, err := o.awsFiles(root, s)
+	if err != nil {
+		return err
+	}
+	changes, err := awsplatform.Write(o.fs, root, files)
+	if err != nil {
+		return err
+	}
+	for _, c := range changes {
+		verb := "wrote"
+		if c.What == "not generated" {
+			verb = "removed"
+		}
+		fmt.Fprintf(w, "%s %s\n", verb, c.Path)
 	}
 	steps, err := scaffold.NextSteps(res.Data)
 	if err != nil {

@@ -42,7 +42,7 @@ func TestNewBotEndToEnd(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("new: exit %d\nstdout %s\nstderr %s", code, out, errs)
 	}
-	for _, want := range []string{"created bots/deploy-bot", "added ./bots/deploy-bot to go.work", "make run BOT=deploy-bot", "slack-app.prd.yaml"} {
+	for _, want := range []string{"created bots/deploy-bot", "added ./bots/deploy-bot to go.work", "wrote manifests/platform/aws/deploy-bot.yaml\n", "make run BOT=deploy-bot", "slack-app.prd.yaml"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("new's output lacks %q:\n%s", want, out)
 		}

@@ -38,7 +38,7 @@ func TestSettings(t *testing.T) {
 			name:     "unknown key names the choices",
 			args:     []string{"aws.regoin"},
 			wantCode: exitUsage,
-			wantErr:  `key "aws.regoin": no "regoin" in aws; want one of aws.accountID, aws.ecrRegistry, aws.imagePrefix, aws.region, aws.roleARN`,
+			wantErr:  `key "aws.regoin": no "regoin" in aws; want one of aws.accountID, aws.ecrRegistry, aws.imagePrefix, aws.oidcProvider, aws.permissionsBoundary, aws.region, aws.roleARN`,
 		},
 		{
 			name:     "unknown top-level key",

@@ -265,6 +265,8 @@ aws:
   ecrRegistry: 123456789012.dkr.ecr.eu-west-1.amazonaws.com
   imagePrefix: botfleet
   roleARN: arn:aws:iam::{{account}}:role/botfleet-{{bot}}-{{env}}
+  oidcProvider: oidc.eks.eu-west-1.amazonaws.com/id/0123456789ABCDEF0123456789ABCDEF
+  permissionsBoundary: arn:aws:iam::{{account}}:policy/botfleet-bot-boundary
 kubernetes:
   version: "1.34"
 `
@@ -278,8 +280,8 @@ kubernetes:
 		{"registry", "ecrRegistry: 123456789012.dkr.ecr.eu-west-1", "ecrRegistry: 210987654321.dkr.ecr.eu-west-1", all},
 		{"image prefix", "imagePrefix: botfleet", "imagePrefix: fleet", all},
 		{"account", `accountID: "123456789012"`, `accountID: "210987654321"`, all},
-		{"region", "region: eu-west-1", "region: eu-central-1", all},
-		{"IRSA role pattern", "role/botfleet-", "role/fleet-", []string{}},
+		{"region", "eu-west-1", "eu-central-1", all}, // the registry and OIDC issuer move with it
+		{"IRSA role pattern", "role/botfleet-{{bot}}", "role/botfleet-x-{{bot}}", []string{}},
 		{"Kubernetes version", `version: "1.34"`, `version: "1.35"`, []string{}},
 		{"comment", "# the repo's settings", "# settings", []string{}},
 	}
@@ -289,7 +291,7 @@ kubernetes:
 			if !strings.Contains(settingsFile, tt.old) {
 				t.Fatalf("settings lack %q", tt.old)
 			}
-			write(t, repo, map[string]string{"botfleet.yaml": strings.Replace(settingsFile, tt.old, tt.new, 1)})
+			write(t, repo, map[string]string{"botfleet.yaml": strings.ReplaceAll(settingsFile, tt.old, tt.new)})
 			commitAll(t, repo, tt.name)
 			res, err := Bots(t.Context(), Options{Repo: repo, Base: base, GoEnv: env})
 			if err != nil {

@@ -29,8 +29,9 @@ import (
 	"time"
 )
 
-// File is the repo's policy, relative to the repo root: the release
-// workflow puts it on every bot's ECR repository.
+// File is the repo's policy, relative to the repo root: every bot's ECR
+// Repository object carries it (internal/awsplatform), and the
+// ecr-controller puts it on the repository.
 const File = ".github/ecr-lifecycle-policy.json"
 
 // Policy is a lifecycle policy's JSON.

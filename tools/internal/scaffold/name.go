@@ -13,10 +13,11 @@ const MaxNameLen = 40
 
 // Reserved are names a bot cannot take: directories and words of the repo's
 // layout and tools (make targets take BOT=NAME, botctl takes BOT...), names
-// the go command treats specially as module path elements or patterns, and
-// the environments.
+// the go command treats specially as module path elements or patterns, the
+// environments, and external-secrets, whose roles botfleet-external-secrets-<env>
+// are the External Secrets Operator's, not a bot's.
 var Reserved = []string{
-	"all", "bin", "botctl", "botfleet", "botkit", "bots", "cmd", "dev", "go", "internal",
+	"all", "bin", "botctl", "botfleet", "botkit", "bots", "cmd", "dev", "external-secrets", "go", "internal",
 	"local", "main", "manifests", "pkg", "prd", "std", "test", "testdata", "tools", "vendor",
 }
 

@@ -307,7 +307,9 @@ aws:
   region: us-east-2
   ecrRegistry: 210987654321.dkr.ecr.us-east-2.amazonaws.com
   imagePrefix: chatops
-  roleARN: arn:aws:iam::{{account}}:role/bots/{{env}}-{{bot}}
+  roleARN: arn:aws:iam::{{account}}:role/botfleet-{{env}}-{{bot}}
+  oidcProvider: oidc.eks.us-east-2.amazonaws.com/id/0123456789ABCDEF0123456789ABCDEF
+  permissionsBoundary: arn:aws:iam::{{account}}:policy/botfleet-bot-boundary
 git:
   repoURL: https://git.example.com/acme/fleet.git
   revision: trunk
@@ -357,7 +359,7 @@ environments:
 		{"slack-app.prd.yaml", "  name: deploy-bot (prd)\n"},
 		{"slack-app.dev.yaml", "    - command: /deploy-bot-dev\n"},
 		{"slack-app.prd.yaml", "    - command: /deploy-bot\n"},
-		{"README.md", "`arn:aws:iam::210987654321:role/bots/prd-deploy-bot` in `manifests/envs/prd`"},
+		{"README.md", "`arn:aws:iam::210987654321:role/botfleet-prd-deploy-bot` in `manifests/envs/prd`"},
 		{"testdata/help.golden", "*deploy-bot* commands (mention me first, e.g. `@deploy-bot help`):"},
 	}
 	for _, tt := range tests {

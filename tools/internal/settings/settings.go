@@ -40,9 +40,22 @@ type AWS struct {
 	ECRRegistry string `json:"ecrRegistry"`
 	// ImagePrefix is the first part of every bot's ECR repository name.
 	ImagePrefix string `json:"imagePrefix"`
-	// RoleARN is a pattern with {{account}}, {{bot}} and {{env}}.
+	// RoleARN is a pattern with {{account}}, {{bot}} and {{env}}. Its
+	// role name starts with RolePrefix: the ACK iam-controller may create
+	// no other roles.
 	RoleARN string `json:"roleARN"`
+	// OIDCProvider is the cluster's IAM OIDC provider, its issuer without
+	// https:// (oidc.eks.<region>.amazonaws.com/id/<ID>): the bots' roles
+	// trust their ServiceAccounts through it.
+	OIDCProvider string `json:"oidcProvider"`
+	// PermissionsBoundary is the ARN pattern ({{account}}) of the managed
+	// policy every bot role gets as its permissions boundary, which the
+	// iam-controller must attach and cannot remove.
+	PermissionsBoundary string `json:"permissionsBoundary"`
 }
+
+// RolePrefix starts the name of every role botfleet's automation creates.
+const RolePrefix = "botfleet-"
 
 // Git is the repository Argo CD follows.
 type Git struct {
@@ -133,6 +146,8 @@ var (
 	fsRe        = regexp.MustCompile(`^fs-[0-9a-f]{8,17}$`)
 	fsapRe      = regexp.MustCompile(`^fsap-[0-9a-f]{8,17}$`)
 	versionRe   = regexp.MustCompile(`^1\.[0-9]{1,3}$`)
+	oidcRe      = regexp.MustCompile(`^oidc\.eks\.([a-z0-9-]+)\.amazonaws\.com/id/[0-9A-F]{32}$`)
+	boundaryRe  = regexp.MustCompile(`^arn:aws:iam::(\{\{account\}\}|[0-9]{12}):policy/[A-Za-z0-9+=,.@_-]+$`)
 	placeholder = regexp.MustCompile(`\{\{[^}]*\}\}`)
 )
 
@@ -163,6 +178,19 @@ func (s *Settings) Validate() error {
 		if !strings.Contains(s.AWS.RoleARN, p) {
 			bad("aws.roleARN", "lacks %s: every bot and environment has its own role", p)
 		}
+	}
+	if _, name, ok := strings.Cut(s.AWS.RoleARN, ":role/"); !ok || !strings.HasPrefix(name, RolePrefix) {
+		bad("aws.roleARN", "the role name must start with %s and have no path (…:role/%s{{bot}}-{{env}}): the iam-controller's policy lets it create only roles named %s*", RolePrefix, RolePrefix, RolePrefix)
+	}
+	if m := oidcRe.FindStringSubmatch(s.AWS.OIDCProvider); m == nil {
+		bad("aws.oidcProvider", "%q is not an EKS OIDC issuer without https:// (oidc.eks.<region>.amazonaws.com/id/<32 hex digits>); print it with: aws eks describe-cluster --name <cluster> --query cluster.identity.oidc.issuer --output text", s.AWS.OIDCProvider)
+	} else if m[1] != s.AWS.Region {
+		bad("aws.oidcProvider", "is in region %s, aws.region is %s: the cluster's issuer is in the cluster's region", m[1], s.AWS.Region)
+	}
+	if m := boundaryRe.FindStringSubmatch(s.AWS.PermissionsBoundary); m == nil {
+		bad("aws.permissionsBoundary", "%q is not a managed policy ARN (arn:aws:iam::{{account}}:policy/<name>); its document is manifests/bootstrap/iam/bot-boundary.json", s.AWS.PermissionsBoundary)
+	} else if m[1] != "{{account}}" && m[1] != s.AWS.AccountID {
+		bad("aws.permissionsBoundary", "is in account %s, aws.accountID is %s: write {{account}}", m[1], s.AWS.AccountID)
 	}
 	if !strings.HasPrefix(s.Git.RepoURL, "https://") {
 		bad("git.repoURL", "%q is not an https:// URL", s.Git.RepoURL)
@@ -240,6 +268,23 @@ func (s *Settings) ImageRepo(bot string) string {
 // RoleARN returns the IRSA role ARN of bot in env.
 func (s *Settings) RoleARN(bot, env string) string {
 	return strings.NewReplacer("{{account}}", s.AWS.AccountID, "{{bot}}", bot, "{{env}}", env).Replace(s.AWS.RoleARN)
+}
+
+// RoleName returns the name of bot's IRSA role in env (RoleARN's part
+// after :role/).
+func (s *Settings) RoleName(bot, env string) string {
+	_, name, _ := strings.Cut(s.RoleARN(bot, env), ":role/")
+	return name
+}
+
+// PermissionsBoundaryARN returns the ARN of the bots' permissions boundary.
+func (s *Settings) PermissionsBoundaryARN() string {
+	return strings.ReplaceAll(s.AWS.PermissionsBoundary, "{{account}}", s.AWS.AccountID)
+}
+
+// OIDCProviderARN returns the ARN of the cluster's IAM OIDC provider.
+func (s *Settings) OIDCProviderARN() string {
+	return "arn:aws:iam::" + s.AWS.AccountID + ":oidc-provider/" + s.AWS.OIDCProvider
 }
 
 // KubernetesMinor returns the minor number of the target version ("1.34"

@@ -15,6 +15,8 @@ aws:
   ecrRegistry: 123456789012.dkr.ecr.eu-west-1.amazonaws.com
   imagePrefix: botfleet
   roleARN: arn:aws:iam::{{account}}:role/botfleet-{{bot}}-{{env}}
+  oidcProvider: oidc.eks.eu-west-1.amazonaws.com/id/0123456789ABCDEF0123456789ABCDEF
+  permissionsBoundary: arn:aws:iam::{{account}}:policy/botfleet-bot-boundary
 git:
   repoURL: https://github.com/botfleet/botfleet.git
   revision: main
@@ -43,6 +45,15 @@ func TestParseValid(t *testing.T) {
 	}
 	if got, want := s.RoleARN("ansible", "prd"), "arn:aws:iam::123456789012:role/botfleet-ansible-prd"; got != want {
 		t.Errorf("RoleARN = %q, want %q", got, want)
+	}
+	if got, want := s.RoleName("ansible", "prd"), "botfleet-ansible-prd"; got != want {
+		t.Errorf("RoleName = %q, want %q", got, want)
+	}
+	if got, want := s.PermissionsBoundaryARN(), "arn:aws:iam::123456789012:policy/botfleet-bot-boundary"; got != want {
+		t.Errorf("PermissionsBoundaryARN = %q, want %q", got, want)
+	}
+	if got, want := s.OIDCProviderARN(), "arn:aws:iam::123456789012:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/0123456789ABCDEF0123456789ABCDEF"; got != want {
+		t.Errorf("OIDCProviderARN = %q, want %q", got, want)
 	}
 	if ns, ok := s.Namespace("prd"); !ok || ns != "infra-bot-prd" {
 		t.Errorf("Namespace(prd) = %q, %v", ns, ok)
@@ -86,6 +97,11 @@ func TestParseInvalid(t *testing.T) {
 		{"registry", "ecrRegistry: 123456789012.dkr.ecr.eu-west-1.amazonaws.com", "ecrRegistry: docker.io", "aws.ecrRegistry:"},
 		{"role placeholder", "{{env}}", "{{stage}}", "unknown placeholder {{stage}}"},
 		{"role lacks env", "-{{env}}", "", "aws.roleARN: lacks {{env}}"},
+		{"role outside botfleet-*", "role/botfleet-{{bot}}", "role/bots/{{bot}}", "aws.roleARN: the role name must start with botfleet-"},
+		{"oidc issuer with https", "oidcProvider: oidc", "oidcProvider: https://oidc", "aws.oidcProvider: \"https://oidc.eks"},
+		{"oidc issuer of another region", "oidc.eks.eu-west-1", "oidc.eks.us-east-1", "aws.oidcProvider: is in region us-east-1, aws.region is eu-west-1"},
+		{"boundary not a policy", "policy/botfleet-bot-boundary", "role/botfleet-bot-boundary", "aws.permissionsBoundary: \"arn:aws:iam::{{account}}:role/botfleet-bot-boundary\" is not a managed policy ARN"},
+		{"boundary in another account", "iam::{{account}}:policy", "iam::210987654321:policy", "aws.permissionsBoundary: is in account 210987654321"},
 		{"repo url", "https://github.com/botfleet/botfleet.git", "git@github.com:botfleet/botfleet.git", "git.repoURL:"},
 		{"version", `"1.34"`, `"v1.34"`, "kubernetes.version:"},
 		{"unknown env", "  prd:", "  stg:", "environments.stg: unknown environment"},

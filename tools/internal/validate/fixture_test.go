@@ -9,6 +9,9 @@ import (
 	"testing"
 
 	"sigs.k8s.io/kustomize/kyaml/filesys"
+
+	"github.com/botfleet/botfleet/tools/internal/awsplatform"
+	"github.com/botfleet/botfleet/tools/internal/settings"
 )
 
 // repoDir is the real repo, read (never written) to seed fixtures.
@@ -55,7 +58,33 @@ func fixture(tb testing.TB, bots ...string) filesys.FileSystem {
 	for _, bot := range bots {
 		addBot(tb, mem, bot)
 	}
+	generateAWS(tb, mem)
 	return mem
+}
+
+// generateAWS writes the fixture's ACK objects and bootstrap files as
+// `botctl init` would: for its bots, not the repo's.
+func generateAWS(tb testing.TB, mem filesys.FileSystem) {
+	tb.Helper()
+	data, err := mem.ReadFile(path.Join(memRoot, settings.FileName))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	s, err := settings.Parse(data)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	bots, err := Bots(mem, memRoot)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	files, err := awsplatform.Make(mem, memRoot, s, bots)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := awsplatform.Write(mem, memRoot, files); err != nil {
+		tb.Fatal(err)
+	}
 }
 
 // addBot adds bot, a copy of hello's manifests and Dockerfile with the name
@@ -90,6 +119,7 @@ func addBot(tb testing.TB, mem filesys.FileSystem, bot string) {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	generateAWS(tb, mem)
 }
 
 func write(tb testing.TB, mem filesys.FileSystem, rel, data string) {

@@ -33,7 +33,7 @@ func PromotedTag(env, tag string) string { return env + "-" + tag }
 func (r *run) checkLifecycle() {
 	data, err := r.v.FS.ReadFile(filepath.Join(r.v.Root, filepath.FromSlash(lifecycle.File)))
 	if err != nil {
-		r.addProblem(Problem{Path: lifecycle.File, Msg: "missing: the release workflow puts this ECR lifecycle policy on every bot's repository"})
+		r.addProblem(Problem{Path: lifecycle.File, Msg: "missing: every bot's ECR repository gets this lifecycle policy (its Repository in manifests/platform/aws)"})
 		return
 	}
 	policy, err := lifecycle.Parse(data)

@@ -22,6 +22,7 @@ import (
 	kjson "sigs.k8s.io/json"
 
 	"github.com/botfleet/botfleet/tools/internal/argocd"
+	"github.com/botfleet/botfleet/tools/internal/awsplatform"
 	"github.com/botfleet/botfleet/tools/internal/kubeschema"
 )
 
@@ -196,6 +197,10 @@ func newTyped(o *object) any {
 		return &ExternalSecret{}
 	case esoAPIVersion + "/SecretStore":
 		return &SecretStore{}
+	case awsplatform.IAMAPIVersion + "/Role":
+		return &ACKRole{}
+	case awsplatform.ECRAPIVersion + "/Repository":
+		return &ACKRepository{}
 	}
 	return nil
 }

@@ -14,6 +14,8 @@ import (
 	psaapi "k8s.io/pod-security-admission/api"
 	"k8s.io/pod-security-admission/policy"
 
+	"github.com/botfleet/botfleet/tools/internal/awsplatform"
+	"github.com/botfleet/botfleet/tools/internal/iampolicy"
 	"github.com/botfleet/botfleet/tools/internal/secretstore"
 )
 
@@ -171,8 +173,20 @@ func (r *run) checkBotObject(t target, o *object) []Problem {
 		if x.Name == secretstore.ServiceAccount(t.bot) {
 			want, from = secretstore.RoleARN(r.s.AWS.AccountID, t.env), "the environment's External Secrets role, made at the bootstrap"
 		}
-		if arn, ok := x.Annotations[RoleARNKey]; ok && arn != want {
+		arn, ok := x.Annotations[RoleARNKey]
+		if ok && arn != want {
 			add(`metadata.annotations["`+RoleARNKey+`"]`, "%q, want %q (%s)", arn, want, from)
+		}
+		if x.Name == t.bot {
+			// The bot's role exists only when its iam.yaml makes it
+			// (manifests/platform/aws), and it is useless unannotated.
+			decl := path.Join(BotsDir, t.bot, iampolicy.FileName)
+			switch declared := r.v.FS.Exists(r.abs(decl)); {
+			case ok && !declared:
+				add(`metadata.annotations["`+RoleARNKey+`"]`, "%s: no role is made without %s: declare the actions its calls need there, then run `botctl init`", arn, decl)
+			case !ok && declared:
+				add("metadata.annotations", "no %s, but %s declares AWS actions: annotate the ServiceAccount with %s (its role in %s/%s.yaml)", RoleARNKey, decl, want, awsplatform.Dir, t.bot)
+			}
 		}
 	case *appsv1.Deployment:
 		r.checkBotDeployment(t, x, add)

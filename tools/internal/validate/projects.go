@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/botfleet/botfleet/tools/internal/argocd"
+	"github.com/botfleet/botfleet/tools/internal/awsplatform"
 )
 
 // safeInArgoCD are the only namespaced kinds a project that may deploy into
@@ -82,6 +83,8 @@ func (r *run) checkProjects(projects []found[*argocd.AppProject], apps []found[*
 			r.problem(p.b, p.o, "", "no Application or ApplicationSet in manifests/ uses it: remove it (and from the cluster: kubectl -n %s delete appproject %s)", r.s.ArgoCD.Namespace, p.x.Name)
 		case len(envsOf[p.x.Name]) > 0:
 			r.checkEnvProject(p, envsOf[p.x.Name], users[p.x.Name])
+		case p.x.Name == awsplatform.Project:
+			r.checkAWSProject(p)
 		default:
 			r.checkHeld(p, holds[p.x.Name])
 		}
@@ -162,6 +165,36 @@ func (r *run) checkEnvProject(p found[*argocd.AppProject], envs, users []string)
 	for i, gk := range p.x.Spec.NamespaceResourceWhitelist {
 		if strings.ContainsAny(gk.Group+gk.Kind, globChars) {
 			r.problem(p.b, p.o, fmt.Sprintf("spec.namespaceResourceWhitelist[%d]", i), "%s is a pattern: name each kind", kindName(gk.Group, gk.Kind))
+		}
+	}
+}
+
+// ackKinds are the only kinds the project of the ACK objects allows.
+var ackKinds = []argocd.GroupKind{
+	{Group: "iam.services.k8s.aws", Kind: "Role"},
+	{Group: "ecr.services.k8s.aws", Kind: "Repository"},
+}
+
+// checkAWSProject checks the project of the ACK objects: exactly the two
+// kinds, in awsplatform.Namespace only, nothing cluster-scoped. It may
+// allow a kind no object has yet (a repo where no bot calls AWS has no
+// Role), unlike the projects checkHeld checks.
+func (r *run) checkAWSProject(p found[*argocd.AppProject]) {
+	spec := &p.x.Spec
+	for i, d := range spec.Destinations {
+		if d.Namespace != awsplatform.Namespace {
+			r.problem(p.b, p.o, fmt.Sprintf("spec.destinations[%d].namespace", i), "%q: the ACK objects live in %s only, the one namespace the controllers watch", d.Namespace, awsplatform.Namespace)
+		}
+	}
+	if len(spec.ClusterResourceWhitelist) > 0 {
+		r.problem(p.b, p.o, "spec.clusterResourceWhitelist", "want none: the ACK objects are namespaced")
+	}
+	if spec.NamespaceResourceWhitelist == nil {
+		r.problem(p.b, p.o, "spec.namespaceResourceWhitelist", "missing, so every namespaced kind is allowed: list %s", kindList(ackKinds))
+	}
+	for i, gk := range spec.NamespaceResourceWhitelist {
+		if !slices.Contains(ackKinds, gk) {
+			r.problem(p.b, p.o, fmt.Sprintf("spec.namespaceResourceWhitelist[%d]", i), "%s: this project allows only %s", kindName(gk.Group, gk.Kind), kindList(ackKinds))
 		}
 	}
 }

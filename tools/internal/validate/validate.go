@@ -156,6 +156,7 @@ func (v *Validator) Run(ctx context.Context, bots []string) (*Report, error) {
 	r.cross(results)
 	r.checkConfigs(ctx, results)
 	r.checkLiterals()
+	r.checkAWSPlatform()
 	r.checkLifecycle()
 	r.checkWorkflows()
 	r.checkCodeOwners()
