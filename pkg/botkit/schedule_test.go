@@ -20,7 +20,6 @@ import (
 	"github.com/botfleet/botfleet/pkg/botkit"
 	"github.com/botfleet/botfleet/pkg/botkit/botkittest"
 	"github.com/botfleet/botfleet/pkg/botkit/internal/metric"
-	"github.com/botfleet/botfleet/pkg/config"
 )
 
 func mustZone(t *testing.T, name string) *time.Location {
@@ -151,12 +150,6 @@ func TestScheduleSettings(t *testing.T) {
 	}
 	if err := b.CheckSettings(botkit.Settings{Schedule: botkit.ScheduleConfig{Channel: "C0REPORT", ErrorsChannel: "C0ERRORS"}}); err != nil {
 		t.Errorf("CheckSettings of good settings: %v", err)
-	}
-	// The old key state.dir is refused, naming what replaced it.
-	var s botkit.Settings
-	_, err = config.Load(&s, config.Options{Content: []byte("state:\n  dir: /efs/state/t\n")})
-	if err == nil || !strings.Contains(err.Error(), "key state.dir: no longer a config key: scheduled jobs keep their state in $BOT_STATE_DIR/schedule: set BOT_STATE_DIR") {
-		t.Errorf("a config with state.dir: %v", err)
 	}
 }
 

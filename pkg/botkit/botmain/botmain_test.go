@@ -18,6 +18,7 @@ import (
 	"github.com/botfleet/botfleet/pkg/botkit"
 	"github.com/botfleet/botfleet/pkg/botkit/botmain"
 	"github.com/botfleet/botfleet/pkg/botkit/slacktest"
+	"github.com/botfleet/botfleet/pkg/config"
 )
 
 type syncBuffer struct {
@@ -508,5 +509,17 @@ func TestRequirements(t *testing.T) {
 	pw.Close()
 	if code := <-done; code != botmain.ExitOK {
 		t.Errorf("exit %d", code)
+	}
+}
+
+// The old key state.dir is refused by the loader, naming what replaced it.
+// (Here, not in botkit's tests: tools links botkit, and a test of botkit
+// importing pkg/config would put the config loader's modules in tools'
+// go.sum.)
+func TestRetiredStateDirKey(t *testing.T) {
+	var s botkit.Settings
+	_, err := config.Load(&s, config.Options{Content: []byte("state:\n  dir: /efs/state/t\n")})
+	if err == nil || !strings.Contains(err.Error(), "key state.dir: no longer a config key: scheduled jobs keep their state in $BOT_STATE_DIR/schedule: set BOT_STATE_DIR") {
+		t.Errorf("a config with state.dir: %v", err)
 	}
 }
