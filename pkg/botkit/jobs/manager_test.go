@@ -108,8 +108,8 @@ func click(w *world, t *testing.T, user, ts, value string) []botkittest.Reply {
 
 func busyRE(noun string) *regexp.Regexp {
 	return regexp.MustCompile("^`a` is busy: <@U1> is working on a \\(" + noun + " #1\\), since \\d\\d:\\d\\d:\\d\\d UTC \\(\\d+s ago\\), in <#" + botkittest.Channel + ">\\.\n" +
-	"Its progress: step 1 of a\n" +
-	"Follow it there or with `status`; <@U1> can stop it with `cancel 1`\\. Try again when it is done\\.$")
+		"Its progress: step 1 of a\n" +
+		"Follow it there or with `status`; <@U1> can stop it with `cancel 1`\\. Try again when it is done\\.$")
 }
 
 // TestJobLifecycle: a job posts one progress message with a Cancel button;
