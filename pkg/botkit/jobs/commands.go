@@ -10,9 +10,10 @@ import (
 	"github.com/botfleet/botfleet/pkg/botkit"
 )
 
-// status lists the running jobs of every process, then the commands
-// awaiting approval, read from the interaction records that every process
-// shares. It first recovers the jobs of processes that died since this one
+// status lists the running jobs of every process, then the oldest
+// commands awaiting approval, read from the interaction records that every
+// process shares (only those it shows are read; the others are counted
+// from the directory's names). It first recovers the jobs of processes that died since this one
 // started: another pod's.
 func (m *Manager) status(ctx context.Context, req *botkit.Request) error {
 	if stale, err := m.st.Recover(ctx); err != nil {
@@ -24,11 +25,11 @@ func (m *Manager) status(ctx context.Context, req *botkit.Request) error {
 	if err != nil {
 		return err
 	}
-	waiting, err := req.PendingApprovals()
+	waiting, nwaiting, err := req.PendingApprovals(maxWaitingShown)
 	if err != nil {
 		return err
 	}
-	if len(running) == 0 && len(waiting) == 0 {
+	if len(running) == 0 && nwaiting == 0 {
 		_, err := req.Replyf(ctx, "No %s is running. `history` shows the last ones.", m.opts.Noun)
 		return err
 	}
@@ -52,13 +53,13 @@ func (m *Manager) status(ctx context.Context, req *botkit.Request) error {
 	if len(running) > 0 {
 		b.WriteString("\nStop one with `cancel <number>`.")
 	}
-	if len(waiting) > 0 {
+	if nwaiting > 0 {
 		b.WriteString("\n*Awaiting approval*")
-		for _, p := range waiting[:min(len(waiting), maxWaitingShown)] {
+		for _, p := range waiting {
 			b.WriteString("\n• " + waitingLine(p, now))
 		}
-		if len(waiting) > maxWaitingShown {
-			fmt.Fprintf(&b, "\n…and %d more.", len(waiting)-maxWaitingShown)
+		if nwaiting > len(waiting) {
+			fmt.Fprintf(&b, "\n…and %d more.", nwaiting-len(waiting))
 		}
 	}
 	_, err = req.Reply(ctx, b.String())
