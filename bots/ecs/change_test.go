@@ -192,16 +192,24 @@ func TestCancelDeploy(t *testing.T) {
 	}
 }
 
-// TestDeployApprovalFreezesImage: a prd deploy that needs approval shows
-// approvers the image its tag names (by digest, read from ECR), and runs
-// exactly that image, registered by its digest: if the tag moved since,
-// the approved image still is what runs, and the tag stays visible.
-func TestDeployApprovalFreezesImage(t *testing.T) {
+// approvalWorld is a world whose prd deploys need one approval from
+// S0LEADS, which U0LEAD is in.
+func approvalWorld(t *testing.T) *world {
+	t.Helper()
 	cfg := testConfig()
 	cfg.Settings.Access.Rules = []botkit.Rule{{Command: "deploy", Args: map[string]string{"env": "prd"},
 		Approve: &botkit.Approval{Groups: []string{"S0LEADS"}, Count: 1, Timeout: 30 * time.Minute}}}
 	w := newWorld(t, cfg)
 	w.tr.SetGroup("S0LEADS", "U0LEAD")
+	return w
+}
+
+// TestDeployApprovalFreezesImage: a prd deploy that needs approval shows
+// approvers the image its tag names (by digest, read from ECR), and runs
+// exactly that image, registered by its digest: if the tag moved since,
+// the approved image still is what runs, and the tag stays visible.
+func TestDeployApprovalFreezesImage(t *testing.T) {
+	w := approvalWorld(t)
 	ask := func(ts string) botkittest.Reply {
 		t.Helper()
 		w.tr.Send(t, botkit.Event{User: botkittest.User, Channel: botkittest.Channel, TS: ts, Text: "<@UBOT> deploy api v2 to prd"})
@@ -261,11 +269,7 @@ func TestDeployApprovalFreezesImage(t *testing.T) {
 // TestDeployedImageGone: an image deleted from ECR after the request is
 // not deployed: ECS could not pull it.
 func TestDeployedImageGone(t *testing.T) {
-	cfg := testConfig()
-	cfg.Settings.Access.Rules = []botkit.Rule{{Command: "deploy", Args: map[string]string{"env": "prd"},
-		Approve: &botkit.Approval{Groups: []string{"S0LEADS"}, Count: 1, Timeout: 30 * time.Minute}}}
-	w := newWorld(t, cfg)
-	w.tr.SetGroup("S0LEADS", "U0LEAD")
+	w := approvalWorld(t)
 	asked := w.fake.ImageDigest("botfleet/api", "v2")
 	w.tr.Send(t, botkit.Event{User: botkittest.User, Channel: botkittest.Channel, TS: "7.1", Text: "<@UBOT> deploy api v2 to prd"})
 	prompt := w.tr.WaitPrompt(t)
