@@ -131,7 +131,7 @@ func (m *Manager) history(ctx context.Context, req *botkit.Request) error {
 		fmt.Fprintf(&b, "\n• #%d %s: <@%s> %s, %s UTC, %s", r.ID, statusWord(r), r.User, r.Title,
 			r.Created.UTC().Format("2006-01-02 15:04"), r.Duration(now).Round(time.Second))
 		if r.Status == Cancelled && r.CancelledBy != "" {
-			fmt.Fprintf(&b, ", by <@%s>", r.CancelledBy)
+			fmt.Fprintf(&b, ", by %s", who(r.CancelledBy))
 		}
 		if r.Error != "" && r.Status != Cancelled {
 			b.WriteString(" — " + firstLine(clip(r.Error, 200)))

@@ -497,7 +497,7 @@ func (m *Manager) endLine(r Record) string {
 	case Succeeded:
 		return fmt.Sprintf("✅ %s succeeded in %s.", name, took)
 	case Cancelled:
-		return fmt.Sprintf("⏹ %s was cancelled by <@%s> after %s.", name, r.CancelledBy, took)
+		return fmt.Sprintf("⏹ %s was cancelled by %s after %s.", name, who(r.CancelledBy), took)
 	case TimedOut:
 		return fmt.Sprintf("⌛ %s timed out after %s.", name, took)
 	case Interrupted:

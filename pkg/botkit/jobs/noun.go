@@ -39,6 +39,18 @@ func capitalize(s string) string {
 	return string(unicode.ToUpper(r)) + s[n:]
 }
 
+// userID is what a Slack user id looks like.
+var userID = regexp.MustCompile(`^[UW][A-Z0-9]+$`)
+
+// who names who cancelled a job: a user as a mention, a word such as
+// "shutdown" (CancelledError.By) as it is.
+func who(by string) string {
+	if userID.MatchString(by) {
+		return "<@" + by + ">"
+	}
+	return by
+}
+
 // paramName is a command parameter's name: lowercase letters, digits and
 // _, starting with a letter (botkit's patterns).
 var paramName = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
