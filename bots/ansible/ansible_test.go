@@ -2,11 +2,13 @@ package main
 
 import (
 	"cmp"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -309,6 +311,48 @@ func TestCancel(t *testing.T) {
 		t.Errorf("cancel again: %q", got)
 	}
 }
+
+// TestCancelButton: the framework's Cancel button and its answers name a
+// deploy as one (jobs.Options.Noun), never a job.
+func TestCancelButton(t *testing.T) {
+	t.Parallel()
+	stateDir := t.TempDir()
+	tr := newBot(t, stateDir, testConfig(t, playbookRepo(t)))
+	done := startSlow(t, tr, "EvSlow")
+	progress := waitReply(t, tr, "with a Cancel button", func(r botkittest.Reply) bool {
+		b, _ := json.Marshal(r.Blocks)
+		return strings.Contains(string(b), `"action_id":"`+jobs.CancelActionID+`"`)
+	})
+	blocks, _ := json.Marshal(progress.Blocks)
+	if !strings.Contains(string(blocks), `"text":"Cancel deploy #1"`) {
+		t.Errorf("the button: %s", blocks)
+	}
+	clicks := 0
+	click := func(user string) string {
+		clicks++
+		return botkittest.Last(tr.Send(t, botkit.Event{ID: fmt.Sprintf("click%d", clicks), User: user, Channel: botkittest.Channel, ThreadTS: progress.ThreadTS,
+			Action: &botkit.Action{ActionID: jobs.CancelActionID, Value: "1", MessageTS: progress.TS}}))
+	}
+	if got := click("UOTHER"); got != "Only <@"+botkittest.User+">, who started deploy #1, or those allowed to stop any deploy may cancel it." {
+		t.Errorf("a click by another user: %q", got)
+	}
+	if got := click(botkittest.User); got != "Cancelling deploy #1." {
+		t.Errorf("the requester's click: %q", got)
+	}
+	wait(t, done)
+	waitReply(t, tr, "saying it was cancelled", contains("was cancelled by <@"+botkittest.User+">"))
+	if got := click(botkittest.User); got != "Deploy #1 is not running: it ended (⏹ cancelled)." {
+		t.Errorf("a click on an ended deploy: %q", got)
+	}
+	for _, r := range tr.Replies() {
+		b, _ := json.Marshal(r.Blocks)
+		if s := r.Text + string(b); jobWord.MatchString(strings.ReplaceAll(s, jobs.CancelActionID, "")) {
+			t.Errorf("a user read %q, which names a deploy a job", s)
+		}
+	}
+}
+
+var jobWord = regexp.MustCompile(`(?i)\bjobs?\b`)
 
 // TestCancelReachesWhatLeftTheGroup: a playbook starts a daemon in a
 // session of its own (setsid), out of ansible-playbook's process group;

@@ -2,6 +2,7 @@ package main
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -151,7 +152,7 @@ func TestBusyShowsProgress(t *testing.T) {
 	waitFor(t, "the second deploy's answer", func() bool { return done(second) })
 	got := lastPost(w.tr.Thread("8.2"))
 	if !busyLine.MatchString(got) || !strings.Contains(got, "\nIts progress: "+progress+"\n") ||
-		!strings.HasPrefix(progress, "Deploying `api` `v2` to dev (`api:2`, was `v1`)") {
+		!strings.HasPrefix(progress, "Deploying `api` `v2` (`"+shortDigest(w.fake.ImageDigest("botfleet/api", "v2"))+"`) to dev (`api:2`, was `v1`)") {
 		t.Errorf("the second deploy got:\n%s\nwant the first's progress:\n%s", got, progress)
 	}
 	release()
@@ -191,19 +192,32 @@ func TestCancelDeploy(t *testing.T) {
 	}
 }
 
-// TestDeployApprovalFreezesImage: a prd deploy that needs approval shows
-// approvers the image its tag names (by digest, read from ECR), and runs
-// exactly that image: if the tag moved since, nothing changes.
-func TestDeployApprovalFreezesImage(t *testing.T) {
+// approvalWorld is a world whose prd deploys need one approval from
+// S0LEADS, which U0LEAD is in.
+func approvalWorld(t *testing.T) *world {
+	t.Helper()
 	cfg := testConfig()
 	cfg.Settings.Access.Rules = []botkit.Rule{{Command: "deploy", Args: map[string]string{"env": "prd"},
 		Approve: &botkit.Approval{Groups: []string{"S0LEADS"}, Count: 1, Timeout: 30 * time.Minute}}}
 	w := newWorld(t, cfg)
 	w.tr.SetGroup("S0LEADS", "U0LEAD")
+	return w
+}
+
+// TestDeployApprovalFreezesImage: a prd deploy that needs approval shows
+// approvers the image its tag names (by digest, read from ECR), and runs
+// exactly that image, registered by its digest: if the tag moved since,
+// the approved image still is what runs, and the tag stays visible.
+func TestDeployApprovalFreezesImage(t *testing.T) {
+	w := approvalWorld(t)
 	ask := func(ts string) botkittest.Reply {
 		t.Helper()
 		w.tr.Send(t, botkit.Event{User: botkittest.User, Channel: botkittest.Channel, TS: ts, Text: "<@UBOT> deploy api v2 to prd"})
 		return w.tr.WaitPrompt(t)
+	}
+	image := func() any {
+		td, _ := w.fake.ServiceTaskDef("prd-cluster", "api")
+		return w.fake.TaskDef(td)["containerDefinitions"].([]any)[0].(map[string]any)["image"]
 	}
 
 	asked := w.fake.ImageDigest("botfleet/api", "v2")
@@ -217,27 +231,55 @@ func TestDeployApprovalFreezesImage(t *testing.T) {
 		t.Fatal("pushing v2 again did not move the tag")
 	}
 	w.tr.Click(t, "U0LEAD", prompt, true)
-	want := "Not deployed: tag `v2` of `botfleet/api` now names image `" + moved + "`, not `" + asked + "`, the one resolved when you asked"
-	if got := lastPost(w.tr.Thread("7.1")); !strings.HasPrefix(got, want) {
-		t.Errorf("approved deploy of a moved tag: %q, want %q…", got, want)
+	thread := w.tr.Thread("7.1")
+	if got := lastPost(thread); !strings.HasPrefix(got, "✅ `api` in prd runs `api:2`") {
+		t.Errorf("approved deploy of a moved tag: %q", botkittest.Texts(thread))
 	}
-	if n := w.calls(ecsfake.ECS + "RegisterTaskDefinition"); n != 0 {
-		t.Fatalf("%d registrations after the tag moved, want 0", n)
+	want := "Deploying `api` `v2` (`" + shortDigest(asked) + "`) to prd (`api:2`, was `v1`) — `v2` names another image by now; this is the one resolved when you asked"
+	if !slices.ContainsFunc(thread, func(r botkittest.Reply) bool { return strings.HasPrefix(r.Text, want) }) {
+		t.Errorf("no message says what runs: %q, want %q…", botkittest.Texts(thread), want)
+	}
+	if img := image(); img != apiRepo+"@"+asked {
+		t.Errorf("prd runs %v, want %s, the image approved (v2 names %s now)", img, apiRepo+"@"+asked, moved)
+	}
+	if got := lastPost(w.tr.Say(t, "status api in prd")); !strings.Contains(got, "\n• PRIMARY `api:2` `v2`: COMPLETED") {
+		t.Errorf("status after the deploy: %q", got)
+	}
+	if got := lastPost(w.tr.Say(t, "history")); !strings.Contains(got, "deploying `v2` to `api` in prd") {
+		t.Errorf("history: %q", got)
 	}
 
+	// Asked again, v2 is the new image, and a new revision runs it.
 	prompt = ask("7.2")
 	if want := "• image: `botfleet/api:v2@" + moved + "`"; !strings.Contains(prompt.Text, want) {
 		t.Errorf("the second request %q does not show %q", prompt.Text, want)
 	}
 	w.tr.Click(t, "U0LEAD", prompt, true)
-	if got := lastPost(w.tr.Thread("7.2")); !strings.HasPrefix(got, "✅ `api` in prd runs `api:2`") {
+	if got := lastPost(w.tr.Thread("7.2")); !strings.HasPrefix(got, "✅ `api` in prd runs `api:3`") {
 		t.Errorf("approved deploy: %q", botkittest.Texts(w.tr.Thread("7.2")))
 	}
-	if n := w.calls(ecsfake.ECS + "RegisterTaskDefinition"); n != 1 {
-		t.Errorf("%d registrations, want 1", n)
+	if n := w.calls(ecsfake.ECS + "RegisterTaskDefinition"); n != 2 {
+		t.Errorf("%d registrations, want 2", n)
 	}
-	td, _ := w.fake.ServiceTaskDef("prd-cluster", "api")
-	if img := w.fake.TaskDef(td)["containerDefinitions"].([]any)[0].(map[string]any)["image"]; img != apiRepo+":v2" {
-		t.Errorf("prd runs %v, want %s (which names %s)", img, apiRepo+":v2", moved)
+	if img := image(); img != apiRepo+"@"+moved {
+		t.Errorf("prd runs %v, want %s", img, apiRepo+"@"+moved)
+	}
+}
+
+// TestDeployedImageGone: an image deleted from ECR after the request is
+// not deployed: ECS could not pull it.
+func TestDeployedImageGone(t *testing.T) {
+	w := approvalWorld(t)
+	asked := w.fake.ImageDigest("botfleet/api", "v2")
+	w.tr.Send(t, botkit.Event{User: botkittest.User, Channel: botkittest.Channel, TS: "7.1", Text: "<@UBOT> deploy api v2 to prd"})
+	prompt := w.tr.WaitPrompt(t)
+	w.fake.DeleteImage("botfleet/api", asked)
+	w.tr.Click(t, "U0LEAD", prompt, true)
+	want := "Not deployed: image `" + asked + "` of `botfleet/api`, the one resolved when you asked (and shown to whoever confirmed or approved it), is no longer in ECR. Nothing changed."
+	if got := lastPost(w.tr.Thread("7.1")); got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	if n := w.calls(ecsfake.ECS + "RegisterTaskDefinition"); n != 0 {
+		t.Errorf("%d registrations, want 0", n)
 	}
 }

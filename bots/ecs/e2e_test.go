@@ -72,7 +72,7 @@ poll_interval: 20ms
 		return false
 	})
 	msgs := slack.Messages()
-	if msgs[0].Text != "Deploying `api` `v2` to dev (`api:2`, was `v1`)…" || msgs[0].ThreadTS == "" {
+	if msgs[0].Text != "Deploying `api` `v2` (`"+shortDigest(w.fake.ImageDigest("botfleet/api", "v2"))+"`) to dev (`api:2`, was `v1`)…" || msgs[0].ThreadTS == "" {
 		t.Errorf("first message = %+v", msgs[0])
 	}
 	updates := 0
@@ -238,7 +238,7 @@ poll_interval: 20ms
 	var progress slacktest.Message
 	slack.WaitFor(t, 20*time.Second, func() bool {
 		for _, m := range slack.Messages() {
-			if m.Method == "chat.postMessage" && strings.HasPrefix(m.Text, "Deploying `api` `v2` to dev") {
+			if m.Method == "chat.postMessage" && strings.HasPrefix(m.Text, "Deploying `api` `v2` (") {
 				progress = m
 				return true
 			}

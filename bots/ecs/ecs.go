@@ -248,19 +248,6 @@ func container(td *types.TaskDefinition, name string) *types.ContainerDefinition
 	return nil
 }
 
-// splitImage splits an image reference into repository and tag ("" when
-// it is pinned by digest or has no tag).
-func splitImage(img string) (repo, tag string) {
-	if i := strings.Index(img, "@"); i >= 0 {
-		return img[:i], ""
-	}
-	slash := strings.LastIndex(img, "/")
-	if i := strings.LastIndex(img, ":"); i > slash {
-		return img[:i], img[i+1:]
-	}
-	return img, ""
-}
-
 // revision is "family:revision" of a task definition ARN.
 func revision(arn string) string { return arn[strings.LastIndex(arn, "/")+1:] }
 
@@ -303,14 +290,14 @@ func (bt *bot) services(ctx context.Context, req *botkit.Request) error {
 			cname = managed.Container
 		}
 		tag := "?"
-		if td, _, err := t.taskDef(ctx, aws.ToString(s.TaskDefinition)); err == nil {
+		if td, tdTags, err := t.taskDef(ctx, aws.ToString(s.TaskDefinition)); err == nil {
 			if c := container(td, cname); c != nil {
-				_, tag = splitImage(aws.ToString(c.Image))
+				tag = imageLabel(c, tdTags)
 			}
 		} else {
 			req.Log().Warn("describing task definition", "service", name, "err", err)
 		}
-		fmt.Fprintf(&b, "\n• `%s` %d/%d running, %d pending · `%s`", name, s.RunningCount, s.DesiredCount, s.PendingCount, botkit.Escape(cmp.Or(tag, "untagged")))
+		fmt.Fprintf(&b, "\n• `%s` %d/%d running, %d pending · `%s`", name, s.RunningCount, s.DesiredCount, s.PendingCount, botkit.Escape(tag))
 		if p := primary(&s); p != nil && p.RolloutState == types.DeploymentRolloutStateInProgress {
 			b.WriteString(" · rolling out")
 		}
@@ -349,9 +336,9 @@ func (bt *bot) status(ctx context.Context, req *botkit.Request) error {
 	b.WriteString("\n*Deployments*")
 	for _, d := range s.Deployments {
 		tag := "?"
-		if td, _, err := t.taskDef(ctx, aws.ToString(d.TaskDefinition)); err == nil {
+		if td, tdTags, err := t.taskDef(ctx, aws.ToString(d.TaskDefinition)); err == nil {
 			if c := container(td, t.svc.Container); c != nil {
-				_, tag = splitImage(aws.ToString(c.Image))
+				tag = imageLabel(c, tdTags)
 			}
 		}
 		fmt.Fprintf(&b, "\n• %s `%s` `%s`: %s, %d/%d running, %d pending, %d failed",
@@ -414,11 +401,13 @@ func (bt *bot) tags(ctx context.Context, req *botkit.Request) error {
 	if err != nil {
 		return err
 	}
-	running := ""
+	// The running image is known by its digest when a deploy pinned it,
+	// else by its tag.
+	var running imageRef
 	if s, err := t.describe(ctx, t.svc.Name); err == nil {
 		if td, _, err := t.taskDef(ctx, aws.ToString(s.TaskDefinition)); err == nil {
 			if c := container(td, t.svc.Container); c != nil {
-				_, running = splitImage(aws.ToString(c.Image))
+				running = parseImage(aws.ToString(c.Image))
 			}
 		}
 	} else if _, isUser := botkit.AsUserError(err); !isUser {
@@ -447,9 +436,12 @@ func (bt *bot) tags(ctx context.Context, req *botkit.Request) error {
 		mark := ""
 		for i, tag := range img.ImageTags {
 			tags[i] = "`" + botkit.Escape(tag) + "`"
-			if tag == running {
+			if running.Digest == "" && tag == running.Tag {
 				mark = " ← running"
 			}
+		}
+		if running.Digest != "" && aws.ToString(img.ImageDigest) == running.Digest {
+			mark = " ← running"
 		}
 		fmt.Fprintf(&b, "\n• %s pushed %s%s", strings.Join(tags, ", "), aws.ToTime(img.ImagePushedAt).UTC().Format("2006-01-02 15:04 UTC"), mark)
 	}
@@ -463,7 +455,8 @@ var validTag = regexp.MustCompile(`^[\w][\w.-]{0,127}$`)
 // prepareDeploy resolves the tag a deploy names to its image's digest in
 // ECR and freezes it, before any confirmation or approval: whoever confirms
 // or approves sees the digest, the audit line records it, and the deploy
-// runs that image or nothing (checkImage).
+// registers the image by that digest, so it runs that image whatever the
+// tag names by then.
 func (bt *bot) prepareDeploy(ctx context.Context, req *botkit.Request) error {
 	tag := req.Arg("tag")
 	if !validTag.MatchString(tag) {
@@ -491,17 +484,38 @@ func (t *target) imageDigest(ctx context.Context, tag string) (string, error) {
 	if err != nil {
 		return "", awsError(err, "checking the image tag")
 	}
-	if len(out.ImageDetails) != 1 || aws.ToString(out.ImageDetails[0].ImageDigest) == "" {
-		return "", fmt.Errorf("checking the image tag %s: ECR answered %d images", tag, len(out.ImageDetails))
+	digest := ""
+	if len(out.ImageDetails) == 1 {
+		digest = aws.ToString(out.ImageDetails[0].ImageDigest)
 	}
-	return aws.ToString(out.ImageDetails[0].ImageDigest), nil
+	if !validDigest.MatchString(digest) {
+		return "", fmt.Errorf("checking the image tag %s: ECR answered %d images, digest %q", tag, len(out.ImageDetails), digest)
+	}
+	return digest, nil
+}
+
+// imageTags returns the tags the image digest names in the service's
+// repository has now, or a user error when ECR no longer has it.
+func (t *target) imageTags(ctx context.Context, digest string) ([]string, error) {
+	out, err := t.ecr.DescribeImages(ctx, &ecr.DescribeImagesInput{RepositoryName: &t.svc.Repository, ImageIds: []ecrtypes.ImageIdentifier{{ImageDigest: &digest}}})
+	if isCode(err, "ImageNotFoundException") {
+		return nil, botkit.Userf("Not deployed: image `%s` of `%s`, the one resolved when you asked (and shown to whoever confirmed or approved it), is no longer in ECR. Nothing changed.",
+			digest, t.svc.Repository)
+	}
+	if err != nil {
+		return nil, awsError(err, "checking the image")
+	}
+	if len(out.ImageDetails) != 1 {
+		return nil, fmt.Errorf("checking the image %s: ECR answered %d images", digest, len(out.ImageDetails))
+	}
+	return out.ImageDetails[0].ImageTags, nil
 }
 
 func (bt *bot) deploy(ctx context.Context, req *botkit.Request) error {
 	tag := req.Arg("tag")
 	_, digest, ok := strings.Cut(req.Frozen("image"), "@")
-	if !ok {
-		return errors.New("deploy: no image was frozen") // prepareDeploy always freezes one
+	if !ok || !validDigest.MatchString(digest) {
+		return fmt.Errorf("deploy: no image digest was frozen (%q)", req.Frozen("image")) // prepareDeploy always freezes one
 	}
 	t, err := bt.resolve(ctx, req, req.Arg("env"), req.Arg("service"))
 	if err != nil {
@@ -511,17 +525,15 @@ func (bt *bot) deploy(ctx context.Context, req *botkit.Request) error {
 		func(ctx context.Context) error { return t.deploy(ctx, req, tag, digest) })
 }
 
-// deploy registers a revision of the service's task definition with tag's
-// image and follows its rollout. The image is the one digest names, which
-// the request froze: if tag names another image now, nothing changes.
+// deploy registers a revision of the service's task definition whose
+// container runs the image digest names, which the request froze when it
+// resolved tag, and follows its rollout: it runs exactly what was asked
+// and approved, even if tag names another image by now. The revision keeps
+// tag, for people, in a task definition tag (imageTagKey).
 func (t *target) deploy(ctx context.Context, req *botkit.Request, tag, digest string) error {
-	now, err := t.imageDigest(ctx, tag)
+	tagsNow, err := t.imageTags(ctx, digest)
 	if err != nil {
 		return err
-	}
-	if now != digest {
-		return botkit.Userf("Not deployed: tag `%s` of `%s` now names image `%s`, not `%s`, the one resolved when you asked (and shown to whoever confirmed or approved it). Nothing changed; deploy again to deploy the new image.",
-			botkit.Escape(tag), t.svc.Repository, now, digest)
 	}
 	s, err := t.idle(ctx)
 	if err != nil {
@@ -535,25 +547,33 @@ func (t *target) deploy(ctx context.Context, req *botkit.Request, tag, digest st
 	if c == nil {
 		return botkit.Userf("Task definition `%s` has no container `%s`; check the config of %s.", revision(aws.ToString(td.TaskDefinitionArn)), t.svc.Container, t.svc.Name)
 	}
-	repo, current := splitImage(aws.ToString(c.Image))
-	if repo != t.svc.Repository && !strings.HasSuffix(repo, "/"+t.svc.Repository) {
+	cur := parseImage(aws.ToString(c.Image))
+	if cur.Repo != t.svc.Repository && !strings.HasSuffix(cur.Repo, "/"+t.svc.Repository) {
 		return botkit.Userf("Container `%s` runs `%s`, which is not from ECR repository `%s`; check the config of %s.", t.svc.Container, botkit.Escape(aws.ToString(c.Image)), t.svc.Repository, t.svc.Name)
 	}
-	if current == tag {
-		return botkit.Userf("`%s` in %s already runs `%s` (`%s`).", t.svc.Name, t.env.Name, botkit.Escape(tag), revision(aws.ToString(td.TaskDefinitionArn)))
+	was := imageLabel(c, tdTags)
+	if cur.Digest == digest {
+		return botkit.Userf("`%s` in %s already runs `%s` (`%s`, `%s`).", t.svc.Name, t.env.Name, botkit.Escape(tag), shortDigest(digest), revision(aws.ToString(td.TaskDefinitionArn)))
 	}
-	c.Image = aws.String(repo + ":" + tag)
-	reg, err := t.ecs.RegisterTaskDefinition(ctx, registerInput(td, tdTags))
+	moved := !slices.Contains(tagsNow, tag)
+	if moved {
+		req.Log().Info("the tag names another image by now; deploying the one resolved when asked", "tag", tag, "digest", digest)
+	}
+	c.Image = aws.String(cur.Repo + "@" + digest)
+	reg, err := t.ecs.RegisterTaskDefinition(ctx, registerInput(td, withTag(tdTags, imageTagKey(aws.ToString(c.Name)), tag+"@"+digest)))
 	if err != nil {
 		return awsError(err, "registering the task definition")
 	}
 	newTD := aws.ToString(reg.TaskDefinition.TaskDefinitionArn)
-	req.Log().Info("registered task definition", "task_definition", newTD, "image", aws.ToString(c.Image))
+	req.Log().Info("registered task definition", "task_definition", newTD, "image", aws.ToString(c.Image), "tag", tag)
 	id, err := t.updateRegistered(ctx, req, newTD)
 	if err != nil {
 		return err
 	}
-	headline := fmt.Sprintf("Deploying `%s` `%s` to %s (`%s`, was `%s`)", t.svc.Name, botkit.Escape(tag), t.env.Name, revision(newTD), botkit.Escape(cmp.Or(current, "untagged")))
+	headline := fmt.Sprintf("Deploying `%s` `%s` (`%s`) to %s (`%s`, was `%s`)", t.svc.Name, botkit.Escape(tag), shortDigest(digest), t.env.Name, revision(newTD), botkit.Escape(was))
+	if moved {
+		headline += fmt.Sprintf(" — `%s` names another image by now; this is the one resolved when you asked", botkit.Escape(tag))
+	}
 	return t.follow(ctx, req, id, newTD, headline)
 }
 

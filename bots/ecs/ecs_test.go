@@ -141,9 +141,10 @@ func TestServices(t *testing.T) {
 
 func TestDeployCompletes(t *testing.T) {
 	w := newWorld(t, testConfig())
+	digest := w.fake.ImageDigest("botfleet/api", "v2")
 	replies := w.tr.Say(t, "deploy api v2")
 	first := replies[0]
-	if first.Text != "Deploying `api` `v2` to dev (`api:2`, was `v1`)…" || cancelButton(first) != "1" {
+	if first.Text != "Deploying `api` `v2` (`"+shortDigest(digest)+"`) to dev (`api:2`, was `v1`)…" || cancelButton(first) != "1" {
 		t.Errorf("first reply = %q, with Cancel button %q", first.Text, cancelButton(first))
 	}
 	var posts, updates []string
@@ -173,11 +174,12 @@ func TestDeployCompletes(t *testing.T) {
 	if !strings.HasSuffix(td, ":task-definition/api:2") || desired != 2 {
 		t.Fatalf("service runs %s ×%d, want api:2 ×2", td, desired)
 	}
-	// The new revision differs from the old only in the image.
+	// The new revision differs from the old only in the image, which it
+	// names by the digest v2 named when asked.
 	old, cur := w.fake.TaskDef(strings.Replace(td, ":2", ":1", 1)), w.fake.TaskDef(td)
 	oc, nc := old["containerDefinitions"].([]any)[0].(map[string]any), cur["containerDefinitions"].([]any)[0].(map[string]any)
-	if nc["image"] != apiRepo+":v2" {
-		t.Errorf("image = %v", nc["image"])
+	if nc["image"] != apiRepo+"@"+digest {
+		t.Errorf("image = %v, want %s", nc["image"], apiRepo+"@"+digest)
 	}
 	for _, k := range []string{"environment", "portMappings", "essential", "name"} {
 		if a, b := toJSON(t, oc[k]), toJSON(t, nc[k]); a != b {
@@ -189,12 +191,24 @@ func TestDeployCompletes(t *testing.T) {
 			t.Errorf("%s changed: %s -> %s", k, a, b)
 		}
 	}
-	if !strings.Contains(w.fake.Calls(ecsfake.ECS + "RegisterTaskDefinition")[0].Body, `"tags":[{"key":"team","value":"platform"}]`) {
-		t.Error("the new revision did not keep the tags")
+	// It keeps the old revision's tags, and the image's tag in one more.
+	if body, want := w.fake.Calls(ecsfake.ECS + "RegisterTaskDefinition")[0].Body,
+		`"tags":[{"key":"team","value":"platform"},{"key":"botfleet:image-tag:app","value":"v2@`+digest+`"}]`; !strings.Contains(body, want) {
+		t.Errorf("the new revision's tags: %s, want %s", body, want)
+	}
+	// People still see the tag.
+	if got := lastPost(w.tr.Say(t, "services")); !strings.Contains(got, "\n• `api` 2/2 running, 0 pending · `v2`\n") {
+		t.Errorf("services after the deploy: %q", got)
+	}
+	if got := lastPost(w.tr.Say(t, "status api")); !strings.Contains(got, "\n• PRIMARY `api:2` `v2`: COMPLETED") {
+		t.Errorf("status after the deploy: %q", got)
+	}
+	if got := lastPost(w.tr.Say(t, "tags api")); !strings.Contains(got, "• `v2` pushed 2026-03-01 12:00 UTC ← running") || strings.Count(got, "running") != 1 {
+		t.Errorf("tags after the deploy: %q", got)
 	}
 
-	// The same tag again changes nothing.
-	if got := lastPost(w.tr.Say(t, "deploy api v2")); got != "`api` in dev already runs `v2` (`api:2`)." {
+	// The same image again changes nothing.
+	if got := lastPost(w.tr.Say(t, "deploy api v2")); got != "`api` in dev already runs `v2` (`"+shortDigest(digest)+"`, `api:2`)." {
 		t.Errorf("redeploy: %q", got)
 	}
 	if n := w.calls(ecsfake.ECS + "RegisterTaskDefinition"); n != 1 {

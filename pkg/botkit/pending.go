@@ -144,10 +144,20 @@ type interactionStore interface {
 	verdict(id string) (verdict, bool, error)
 	// open returns the undecided records.
 	open() ([]*interaction, error)
+	// waiting returns the undecided records of kind, each by its id and a
+	// time that orders them by creation, without reading them: what
+	// lists a few of many pending records reads, the rest it counts.
+	waiting(kind string) ([]waitingRef, error)
 	// prune removes records decided more than keepDecided before now.
 	prune(now time.Time) error
 	// durable reports whether records outlive the process.
 	durable() bool
+}
+
+// waitingRef is an undecided record, by id, and when it was stored.
+type waitingRef struct {
+	ID    string
+	Since time.Time
 }
 
 // Bounds on the interactions waiting at once. A waiting command holds no
@@ -307,6 +317,18 @@ func (m *memInteractions) open() ([]*interaction, error) {
 		if r.verdict == nil {
 			c := *r.it
 			out = append(out, &c)
+		}
+	}
+	return out, nil
+}
+
+func (m *memInteractions) waiting(kind string) ([]waitingRef, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []waitingRef
+	for id, r := range m.byID {
+		if r.verdict == nil && r.it.Kind == kind {
+			out = append(out, waitingRef{ID: id, Since: r.it.Created})
 		}
 	}
 	return out, nil

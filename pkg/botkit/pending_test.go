@@ -210,3 +210,47 @@ func BenchmarkDirAdd(b *testing.B) {
 		})
 	}
 }
+
+// TestStoreWaiting: waiting lists the undecided records of a kind, in the
+// order they were stored, without confirmations or decided ones.
+func TestStoreWaiting(t *testing.T) {
+	for name, open := range storeKinds(t) {
+		t.Run(name, func(t *testing.T) {
+			st := open()
+			var want []string
+			for i := range 4 {
+				it := record(fmt.Sprintf("U%d", i))
+				it.Created = it.Created.Add(time.Duration(i) * time.Second)
+				if err := st.add(it); err != nil {
+					t.Fatal(err)
+				}
+				want = append(want, it.ID)
+				time.Sleep(10 * time.Millisecond) // the directory orders by mtime
+			}
+			c := record("U9")
+			c.ID, c.Kind = newInteractionID(interactionConfirm), interactionConfirm
+			if err := st.add(c); err != nil {
+				t.Fatal(err)
+			}
+			if won, _, err := st.decide(want[1], verdict{Outcome: verdictRejected, At: time.Now()}); !won || err != nil {
+				t.Fatalf("decide: %v %v", won, err)
+			}
+			want = slices.Delete(want, 1, 2)
+			refs, err := st.waiting(interactionApprove)
+			if err != nil {
+				t.Fatal(err)
+			}
+			slices.SortFunc(refs, func(a, b waitingRef) int { return a.Since.Compare(b.Since) })
+			var got []string
+			for _, r := range refs {
+				got = append(got, r.ID)
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("waiting approvals %v, want %v", got, want)
+			}
+			if refs, _ := st.waiting(interactionConfirm); len(refs) != 1 || refs[0].ID != c.ID {
+				t.Errorf("waiting confirmations %+v, want %s", refs, c.ID)
+			}
+		})
+	}
+}

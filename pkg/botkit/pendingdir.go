@@ -283,6 +283,36 @@ func (d *dirInteractions) open() ([]*interaction, error) {
 	return out, nil
 }
 
+// waiting lists the undecided records of kind from names and metadata
+// alone: a record's kind is the first letter of its id, and the time its
+// record.json was written orders it. Two stats a record, no reads, however
+// many records wait: on EFS each read is a round trip.
+func (d *dirInteractions) waiting(kind string) ([]waitingRef, error) {
+	entries, err := os.ReadDir(d.dir)
+	if err != nil {
+		return nil, fmt.Errorf("listing interactions: %w", err)
+	}
+	var out []waitingRef
+	for _, e := range entries {
+		id := e.Name()
+		if !e.IsDir() || !strings.HasPrefix(id, kind[:1]) || !interactionIDPattern.MatchString(id) {
+			continue
+		}
+		if _, err := os.Stat(d.path(id, decidedFile)); err == nil {
+			continue
+		}
+		fi, err := os.Stat(d.path(id, recordFile))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // pruned meanwhile
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reading interaction %s: %w", id, err)
+		}
+		out = append(out, waitingRef{ID: id, Since: fi.ModTime()})
+	}
+	return out, nil
+}
+
 func (d *dirInteractions) prune(now time.Time) error {
 	entries, err := os.ReadDir(d.dir)
 	if err != nil {

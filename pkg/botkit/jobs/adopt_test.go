@@ -166,7 +166,7 @@ func TestJobData(t *testing.T) {
 	tr.Start()
 	replies := botkittest.Texts(tr.Say(t, "stop"))
 	joined := strings.Join(replies, "\n")
-	for _, want := range []string{`the end of {"step":2}, cancelled by shutdown`, "Full log of deploy #1", "raw output", "⏹ Job #1 was cancelled by <@shutdown>"} {
+	for _, want := range []string{`the end of {"step":2}, cancelled by shutdown`, "Full log of deploy #1", "raw output", "⏹ Deploy #1 was cancelled by shutdown after "} {
 		if !strings.Contains(joined, want) {
 			t.Errorf("replies lack %q:\n%s", want, joined)
 		}

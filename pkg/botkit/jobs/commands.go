@@ -10,9 +10,10 @@ import (
 	"github.com/botfleet/botfleet/pkg/botkit"
 )
 
-// status lists the running jobs of every process, then the commands
-// awaiting approval, read from the interaction records that every process
-// shares. It first recovers the jobs of processes that died since this one
+// status lists the running jobs of every process, then the oldest
+// commands awaiting approval, read from the interaction records that every
+// process shares (only those it shows are read; the others are counted
+// from the directory's names). It first recovers the jobs of processes that died since this one
 // started: another pod's.
 func (m *Manager) status(ctx context.Context, req *botkit.Request) error {
 	if stale, err := m.st.Recover(ctx); err != nil {
@@ -24,20 +25,20 @@ func (m *Manager) status(ctx context.Context, req *botkit.Request) error {
 	if err != nil {
 		return err
 	}
-	waiting, err := req.PendingApprovals()
+	waiting, nwaiting, err := req.PendingApprovals(maxWaitingShown)
 	if err != nil {
 		return err
 	}
-	if len(running) == 0 && len(waiting) == 0 {
-		_, err := req.Reply(ctx, "No job is running. `history` shows the last ones.")
+	if len(running) == 0 && nwaiting == 0 {
+		_, err := req.Replyf(ctx, "No %s is running. `history` shows the last ones.", m.opts.Noun)
 		return err
 	}
 	now := time.Now()
 	var b strings.Builder
 	if len(running) == 0 {
-		b.WriteString("No job is running.")
+		fmt.Fprintf(&b, "No %s is running.", m.opts.Noun)
 	} else {
-		b.WriteString("*Running jobs*")
+		fmt.Fprintf(&b, "*Running %s*", m.many())
 	}
 	for _, r := range running {
 		fmt.Fprintf(&b, "\n• #%d <@%s> is %s, since %s UTC (%s)", r.ID, r.User, r.Title,
@@ -52,13 +53,13 @@ func (m *Manager) status(ctx context.Context, req *botkit.Request) error {
 	if len(running) > 0 {
 		b.WriteString("\nStop one with `cancel <number>`.")
 	}
-	if len(waiting) > 0 {
+	if nwaiting > 0 {
 		b.WriteString("\n*Awaiting approval*")
-		for _, p := range waiting[:min(len(waiting), maxWaitingShown)] {
+		for _, p := range waiting {
 			b.WriteString("\n• " + waitingLine(p, now))
 		}
-		if len(waiting) > maxWaitingShown {
-			fmt.Fprintf(&b, "\n…and %d more.", len(waiting)-maxWaitingShown)
+		if nwaiting > len(waiting) {
+			fmt.Fprintf(&b, "\n…and %d more.", nwaiting-len(waiting))
 		}
 	}
 	_, err = req.Reply(ctx, b.String())
@@ -120,17 +121,17 @@ func (m *Manager) history(ctx context.Context, req *botkit.Request) error {
 		return err
 	}
 	if len(rs) == 0 {
-		_, err := req.Reply(ctx, "No job has run yet.")
+		_, err := req.Replyf(ctx, "No %s has run yet.", m.opts.Noun)
 		return err
 	}
 	now := time.Now()
 	var b strings.Builder
-	b.WriteString("*Last jobs*")
+	fmt.Fprintf(&b, "*Last %s*", m.many())
 	for _, r := range rs {
 		fmt.Fprintf(&b, "\n• #%d %s: <@%s> %s, %s UTC, %s", r.ID, statusWord(r), r.User, r.Title,
 			r.Created.UTC().Format("2006-01-02 15:04"), r.Duration(now).Round(time.Second))
 		if r.Status == Cancelled && r.CancelledBy != "" {
-			fmt.Fprintf(&b, ", by <@%s>", r.CancelledBy)
+			fmt.Fprintf(&b, ", by %s", who(r.CancelledBy))
 		}
 		if r.Error != "" && r.Status != Cancelled {
 			b.WriteString(" — " + firstLine(clip(r.Error, 200)))
@@ -160,7 +161,7 @@ func statusWord(r Record) string {
 }
 
 func (m *Manager) cancelCmd(ctx context.Context, req *botkit.Request) error {
-	id, _ := strconv.ParseInt(req.Arg("job"), 10, 64)
+	id, _ := strconv.ParseInt(req.Arg(cancelParam(m.opts.Noun)), 10, 64)
 	return m.cancel(ctx, req, id)
 }
 
@@ -169,7 +170,7 @@ func (m *Manager) cancelClick(ctx context.Context, req *botkit.Request) error {
 	a := req.Action()
 	id, err := strconv.ParseInt(a.Value, 10, 64)
 	if err != nil || id <= 0 {
-		return botkit.Userf("That button names no job.")
+		return botkit.Userf("That button names no %s.", m.opts.Noun)
 	}
 	return m.cancel(ctx, req, id)
 }
@@ -193,25 +194,25 @@ func (m *Manager) cancel(ctx context.Context, req *botkit.Request, id int64) err
 		case err != nil:
 			return err
 		case !ok:
-			return botkit.Userf("There is no job #%d. `status` shows the running ones.", id)
+			return botkit.Userf("There is no %s. `status` shows the running ones.", m.one(id))
 		default:
-			return botkit.Userf("Job #%d is not running: it ended (%s).", id, statusWord(r))
+			return botkit.Userf("%s is not running: it ended (%s).", m.oneFirst(id), statusWord(r))
 		}
 	}
 	if rec.User != req.User && !m.mayCancel(ctx, req.User) {
-		return botkit.Userf("Only <@%s>, who started job #%d, or those allowed to stop any job may cancel it.", rec.User, id)
+		return botkit.Userf("Only <@%s>, who started %s, or those allowed to stop any %s may cancel it.", rec.User, m.one(id), m.opts.Noun)
 	}
 	m.mu.Lock()
 	j := m.active[id]
 	m.mu.Unlock()
 	if j != nil {
 		j.cancel(&cancelled{by: req.User})
-		_, err := req.Replyf(ctx, "Cancelling job #%d.", id)
+		_, err := req.Replyf(ctx, "Cancelling %s.", m.one(id))
 		return err
 	}
 	if err := m.st.RequestCancel(id, req.User); err != nil {
 		return err
 	}
-	_, err = req.Replyf(ctx, "Asked the process running job #%d (%s) to cancel it.", id, rec.Instance)
+	_, err = req.Replyf(ctx, "Asked the process running %s (%s) to cancel it.", m.one(id), rec.Instance)
 	return err
 }

@@ -119,9 +119,10 @@ func New(b *botkit.Bot, o Options) (*Manager, error) {
 	if o.OwnCommands {
 		return m, nil
 	}
-	b.Command("status", m.status, botkit.Describe("Show the running jobs: who runs what, since when, how far"))
-	b.Command("history [{n:1..100}]", m.history, botkit.Describe("Show the last jobs and how they ended"), botkit.Example("history 20"))
-	b.Command("cancel {job:1..9007199254740992}", m.cancelCmd, botkit.Describe("Stop a running job (yours, unless you may stop any)"), botkit.Example("cancel 42"))
+	b.Command("status", m.status, botkit.Describe(fmt.Sprintf("Show the running %s: who runs what, since when, how far; and the commands awaiting approval", m.many())))
+	b.Command("history [{n:1..100}]", m.history, botkit.Describe(fmt.Sprintf("Show the last %s and how they ended", m.many())), botkit.Example("history 20"))
+	b.Command("cancel {"+cancelParam(o.Noun)+":1..9007199254740992}", m.cancelCmd,
+		botkit.Describe(fmt.Sprintf("Stop a running %s (yours, unless you may stop any)", o.Noun)), botkit.Example("cancel 42"))
 	return m, nil
 }
 
@@ -159,8 +160,11 @@ func (m *Manager) notify(ctx context.Context, rs []Record) error {
 		if r.Message == "" || r.Notified {
 			continue
 		}
-		text := fmt.Sprintf("⚠️ Job #%d, <@%s> %s, was interrupted: %s. Nothing runs it any more; check its target, and start it again if need be.",
-			r.ID, r.User, r.Title, botkit.Escape(r.Error))
+		text := fmt.Sprintf("⚠️ %s, <@%s> %s, was interrupted: %s. Nothing runs it any more; check its target, and start it again if need be.",
+			m.oneFirst(r.ID), r.User, r.Title, botkit.Escape(r.Error))
+		if r.Status != Interrupted { // an adopted job cancelled
+			text = m.endLine(r)
+		}
 		if m.opts.EndText != nil {
 			text = m.opts.EndText(r)
 		}
@@ -308,7 +312,7 @@ func (m *Manager) Run(ctx context.Context, req *botkit.Request, sp Spec, fn func
 	j.finish(final, rec)
 	req.Log().Info("job ended", "job", rec.ID, "status", rec.Status)
 	if rec.Status == Cancelled {
-		return &botkit.UserError{Msg: fmt.Sprintf("⏹ Job #%d was cancelled by <@%s> after %s.", rec.ID, rec.CancelledBy, rec.Duration(rec.Ended).Round(time.Second)), Err: runErr}
+		return &botkit.UserError{Msg: m.endLine(rec), Err: runErr}
 	}
 	return runErr
 }
@@ -337,7 +341,7 @@ func busyText(sp Spec, noun string, h *Record, now time.Time) string {
 		subject = "`" + botkit.Escape(sp.Key) + "`"
 	}
 	if h == nil {
-		return subject + " is busy with another job; try again in a moment, or see `status`."
+		return subject + " is busy with another " + noun + "; try again in a moment, or see `status`."
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s is busy: <@%s> is %s (%s #%d), since %s UTC (%s ago)", subject, h.User, h.Title, noun, h.ID,
@@ -433,7 +437,7 @@ func (j *Job) message(text string, running bool) botkit.Message {
 		return m
 	}
 	id := strconv.FormatInt(j.rec.ID, 10)
-	btn := slack.NewButtonBlockElement(CancelActionID, id, slack.NewTextBlockObject(slack.PlainTextType, "Cancel job #"+id, false, false))
+	btn := slack.NewButtonBlockElement(CancelActionID, id, slack.NewTextBlockObject(slack.PlainTextType, "Cancel "+j.m.one(j.rec.ID), false, false))
 	btn.Style = slack.StyleDanger
 	m.Blocks = []slack.Block{
 		slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, clip(text, 3000), false, false), nil, nil),
@@ -465,7 +469,7 @@ func (j *Job) finish(ctx context.Context, rec Record) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.ref != (botkit.MessageRef{}) {
-		text := j.text + "\n" + endLine(rec)
+		text := j.text + "\n" + j.m.endLine(rec)
 		if j.m.opts.EndText != nil {
 			text = j.m.opts.EndText(rec)
 		}
@@ -486,19 +490,20 @@ func (j *Job) finish(ctx context.Context, rec Record) {
 }
 
 // endLine says how a job ended.
-func endLine(r Record) string {
+func (m *Manager) endLine(r Record) string {
 	took := r.Duration(r.Ended).Round(time.Second)
+	name := m.oneFirst(r.ID)
 	switch r.Status {
 	case Succeeded:
-		return fmt.Sprintf("✅ Job #%d succeeded in %s.", r.ID, took)
+		return fmt.Sprintf("✅ %s succeeded in %s.", name, took)
 	case Cancelled:
-		return fmt.Sprintf("⏹ Job #%d was cancelled by <@%s> after %s.", r.ID, r.CancelledBy, took)
+		return fmt.Sprintf("⏹ %s was cancelled by %s after %s.", name, who(r.CancelledBy), took)
 	case TimedOut:
-		return fmt.Sprintf("⌛ Job #%d timed out after %s.", r.ID, took)
+		return fmt.Sprintf("⌛ %s timed out after %s.", name, took)
 	case Interrupted:
-		return fmt.Sprintf("⚠️ Job #%d was interrupted after %s.", r.ID, took)
+		return fmt.Sprintf("⚠️ %s was interrupted after %s.", name, took)
 	default:
-		return fmt.Sprintf("❌ Job #%d failed after %s.", r.ID, took)
+		return fmt.Sprintf("❌ %s failed after %s.", name, took)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -24,8 +25,14 @@ type world struct {
 
 func newWorld(t *testing.T, dir string, admins ...string) *world {
 	t.Helper()
+	return newNamedWorld(t, dir, "", admins...)
+}
+
+// newNamedWorld is newWorld whose jobs users know as noun (Options.Noun).
+func newNamedWorld(t *testing.T, dir, noun string, admins ...string) *world {
+	t.Helper()
 	tr := botkittest.New(t)
-	m, err := New(tr.Bot(), Options{Dir: dir, Poll: 10 * time.Millisecond,
+	m, err := New(tr.Bot(), Options{Dir: dir, Poll: 10 * time.Millisecond, Noun: noun,
 		MayCancel: func() Principals { return Principals{Users: admins, Groups: []string{"S0ADMINS"}} }})
 	if err != nil {
 		t.Fatal(err)
@@ -99,25 +106,41 @@ func click(w *world, t *testing.T, user, ts, value string) []botkittest.Reply {
 		Action: &botkit.Action{ActionID: CancelActionID, Value: value, MessageTS: ts}})
 }
 
-var busyRE = regexp.MustCompile("^`a` is busy: <@U1> is working on a \\(job #1\\), since \\d\\d:\\d\\d:\\d\\d UTC \\(\\d+s ago\\), in <#" + botkittest.Channel + ">\\.\n" +
-	"Its progress: step 1 of a\n" +
-	"Follow it there or with `status`; <@U1> can stop it with `cancel 1`\\. Try again when it is done\\.$")
+func busyRE(noun string) *regexp.Regexp {
+	return regexp.MustCompile("^`a` is busy: <@U1> is working on a \\(" + noun + " #1\\), since \\d\\d:\\d\\d:\\d\\d UTC \\(\\d+s ago\\), in <#" + botkittest.Channel + ">\\.\n" +
+		"Its progress: step 1 of a\n" +
+		"Follow it there or with `status`; <@U1> can stop it with `cancel 1`\\. Try again when it is done\\.$")
+}
 
 // TestJobLifecycle: a job posts one progress message with a Cancel button;
 // a second request of its key is told who holds it, since when, how far,
 // and how to follow or stop it; status lists it; only its requester may
 // click Cancel; the cancel ends it as cancelled, edits the message without
-// the button, uploads the log and records it.
+// the button, uploads the log and records it. Every text names a job with
+// the bot's noun (Options.Noun), "job" by default.
 func TestJobLifecycle(t *testing.T) {
-	w := newWorld(t, t.TempDir())
+	for _, c := range []struct{ noun, one, One, many string }{
+		{"", "job", "Job", "jobs"},
+		{"deploy", "deploy", "Deploy", "deploys"},
+	} {
+		t.Run(c.one, func(t *testing.T) {
+			testJobLifecycle(t, c.noun, c.one, c.One, c.many)
+		})
+	}
+}
+
+func testJobLifecycle(t *testing.T, noun, one, One, many string) {
+	w := newNamedWorld(t, t.TempDir(), noun)
+	var said []string // every text a user read, buttons' included
 	first := w.tr.SendAsync(t, mention("U1", "1.1", "work a"))
 	waitFor(t, "the progress message", func() bool { return len(w.tr.Thread("1.1")) > 0 })
 	progress := w.tr.Thread("1.1")[0]
-	if progress.Text != "step 1 of a" || cancelButton(progress) != "1" {
+	said = append(said, buttonLabels(progress)...)
+	if progress.Text != "step 1 of a" || cancelButton(progress) != "1" || !slices.Contains(buttonLabels(progress), "Cancel "+one+" #1") {
 		t.Fatalf("progress message %q with button %q", progress.Text, cancelButton(progress))
 	}
 
-	if got := botkittest.Last(w.tr.Send(t, mention("U2", "2.1", "work a"))); !busyRE.MatchString(got) {
+	if got := botkittest.Last(w.tr.Send(t, mention("U2", "2.1", "work a"))); !busyRE(one).MatchString(got) {
 		t.Errorf("the second request got:\n%s", got)
 	}
 	w.tr.SendAsync(t, mention("U2", "3.1", "work b")) // runs until the end of the test
@@ -125,16 +148,16 @@ func TestJobLifecycle(t *testing.T) {
 	if got := w.tr.Thread("3.1")[0]; got.Text != "step 1 of b" || cancelButton(got) != "2" {
 		t.Errorf("another key: %q", got.Text)
 	}
-	if got := botkittest.Last(w.tr.SayAs(t, "U2", "status")); !strings.Contains(got, "• #1 <@U1> is working on a, since ") || !strings.Contains(got, ": step 1 of a") {
+	if got := botkittest.Last(w.tr.SayAs(t, "U2", "status")); !strings.HasPrefix(got, "*Running "+many+"*\n• #1 <@U1> is working on a, since ") || !strings.Contains(got, ": step 1 of a") {
 		t.Errorf("status: %q", got)
 	}
-	if got := botkittest.Last(click(w, t, "U2", progress.TS, "1")); !strings.Contains(got, "Only <@U1>, who started job #1,") {
+	if got := botkittest.Last(click(w, t, "U2", progress.TS, "1")); got != "Only <@U1>, who started "+one+" #1, or those allowed to stop any "+one+" may cancel it." {
 		t.Errorf("a click by another user: %q", got)
 	}
-	if got := botkittest.Last(w.tr.SayAs(t, "U2", "cancel 1")); !strings.Contains(got, "Only <@U1>, who started job #1,") {
+	if got := botkittest.Last(w.tr.SayAs(t, "U2", "cancel 1")); !strings.Contains(got, "Only <@U1>, who started "+one+" #1,") {
 		t.Errorf("cancel by another user: %q", got)
 	}
-	if got := botkittest.Last(click(w, t, "U1", progress.TS, "1")); got != "Cancelling job #1." {
+	if got := botkittest.Last(click(w, t, "U1", progress.TS, "1")); got != "Cancelling "+one+" #1." {
 		t.Errorf("the requester's click: %q", got)
 	}
 	<-first
@@ -145,25 +168,54 @@ func TestJobLifecycle(t *testing.T) {
 			edited = r
 		}
 	}
-	if !strings.HasPrefix(edited.Text, "step 1 of a\n⏹ Job #1 was cancelled by <@U1> after ") || cancelButton(edited) != "" {
+	if !strings.HasPrefix(edited.Text, "step 1 of a\n⏹ "+One+" #1 was cancelled by <@U1> after ") || cancelButton(edited) != "" {
 		t.Errorf("the progress message ends as %q (button %q)", edited.Text, cancelButton(edited))
 	}
-	if !containsPrefix(thread, "Full log of job #1") || !strings.Contains(strings.Join(thread, "\n"), "did step 1") {
+	if !containsPrefix(thread, "Full log of "+one+" #1") || !strings.Contains(strings.Join(thread, "\n"), "did step 1") {
 		t.Errorf("no log in the thread: %q", thread)
 	}
-	if last := thread[len(thread)-1]; !strings.HasPrefix(last, "⏹ Job #1 was cancelled by <@U1> after ") {
+	if last := thread[len(thread)-1]; !strings.HasPrefix(last, "⏹ "+One+" #1 was cancelled by <@U1> after ") {
 		t.Errorf("the requester's last word: %q", last)
 	}
 	got := botkittest.Last(w.tr.SayAs(t, "U2", "history"))
-	if !strings.Contains(got, "• #1 ⏹ cancelled: <@U1> working on a, ") || !strings.Contains(got, ", by <@U1>") {
+	if !strings.HasPrefix(got, "*Last "+many+"*\n") || !strings.Contains(got, "• #1 ⏹ cancelled: <@U1> working on a, ") || !strings.Contains(got, ", by <@U1>") {
 		t.Errorf("history: %q", got)
 	}
-	if got := botkittest.Last(w.tr.SayAs(t, "U2", "cancel 1")); got != "Job #1 is not running: it ended (⏹ cancelled)." {
+	if got := botkittest.Last(w.tr.SayAs(t, "U2", "cancel 1")); got != One+" #1 is not running: it ended (⏹ cancelled)." {
 		t.Errorf("cancel of an ended job: %q", got)
 	}
-	if got := botkittest.Last(w.tr.SayAs(t, "U2", "cancel 9")); got != "There is no job #9. `status` shows the running ones." {
+	if got := botkittest.Last(w.tr.SayAs(t, "U2", "cancel 9")); got != "There is no "+one+" #9. `status` shows the running ones." {
 		t.Errorf("cancel of no job: %q", got)
 	}
+	if got := botkittest.Last(w.tr.SayAs(t, "U2", "help")); !strings.Contains(got, "Stop a running "+one+" (yours,") {
+		t.Errorf("help: %q", got)
+	}
+	if noun == "" {
+		return
+	}
+	said = append(said, botkittest.Texts(w.tr.Replies())...)
+	for _, s := range said {
+		if jobWord.MatchString(s) {
+			t.Errorf("a user read %q, which names a %s a job", s, noun)
+		}
+	}
+}
+
+var jobWord = regexp.MustCompile(`(?i)\bjobs?\b`)
+
+// buttonLabels returns the texts of the buttons of reply r.
+func buttonLabels(r botkittest.Reply) []string {
+	var out []string
+	for _, b := range r.Blocks {
+		if a, ok := b.(*slack.ActionBlock); ok {
+			for _, e := range a.Elements.ElementSet {
+				if btn, ok := e.(*slack.ButtonBlockElement); ok && btn.Text != nil {
+					out = append(out, btn.Text.Text)
+				}
+			}
+		}
+	}
+	return out
 }
 
 func containsPrefix(ss []string, prefix string) bool {

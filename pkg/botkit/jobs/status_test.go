@@ -131,3 +131,26 @@ func TestStatusListsApprovals(t *testing.T) {
 		t.Errorf("status lists a withdrawn request:\n%s", got)
 	}
 }
+
+// TestStatusShowsOldestApprovals: with more requests awaiting approval
+// than status lists, it shows the oldest and counts the others, read from
+// the directory's names only.
+func TestStatusShowsOldestApprovals(t *testing.T) {
+	dir := t.TempDir()
+	var runs atomic.Int32
+	a := approvalProcess(t, dir, &runs)
+	const asked = maxWaitingShown + 3
+	for i := range asked { // 5 each, a user's most
+		a.Send(t, botkit.Event{ID: fmt.Sprintf("EvMany%d", i), User: fmt.Sprintf("U%02d", i/5), Channel: botkittest.Channel,
+			TS: fmt.Sprintf("3.%d", i), Text: fmt.Sprintf("<@UBOT> deploy app%d to prd", i)})
+		time.Sleep(2 * time.Millisecond) // records are ordered by when they were written
+	}
+	got := statusOf(t, a)
+	if n := strings.Count(got, "\n• "); n != maxWaitingShown {
+		t.Errorf("status lists %d requests, want %d:\n%s", n, maxWaitingShown, got)
+	}
+	if !strings.Contains(got, "`deploy app0 to prd`") || strings.Contains(got, "`deploy app"+fmt.Sprint(asked-1)+" to prd`") ||
+		!strings.HasSuffix(got, "\n…and 3 more.") {
+		t.Errorf("status does not show the oldest, then count the others:\n%s", got)
+	}
+}

@@ -9,6 +9,7 @@
 package ecsfake
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -43,6 +44,7 @@ type Fake struct {
 	pushes   int                      // images pushed, for their digests
 	services map[string]*service      // by cluster/name
 	taskDefs map[string][]taskDef     // by family; revision i+1 at i
+	tdTags   map[string]any           // a task definition's tags, by ARN
 	images   map[string][]image       // by repository
 	broken   map[string]bool          // images whose tasks fail to start
 	history  []serviceDeployment      // newest last
@@ -74,8 +76,9 @@ type event struct {
 }
 
 type image struct {
-	Tag, Digest string
-	Pushed      time.Time
+	Tag    string // "" once another push took it: untagged
+	Digest string
+	Pushed time.Time
 }
 
 type serviceDeployment struct {
@@ -104,7 +107,7 @@ func Start(addr string) (*Fake, error) {
 func newFake(srv *awsfake.Server) *Fake {
 	f := &Fake{
 		Server: srv, now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC),
-		services: map[string]*service{}, taskDefs: map[string][]taskDef{}, images: map[string][]image{},
+		services: map[string]*service{}, taskDefs: map[string][]taskDef{}, tdTags: map[string]any{}, images: map[string][]image{},
 		broken: map[string]bool{}, revs: map[string]string{}, stopped: map[string][]stoppedTask{},
 	}
 	for op, h := range map[string]func([]byte) (any, error){
@@ -140,20 +143,21 @@ func (f *Fake) tick() time.Time {
 
 // Register registers a task definition revision in family whose one
 // container, name, runs image, and returns its ARN. extra fields are kept
-// as given (and must come back unchanged in a new revision).
+// as given (and must come back unchanged in a new revision). It is tagged
+// team=platform.
 func (f *Fake) Register(family, container, img string, extra map[string]any) string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	c := map[string]any{"name": container, "image": img, "essential": true}
 	maps.Copy(c, extra)
-	return f.register(taskDef{
+	return f.register([]any{map[string]any{"key": "team", "value": "platform"}}, taskDef{
 		"family": family, "containerDefinitions": []any{c},
 		"taskRoleArn": "arn:aws:iam::" + awsfake.Account + ":role/" + family + "-task", "executionRoleArn": "arn:aws:iam::" + awsfake.Account + ":role/" + family + "-exec",
 		"networkMode": "awsvpc", "requiresCompatibilities": []any{"FARGATE"}, "cpu": "256", "memory": "512",
 	})
 }
 
-func (f *Fake) register(td taskDef) string {
+func (f *Fake) register(tags any, td taskDef) string {
 	family := td["family"].(string)
 	rev := len(f.taskDefs[family]) + 1
 	td = maps.Clone(td)
@@ -162,7 +166,11 @@ func (f *Fake) register(td taskDef) string {
 	td["status"] = "ACTIVE"
 	td["registeredAt"] = float64(f.tick().Unix())
 	f.taskDefs[family] = append(f.taskDefs[family], td)
-	return td["taskDefinitionArn"].(string)
+	a := td["taskDefinitionArn"].(string)
+	if tags != nil {
+		f.tdTags[a] = tags
+	}
+	return a
 }
 
 // AddService creates a service running desired tasks of taskDef, deployed
@@ -178,23 +186,62 @@ func (f *Fake) AddService(cluster, name, taskDef string, desired int) {
 	s.event(f.tick(), "(service %s) has reached a steady state.", name)
 }
 
-// Break makes tasks running img fail to start.
+// Break makes tasks running img fail to start. img is a reference as a
+// task definition holds it; when it names an image of the fake's registry
+// by tag, the image is broken by its digest too (img@digest), as a deploy
+// registers it.
 func (f *Fake) Break(img string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.broken[img] = true
+	name, tag, ok := cutTag(img)
+	if !ok {
+		return
+	}
+	for _, i := range f.images[strings.TrimPrefix(name, Registry+"/")] {
+		if i.Tag == tag {
+			f.broken[name+"@"+i.Digest] = true
+		}
+	}
+}
+
+// cutTag splits an image reference name:tag; ok is false when it has no
+// tag or a digest.
+func cutTag(img string) (name, tag string, ok bool) {
+	if strings.Contains(img, "@") {
+		return "", "", false
+	}
+	i := strings.LastIndex(img, ":")
+	if i < 0 || i < strings.LastIndex(img, "/") {
+		return "", "", false
+	}
+	return img[:i], img[i+1:], true
 }
 
 // PushImage pushes a new image to repository with tag, at the fake's
 // clock. As in ECR a tag names one image: pushing a tag again moves it to
 // the new image, whose digest differs (the fake's images differ by their
-// push only).
+// push only), and leaves the old image untagged, still there by its
+// digest.
 func (f *Fake) PushImage(repository, tag string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.pushes++
-	imgs := slices.DeleteFunc(f.images[repository], func(i image) bool { return i.Tag == tag })
+	imgs := f.images[repository]
+	for i := range imgs {
+		if imgs[i].Tag == tag {
+			imgs[i].Tag = ""
+		}
+	}
 	f.images[repository] = append(imgs, image{Tag: tag, Digest: fmt.Sprintf("sha256:%064x", f.pushes), Pushed: f.tick()})
+}
+
+// DeleteImage deletes the image digest names from repository, as
+// BatchDeleteImage would.
+func (f *Fake) DeleteImage(repository, digest string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.images[repository] = slices.DeleteFunc(f.images[repository], func(i image) bool { return i.Digest == digest })
 }
 
 // ImageDigest returns the digest of the image tag names in repository, or "".
@@ -516,7 +563,11 @@ func (f *Fake) describeTaskDefinition(body []byte) (any, error) {
 	}
 	// A copy: the answer is encoded after the lock is released, and
 	// deregistering changes the stored one.
-	return map[string]any{"taskDefinition": maps.Clone(td), "tags": []any{map[string]any{"key": "team", "value": "platform"}}}, nil
+	out := map[string]any{"taskDefinition": maps.Clone(td)}
+	if slices.Contains(in.Include, "TAGS") {
+		out["tags"] = f.tdTags[td["taskDefinitionArn"].(string)]
+	}
+	return out, nil
 }
 
 func (f *Fake) registerTaskDefinition(body []byte) (any, error) {
@@ -534,11 +585,18 @@ func (f *Fake) registerTaskDefinition(body []byte) (any, error) {
 			return nil, awsfake.Errf("SerializationException", "Unexpected field %s", k)
 		}
 	}
+	for _, c := range cs {
+		m, _ := c.(map[string]any)
+		img, _ := m["image"].(string)
+		if err := checkImage(img); err != nil {
+			return nil, awsfake.Errf("ClientException", "Container.image of container %v: %v", m["name"], err)
+		}
+	}
 	tags := in["tags"]
 	delete(in, "tags")
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	a := f.register(in)
+	a := f.register(tags, in)
 	return map[string]any{"taskDefinition": maps.Clone(f.taskDef(a)), "tags": tags}, nil
 }
 
@@ -720,8 +778,12 @@ func (f *Fake) describeImages(body []byte) (any, error) {
 	var in struct {
 		RepositoryName string `json:"repositoryName"`
 		ImageIDs       []struct {
-			ImageTag string `json:"imageTag"`
+			ImageTag    string `json:"imageTag"`
+			ImageDigest string `json:"imageDigest"`
 		} `json:"imageIds"`
+		Filter struct {
+			TagStatus string `json:"tagStatus"`
+		} `json:"filter"`
 		NextToken  string `json:"nextToken"`
 		MaxResults int    `json:"maxResults"`
 	}
@@ -735,21 +797,35 @@ func (f *Fake) describeImages(body []byte) (any, error) {
 		return nil, awsfake.Errf("RepositoryNotFoundException", "The repository with name '%s' does not exist in the registry with id '%s'", in.RepositoryName, awsfake.Account)
 	}
 	detail := func(i image) map[string]any {
-		return map[string]any{"registryId": awsfake.Account, "repositoryName": in.RepositoryName, "imageDigest": i.Digest,
-			"imageTags": []string{i.Tag}, "imagePushedAt": float64(i.Pushed.Unix()), "imageSizeInBytes": 12345678}
+		d := map[string]any{"registryId": awsfake.Account, "repositoryName": in.RepositoryName, "imageDigest": i.Digest,
+			"imagePushedAt": float64(i.Pushed.Unix()), "imageSizeInBytes": 12345678}
+		if i.Tag != "" {
+			d["imageTags"] = []string{i.Tag}
+		}
+		return d
 	}
 	var out []any
 	if len(in.ImageIDs) > 0 {
 		for _, id := range in.ImageIDs {
-			j := slices.IndexFunc(imgs, func(i image) bool { return i.Tag == id.ImageTag })
+			// An id names an image by its tag, its digest or both (which
+			// must then agree).
+			j := slices.IndexFunc(imgs, func(i image) bool {
+				return (id.ImageTag != "" || id.ImageDigest != "") &&
+					(id.ImageTag == "" || i.Tag == id.ImageTag) && (id.ImageDigest == "" || i.Digest == id.ImageDigest)
+			})
 			if j < 0 {
-				return nil, awsfake.Errf("ImageNotFoundException", "The image with imageId {imageDigest:'null', imageTag:'%s'} does not exist within the repository with name '%s' in the registry with id '%s'", id.ImageTag, in.RepositoryName, awsfake.Account)
+				return nil, awsfake.Errf("ImageNotFoundException", "The image with imageId {imageDigest:'%s', imageTag:'%s'} does not exist within the repository with name '%s' in the registry with id '%s'",
+					cmp.Or(id.ImageDigest, "null"), cmp.Or(id.ImageTag, "null"), in.RepositoryName, awsfake.Account)
 			}
 			out = append(out, detail(imgs[j]))
 		}
 		return map[string]any{"imageDetails": out}, nil
 	}
 	for _, i := range imgs { // ECR's order is not by time; the bot sorts
+		switch {
+		case in.Filter.TagStatus == "TAGGED" && i.Tag == "", in.Filter.TagStatus == "UNTAGGED" && i.Tag != "":
+			continue
+		}
 		out = append(out, detail(i))
 	}
 	got, next, err := page(out, in.NextToken, in.MaxResults, 100)
