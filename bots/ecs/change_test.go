@@ -142,10 +142,10 @@ func TestConcurrentDeploysAcrossInstances(t *testing.T) {
 // sees its progress message as it stands.
 func TestBusyShowsProgress(t *testing.T) {
 	w := newWorld(t, testConfig())
+	release := w.fake.Stall(apiRepo + ":v2") // the rollout stays in progress
+	defer release()
 	first := w.tr.SendAsync(t, mention("U1", "8.1", "deploy api v2"))
 	waitFor(t, "the rollout's progress", func() bool { return strings.Contains(botkittest.Last(w.tr.Thread("8.1")), "running") })
-	release := w.fake.Hold(ecsfake.ECS + "DescribeServices") // the rollout stops moving
-	defer release()
 	progress := botkittest.Last(w.tr.Thread("8.1"))
 
 	second := w.tr.SendAsync(t, mention("U2", "8.2", "deploy api v3-bad"))

@@ -47,6 +47,7 @@ type Fake struct {
 	tdTags   map[string]any           // a task definition's tags, by ARN
 	images   map[string][]image       // by repository
 	broken   map[string]bool          // images whose tasks fail to start
+	stalled  map[string]bool          // images whose tasks stay pending
 	history  []serviceDeployment      // newest last
 	revs     map[string]string        // service revision ARN -> task definition ARN
 	stopped  map[string][]stoppedTask // by cluster/service
@@ -108,7 +109,7 @@ func newFake(srv *awsfake.Server) *Fake {
 	f := &Fake{
 		Server: srv, now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC),
 		services: map[string]*service{}, taskDefs: map[string][]taskDef{}, tdTags: map[string]any{}, images: map[string][]image{},
-		broken: map[string]bool{}, revs: map[string]string{}, stopped: map[string][]stoppedTask{},
+		broken: map[string]bool{}, stalled: map[string]bool{}, revs: map[string]string{}, stopped: map[string][]stoppedTask{},
 	}
 	for op, h := range map[string]func([]byte) (any, error){
 		ECS + "ListServices":             f.listServices,
@@ -193,16 +194,44 @@ func (f *Fake) AddService(cluster, name, taskDef string, desired int) {
 func (f *Fake) Break(img string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.broken[img] = true
+	for _, ref := range f.refs(img) {
+		f.broken[ref] = true
+	}
+}
+
+// Stall keeps the tasks of img pending, and so the rollouts to it in
+// progress, until release is called: a test sees a deploy mid-rollout for
+// as long as it needs, not for one poll. img is read as Break reads it.
+func (f *Fake) Stall(img string) (release func()) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	refs := f.refs(img)
+	for _, ref := range refs {
+		f.stalled[ref] = true
+	}
+	return func() {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		for _, ref := range refs {
+			delete(f.stalled, ref)
+		}
+	}
+}
+
+// refs returns img and, when it names an image of the fake's registry by
+// tag, that image by its digest.
+func (f *Fake) refs(img string) []string {
+	refs := []string{img}
 	name, tag, ok := cutTag(img)
 	if !ok {
-		return
+		return refs
 	}
 	for _, i := range f.images[strings.TrimPrefix(name, Registry+"/")] {
 		if i.Tag == tag {
-			f.broken[name+"@"+i.Digest] = true
+			refs = append(refs, name+"@"+i.Digest)
 		}
 	}
+	return refs
 }
 
 // cutTag splits an image reference name:tag; ok is false when it has no
@@ -343,6 +372,8 @@ func (f *Fake) step(s *service) {
 	case p.Pending == 0 && p.Running < p.Desired && !(f.broken[img] && p.Failed > 0):
 		p.Pending = p.Desired - p.Running
 		s.event(now, "(service %s) has started %d tasks: (task %s).", s.Name, p.Pending, "0123abcd")
+	case f.stalled[img]:
+		// Pending until released.
 	case f.broken[img]:
 		p.Pending = 0
 		p.Failed++
