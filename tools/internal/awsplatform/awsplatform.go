@@ -291,7 +291,7 @@ func botFile(s *settings.Settings, bot string, decl *iampolicy.Declaration, life
 					Description:              fmt.Sprintf("botfleet: the IRSA role of bot %s in %s (ServiceAccount %s/%s), from %s", bot, env, ns, bot, path.Join(botsDir, bot, iampolicy.FileName)),
 					PermissionsBoundary:      s.PermissionsBoundaryARN(),
 					AssumeRolePolicyDocument: irsaTrust(s, ns, bot).JSON(),
-					InlinePolicies:           map[string]string{bot: botPolicy(actions).JSON()},
+					InlinePolicies:           map[string]string{bot: botPolicy(s, env, actions, decl.Resources).JSON()},
 				}})
 		}
 	}
