@@ -29,7 +29,7 @@ func TestBadInput(t *testing.T) {
 		wantFile, wantFix string
 	}{
 		{name: "a config with a token", bot: "hello", file: "bots/hello/manifests/envs/dev/config.yaml",
-			old: "greeting: Hello", new: "greeting: xoxb-1234567890-1234567890-abcdefghijklmnopqrstuvwx",
+			old: "greeting: Hello", new: "greeting: xoxb-0-not-a-real-token",
 			code: exitProblems, wantFile: "bots/hello/manifests/envs/dev/config.yaml:4: ",
 			wantFix: "secrets go in AWS Secrets Manager (`botctl secrets put`) or, locally, the environment, never in this file. Remove it, and rotate it if the file was shared"},
 		{name: "an iam.yaml missing a called action", bot: "ecs", file: "bots/ecs/iam.yaml",
