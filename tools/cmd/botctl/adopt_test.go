@@ -198,20 +198,7 @@ func TestAdoptAndAddAWSBot(t *testing.T) {
 		files = append(files, strings.TrimSpace(l))
 	}
 	slices.Sort(files)
-	got := strings.Join(files, "\n") + "\n"
-	golden := filepath.Join("testdata", "adopt.golden")
-	if *update {
-		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got != string(want) {
-		t.Errorf("git status --porcelain (-%s +got):\n%s", golden, lineDiff(string(want), got))
-	}
+	checkGolden(t, "adopt.golden", "git status --porcelain", strings.Join(files, "\n")+"\n")
 	for _, f := range files {
 		if strings.Contains(f, ".local") || strings.HasSuffix(f, ".test") || strings.HasSuffix(f, "/x") {
 			t.Errorf("git status shows %s, which no one reviews", f)
