@@ -67,7 +67,7 @@ func TestBrokenConfig(t *testing.T) {
 		{"path needing quotes", goodConfig + "credentials: {ssh_key_file: '/a b', known_hosts_file: /k}\n", "key credentials.ssh_key_file: must be a path of plain characters"},
 		{"option as ref", strings.Replace(goodConfig, "ref: main", "ref: --upload-pack=x", 1), "key playbooks.ref"},
 		{"admin not a user", goodConfig + "admins: [bob]\n", `key admins: "bob" is not a Slack user ID`},
-		{"token in the file", goodConfig + "admins: [xoxb-0-not-a-real-token]\n", "secrets go in the environment"},
+		{"token in the file", goodConfig + "admins: [xoxb-0-not-a-real-token]\n", "secrets go in AWS Secrets Manager"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -11,7 +11,7 @@ import (
 )
 
 // secretAdvice ends every refusal of a secret.
-const secretAdvice = "; secrets go in the environment (a Kubernetes Secret), never in this file. Remove it, and rotate it if the file was shared"
+const secretAdvice = "; secrets go in AWS Secrets Manager (`botctl secrets put`) or, locally, the environment, never in this file. Remove it, and rotate it if the file was shared"
 
 // scanRaw looks for token shapes anywhere in the file's bytes: values,
 // keys, comments, and lines YAML would not even parse. It returns the

@@ -55,20 +55,7 @@ func TestInit(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("init: exit %d, stderr %s", code, errs)
 	}
-	golden := filepath.Join("testdata", "init.golden")
-	if *update {
-		os.MkdirAll("testdata", 0o755)
-		if err := os.WriteFile(golden, []byte(out), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if out != string(want) {
-		t.Errorf("init printed (-%s +got):\n%s", golden, lineDiff(string(want), out))
-	}
+	checkGolden(t, "init.golden", "init printed", out)
 	// No value of the old settings is left outside comments (a bot's own
 	// config and the manual examples are not Argo CD's).
 	filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
@@ -149,6 +136,25 @@ func edit(dir, rel, old, new string) error {
 		return err
 	}
 	return os.WriteFile(p, []byte(strings.Replace(string(data), old, new, 1)), 0o644)
+}
+
+// checkGolden compares got with testdata/name, which -update rewrites;
+// what names got in the failure.
+func checkGolden(t *testing.T, name, what, got string) {
+	t.Helper()
+	golden := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != string(want) {
+		t.Errorf("%s (-%s +got):\n%s", what, golden, lineDiff(string(want), got))
+	}
 }
 
 // comments returns, per YAML file under dir, its line count and comment

@@ -16,26 +16,7 @@ func TestNewBotEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the new bot's tests")
 	}
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Fatal("this test needs git (make prereqs)") // never skipped: it would pass unseen in CI
-	}
-	root := t.TempDir()
-	for _, p := range []string{"botfleet.yaml", "go.work", ".gitignore", "pkg", "manifests", ".github"} {
-		copyPath(t, filepath.Join(repoDir, p), filepath.Join(root, p))
-	}
-	git := func(args ...string) string {
-		t.Helper()
-		cmd := exec.Command("git", append([]string{"-c", "user.name=test", "-c", "user.email=test@example.com", "-c", "commit.gpgsign=false"}, args...)...)
-		cmd.Dir = root
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-		return strings.TrimSpace(string(out))
-	}
-	git("init", "-q", "-b", "main")
-	git("add", "-A")
-	git("commit", "-q", "-m", "base")
+	root, git := gitRepo(t)
 	base := git("rev-parse", "HEAD")
 
 	code, out, errs := run(t, "--repo", root, "new", "deploy-bot")
@@ -53,12 +34,7 @@ func TestNewBotEndToEnd(t *testing.T) {
 	}
 
 	// Its tests, offline, built alone as its image is.
-	cmd := exec.Command("go", "test", "-count=1", "./...")
-	cmd.Dir = filepath.Join(root, "bots", "deploy-bot")
-	cmd.Env = append(os.Environ(), "GOWORK=off", "GOPROXY=off", "GOFLAGS=-mod=mod")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go test in the new bot: %v\n%s", err, out)
-	}
+	goOffline(t, filepath.Join(root, "bots", "deploy-bot"), "test", "-count=1", "./...")
 
 	code, out, errs = run(t, "--repo", root, "validate")
 	if code != exitOK || !strings.Contains(out, "no problems") {
@@ -76,6 +52,46 @@ func TestNewBotEndToEnd(t *testing.T) {
 	code, out, errs = run(t, "--repo", root, "affected", "--base", base, "--head", "HEAD")
 	if code != exitOK || strings.TrimSpace(out) != `["bots/deploy-bot","pkg"]` {
 		t.Errorf("affected: exit %d\nstdout %s\nstderr %s", code, out, errs)
+	}
+}
+
+// gitRepo copies what a clone of the repo holds but its bots, and the extra
+// paths, into a temp dir, makes it a git repo with one commit, and returns
+// it with a git runner for it.
+func gitRepo(t *testing.T, extra ...string) (root string, git func(args ...string) string) {
+	t.Helper()
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Fatal("this test needs git (make prereqs)") // never skipped: it would pass unseen in CI
+	}
+	root = t.TempDir()
+	for _, p := range append([]string{"botfleet.yaml", "go.work", ".gitignore", "pkg", "manifests", ".github"}, extra...) {
+		copyPath(t, filepath.Join(repoDir, p), filepath.Join(root, p))
+	}
+	git = func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command("git", append([]string{"-c", "user.name=test", "-c", "user.email=test@example.com", "-c", "commit.gpgsign=false"}, args...)...)
+		cmd.Dir = root
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	git("init", "-q", "-b", "main")
+	git("add", "-A")
+	git("commit", "-q", "-m", "base")
+	return root, git
+}
+
+// goOffline runs the go command in dir as a bot's image builds it: its
+// module alone, from the module cache only.
+func goOffline(t *testing.T, dir string, args ...string) {
+	t.Helper()
+	cmd := exec.Command("go", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GOWORK=off", "GOPROXY=off", "GOFLAGS=-mod=mod")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go %s in %s: %v\n%s", strings.Join(args, " "), dir, err, out)
 	}
 }
 

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -32,19 +30,7 @@ func TestSlackAppApply(t *testing.T) {
 	if strings.Contains(text, slacktest.ConfigToken) || strings.Contains(text, "fake-signing-secret") {
 		t.Errorf("output quotes a secret:\n%s", text)
 	}
-	path := filepath.Join("testdata", "slack-app-apply.golden")
-	if *update {
-		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if text != string(want) {
-		t.Errorf("output:\n%s\nwant %s:\n%s", text, path, want)
-	}
+	checkGolden(t, "slack-app-apply.golden", "output", text)
 	if apps := srv.Apps(); len(apps) != 1 || apps[0].Updates != 1 {
 		t.Errorf("apps = %+v, want one, updated once", apps)
 	}

@@ -73,7 +73,8 @@ func (o *validateOptions) run(ctx context.Context) error {
 		return err
 	}
 	defer os.RemoveAll(bin)
-	v := &validate.Validator{FS: o.fs, Root: root, Configs: &botbin.Checker{Root: root, Dir: bin}}
+	bots := &botbin.Checker{Root: root, Dir: bin}
+	v := &validate.Validator{FS: o.fs, Root: root, Configs: bots, SlackApps: bots}
 	rep, err := v.Run(ctx, o.bots)
 	if err != nil {
 		return err

@@ -4,7 +4,9 @@
 // an IAM Role (iam.services.k8s.aws) per environment with the IRSA trust
 // of the bot's ServiceAccount, the declared actions as its inline policy
 // and the bots' permissions boundary, all in manifests/platform/aws/, which
-// the Argo CD Application botfleet-aws syncs; and, for the one-time
+// the Argo CD Application botfleet-aws syncs; the ServiceAccount patch of
+// each bot's overlays, which annotates it with that role
+// (ServiceAccountPatch); and, for the one-time
 // bootstrap, the controllers' Helm values and the IAM policies of the
 // controllers and of the boundary (manifests/bootstrap/).
 //
@@ -82,8 +84,8 @@ type File struct {
 }
 
 // Make returns every file the repo at root should hold under Dir for bots
-// (the repo's, validate.Bots) and the bootstrap's generated files, sorted
-// by path. It errs on an iam.yaml or lifecycle policy it cannot read,
+// (the repo's, validate.Bots), their ServiceAccount patches (in each
+// overlay they have) and the bootstrap's generated files, sorted by path. It errs on an iam.yaml or lifecycle policy it cannot read,
 // naming the file.
 func Make(fsys filesys.FileSystem, root string, s *settings.Settings, bots []string) ([]File, error) {
 	abs := func(rel string) string { return filepath.Join(root, filepath.FromSlash(rel)) }
@@ -112,6 +114,15 @@ func Make(fsys filesys.FileSystem, root string, s *settings.Settings, bots []str
 		}
 		files = append(files, File{Path: path.Join(Dir, bot+".yaml"), Data: data})
 		resources = append(resources, bot+".yaml")
+		for _, env := range s.EnvNames() {
+			if p := ServiceAccountPatchPath(bot, env); fsys.IsDir(abs(path.Dir(p))) {
+				var role string
+				if decl != nil {
+					role = s.RoleARN(bot, env)
+				}
+				files = append(files, File{Path: p, Data: ServiceAccountPatch(bot, env, role)})
+			}
+		}
 	}
 	files = append(files, File{Path: path.Join(Dir, "kustomization.yaml"), Data: kustomization(resources)})
 	files = append(files, bootstrapFiles(s)...)
@@ -280,7 +291,7 @@ func botFile(s *settings.Settings, bot string, decl *iampolicy.Declaration, life
 					Description:              fmt.Sprintf("botfleet: the IRSA role of bot %s in %s (ServiceAccount %s/%s), from %s", bot, env, ns, bot, path.Join(botsDir, bot, iampolicy.FileName)),
 					PermissionsBoundary:      s.PermissionsBoundaryARN(),
 					AssumeRolePolicyDocument: irsaTrust(s, ns, bot).JSON(),
-					InlinePolicies:           map[string]string{bot: botPolicy(actions).JSON()},
+					InlinePolicies:           map[string]string{bot: botPolicy(s, env, actions, decl.Resources).JSON()},
 				}})
 		}
 	}

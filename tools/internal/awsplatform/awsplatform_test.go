@@ -39,7 +39,8 @@ func repoFixture(t *testing.T) filesys.FileSystem {
 	}
 	put(t, fsys, ".github/ecr-lifecycle-policy.json", string(lc))
 	put(t, fsys, "bots/caller/manifests/base/kustomization.yaml", "")
-	put(t, fsys, "bots/caller/iam.yaml", "actions: [ecs:ListServices, ecs:DescribeServices]\nextras:\n  - {action: iam:PassRole, why: a test}\n")
+	put(t, fsys, "bots/caller/iam.yaml", "actions: [ecs:ListServices, ecs:DescribeServices]\nextras:\n  - {action: iam:PassRole, why: a test}\n"+
+		"resources:\n  - {actions: [ecs:DescribeServices], arns: [\"arn:aws:ecs:{{region}}:{{account}}:service/botfleet-{{env}}/*\"]}\n")
 	put(t, fsys, "bots/quiet/manifests/base/kustomization.yaml", "")
 	return fsys
 }
@@ -129,8 +130,13 @@ func TestMake(t *testing.T) {
 		if err := json.Unmarshal([]byte(r.Spec["inlinePolicies"].(map[string]any)["caller"].(string)), &inline); err != nil {
 			t.Fatal(err)
 		}
-		if got, want := inline.Statement[0].Action, []string{"ecs:DescribeServices", "ecs:ListServices", "iam:PassRole"}; !slices.Equal(got, want) {
-			t.Errorf("%s: inline actions %v, want %v (actions and extras, sorted)", env, got, want)
+		if got, want := inline.Statement[0].Action, []string{"ecs:ListServices", "iam:PassRole"}; !slices.Equal(got, want) || !slices.Equal(inline.Statement[0].Resource, []string{"*"}) {
+			t.Errorf("%s: inline actions %v on %v, want %v (actions and extras no resources entry names, sorted) on *", env, got, inline.Statement[0].Resource, want)
+		}
+		// resources: the ARNs with this role's account, region and environment.
+		wantARN := "arn:aws:ecs:" + s.AWS.Region + ":" + s.AWS.AccountID + ":service/botfleet-" + env + "/*"
+		if len(inline.Statement) != 2 || !slices.Equal(inline.Statement[1].Action, []string{"ecs:DescribeServices"}) || !slices.Equal(inline.Statement[1].Resource, []string{wantARN}) {
+			t.Errorf("%s: inline statements %+v, want ecs:DescribeServices on %s", env, inline.Statement, wantARN)
 		}
 	}
 }

@@ -3,9 +3,11 @@ package awsplatform
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 
+	"github.com/botfleet/botfleet/tools/internal/iampolicy"
 	"github.com/botfleet/botfleet/tools/internal/secretstore"
 	"github.com/botfleet/botfleet/tools/internal/settings"
 )
@@ -59,10 +61,28 @@ func irsaTrust(s *settings.Settings, namespace, name string) Policy {
 	})
 }
 
-// botPolicy is a bot role's inline policy: what its iam.yaml declares, on
-// every resource. The boundary caps it.
-func botPolicy(actions []string) Policy {
-	return policy(Statement{Sid: "Declared", Effect: "Allow", Action: actions, Resource: []string{"*"}})
+// botPolicy is a bot role's inline policy in env: what its iam.yaml
+// declares, each entry of its resources on its ARNs (placeholders filled),
+// the other actions on every resource. The boundary caps it.
+func botPolicy(s *settings.Settings, env string, actions []string, resources []iampolicy.Resource) Policy {
+	var scoped []Statement
+	in := map[string]bool{}
+	for i, r := range resources {
+		arns := make([]string, len(r.ARNs))
+		for j, a := range r.ARNs {
+			arns[j] = iampolicy.FillARN(a, s.AWS.AccountID, s.AWS.Region, env)
+		}
+		acts := slices.Sorted(slices.Values(r.Actions))
+		for _, a := range acts {
+			in[a] = true
+		}
+		scoped = append(scoped, Statement{Sid: fmt.Sprintf("Scoped%d", i+1), Effect: "Allow", Action: acts, Resource: arns})
+	}
+	rest := slices.DeleteFunc(slices.Clone(actions), func(a string) bool { return in[a] })
+	if len(rest) == 0 {
+		return policy(scoped...)
+	}
+	return policy(append([]Statement{{Sid: "Declared", Effect: "Allow", Action: rest, Resource: []string{"*"}}}, scoped...)...)
 }
 
 // The IAM role actions that take the iam:PermissionsBoundary condition key

@@ -57,6 +57,35 @@ func (c *Checker) CheckConfig(ctx context.Context, bot, env, file string) error 
 	return nil
 }
 
+// SlackManifest runs `<bot> -slack-manifest` with BOT_ENV=env in the bot's
+// directory, with its local config where it has one (what a bot registers
+// does not depend on its config, but its setup may need a valid one), as
+// `botctl slack-app` does, and returns the Slack app manifest its code
+// makes. A bot with no module has no code to ask: nil, nil.
+func (c *Checker) SlackManifest(ctx context.Context, bot, env string) ([]byte, error) {
+	dir := filepath.Join(c.Root, "bots", bot)
+	if _, err := os.Stat(filepath.Join(dir, "go.mod")); errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	bin, err := c.build(ctx, bot)
+	if err != nil {
+		return nil, err
+	}
+	cfg := ""
+	if _, err := os.Stat(filepath.Join(dir, "config", "local.yaml")); err == nil {
+		cfg = filepath.Join("config", "local.yaml")
+	}
+	cmd := exec.CommandContext(ctx, bin, "-slack-manifest")
+	cmd.Dir = dir
+	cmd.Env = []string{"BOT_ENV=" + env, "BOT_CONFIG=" + cfg, "BOT_LOG_FORMAT=text"}
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("running %s -slack-manifest: %w: %s", bot, err, strings.Join(strings.Fields(stderr.String()), " "))
+	}
+	return stdout.Bytes(), nil
+}
+
 // build builds bot once.
 func (c *Checker) build(ctx context.Context, bot string) (string, error) {
 	c.mu.Lock()

@@ -28,6 +28,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -225,6 +226,73 @@ type Declaration struct {
 	Actions []string `json:"actions"`
 	// Extras are actions no call in the code shows, each with why.
 	Extras []Extra `json:"extras,omitempty"`
+	// Resources scope declared actions to ARNs; the actions no entry
+	// names stay on every resource ("*"), under the boundary.
+	Resources []Resource `json:"resources,omitempty"`
+}
+
+// Resource is declared actions and the ARNs they may act on. An ARN may
+// hold {{account}}, {{region}} and {{env}}, filled per role (FillARN).
+type Resource struct {
+	Actions []string `json:"actions"`
+	ARNs    []string `json:"arns"`
+}
+
+// FillARN replaces an ARN's placeholders.
+func FillARN(arn, account, region, env string) string {
+	return strings.NewReplacer("{{account}}", account, "{{region}}", region, "{{env}}", env).Replace(arn)
+}
+
+// arnShape is an ARN once filled: partition, service, region (may be
+// empty, as IAM's and S3's are), account (may be empty), resource.
+var arnShape = regexp.MustCompile(`^arn:aws(?:-cn|-us-gov)?:([a-z0-9-]+):([a-z0-9-]*):([0-9]{12})?:(\S+)$`)
+
+// checkResources checks the resources section: each entry scopes declared
+// actions, once, to ARNs of those actions' service.
+func checkResources(file string, d *Declaration) []string {
+	declared := map[string]bool{}
+	for _, a := range d.Actions {
+		declared[a] = true
+	}
+	for _, e := range d.Extras {
+		declared[e.Action] = true
+	}
+	var out []string
+	scoped := map[string]int{}
+	for i, r := range d.Resources {
+		at := fmt.Sprintf("%s: resources[%d]", file, i)
+		if len(r.Actions) == 0 || len(r.ARNs) == 0 {
+			out = append(out, at+": want actions and arns: list declared actions and the ARNs they may act on")
+			continue
+		}
+		for _, a := range r.Actions {
+			if !declared[a] {
+				out = append(out, fmt.Sprintf("%s: %s is not under actions or extras: declare it there, or remove it here", at, a))
+			}
+			if j, dup := scoped[a]; dup {
+				out = append(out, fmt.Sprintf("%s: %s is scoped in resources[%d] too: keep one entry", at, a, j))
+			}
+			scoped[a] = i
+		}
+		for _, arn := range r.ARNs {
+			filled := FillARN(arn, "123456789012", "eu-west-1", "dev")
+			if strings.Contains(filled, "{{") {
+				out = append(out, fmt.Sprintf("%s: %s: unknown placeholder: use {{account}}, {{region}} or {{env}}", at, arn))
+				continue
+			}
+			m := arnShape.FindStringSubmatch(filled)
+			if m == nil {
+				out = append(out, fmt.Sprintf("%s: %q is not an ARN: want arn:aws:<service>:<region>:<account>:<resource>, e.g. arn:aws:ecs:{{region}}:{{account}}:service/botfleet-{{env}}/*", at, arn))
+				continue
+			}
+			for _, a := range r.Actions {
+				if svc, _, _ := strings.Cut(a, ":"); svc != m[1] {
+					out = append(out, fmt.Sprintf("%s: %s is an ARN of %s, but %s is an action of %s: scope it to %s ARNs, in an entry of its own", at, arn, m[1], a, svc, svc))
+				}
+			}
+		}
+	}
+	return out
 }
 
 // Extra is an action the declaration needs beyond the code's calls.
@@ -275,7 +343,7 @@ func Check(file string, d *Declaration, ops []Op) []string {
 			out = append(out, fmt.Sprintf("%s: %s: no call in the code needs it: remove it, or move it to extras with why", file, a))
 		}
 	}
-	return out
+	return append(out, checkResources(file, d)...)
 }
 
 func mapsKeys(m map[string]Op) func(func(string) bool) {

@@ -28,6 +28,7 @@ import (
 	yv3 "go.yaml.in/yaml/v3"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 
+	"github.com/botfleet/botfleet/tools/internal/awsplatform"
 	"github.com/botfleet/botfleet/tools/internal/overlay"
 	"github.com/botfleet/botfleet/tools/internal/settings"
 )
@@ -141,8 +142,11 @@ func Make(fsys filesys.FileSystem, root string, s *settings.Settings) (*Plan, er
 			if err != nil {
 				return nil, err
 			}
-			// The bot's own config is the bot's business, not Argo CD's.
-			files = append(files, slices.DeleteFunc(fs, func(f string) bool { return path.Base(f) == BotConfigFile })...)
+			// The bot's own config is the bot's business, not Argo CD's;
+			// its ServiceAccount patch is generated whole (awsplatform).
+			files = append(files, slices.DeleteFunc(fs, func(f string) bool {
+				return path.Base(f) == BotConfigFile || path.Base(f) == awsplatform.ServiceAccountPatchName
+			})...)
 		}
 	}
 	for _, f := range files {

@@ -81,13 +81,18 @@ func CheckName(name string) error {
 	if strings.HasSuffix(name, "-") {
 		reasons = append(reasons, "must not end in a dash")
 	}
-	if slices.Contains(Reserved, name) {
-		reasons = append(reasons, "reserved (the reserved names are "+strings.Join(Reserved, ", ")+")")
+	reserved := slices.Contains(Reserved, name)
+	if reserved {
+		reasons = append(reasons, "reserved (the reserved names are "+strings.Join(Reserved, ", ")+"): pick another name")
 	}
 	if len(reasons) == 0 {
 		return nil
 	}
-	return &NameError{Name: name, Reasons: reasons, Suggest: suggest(name)}
+	e := &NameError{Name: name, Reasons: reasons, Suggest: suggest(name)}
+	if alt := name + "-bot"; reserved && len(reasons) == 1 && CheckName(alt) == nil {
+		e.Suggest = alt
+	}
+	return e
 }
 
 // suggest returns a valid name close to name, or "".

@@ -26,6 +26,7 @@ import (
 	"text/template"
 
 	"github.com/botfleet/botfleet/pkg/botkit/slack"
+	"github.com/botfleet/botfleet/tools/internal/awsplatform"
 	"github.com/botfleet/botfleet/tools/internal/secretstore"
 	"github.com/botfleet/botfleet/tools/internal/settings"
 )
@@ -56,6 +57,9 @@ type Data struct {
 	Slash     string // its slash command, /<name> cut to botkit's limit
 	Envs      []Env  // in deploy order
 	Env       Env    // the environment of a per-environment file (ENV in its path)
+	// Role: the bot has an iam.yaml, so its overlays annotate its
+	// ServiceAccount with its role (awsplatform.ServiceAccountPatch).
+	Role bool
 }
 
 // Env is one environment as the templates see it.
@@ -164,6 +168,15 @@ func Render(d Data) ([]File, error) {
 	})
 	if err != nil {
 		return nil, err
+	}
+	// Each overlay's ServiceAccount patch is the one `botctl init` writes.
+	for _, e := range d.Envs {
+		var role string
+		if d.Role {
+			role = e.RoleARN
+		}
+		p := strings.TrimPrefix(awsplatform.ServiceAccountPatchPath(d.Name, e.Name), BotsDir+"/"+d.Name+"/")
+		files = append(files, File{Path: p, Data: awsplatform.ServiceAccountPatch(d.Name, e.Name, role)})
 	}
 	slices.SortFunc(files, func(a, b File) int { return strings.Compare(a.Path, b.Path) })
 	return files, nil

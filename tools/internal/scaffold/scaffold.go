@@ -18,6 +18,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/botfleet/botfleet/tools/internal/iampolicy"
 	"github.com/botfleet/botfleet/tools/internal/settings"
 )
 
@@ -123,6 +124,8 @@ func New(ctx context.Context, root string, o Options) (*Result, error) {
 	}
 	res.GoWork = changed
 
+	// A bot rewritten with --force keeps the role its iam.yaml gives it.
+	d.Role = existing[iampolicy.FileName] != nil
 	files, err := Render(d)
 	if err != nil {
 		return nil, err

@@ -359,7 +359,9 @@ environments:
 		{"slack-app.prd.yaml", "  name: deploy-bot (prd)\n"},
 		{"slack-app.dev.yaml", "    - command: /deploy-bot-dev\n"},
 		{"slack-app.prd.yaml", "    - command: /deploy-bot\n"},
-		{"README.md", "`arn:aws:iam::210987654321:role/botfleet-prd-deploy-bot` in `manifests/envs/prd`"},
+		{"README.md", "`arn:aws:iam::210987654321:role/botfleet-dev-deploy-bot`"},
+		// No iam.yaml: no role on the ServiceAccount (awsplatform.ServiceAccountPatch).
+		{"manifests/envs/prd/serviceaccount-patch.yaml", "as\n# bots/deploy-bot/iam.yaml does not exist."},
 		{"testdata/help.golden", "*deploy-bot* commands (mention me first, e.g. `@deploy-bot help`):"},
 	}
 	for _, tt := range tests {
@@ -409,7 +411,7 @@ func TestNextSteps(t *testing.T) {
 		"make run BOT=foo", "bots/foo/foo.go", "`botctl slack-app apply foo --env <env>`", "`connections:write`",
 		"`botctl secrets put foo --env <env>`",
 		"`manifests/envs/<env>/config.yaml` (no secrets there): each\n   sync installs it on EFS",
-		"arn:aws:iam::123456789012:role/botfleet-foo-prd", "Argo CD creates and syncs `foo-dev`",
+		"arn:aws:iam::123456789012:role/botfleet-foo-dev", "Argo CD creates and syncs `foo-dev`",
 		`manifests/README.md, "Each new bot, once"`, "`cd bots/foo && go test -run TestHelpGolden -update`",
 		"`cd tools && go test ./internal/render -run TestGolden -update`",
 	} {

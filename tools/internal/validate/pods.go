@@ -175,7 +175,7 @@ func (r *run) checkBotObject(t target, o *object) []Problem {
 		}
 		arn, ok := x.Annotations[RoleARNKey]
 		if ok && arn != want {
-			add(`metadata.annotations["`+RoleARNKey+`"]`, "%q, want %q (%s)", arn, want, from)
+			add(`metadata.annotations["`+RoleARNKey+`"]`, "%q, want %q (%s): run `botctl init`", arn, want, from)
 		}
 		if x.Name == t.bot {
 			// The bot's role exists only when its iam.yaml makes it
@@ -185,7 +185,7 @@ func (r *run) checkBotObject(t target, o *object) []Problem {
 			case ok && !declared:
 				add(`metadata.annotations["`+RoleARNKey+`"]`, "%s: no role is made without %s: declare the actions its calls need there, then run `botctl init`", arn, decl)
 			case !ok && declared:
-				add("metadata.annotations", "no %s, but %s declares AWS actions: annotate the ServiceAccount with %s (its role in %s/%s.yaml)", RoleARNKey, decl, want, awsplatform.Dir, t.bot)
+				add("metadata.annotations", "no %s, but %s declares AWS actions: run `botctl init`, which writes %s with %s (its role in %s/%s.yaml), and list that file under patches in the overlay's kustomization.yaml", RoleARNKey, decl, awsplatform.ServiceAccountPatchPath(t.bot, t.env), want, awsplatform.Dir, t.bot)
 			}
 		}
 	case *appsv1.Deployment:

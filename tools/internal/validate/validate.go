@@ -48,6 +48,9 @@ type Validator struct {
 	// Configs checks each overlay's config file with the bot's own loader;
 	// nil skips that check (it builds the bots).
 	Configs ConfigChecker
+	// SlackApps makes each bot's Slack app manifests from its code, to
+	// compare with the committed ones; nil skips that check.
+	SlackApps SlackAppMaker
 }
 
 // Problem is one thing wrong with the repo's manifests.
@@ -162,7 +165,7 @@ func (v *Validator) Run(ctx context.Context, bots []string) (*Report, error) {
 	r.checkCodeOwners()
 	r.checkDockerfiles()
 	r.checkDependabot()
-	r.checkSlackApps()
+	r.checkSlackApps(ctx)
 	r.checkOperator()
 	rep := &Report{}
 	rep.Problems = append(rep.Problems, r.problems...)
