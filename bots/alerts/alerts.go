@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"sync"
@@ -31,9 +32,6 @@ type Config struct {
 	// match a rule's is allowed to the rule's users only. With no rule
 	// matching, anyone may.
 	SilenceRules []SilenceRule `yaml:"silence_rules"`
-	// StateDir keeps the alert groups and their messages across restarts
-	// (/efs/state/alerts in a pod); empty keeps them in memory only.
-	StateDir string `yaml:"state_dir"`
 	// Slack paces the bot under Slack's limits.
 	Slack struct {
 		PostInterval     time.Duration `yaml:"post_interval"`
@@ -54,6 +52,13 @@ type SilenceRule struct {
 	Match  map[string]string `yaml:"match"`
 	Users  []string          `yaml:"users"`
 	Groups []string          `yaml:"groups"`
+}
+
+// RetiredKeys implements config.Retirer.
+func (c *Config) RetiredKeys() map[string]string {
+	keys := c.Settings.RetiredKeys()
+	keys["state_dir"] = "the groups are kept in $BOT_STATE_DIR/" + stateSubdir + ": set BOT_STATE_DIR (the bot's state directory, /efs/state/alerts in a pod, where the groups of the old state_dir are moved at start) instead"
+	return keys
 }
 
 // SetDefaults implements config.Defaulter.
@@ -194,10 +199,13 @@ func setupBoard(ctx context.Context, b *botkit.Bot, live *botkit.Live[Config], e
 	cfg := live.Load()
 	bd := newBoard(limits{postInterval: cfg.Slack.PostInterval, updatesPerMin: float64(cfg.Slack.UpdatesPerMinute), updateBurst: DefaultUpdateBurst}, env.Log())
 	a := &bot{live: live, board: bd}
-	// The state dir is read once: moving it while the bot runs would
-	// split its groups between two files.
-	if cfg.StateDir != "" {
-		if err := bd.useDir(ctx, cfg.StateDir); err != nil {
+	// Without a state directory the groups live in memory only.
+	if env.StateDir != "" {
+		dir := filepath.Join(env.StateDir, stateSubdir)
+		if err := moveOldLayout(env.StateDir, dir); err != nil {
+			return nil, err
+		}
+		if err := bd.useDir(ctx, dir); err != nil {
 			return nil, err
 		}
 	}

@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"os"
 	"os/exec"
@@ -19,6 +21,7 @@ import (
 	"github.com/botfleet/botfleet/bots/alerts/internal/am"
 	"github.com/botfleet/botfleet/pkg/botkit"
 	"github.com/botfleet/botfleet/pkg/botkit/botkittest"
+	"github.com/botfleet/botfleet/pkg/config"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden")
@@ -417,12 +420,12 @@ func TestGlobalReceiverSnippet(t *testing.T) {
 // it with an error naming the file.
 func TestGroupsSurviveRestart(t *testing.T) {
 	cfg := testConfig("http://127.0.0.1:1")
-	cfg.StateDir = t.TempDir()
+	stateDir := t.TempDir()
 	const key = "restart-group"
 
 	ctx, cancel := context.WithCancel(t.Context())
 	first := botkittest.New(t, botkittest.WithName("alerts"))
-	env := botkit.Env{Name: "local", Getenv: func(string) string { return testToken }}
+	env := botkit.Env{Name: "local", Getenv: func(string) string { return testToken }, StateDir: stateDir}
 	firstBoard, err := setupBoard(ctx, first.Bot(), botkit.NewLive(&cfg), env)
 	if err != nil {
 		t.Fatal(err)
@@ -432,7 +435,7 @@ func TestGroupsSurviveRestart(t *testing.T) {
 	cancel() // the bot stops: the board saves
 	first.Stop()
 	<-firstBoard.stopped
-	path := filepath.Join(cfg.StateDir, groupsDir, groupID(key)+".json")
+	path := filepath.Join(stateDir, stateSubdir, groupsDir, groupID(key)+".json")
 	waitFor := time.Now().Add(5 * time.Second)
 	for {
 		b, _ := os.ReadFile(path)
@@ -478,5 +481,37 @@ func TestGroupsSurviveRestart(t *testing.T) {
 	err = setup(t.Context(), botkit.New("alerts"), botkit.NewLive(&cfg), env)
 	if err == nil || !strings.Contains(err.Error(), path) {
 		t.Errorf("setup with a corrupt state file = %v, want an error naming it", err)
+	}
+}
+
+// The old key state_dir is refused, naming BOT_STATE_DIR; the groups it
+// kept at the top of the state directory move into the bot's own
+// directory there, once, and are read back.
+func TestOldStateDir(t *testing.T) {
+	var c Config
+	_, err := config.Load(&c, config.Options{Content: []byte("state_dir: /efs/state/alerts\n")})
+	if err == nil || !strings.Contains(err.Error(), "key state_dir: no longer a config key: the groups are kept in $BOT_STATE_DIR/alerts: set BOT_STATE_DIR") {
+		t.Errorf("a config with state_dir: %v", err)
+	}
+
+	stateDir := t.TempDir()
+	old := filepath.Join(stateDir, groupsDir, groupID("old-group")+".json")
+	if err := os.MkdirAll(filepath.Dir(old), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(old, []byte(`{"key":"old-group"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(stateDir, stateSubdir)
+	for range 2 { // the second finds it done
+		if err := moveOldLayout(stateDir, dir); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, groupsDir, groupID("old-group")+".json")); err != nil {
+		t.Errorf("the old group was not moved: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(stateDir, groupsDir)); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the old groups directory is still there: %v", err)
 	}
 }

@@ -225,7 +225,7 @@ func TestStorm(t *testing.T) {
 	}
 	// With a state dir, as in a pod: each notification is written to its
 	// group's file under its lock.
-	p := start(t, slack, "SLACK_APP_TOKEN="+slacktest.AppToken, "BOT_CONFIG="+cfgPath, "BOT_CFG_STATE_DIR="+t.TempDir())
+	p := start(t, slack, "SLACK_APP_TOKEN="+slacktest.AppToken, "BOT_CONFIG="+cfgPath, "BOT_STATE_DIR="+t.TempDir())
 	slack.WaitConnected(t)
 	url := p.addr(t)
 

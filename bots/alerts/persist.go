@@ -246,6 +246,40 @@ func (s *store) open(ctx context.Context) error {
 	return nil
 }
 
+// stateSubdir is the bot's directory in its state directory
+// (BOT_STATE_DIR), beside botkit's own (inbox/, interactions/, ...).
+const stateSubdir = "alerts"
+
+// moveOldLayout moves the groups that the old config key state_dir kept at
+// the top of the state directory (in a pod both are /efs/state/alerts) into
+// dir, once: a rename on one file system, so no group is read twice or
+// lost. A process of the old version still running (a rolling deploy's old
+// pod) fails its next write there and logs it; its groups are then here.
+func moveOldLayout(stateDir, dir string) error {
+	if _, err := os.Stat(dir); err == nil {
+		return nil
+	}
+	var olds []string
+	for _, name := range []string{groupsDir, legacyFile} {
+		if _, err := os.Stat(filepath.Join(stateDir, name)); err == nil {
+			olds = append(olds, name)
+		}
+	}
+	if len(olds) == 0 {
+		return nil
+	}
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return fmt.Errorf("making the state dir: %w", err)
+	}
+	for _, name := range olds {
+		// Gone already: another process starting at once moved it.
+		if err := os.Rename(filepath.Join(stateDir, name), filepath.Join(dir, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("moving the alert groups into %s: %w", dir, err)
+		}
+	}
+	return nil
+}
+
 // useDir keeps the board's groups in dir, shared with other processes, and
 // reads those there now.
 func (bd *board) useDir(ctx context.Context, dir string) error {

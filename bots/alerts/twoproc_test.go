@@ -33,7 +33,7 @@ func TestTwoProcesses(t *testing.T) {
 	var ps []*process
 	var urls []string
 	for range 2 {
-		p := start(t, slack, "SLACK_APP_TOKEN="+slacktest.AppToken, "BOT_CONFIG="+cfgPath, "BOT_CFG_STATE_DIR="+dir)
+		p := start(t, slack, "SLACK_APP_TOKEN="+slacktest.AppToken, "BOT_CONFIG="+cfgPath, "BOT_STATE_DIR="+dir)
 		ps, urls = append(ps, p), append(urls, p.addr(t))
 	}
 
