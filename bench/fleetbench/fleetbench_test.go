@@ -10,7 +10,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/botfleet/botfleet/pkg/botkit/slacktest"
-
 	"github.com/botfleet/botfleet/pkg/golden"
 )
 

@@ -13,7 +13,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/botfleet/botfleet/pkg/config"
-
 	"github.com/botfleet/botfleet/pkg/golden"
 )
 

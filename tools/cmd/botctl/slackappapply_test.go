@@ -5,9 +5,8 @@ import (
 	"testing"
 
 	"github.com/botfleet/botfleet/pkg/botkit/slacktest"
-	"github.com/botfleet/botfleet/tools/internal/smfake"
-
 	"github.com/botfleet/botfleet/pkg/golden"
+	"github.com/botfleet/botfleet/tools/internal/smfake"
 )
 
 // TestSlackAppApply creates hello's dev app, applies it again, and checks

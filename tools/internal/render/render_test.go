@@ -12,10 +12,9 @@ import (
 
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 
+	"github.com/botfleet/botfleet/pkg/golden"
 	"github.com/botfleet/botfleet/tools/internal/scaffold"
 	"github.com/botfleet/botfleet/tools/internal/settings"
-
-	"github.com/botfleet/botfleet/pkg/golden"
 )
 
 // repoDir is the real repo; the tests only read it.

@@ -9,9 +9,8 @@ import (
 
 	networkingv1 "k8s.io/api/networking/v1"
 
-	"github.com/botfleet/botfleet/tools/internal/render"
-
 	"github.com/botfleet/botfleet/pkg/golden"
+	"github.com/botfleet/botfleet/tools/internal/render"
 )
 
 const (

@@ -5,9 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/botfleet/botfleet/tools/internal/render"
-
 	"github.com/botfleet/botfleet/pkg/golden"
+	"github.com/botfleet/botfleet/tools/internal/render"
 )
 
 // Lines of hello's base Deployment the cases edit.
