@@ -331,7 +331,7 @@ func TestBinaryPipe(t *testing.T) {
 // is what the code registers; `go test -run TestSlackAppManifests -update`
 // rewrites them.
 func TestSlackAppManifests(t *testing.T) {
-	botkittest.CheckSlackApps(t, []string{"dev", "prd"}, golden.Updating(), func(env string) *botkit.Bot {
+	botkittest.CheckSlackApps(t, []string{"dev", "prd"}, func(env string) *botkit.Bot {
 		b := botkit.New("alerts")
 		cfg := Config{}
 		cfg.SetDefaults()

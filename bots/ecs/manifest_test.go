@@ -5,14 +5,13 @@ import (
 
 	"github.com/botfleet/botfleet/pkg/botkit"
 	"github.com/botfleet/botfleet/pkg/botkit/botkittest"
-	"github.com/botfleet/botfleet/pkg/golden"
 )
 
 // TestSlackAppManifests: each environment's committed Slack app manifest
 // is what the code registers; `go test -run TestSlackAppManifests -update`
 // rewrites them (as `botctl slack-app ecs --env ENV` prints them).
 func TestSlackAppManifests(t *testing.T) {
-	botkittest.CheckSlackApps(t, []string{"dev", "prd"}, golden.Updating(), func(env string) *botkit.Bot {
+	botkittest.CheckSlackApps(t, []string{"dev", "prd"}, func(env string) *botkit.Bot {
 		b := botkit.New("ecs")
 		cfg := testConfig()
 		if err := testSetup(t.Context(), b, botkit.NewLive(&cfg), botkit.Env{Name: env, StateDir: t.TempDir()}); err != nil {
