@@ -1,7 +1,6 @@
 package fleetbench
 
 import (
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,9 +10,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/botfleet/botfleet/pkg/botkit/slacktest"
+	"github.com/botfleet/botfleet/pkg/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden")
 
 func TestPercentile(t *testing.T) {
 	ms := func(ns ...int) []time.Duration {
@@ -163,19 +161,7 @@ func TestTable(t *testing.T) {
 	mn := Result{AcksPerSec: 3000, AckP50: 150 * time.Millisecond, AckP99: 400 * time.Millisecond, RepliesPerSec: 2900,
 		PeakRSS: 13 << 20, IdleRSS: 14 << 20}
 	got := Table(Compare(bk, mn))
-	golden := filepath.Join("testdata", "table.golden")
-	if *update {
-		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), got); diff != "" {
-		t.Errorf("Table (-want +got):\n%s", diff)
-	}
+	golden.Check(t, filepath.Join("testdata", "table.golden"), got)
 }
 
 func TestCheckReplies(t *testing.T) {

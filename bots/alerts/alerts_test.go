@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io/fs"
 	"net/http"
@@ -22,9 +21,8 @@ import (
 	"github.com/botfleet/botfleet/pkg/botkit"
 	"github.com/botfleet/botfleet/pkg/botkit/botkittest"
 	"github.com/botfleet/botfleet/pkg/config"
+	"github.com/botfleet/botfleet/pkg/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden")
 
 // testConfig routes payments' critical alerts to C0PAY, the rest to
 // C0ALERTS, and lets only U0OWNER silence critical alerts.
@@ -265,17 +263,7 @@ func TestRoutingAndBadPayloads(t *testing.T) {
 func TestHelpGolden(t *testing.T) {
 	tr := newBot(t, testConfig("http://127.0.0.1:1"))
 	got := botkittest.Last(tr.Say(t, "help"))
-	path := filepath.Join("testdata", "help.golden")
-	if *update {
-		os.WriteFile(path, []byte(got), 0o644)
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got != string(want) {
-		t.Errorf("help:\n%s\nwant:\n%s", got, want)
-	}
+	golden.Check(t, filepath.Join("testdata", "help.golden"), got)
 }
 
 func TestConfigValidate(t *testing.T) {
@@ -346,7 +334,7 @@ func TestBinaryPipe(t *testing.T) {
 // is what the code registers; `go test -run TestSlackAppManifests -update`
 // rewrites them.
 func TestSlackAppManifests(t *testing.T) {
-	botkittest.CheckSlackApps(t, []string{"dev", "prd"}, *update, func(env string) *botkit.Bot {
+	botkittest.CheckSlackApps(t, []string{"dev", "prd"}, func(env string) *botkit.Bot {
 		b := botkit.New("alerts")
 		cfg := Config{}
 		cfg.SetDefaults()

@@ -19,9 +19,8 @@ import (
 	"github.com/botfleet/botfleet/pkg/botkit"
 	"github.com/botfleet/botfleet/pkg/botkit/botkittest"
 	"github.com/botfleet/botfleet/pkg/botkit/jobs"
+	"github.com/botfleet/botfleet/pkg/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden")
 
 func TestMain(m *testing.M) {
 	flag.Parse()
@@ -536,17 +535,7 @@ func TestHelpGolden(t *testing.T) {
 	t.Parallel()
 	tr := newBot(t, t.TempDir(), testConfig(t, playbookRepo(t)))
 	got := botkittest.Last(tr.Say(t, "help"))
-	path := filepath.Join("testdata", "help.golden")
-	if *update {
-		os.WriteFile(path, []byte(got), 0o644)
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got != string(want) {
-		t.Errorf("help:\n%s\nwant:\n%s", got, want)
-	}
+	golden.Check(t, filepath.Join("testdata", "help.golden"), got)
 }
 
 // TestDefaultEnvIsCheckedByAccessRules: a deploy that leaves the

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"slices"
@@ -20,9 +19,8 @@ import (
 	"github.com/botfleet/botfleet/pkg/botkit/botkittest"
 	"github.com/botfleet/botfleet/pkg/botkit/jobs"
 	"github.com/botfleet/botfleet/pkg/config"
+	"github.com/botfleet/botfleet/pkg/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden")
 
 const (
 	apiRepo = ecsfake.Registry + "/botfleet/api"
@@ -446,17 +444,7 @@ func TestConfigValidate(t *testing.T) {
 func TestHelpGolden(t *testing.T) {
 	w := newWorld(t, testConfig())
 	got := lastPost(w.tr.Say(t, "help"))
-	path := filepath.Join("testdata", "help.golden")
-	if *update {
-		os.WriteFile(path, []byte(got), 0o644)
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got != string(want) {
-		t.Errorf("help:\n%s\nwant:\n%s", got, want)
-	}
+	golden.Check(t, filepath.Join("testdata", "help.golden"), got)
 }
 
 func toJSON(t *testing.T, v any) string {

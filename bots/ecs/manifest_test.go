@@ -11,7 +11,7 @@ import (
 // is what the code registers; `go test -run TestSlackAppManifests -update`
 // rewrites them (as `botctl slack-app ecs --env ENV` prints them).
 func TestSlackAppManifests(t *testing.T) {
-	botkittest.CheckSlackApps(t, []string{"dev", "prd"}, *update, func(env string) *botkit.Bot {
+	botkittest.CheckSlackApps(t, []string{"dev", "prd"}, func(env string) *botkit.Bot {
 		b := botkit.New("ecs")
 		cfg := testConfig()
 		if err := testSetup(t.Context(), b, botkit.NewLive(&cfg), botkit.Env{Name: env, StateDir: t.TempDir()}); err != nil {

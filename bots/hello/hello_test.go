@@ -1,9 +1,6 @@
 package main
 
 import (
-	"flag"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -11,9 +8,8 @@ import (
 
 	"github.com/botfleet/botfleet/pkg/botkit"
 	"github.com/botfleet/botfleet/pkg/botkit/botkittest"
+	"github.com/botfleet/botfleet/pkg/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden")
 
 func newBot(t *testing.T, cfg Config, opts ...botkit.Option) *botkittest.Transport {
 	t.Helper()
@@ -48,17 +44,7 @@ func TestHelpGolden(t *testing.T) {
 	friday := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
 	tr := newBot(t, Config{Greeting: "Hello"}, botkit.WithClock(func() time.Time { return friday }))
 	got := botkittest.Last(tr.Say(t, "help"))
-	path := filepath.Join("testdata", "help.golden")
-	if *update {
-		os.WriteFile(path, []byte(got), 0o644)
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got != string(want) {
-		t.Errorf("help:\n%s\nwant:\n%s", got, want)
-	}
+	golden.Check(t, "testdata/help.golden", got)
 }
 
 func TestConfigValidate(t *testing.T) {
@@ -174,7 +160,7 @@ func TestLaunchBadCountdown(t *testing.T) {
 // is what the code registers (slash command, shortcut, events, scopes);
 // `go test -run TestSlackAppManifests -update` rewrites them.
 func TestSlackAppManifests(t *testing.T) {
-	botkittest.CheckSlackApps(t, []string{"dev", "prd"}, *update, func(env string) *botkit.Bot {
+	botkittest.CheckSlackApps(t, []string{"dev", "prd"}, func(env string) *botkit.Bot {
 		b := botkit.New("hello")
 		cfg := Config{}
 		cfg.SetDefaults()

@@ -5,11 +5,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"regexp"
 	"runtime"
 	"strconv"
@@ -24,26 +21,8 @@ import (
 
 	"github.com/botfleet/botfleet/pkg/botkit"
 	"github.com/botfleet/botfleet/pkg/botkit/botkittest"
+	"github.com/botfleet/botfleet/pkg/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden")
-
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("reading golden file (run with -update to create it): %v", err)
-	}
-	if diff := cmp.Diff(string(want), got); diff != "" {
-		t.Errorf("%s mismatch (-want +got):\n%s", path, diff)
-	}
-}
 
 func reply(text string) botkit.HandlerFunc {
 	return func(ctx context.Context, req *botkit.Request) error {
@@ -80,7 +59,7 @@ func TestHelp(t *testing.T) {
 		}
 		fmt.Fprintf(&sb, "> %s\n%s\n\n", cmd, got[0].Text)
 	}
-	golden(t, "help", sb.String())
+	golden.Check(t, "testdata/help.golden", sb.String())
 	if strings.Contains(sb.String(), "secret") {
 		t.Errorf("help shows the hidden command")
 	}

@@ -2,7 +2,6 @@ package config_test
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -14,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/botfleet/botfleet/pkg/config"
+	"github.com/botfleet/botfleet/pkg/golden"
 )
 
 type app struct {
@@ -124,8 +124,6 @@ func TestLoadMissingFile(t *testing.T) {
 	}
 }
 
-var update = flag.Bool("update", false, "rewrite testdata/errors/*.golden")
-
 // TestLoadErrorsGolden loads each testdata/errors/*.yaml and compares the
 // error with its .golden file: one line a problem, naming the file, the line
 // where the problem starts and the key, and never a secret.
@@ -157,19 +155,7 @@ func TestLoadErrorsGolden(t *testing.T) {
 					t.Errorf("the error echoes a secret: %s", got)
 				}
 			}
-			golden := strings.TrimSuffix(path, ".yaml") + ".golden"
-			if *update {
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("reading %s (run with -update to create it): %v", golden, err)
-			}
-			if diff := cmp.Diff(string(want), got); diff != "" {
-				t.Errorf("error (-want +got):\n%s", diff)
-			}
+			golden.Check(t, strings.TrimSuffix(path, ".yaml")+".golden", got)
 		})
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/botfleet/botfleet/pkg/golden"
 )
 
 // The code a team adds to a new bot so that it calls AWS, the way bots/ecs
@@ -198,7 +200,7 @@ func TestAdoptAndAddAWSBot(t *testing.T) {
 		files = append(files, strings.TrimSpace(l))
 	}
 	slices.Sort(files)
-	checkGolden(t, "adopt.golden", "git status --porcelain", strings.Join(files, "\n")+"\n")
+	golden.Check(t, "testdata/adopt.golden", strings.Join(files, "\n")+"\n")
 	for _, f := range files {
 		if strings.Contains(f, ".local") || strings.HasSuffix(f, ".test") || strings.HasSuffix(f, "/x") {
 			t.Errorf("git status shows %s, which no one reviews", f)

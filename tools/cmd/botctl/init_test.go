@@ -1,14 +1,13 @@
 package main
 
 import (
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-var update = flag.Bool("update", false, "rewrite testdata/*.golden")
+	"github.com/botfleet/botfleet/pkg/golden"
+)
 
 // adopted is what a team edits in botfleet.yaml to adopt the repository:
 // every value that reaches a literal.
@@ -55,7 +54,7 @@ func TestInit(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("init: exit %d, stderr %s", code, errs)
 	}
-	checkGolden(t, "init.golden", "init printed", out)
+	golden.Check(t, "testdata/init.golden", out)
 	// No value of the old settings is left outside comments (a bot's own
 	// config and the manual examples are not Argo CD's).
 	filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
@@ -79,7 +78,7 @@ func TestInit(t *testing.T) {
 		return nil
 	})
 	if after := comments(t, dir); strings.Join(after, "\n") != strings.Join(before, "\n") {
-		t.Errorf("init changed comments or line counts:\n%s", lineDiff(strings.Join(before, "\n"), strings.Join(after, "\n")))
+		t.Errorf("init changed comments or line counts:\n%s", golden.Diff(strings.Join(before, "\n"), strings.Join(after, "\n")))
 	}
 
 	code, out, _ = run(t, "--repo", dir, "init")
@@ -138,25 +137,6 @@ func edit(dir, rel, old, new string) error {
 	return os.WriteFile(p, []byte(strings.Replace(string(data), old, new, 1)), 0o644)
 }
 
-// checkGolden compares got with testdata/name, which -update rewrites;
-// what names got in the failure.
-func checkGolden(t *testing.T, name, what, got string) {
-	t.Helper()
-	golden := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got != string(want) {
-		t.Errorf("%s (-%s +got):\n%s", what, golden, lineDiff(string(want), got))
-	}
-}
-
 // comments returns, per YAML file under dir, its line count and comment
 // lines.
 func comments(t *testing.T, dir string) []string {
@@ -194,24 +174,5 @@ func snapshot(t *testing.T, dir string) string {
 		b.WriteString(p + "\n" + string(data))
 		return nil
 	})
-	return b.String()
-}
-
-// lineDiff shows the lines of want and got that differ, in order.
-func lineDiff(want, got string) string {
-	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
-	var b strings.Builder
-	for i := range max(len(w), len(g)) {
-		var a, c string
-		if i < len(w) {
-			a = w[i]
-		}
-		if i < len(g) {
-			c = g[i]
-		}
-		if a != c {
-			b.WriteString("-" + a + "\n+" + c + "\n")
-		}
-	}
 	return b.String()
 }

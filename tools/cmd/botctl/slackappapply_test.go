@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/botfleet/botfleet/pkg/botkit/slacktest"
+	"github.com/botfleet/botfleet/pkg/golden"
 	"github.com/botfleet/botfleet/tools/internal/smfake"
 )
 
@@ -30,7 +31,7 @@ func TestSlackAppApply(t *testing.T) {
 	if strings.Contains(text, slacktest.ConfigToken) || strings.Contains(text, "fake-signing-secret") {
 		t.Errorf("output quotes a secret:\n%s", text)
 	}
-	checkGolden(t, "slack-app-apply.golden", "output", text)
+	golden.Check(t, "testdata/slack-app-apply.golden", text)
 	if apps := srv.Apps(); len(apps) != 1 || apps[0].Updates != 1 {
 		t.Errorf("apps = %+v, want one, updated once", apps)
 	}

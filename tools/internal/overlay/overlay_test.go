@@ -2,17 +2,14 @@ package overlay
 
 import (
 	"bytes"
-	"flag"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
+	"github.com/botfleet/botfleet/pkg/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 func TestSetTagGolden(t *testing.T) {
 	tests := []struct {
@@ -44,19 +41,7 @@ func TestSetTagGolden(t *testing.T) {
 			if !changed {
 				t.Error("changed = false")
 			}
-			golden := filepath.Join("testdata", tt.name+".golden")
-			if *update {
-				if err := os.WriteFile(golden, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(string(want), string(got)); diff != "" {
-				t.Errorf("SetTag (-want +got):\n%s", diff)
-			}
+			golden.Check(t, filepath.Join("testdata", tt.name+".golden"), got)
 			// Only the tag's line differs (or one line is added).
 			if d := changedLines(in, got); d != 1 {
 				t.Errorf("%d lines differ from the input, want 1", d)

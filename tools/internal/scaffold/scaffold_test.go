@@ -2,7 +2,6 @@ package scaffold
 
 import (
 	"errors"
-	"flag"
 	"maps"
 	"os"
 	"path/filepath"
@@ -13,16 +12,15 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/botfleet/botfleet/pkg/golden"
 	"github.com/botfleet/botfleet/tools/internal/settings"
 )
-
-var update = flag.Bool("update", false, "regenerate bots/hello in the repo, as `botctl new hello --force` does")
 
 // TestHelloIsTemplateOutput is the proof that the templates produce a
 // working bot: bots/hello, whose tests run in `make test`, must be exactly
 // what `botctl new hello` writes, apart from the image tags releases set.
 func TestHelloIsTemplateOutput(t *testing.T) {
-	if *update {
+	if golden.Updating() { // -update regenerates bots/hello in the repo, as `botctl new hello --force` does
 		if _, err := New(t.Context(), repoDir, Options{Name: "hello", Force: true}); err != nil {
 			t.Fatal(err)
 		}

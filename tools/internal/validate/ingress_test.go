@@ -1,20 +1,17 @@
 package validate
 
 import (
-	"flag"
 	"os"
 	"path"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
 	networkingv1 "k8s.io/api/networking/v1"
 
+	"github.com/botfleet/botfleet/pkg/golden"
 	"github.com/botfleet/botfleet/tools/internal/render"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden from the current output")
 
 const (
 	albComponent = "manifests/components/alb-ingress/"
@@ -85,19 +82,7 @@ func TestIngressComponent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden := "testdata/alb-overlay.golden"
-	if *update {
-		if err := os.WriteFile(golden, out, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (go test -update in tools/internal/validate writes it)", err)
-	}
-	if diff := cmp.Diff(string(want), string(out)); diff != "" {
-		t.Errorf("build differs from %s (-want +got):\n%s", golden, diff)
-	}
+	golden.Check(t, "testdata/alb-overlay.golden", out)
 	for _, p := range append([]string{"host: hello-dev.bots.example.com", "name: hello\n"}, SlackPaths...) {
 		if !strings.Contains(string(out), p) {
 			t.Errorf("build lacks %q", p)

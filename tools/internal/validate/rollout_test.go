@@ -1,13 +1,11 @@
 package validate
 
 import (
-	"os"
 	"path"
 	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
-
+	"github.com/botfleet/botfleet/pkg/golden"
 	"github.com/botfleet/botfleet/tools/internal/render"
 )
 
@@ -40,19 +38,7 @@ func TestTwoReplicasComponent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden := "testdata/two-replicas-overlay.golden"
-	if *update {
-		if err := os.WriteFile(golden, out, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (go test -update in tools/internal/validate writes it)", err)
-	}
-	if diff := cmp.Diff(string(want), string(out)); diff != "" {
-		t.Errorf("build differs from %s (-want +got):\n%s", golden, diff)
-	}
+	golden.Check(t, "testdata/two-replicas-overlay.golden", out)
 	for _, s := range []string{"replicas: 2\n", "kind: PodDisruptionBudget\n", "minAvailable: 1\n"} {
 		if !strings.Contains(string(out), s) {
 			t.Errorf("build lacks %q", s)

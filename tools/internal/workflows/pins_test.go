@@ -1,17 +1,14 @@
 package workflows
 
 import (
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"testing/fstest"
 
-	"github.com/google/go-cmp/cmp"
+	"github.com/botfleet/botfleet/pkg/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden")
 
 // Pins from the tagged releases the repo's workflows use.
 const (
@@ -81,19 +78,7 @@ func TestCheckFileGolden(t *testing.T) {
 			for _, p := range problems {
 				got.WriteString(p.String() + "\n")
 			}
-			golden := filepath.Join("testdata", strings.TrimSuffix(tt.file, ".yml")+".golden")
-			if *update {
-				if err := os.WriteFile(golden, []byte(got.String()), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(string(want), got.String()); diff != "" {
-				t.Errorf("problems differ from %s (-want +got; go test -update rewrites it):\n%s", golden, diff)
-			}
+			golden.Check(t, filepath.Join("testdata", strings.TrimSuffix(tt.file, ".yml")+".golden"), got.String())
 		})
 	}
 }

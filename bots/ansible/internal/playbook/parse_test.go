@@ -3,14 +3,13 @@ package playbook
 import (
 	"bufio"
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-var update = flag.Bool("update", false, "rewrite testdata/*.golden")
+	"github.com/botfleet/botfleet/pkg/golden"
+)
 
 // TestParseGolden feeds real ansible-core output (captured from runs of the
 // playbooks in testdata/playbooks) through the parser and compares the
@@ -43,17 +42,7 @@ func TestParseGolden(t *testing.T) {
 			js, _ := json.MarshalIndent(st, "", "  ")
 			b.Write(js)
 			b.WriteByte('\n')
-			golden := filepath.Join("testdata", name+".golden")
-			if *update {
-				os.WriteFile(golden, []byte(b.String()), 0o644)
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if b.String() != string(want) {
-				t.Errorf("state of %s:\n%s\nwant:\n%s", path, b.String(), want)
-			}
+			golden.Check(t, filepath.Join("testdata", name+".golden"), b.String())
 		})
 	}
 }
