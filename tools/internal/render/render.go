@@ -5,11 +5,13 @@ package render
 import (
 	"fmt"
 	"path/filepath"
+	"sync"
 
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/api/resmap"
 	"sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
+	"sigs.k8s.io/kustomize/kyaml/openapi"
 )
 
 // OverlayDir is the overlay of bot in env, relative to the repo root.
@@ -28,9 +30,19 @@ func Options() *krusty.Options {
 	return o
 }
 
+// schemaParsed parses kyaml's built-in OpenAPI schema once, before the
+// first build: kyaml parses it lazily into globals that it writes under its
+// lock but reads without, so the first strategic-merge patches of two
+// builds at once race (validate builds the overlays in parallel). Parsed
+// first, they are only read. (A kustomization's `openapi:` field would make
+// kustomize parse again; none here has one.)
+var schemaParsed sync.Once
+
 // Build builds the kustomization in dir (absolute, or relative to the
-// filesystem's working directory).
+// filesystem's working directory). It is safe to call from several
+// goroutines at once.
 func Build(fsys filesys.FileSystem, dir string) (resmap.ResMap, error) {
+	schemaParsed.Do(func() { openapi.Schema() })
 	m, err := krusty.MakeKustomizer(Options()).Run(fsys, dir)
 	if err != nil {
 		return nil, fmt.Errorf("building %s: %w", dir, err)
